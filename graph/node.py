@@ -1,0 +1,117 @@
+"""The node contract: declared ports and options, and the open / process / close life cycle.
+
+A node is a small class; the runtime reads its contract from the class and checks the whole graph
+before the first frame. Not for: scheduling (graph/runner.py) or wiring (graph/spec.py).
+
+    class Invert(Node):
+        '''Make background 1 and person 0.   in: mask (Mask)   out: mask (Mask)'''
+        inputs = {"mask": Mask}
+        outputs = {"mask": Mask}
+
+        def process(self, ctx):
+            packet = ctx.inputs["mask"]
+            ctx.emit("mask", packet.derive(1.0 - packet.payload))
+
+A source has no inputs; its process() emits (usually one packet) per call and raises EndOfStream
+when it is done. A sink has no outputs. Nodes never read the environment or the command line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+from .errors import ContractError
+from .kinds import Kind
+from .options import NoOptions
+from .packet import Packet, now_ns
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """How a multi-input node pairs its inputs by capture timestamp.
+
+    The primary input drives the node: one process() call per primary packet. For every other
+    input the runtime looks for the packet with the same timestamp, waiting up to ``wait_ms`` for
+    it (``None``: as long as it takes, for offline graphs); when it is late or was dropped, it
+    uses the newest packet not newer than the primary, if no older than ``max_age_ms``; failing
+    that the input is ``None`` in ctx.inputs and the node decides (e.g. fail closed).
+    """
+
+    primary: str
+    wait_ms: float | None = 100.0
+    max_age_ms: float = 250.0
+
+
+class Context:
+    """What a node sees while it runs: the inputs of this call, emit, counters, new packets."""
+
+    def __init__(self, node_id: str, emit: Callable[[str, Packet], None]):
+        self.node_id = node_id
+        self.inputs: dict[str, Packet | None] = {}
+        self.counters: dict[str, int] = {}
+        self._emit = emit
+        self._next_seq = 0
+        self.stop_requested = False
+
+    def emit(self, port: str, packet: Packet) -> None:
+        """Send a packet on an output port (to every edge connected to it)."""
+        self._emit(port, packet)
+
+    def new_packet(self, payload: Any, *, capture_ts_ns: int | None = None,
+                   meta: dict[str, Any] | None = None) -> Packet:
+        """For sources: a packet stamped now (monotonic ns) with the next sequence number."""
+        seq = self._next_seq
+        self._next_seq += 1
+        return Packet(payload, now_ns() if capture_ts_ns is None else capture_ts_ns, seq, meta or {})
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Add to a named counter shown in the run summary (e.g. 'fail_closed')."""
+        self.counters[name] = self.counters.get(name, 0) + n
+
+
+class Node:
+    """Base class of every node. Subclasses declare ``inputs``, ``outputs`` and ``Options``."""
+
+    inputs: ClassVar[dict[str, type[Kind]]] = {}
+    outputs: ClassVar[dict[str, type[Kind]]] = {}
+    optional_inputs: ClassVar[frozenset[str]] = frozenset()
+    Options: ClassVar[type] = NoOptions
+    #: for nodes with more than one input; may be replaced per instance in open()
+    pairing: Pairing | None = None
+
+    def __init__(self, node_id: str, options: Any = None, type_name: str | None = None):
+        self.id = node_id
+        self.options = options if options is not None else self.Options()
+        self.type_name = type_name or type(self).__name__
+
+    @classmethod
+    def check_contract(cls) -> None:
+        """Raise ContractError when the class's declaration is inconsistent."""
+        for table in (cls.inputs, cls.outputs):
+            for port, kind in table.items():
+                if not (isinstance(kind, type) and issubclass(kind, Kind)):
+                    raise ContractError(f"{cls.__name__}: port {port!r} kind must be a Kind, got {kind!r}")
+        if len(cls.inputs) > 1 and cls.pairing is None:
+            raise ContractError(f"{cls.__name__}: a node with several inputs must declare `pairing`")
+        if cls.pairing is not None and cls.pairing.primary not in cls.inputs:
+            raise ContractError(f"{cls.__name__}: pairing.primary {cls.pairing.primary!r} is not an input")
+
+    @property
+    def is_source(self) -> bool:
+        return not self.inputs
+
+    @property
+    def live(self) -> bool:
+        """Sources: True when packets come in real time (camera, network), so edges default to
+        dropping stale packets; False for files, where nothing may be dropped."""
+        return False
+
+    def open(self, ctx: Context) -> None:
+        """Acquire resources (files, sessions, windows). Called once on the node's thread."""
+
+    def process(self, ctx: Context) -> None:
+        """Handle ctx.inputs and emit results. Sources: emit the next packet or raise EndOfStream."""
+        raise NotImplementedError
+
+    def close(self, ctx: Context) -> None:
+        """Release resources; always called, even after an error, so files are finalised."""

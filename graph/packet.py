@@ -1,0 +1,35 @@
+"""The unit that flows along an edge: a payload with its capture timestamp, sequence and metadata.
+
+Not for: transport encoding (see graph/wire.py); a Packet is the in-process form.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def now_ns() -> int:
+    """The graph's clock: monotonic nanoseconds (time.monotonic_ns)."""
+    return time.monotonic_ns()
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """An immutable packet. Nodes must not modify a payload they received: it may be shared
+    by several downstream edges. Make a new array (or copy) instead.
+
+    capture_ts_ns: monotonic ns, set once by the source and never rewritten downstream.
+    seq: the source's sequence number (0, 1, 2, ...), carried along like the timestamp.
+    meta: small, msgpack-friendly values (str, int, float, bool, lists, dicts).
+    """
+
+    payload: Any
+    capture_ts_ns: int
+    seq: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def derive(self, payload: Any, **meta: Any) -> "Packet":
+        """A packet with a new payload, the same timestamp and sequence, and merged metadata."""
+        merged = {**self.meta, **meta} if meta else self.meta
+        return Packet(payload, self.capture_ts_ns, self.seq, merged)

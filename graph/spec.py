@@ -1,0 +1,125 @@
+"""A graph as data: nodes with their options and part, edges with their policy; a Python builder.
+
+The same structure is read from a TOML graph file (graph/graph_file.py) and written back by
+``to_toml``, so a builder and a file are one format. Not for: checking it against node contracts
+(graph/validate.py) or running it (graph/runner.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class DropPolicy(str, Enum):
+    """What a full edge does with a new packet.
+
+    LATEST: drop the oldest queued packet (live: a preview never builds latency).
+    BLOCK:  the producer waits (offline file to file: nothing dropped, backpressure to the source).
+    """
+
+    LATEST = "latest"
+    BLOCK = "block"
+
+
+#: graph-level default policy "auto": LATEST when any source is live, else BLOCK
+AUTO = "auto"
+
+
+@dataclass
+class EdgeSpec:
+    source: str
+    source_port: str
+    target: str
+    target_port: str
+    policy: DropPolicy | None = None      # None: the graph's default
+    queue_size: int | None = None         # None: the graph's default
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}.{self.source_port}->{self.target}.{self.target_port}"
+
+
+@dataclass
+class NodeSpec:
+    id: str
+    type: str
+    options: dict[str, Any] = field(default_factory=dict)
+    part: str | None = None
+
+
+@dataclass
+class GraphSpec:
+    name: str = "graph"
+    nodes: dict[str, NodeSpec] = field(default_factory=dict)
+    edges: list[EdgeSpec] = field(default_factory=list)
+    policy: str = AUTO                     # "auto", "latest" or "block"
+    queue_size: int = 2
+    file: str | None = None                # where it was read from, for error messages
+
+    def add(self, node_id: str, node_type: str, *, part: str | None = None, **options: Any) -> "GraphSpec":
+        """Add a node; returns self so calls chain."""
+        self.nodes[node_id] = NodeSpec(node_id, node_type, dict(options), part)
+        return self
+
+    def connect(self, source: str, target: str, *, policy: DropPolicy | str | None = None,
+                queue_size: int | None = None) -> "GraphSpec":
+        """Connect ``"node.port"`` to ``"node.port"``."""
+        s_node, s_port = split_address(source)
+        t_node, t_port = split_address(target)
+        self.edges.append(EdgeSpec(s_node, s_port, t_node, t_port,
+                                   DropPolicy(policy) if policy else None, queue_size))
+        return self
+
+    def to_toml(self) -> str:
+        """The graph-file text of this spec (see graph/graph_file.py for the format)."""
+        lines = ["[graph]", f"name = {_toml_value(self.name)}", f"policy = {_toml_value(self.policy)}",
+                 f"queue_size = {self.queue_size}", ""]
+        for node in self.nodes.values():
+            lines.append(f"[nodes.{node.id}]")
+            lines.append(f"type = {_toml_value(node.type)}")
+            if node.part:
+                lines.append(f"part = {_toml_value(node.part)}")
+            inputs = [e for e in self.edges if e.target == node.id]
+            if inputs:
+                lines.append("inputs = { " + ", ".join(
+                    f"{e.target_port} = {_edge_value(e)}" for e in inputs) + " }")
+            if node.options:
+                lines.append("options = { " + ", ".join(
+                    f"{k} = {_toml_value(v)}" for k, v in node.options.items()) + " }")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """'node.port' -> ('node', 'port')."""
+    node, sep, port = address.partition(".")
+    if not sep or not node or not port:
+        raise ValueError(f"expected 'node.port', got {address!r}")
+    return node, port
+
+
+def _edge_value(edge: EdgeSpec) -> str:
+    src = f"{edge.source}.{edge.source_port}"
+    if edge.policy is None and edge.queue_size is None:
+        return _toml_value(src)
+    parts = [f"from = {_toml_value(src)}"]
+    if edge.policy is not None:
+        parts.append(f"policy = {_toml_value(edge.policy.value)}")
+    if edge.queue_size is not None:
+        parts.append(f"queue_size = {edge.queue_size}")
+    return "{ " + ", ".join(parts) + " }"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")

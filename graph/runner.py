@@ -1,0 +1,223 @@
+"""Run a graph: one worker thread per node, bounded streams between them, clean start and stop.
+
+Not for: checking the graph (graph/validate.py) or crossing processes (transport links are nodes).
+Numpy, OpenCV and onnxruntime release the GIL, so a thread per node uses both cores. A source
+ends by raising EndOfStream; the end flows downstream edge by edge; ``stop()`` ends the sources
+(Ctrl-C) and lets the rest drain; a node that raises aborts the graph with a NodeError naming the
+node, its type and the packet's timestamp, and every node's close() still runs.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+from .errors import ContractError, EndOfStream, NodeError, PortraitflowError
+from .node import Context, Node
+from .packet import Packet
+from .pairing import InputSet
+from .spec import GraphSpec
+from .stats import EdgeStats, NodeStats, RunStats
+from .stream import Stream
+from .validate import ResolvedGraph, ResolvedNode, resolve
+
+#: called as observer(node_id, capture_ts_ns, start_ns, end_ns) after each process() (tracing)
+Observer = Callable[[str, int | None, int, int], None]
+
+
+class GraphRunner:
+    def __init__(self, graph: GraphSpec | ResolvedGraph, *, max_frames: int | None = None,
+                 observers: list[Observer] | None = None):
+        self.graph = graph if isinstance(graph, ResolvedGraph) else resolve(graph)
+        self.max_frames = max_frames
+        self.observers = list(observers or [])
+        self.stats = RunStats()
+        self.error: BaseException | None = None
+        self._abort = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._conds = {n.id: threading.Condition() for n in self.graph.nodes}
+        self.streams: dict[str, Stream] = {}
+        self._out_streams: dict[str, dict[str, list[Stream]]] = {n.id: {} for n in self.graph.nodes}
+        self._in_streams: dict[str, dict[str, Stream]] = {n.id: {} for n in self.graph.nodes}
+        for edge in self.graph.edges:
+            e = edge.spec
+            stream = Stream(edge.name, edge.queue_size, edge.policy, self._conds[e.target], self._abort)
+            self.streams[edge.name] = stream
+            self._out_streams[e.source].setdefault(e.source_port, []).append(stream)
+            self._in_streams[e.target][e.target_port] = stream
+            self.stats.edges[edge.name] = EdgeStats(edge.name, edge.policy.value, edge.queue_size)
+        self.nodes: dict[str, Node] = {}
+        for rn in self.graph.nodes:
+            role = "source" if not rn.cls.inputs else "sink" if not rn.cls.outputs else "node"
+            self.stats.nodes[rn.id] = NodeStats(rn.id, rn.type, role, rn.part)
+
+    # -- control -------------------------------------------------------------------------------
+    def start(self) -> "GraphRunner":
+        self.stats.started = time.monotonic()
+        for rn in self.graph.nodes:
+            node = rn.instantiate()
+            self.nodes[rn.id] = node
+            t = threading.Thread(target=self._worker, args=(rn, node), name=f"node:{rn.id}", daemon=True)
+            self._threads.append(t)
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        """Graceful: sources stop producing; queued packets drain; sinks finalise."""
+        self._stop.set()
+
+    def fail(self, error: BaseException) -> None:
+        """A node failed: record the first error and stop the sources; what was already produced
+        downstream still drains to the sinks (so a recording keeps every frame before the error)."""
+        if self.error is None:
+            self.error = error
+        self.stop()
+
+    def abort(self, error: BaseException | None = None) -> None:
+        """Immediate: every worker leaves its loop (close() still runs)."""
+        if error is not None and self.error is None:
+            self.error = error
+        self._abort.set()
+        self._stop.set()
+        for cond in self._conds.values():
+            with cond:
+                cond.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True when every worker has finished."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for t in self._threads:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            t.join(remaining)
+            if t.is_alive():
+                return False
+        self.stats.ended = self.stats.ended or time.monotonic()
+        self._collect()
+        return True
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def _collect(self) -> None:
+        for name, stream in self.streams.items():
+            self.stats.edges[name].pushed = stream.pushed
+            self.stats.edges[name].dropped = stream.dropped
+
+    # -- workers -------------------------------------------------------------------------------
+    def _worker(self, rn: ResolvedNode, node: Node) -> None:
+        stats = self.stats.nodes[rn.id]
+        outputs = self._out_streams[rn.id]
+        last_ts: dict[str, int] = {}
+
+        def emit(port: str, packet: Packet) -> None:
+            kind = rn.cls.outputs.get(port)
+            if kind is None:
+                raise ContractError(f"emitted on undeclared output {port!r} "
+                                    f"(outputs: {', '.join(rn.cls.outputs) or 'none'})")
+            problem = kind.check(packet.payload)
+            if problem:
+                raise ContractError(f"output {port!r} ({kind.name}): {problem}")
+            previous = last_ts.get(port)
+            if previous is not None and packet.capture_ts_ns <= previous:
+                raise ContractError(f"output {port!r}: timestamps must increase, got {packet.capture_ts_ns} "
+                                    f"after {previous}")
+            last_ts[port] = packet.capture_ts_ns
+            stats.emitted += 1
+            for stream in outputs.get(port, ()):
+                stream.put(packet)
+
+        ctx = Context(rn.id, emit)
+        ctx.counters = stats.counters
+        current_ts: int | None = None
+        try:
+            node.open(ctx)
+            if not rn.cls.inputs:
+                self._run_source(node, ctx, stats)
+            else:
+                inputs = InputSet(self._in_streams[rn.id], rn.cls.pairing and node.pairing,
+                                  self._conds[rn.id], self._abort)
+                stats.late_or_missing = inputs.late_or_missing
+                is_sink = not rn.cls.outputs
+                while not self._abort.is_set():
+                    got = inputs.next()
+                    if got is None:
+                        break
+                    primary = got[inputs.primary]  # type: ignore[index]
+                    current_ts = primary.capture_ts_ns if primary else None
+                    ctx.inputs = got
+                    start = time.perf_counter_ns()
+                    node.process(ctx)
+                    end = time.perf_counter_ns()
+                    stats.processed += 1
+                    stats.process_ns.append(end - start)
+                    if is_sink and current_ts is not None:
+                        stats.latency_ns.append(time.monotonic_ns() - current_ts)
+                    for observer in self.observers:
+                        observer(rn.id, current_ts, start, end)
+                    if ctx.stop_requested:
+                        self.stop()
+        except BaseException as exc:  # noqa: BLE001 - any failure stops the graph, named
+            self.fail(self._wrap(rn, exc, current_ts))
+        finally:
+            try:
+                node.close(ctx)
+            except BaseException as exc:  # noqa: BLE001
+                self.fail(self._wrap(rn, exc, None))
+            for stream in self._in_streams[rn.id].values():
+                stream.detach()
+            for streams in outputs.values():
+                for stream in streams:
+                    stream.close()
+
+    def _run_source(self, node: Node, ctx: Context, stats: NodeStats) -> None:
+        while not self._stop.is_set():
+            if self.max_frames is not None and stats.emitted >= self.max_frames:
+                return
+            start = time.perf_counter_ns()
+            try:
+                node.process(ctx)
+            except EndOfStream:
+                return
+            end = time.perf_counter_ns()
+            stats.processed += 1
+            stats.process_ns.append(end - start)
+            for observer in self.observers:
+                observer(node.id, None, start, end)
+            if ctx.stop_requested:
+                return
+
+    @staticmethod
+    def _wrap(rn: ResolvedNode, exc: BaseException, ts: int | None) -> BaseException:
+        if isinstance(exc, NodeError):
+            return exc
+        err = NodeError(rn.id, rn.type, ts, exc)
+        if isinstance(exc, PortraitflowError):
+            err.exit_code = exc.exit_code
+        return err
+
+
+def run_graph(graph: GraphSpec | ResolvedGraph, *, max_frames: int | None = None,
+              on_tick: Callable[[GraphRunner], None] | None = None, tick_s: float = 0.5,
+              observers: list[Observer] | None = None) -> RunStats:
+    """Run to the end (or Ctrl-C: the first stops cleanly, a second aborts). Raises the first
+    node error after every node has closed."""
+    runner = GraphRunner(graph, max_frames=max_frames, observers=observers).start()
+    interrupted = False
+    while True:
+        try:
+            if runner.wait(tick_s):
+                break
+            if on_tick is not None:
+                on_tick(runner)
+        except KeyboardInterrupt:
+            if interrupted:
+                runner.abort(KeyboardInterrupt())
+            interrupted = True
+            runner.stop()
+    if runner.error is not None and not isinstance(runner.error, KeyboardInterrupt):
+        raise runner.error
+    runner.stats.interrupted = interrupted
+    return runner.stats

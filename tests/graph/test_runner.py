@@ -1,0 +1,101 @@
+"""The threaded runtime: end of stream, BLOCK keeps everything, LATEST bounds latency, errors, pairing."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from portraitflow.graph import NodeError
+from portraitflow.graph.runner import GraphRunner, run_graph
+from portraitflow.graph.spec import GraphSpec
+
+from support.graph_nodes import Collect
+
+
+def chain(frames=20, policy="auto", live=False, fps=0.0, slow=0.0, key="k", queue_size=2, mask_delay=0.0,
+          skip_every=0):
+    return (GraphSpec(name="t", policy=policy, queue_size=queue_size)
+            .add("src", "t_count", frames=frames, live=live, fps=fps)
+            .add("slow", "t_slow", seconds=slow)
+            .add("mask", "t_mask", seconds=mask_delay, skip_every=skip_every)
+            .add("sink", "t_collect", key=key)
+            .connect("src.frame", "slow.frame")
+            .connect("slow.frame", "mask.frame")
+            .connect("slow.frame", "sink.frame")
+            .connect("mask.mask", "sink.mask"))
+
+
+def test_block_delivers_every_packet_in_order_with_exact_masks():
+    stats = run_graph(chain(frames=40, slow=0.002, key="block"))
+    got = Collect.received["block"]
+    assert len(got) == 40
+    ts = [f.capture_ts_ns for f, _ in got]
+    assert ts == sorted(ts) and len(set(ts)) == 40
+    assert [f.seq for f, _ in got] == list(range(40))
+    for frame, mask in got:                       # paired by timestamp, never a neighbour
+        assert mask is not None and mask.capture_ts_ns == frame.capture_ts_ns
+        assert mask.payload[0, 0] == pytest.approx(frame.payload[0, 0, 0] / 255.0)
+    assert stats.dropped == 0
+    assert stats.nodes["sink"].processed == 40
+
+
+def test_latest_drops_under_a_slow_consumer_and_latency_stays_bounded():
+    spec = chain(frames=60, live=True, fps=100.0, key="latest", queue_size=1)
+    spec.nodes["sink"].options["seconds"] = 0.05         # sink 20 fps behind a 100 fps source
+    stats = run_graph(spec)
+    got = Collect.received["latest"]
+    assert stats.dropped > 0
+    assert stats.edges["slow.frame->sink.frame"].dropped > 0
+    assert len(got) < 60
+    # a packet waits at most for the one being processed plus a queue of one: ~2 periods of the sink
+    ages_ms = sorted(stats.nodes["sink"].latency_ns)
+    assert ages_ms[len(ages_ms) // 2] / 1e6 < 200
+
+
+def test_block_backpressure_reaches_the_source_without_drops():
+    spec = chain(frames=15, key="bp", queue_size=1)
+    spec.nodes["sink"].options["seconds"] = 0.01
+    stats = run_graph(spec)
+    assert stats.dropped == 0
+    assert len(Collect.received["bp"]) == 15
+
+
+def test_a_raising_node_stops_the_graph_naming_node_type_and_timestamp():
+    spec = (GraphSpec(name="t").add("src", "t_count", frames=1000).add("bad", "t_fail", at=3)
+            .add("sink", "t_collect", key="fail").connect("src.frame", "bad.frame")
+            .connect("bad.frame", "sink.frame"))
+    with pytest.raises(NodeError) as info:
+        run_graph(spec)
+    err = info.value
+    assert err.node_id == "bad" and err.node_type == "t_fail"
+    assert "node 'bad' (t_fail)" in str(err) and "capture_ts_ns=" in str(err) and "boom" in str(err)
+    assert err.capture_ts_ns is not None
+    assert len(Collect.received["fail"]) == 2     # what came before the error was delivered
+
+
+def test_missing_masks_fall_back_to_the_newest_older_mask_within_max_age():
+    run_graph(chain(frames=30, key="skip", skip_every=3))
+    got = Collect.received["skip"]
+    assert len(got) == 30
+    for i, (frame, mask) in enumerate(got):
+        assert mask is not None
+        if (i + 1) % 3 == 0:                       # its own mask was skipped: the previous one is used
+            assert mask.capture_ts_ns < frame.capture_ts_ns
+        else:
+            assert mask.capture_ts_ns == frame.capture_ts_ns
+
+
+def test_stop_ends_sources_and_drains_cleanly():
+    runner = GraphRunner(chain(frames=100000, fps=200.0, key="stop")).start()
+    time.sleep(0.3)
+    runner.stop()
+    assert runner.wait(5.0)
+    assert runner.error is None
+    got = Collect.received["stop"]
+    assert 0 < len(got) == runner.stats.nodes["src"].emitted
+
+
+def test_max_frames_limits_sources():
+    stats = run_graph(chain(frames=100, key="max"), max_frames=7)
+    assert len(Collect.received["max"]) == 7
+    assert stats.nodes["src"].emitted == 7

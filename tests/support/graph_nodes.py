@@ -1,0 +1,128 @@
+"""Small real nodes for runtime tests: a counting source, a slow stage, a failing stage, a collector.
+
+Not for: production graphs; these exercise the runtime's queues, pairing and errors.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from portraitflow.graph import EndOfStream, Frame, Mask, Node, Pairing, registry
+
+
+class CountingSource(Node):
+    """Emits small frames whose pixel value is the sequence number (mod 256)."""
+
+    outputs = {"frame": Frame}
+
+    @dataclass(frozen=True)
+    class Options:
+        frames: int = 10
+        fps: float = 0.0          # 0: as fast as possible
+        live: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.options.live
+
+    def open(self, ctx):
+        self.sent = 0
+        self.next_due = time.monotonic()
+
+    def process(self, ctx):
+        if self.sent >= self.options.frames:
+            raise EndOfStream
+        if self.options.fps:
+            delay = self.next_due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self.next_due += 1.0 / self.options.fps
+        ctx.emit("frame", ctx.new_packet(np.full((8, 8, 3), self.sent % 256, np.uint8)))
+        self.sent += 1
+
+
+class Slow(Node):
+    """Passes frames on after sleeping."""
+
+    inputs = {"frame": Frame}
+    outputs = {"frame": Frame}
+
+    @dataclass(frozen=True)
+    class Options:
+        seconds: float = 0.05
+
+    def process(self, ctx):
+        time.sleep(self.options.seconds)
+        ctx.emit("frame", ctx.inputs["frame"])
+
+
+class FailAt(Node):
+    """Raises on the n-th packet."""
+
+    inputs = {"frame": Frame}
+    outputs = {"frame": Frame}
+
+    @dataclass(frozen=True)
+    class Options:
+        at: int = 3
+
+    def open(self, ctx):
+        self.seen = 0
+
+    def process(self, ctx):
+        self.seen += 1
+        if self.seen == self.options.at:
+            raise ValueError("boom")
+        ctx.emit("frame", ctx.inputs["frame"])
+
+
+class ToMask(Node):
+    """Frame -> mask (its first channel / 255), after a delay, so masks arrive later than frames."""
+
+    inputs = {"frame": Frame}
+    outputs = {"mask": Mask}
+
+    @dataclass(frozen=True)
+    class Options:
+        seconds: float = 0.0
+        skip_every: int = 0       # drop every n-th mask, to test pairing fallbacks
+
+    def open(self, ctx):
+        self.seen = 0
+
+    def process(self, ctx):
+        self.seen += 1
+        time.sleep(self.options.seconds)
+        if self.options.skip_every and self.seen % self.options.skip_every == 0:
+            return
+        packet = ctx.inputs["frame"]
+        ctx.emit("mask", packet.derive(packet.payload[:, :, 0].astype(np.float32) / 255.0))
+
+
+class Collect(Node):
+    """A sink that remembers what it got, as (frame packet, mask packet or None)."""
+
+    inputs = {"frame": Frame, "mask": Mask}
+    optional_inputs = frozenset({"mask"})
+    pairing = Pairing(primary="frame", wait_ms=200.0, max_age_ms=1000.0)
+    received: dict[str, list] = {}
+
+    @dataclass(frozen=True)
+    class Options:
+        key: str = "default"
+        seconds: float = 0.0
+
+    def open(self, ctx):
+        self.got = Collect.received.setdefault(self.options.key, [])
+        self.got.clear()
+
+    def process(self, ctx):
+        time.sleep(self.options.seconds)
+        self.got.append((ctx.inputs["frame"], ctx.inputs.get("mask")))
+
+
+for name, cls in {"t_count": CountingSource, "t_slow": Slow, "t_fail": FailAt, "t_mask": ToMask,
+                  "t_collect": Collect}.items():
+    registry.register(name, cls)

@@ -1,0 +1,107 @@
+"""The fringe node: a model-resolution mask brought to frame resolution, its edge following the image.
+
+Not for: temporal smoothing (nodes/smooth.py) or colour (composite, nodes/light_wrap.py).
+
+    in:  frame (Frame, full resolution BGR, primary), mask (Mask, model resolution, same timestamp)
+    out: mask (Mask, frame resolution)
+    options: feather (px), spread (px, + grows / - chokes), style (soft | glow | spray | halftone),
+             style_width (px), halftone_cell (px), seed, radius / eps / guide_long_side (guided filter)
+    example: [nodes.fringe] type = "fringe"  style = "soft"  feather = 1.5
+
+When the mask for a frame is missing the node emits nothing for that frame and counts
+``mask_missing``: the composite decides how to fail closed; the fringe never invents a mask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from ..graph.kinds import Frame, Mask
+from ..graph.node import Context, Node, Pairing
+from .fringe_styles import FringeStyler
+from .guided_upsample import GuidedUpsampler, check_frame_and_mask
+
+
+@dataclass(frozen=True)
+class FringeOptions:
+    feather: float = 0.0
+    """extra edge softness in frame px (Gaussian sigma = feather / 2); 0 keeps the guided edge."""
+    spread: float = 0.0
+    """frame px: positive grows the mask (spread), negative shrinks it (choke); rounded to whole px."""
+    style: Literal["soft", "glow", "spray", "halftone"] = "soft"
+    style_width: float = 12.0
+    """px outside the edge that a glow / spray / halftone covers."""
+    halftone_cell: int = 8
+    seed: int = 0
+    radius: int = 3
+    """guided filter box radius on the low-resolution grid."""
+    eps: float = 2e-3
+    """guided filter regularisation: larger follows the model more, smaller the image more."""
+    guide_long_side: int = 320
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("feather", 0.0 <= self.feather <= 100.0, "between 0 and 100"),
+            ("spread", -100.0 <= self.spread <= 100.0, "between -100 and 100"),
+            ("style_width", 0.0 < self.style_width <= 400.0, "above 0 and at most 400"),
+            ("halftone_cell", 2 <= self.halftone_cell <= 256, "between 2 and 256"),
+            ("radius", 1 <= self.radius <= 32, "between 1 and 32"),
+            ("eps", 0.0 < self.eps <= 1.0, "above 0 and at most 1"),
+            ("guide_long_side", 16 <= self.guide_long_side <= 4096, "between 16 and 4096"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                error = ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
+                error.field = name  # type: ignore[attr-defined]
+                raise error
+
+
+class EdgeRefiner:
+    """Guided upsampling + spread/choke + feather + style, with reusable buffers. One per node."""
+
+    def __init__(self, options: FringeOptions | None = None):
+        self.options = options or FringeOptions()
+        o = self.options
+        self.upsampler = GuidedUpsampler(radius=o.radius, eps=o.eps, guide_long_side=o.guide_long_side)
+        self.styler = FringeStyler(o.style, o.style_width, o.halftone_cell, o.seed)
+        spread_px = int(round(abs(o.spread)))
+        self._spread_kernel = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread_px + 1,) * 2)
+                               if spread_px else None)
+
+    def refine(self, frame_bgr: np.ndarray, mask: np.ndarray, where: str = "fringe") -> np.ndarray:
+        """A new float32 mask at the frame's size; neither input is modified."""
+        check_frame_and_mask(frame_bgr, mask, where)
+        out = self.upsampler(frame_bgr, mask)
+        o = self.options
+        if self._spread_kernel is not None:
+            morph = cv2.dilate if o.spread > 0 else cv2.erode
+            out = morph(out, self._spread_kernel, borderType=cv2.BORDER_REPLICATE)
+        if o.feather > 0:
+            out = cv2.GaussianBlur(out, (0, 0), sigmaX=o.feather / 2.0, borderType=cv2.BORDER_REPLICATE)
+        return self.styler(out)
+
+
+class Fringe(Node):
+    """Bring the mask to frame resolution with edges that follow the image; optionally styled."""
+
+    inputs = {"frame": Frame, "mask": Mask}
+    outputs = {"mask": Mask}
+    pairing = Pairing(primary="frame", wait_ms=100.0, max_age_ms=250.0)
+    Options = FringeOptions
+
+    def open(self, ctx: Context) -> None:
+        self._refiner = EdgeRefiner(self.options)
+
+    def process(self, ctx: Context) -> None:
+        frame_packet = ctx.inputs["frame"]
+        mask_packet = ctx.inputs.get("mask")
+        if frame_packet is None:
+            return
+        if mask_packet is None:
+            ctx.count("mask_missing")
+            return
+        refined = self._refiner.refine(frame_packet.payload, mask_packet.payload, where=f"node '{self.id}'")
+        ctx.emit("mask", frame_packet.derive(refined))

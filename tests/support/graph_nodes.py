@@ -13,7 +13,7 @@ from portraitflow.graph import EndOfStream, Frame, Mask, Node, Pairing, registry
 
 
 class CountingSource(Node):
-    """Emits small frames whose pixel value is the sequence number (mod 256)."""
+    """Emits small frames: channel 0 is the sequence number (mod 256), channel 1 the column index."""
 
     outputs = {"frame": Frame}
 
@@ -39,7 +39,10 @@ class CountingSource(Node):
             if delay > 0:
                 time.sleep(delay)
             self.next_due += 1.0 / self.options.fps
-        ctx.emit("frame", ctx.new_packet(np.full((8, 8, 3), self.sent % 256, np.uint8)))
+        frame = np.zeros((8, 8, 3), np.uint8)
+        frame[:, :, 0] = self.sent % 256
+        frame[:, :, 1] = np.arange(8, dtype=np.uint8)
+        ctx.emit("frame", ctx.new_packet(frame))
         self.sent += 1
 
 

@@ -1,0 +1,152 @@
+"""`portraitflow run`: run a recipe or a graph file from a source to a sink, with progress and a summary.
+
+Not for: building graphs (recipes/loader.py, graph/graph_file.py) or running them (graph/runner.py).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ..graph.errors import ConfigError
+from ..graph.graph_file import load_graph_file
+from ..graph.runner import GraphRunner, run_graph
+from ..graph.spec import GraphSpec, NodeSpec
+from ..graph.stats import percentile_ms
+from ..graph.validate import resolve
+
+DEFAULT_RECIPE = "blur"
+DEFAULT_OUTPUT = "portraitflow-out.mp4"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("run", help="run a recipe (or a graph file) from a source to a sink",
+                              description="Run a recipe or a graph file. Ctrl-C stops cleanly: the output "
+                                          "file keeps every frame written so far.")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--recipe", help=f"recipe name or .toml path (default: {DEFAULT_RECIPE})")
+    what.add_argument("--graph", help="a graph file (TOML); --input/--output replace its nodes "
+                                      "'capture'/'output' when given")
+    p.add_argument("--input", default=None,
+                   help="sample (default), a video or image path, camera or camera:N or /dev/videoN")
+    p.add_argument("--output", default=None,
+                   help=f"a .mp4/.mkv path, a .png path, preview or null (default: {DEFAULT_OUTPUT})")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after N frames from each source")
+    p.add_argument("--realtime", action="store_true",
+                   help="pace file and sample sources at their frame rate (as a camera would be)")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe setting (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress line, no summary")
+    p.set_defaults(func=_run)
+
+
+def build_spec(args: argparse.Namespace) -> GraphSpec:
+    from ..devices.endpoints import sink_for, source_for
+
+    source = source_for(args.input) if args.input else None
+    sink = sink_for(args.output) if args.output else None
+    if args.graph:
+        spec = load_graph_file(args.graph)
+        _replace(spec, "capture", source, "--input")
+        _replace(spec, "output", sink, "--output")
+    else:
+        from ..recipes.loader import load_recipe, recipe_graph
+
+        settings = dict(_parse_setting(s) for s in args.settings)
+        spec = recipe_graph(load_recipe(args.recipe or DEFAULT_RECIPE),
+                            source=source or source_for("sample"),
+                            sink=sink or sink_for(DEFAULT_OUTPUT), settings=settings)
+    if args.realtime:
+        for node in spec.nodes.values():
+            if node.type in ("sample_source", "video_source", "image_source"):
+                node.options["realtime"] = True
+    return spec
+
+
+def _replace(spec: GraphSpec, node_id: str, endpoint: tuple[str, dict] | None, flag: str) -> None:
+    if endpoint is None:
+        return
+    if node_id not in spec.nodes:
+        raise ConfigError(f"{flag} needs a node with id {node_id!r} in the graph to replace "
+                          f"(nodes: {', '.join(spec.nodes)})", file=spec.file)
+    old = spec.nodes[node_id]
+    spec.nodes[node_id] = NodeSpec(node_id, endpoint[0], dict(endpoint[1]), old.part)
+
+
+def _parse_setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set expects KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+class _Progress:
+    """A progress bar for file inputs, a one-line status (fps in/out, drops, latency) for live ones."""
+
+    def __init__(self, runner_spec_live: bool, total: int | None):
+        self.live = runner_spec_live
+        self.total = total
+        self.last = (time.monotonic(), 0, 0)
+        self.shown = False
+
+    def __call__(self, runner: GraphRunner) -> None:
+        stats = runner.stats
+        now = time.monotonic()
+        frames_in, frames_out = stats.frames_in(), stats.frames_out()
+        t0, in0, out0 = self.last
+        dt = max(now - t0, 1e-6)
+        self.last = (now, frames_in, frames_out)
+        dropped = sum(s.dropped for s in runner.streams.values())
+        if self.live:
+            lat = [v for n in stats.sinks() for v in list(n.latency_ns)[-300:]]
+            line = (f"in {(frames_in - in0) / dt:5.1f} fps  out {(frames_out - out0) / dt:5.1f} fps  "
+                    f"dropped {dropped}  latency p50 {percentile_ms(lat, 50):5.1f} ms "
+                    f"p95 {percentile_ms(lat, 95):5.1f} ms")
+        else:
+            rate = frames_out / max(stats.seconds, 1e-6)
+            if self.total:
+                done = min(frames_out / self.total, 1.0)
+                bar = "#" * int(done * 30)
+                line = f"[{bar:<30}] {frames_out}/{self.total} frames  {rate:5.1f} fps"
+            else:
+                line = f"{frames_out} frames  {rate:5.1f} fps"
+        print("\r" + line.ljust(79), end="", file=sys.stderr, flush=True)
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    spec = build_spec(args)
+    graph = resolve(spec)
+    live = any(edge.policy.value == "latest" for edge in graph.edges)
+    total = _expected_frames(graph, args.max_frames)
+    progress = None if args.quiet or not sys.stderr.isatty() else _Progress(live, total)
+    outputs = [n for n in graph.nodes if not n.cls.outputs]
+    try:
+        stats = run_graph(graph, max_frames=args.max_frames, on_tick=progress)
+    finally:
+        if progress:
+            progress.finish()
+    if not args.quiet:
+        print(stats.summary(), file=sys.stderr)
+        for node in outputs:
+            path = getattr(node.options, "path", None)
+            if path:
+                print(f"wrote {path}")
+    return 130 if stats.interrupted else 0
+
+
+def _expected_frames(graph, max_frames: int | None) -> int | None:
+    counts = []
+    for node in graph.nodes:
+        if not node.cls.inputs:
+            frames = getattr(node.options, "frames", None) or getattr(node.options, "max_frames", None)
+            if frames:
+                counts.append(frames)
+    total = max(counts) if counts else None
+    if max_frames is not None:
+        total = min(total, max_frames) if total else max_frames
+    return total

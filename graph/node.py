@@ -113,5 +113,9 @@ class Node:
         """Handle ctx.inputs and emit results. Sources: emit the next packet or raise EndOfStream."""
         raise NotImplementedError
 
+    def options_changed(self, ctx: Context) -> None:
+        """Called on the node's thread after the runner replaced self.options while running
+        (GraphRunner.set_options). Rebuild whatever was derived from the old options."""
+
     def close(self, ctx: Context) -> None:
         """Release resources; always called, even after an error, so files are finalised."""

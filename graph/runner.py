@@ -8,12 +8,14 @@ node, its type and the packet's timestamp, and every node's close() still runs.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Callable
 
-from .errors import ContractError, EndOfStream, NodeError, PortraitflowError
+from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
 from .node import Context, Node
+from .options import build_options
 from .packet import Packet
 from .pairing import InputSet
 from .spec import GraphSpec
@@ -36,6 +38,8 @@ class GraphRunner:
         self._abort = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._pending_options: dict[str, object] = {}
+        self._pending_lock = threading.Lock()
         self._conds = {n.id: threading.Condition() for n in self.graph.nodes}
         self.streams: dict[str, Stream] = {}
         self._out_streams: dict[str, dict[str, list[Stream]]] = {n.id: {} for n in self.graph.nodes}
@@ -67,6 +71,25 @@ class GraphRunner:
     def stop(self) -> None:
         """Graceful: sources stop producing; queued packets drain; sinks finalise."""
         self._stop.set()
+
+    def set_options(self, node_id: str, raw: dict) -> None:
+        """Change a running node's options (validated now, applied before its next process() call,
+        on its own thread, so a node never sees options change mid-packet). E.g. switching a
+        recipe's look live from the web preview."""
+        rn = next((n for n in self.graph.nodes if n.id == node_id), None)
+        if rn is None:
+            raise ConfigError(f"no node {node_id!r} in the running graph", node=node_id)
+        current = dataclasses.asdict(self.nodes[node_id].options) if node_id in self.nodes else {}
+        options = build_options(rn.cls.Options, {**current, **raw}, node=node_id)
+        with self._pending_lock:
+            self._pending_options[node_id] = options
+
+    def _apply_pending(self, node: Node, ctx: Context) -> None:
+        if node.id in self._pending_options:
+            with self._pending_lock:
+                options = self._pending_options.pop(node.id)
+            node.options = options
+            node.options_changed(ctx)
 
     def fail(self, error: BaseException) -> None:
         """A node failed: record the first error and stop the sources; what was already produced
@@ -148,6 +171,8 @@ class GraphRunner:
                     primary = got[inputs.primary]  # type: ignore[index]
                     current_ts = primary.capture_ts_ns if primary else None
                     ctx.inputs = got
+                    if self._pending_options:
+                        self._apply_pending(node, ctx)
                     start = time.perf_counter_ns()
                     node.process(ctx)
                     end = time.perf_counter_ns()
@@ -176,6 +201,8 @@ class GraphRunner:
         while not self._stop.is_set():
             if self.max_frames is not None and stats.emitted >= self.max_frames:
                 return
+            if self._pending_options:
+                self._apply_pending(node, ctx)
             start = time.perf_counter_ns()
             try:
                 node.process(ctx)

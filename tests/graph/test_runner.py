@@ -99,3 +99,19 @@ def test_max_frames_limits_sources():
     stats = run_graph(chain(frames=100, key="max"), max_frames=7)
     assert len(Collect.received["max"]) == 7
     assert stats.nodes["src"].emitted == 7
+
+
+def test_options_change_while_running_and_bad_values_are_refused():
+    from portraitflow.graph import ConfigError
+    spec = chain(frames=100000, fps=200.0, key="live-opts")
+    runner = GraphRunner(spec).start()
+    try:
+        time.sleep(0.1)
+        with pytest.raises(ConfigError, match="seconds"):
+            runner.set_options("sink", {"seconds": "slow"})
+        runner.set_options("slow", {"seconds": 0.0})
+        time.sleep(0.2)
+        assert runner.nodes["slow"].options.seconds == 0.0
+    finally:
+        runner.stop()
+        assert runner.wait(5.0)

@@ -1,0 +1,167 @@
+"""The smooth node: blend each model-resolution mask with the previous one where the model is unsure.
+
+Not for: upsampling or edge refinement (nodes/fringe.py). Works at the model's resolution only.
+
+    in:  mask (Mask, model resolution, primary), frame (Frame, full frame BGR, optional: motion)
+    out: mask (Mask, model resolution, same timestamp)
+    options: combine_with_previous (0..1, MediaPipe's combine_with_previous_ratio), motion ("flow" |
+             "none"), change_threshold (grey levels where the past is given up)
+    example: [nodes.smooth] type = "smooth"  combine_with_previous = 0.7  motion = "flow"
+
+Like MediaPipe's SegmentationSmoothingCalculator, the weight of the past is the new mask's uncertainty
+(1 at p = 0.5, 0 where the model is sure) times combine_with_previous. Motion-aware so the mask does not
+trail a moving person: with a frame, dense optical flow (DIS, at mask resolution on grey frames) warps
+the previous mask onto the current frame, and where the warped previous frame still differs from the
+current one (occlusion, new content) the past is dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from ..graph.errors import ContractError
+from ..graph.kinds import Frame, Mask
+from ..graph.node import Context, Node, Pairing
+
+# MediaPipe's polynomial approximation of the squared binary-entropy uncertainty as a function of
+# (p - 0.5)^2 (segmentation_smoothing_calculator.cc); keeps the blend free of log() calls.
+_C1, _C2, _C3, _C4, _C5 = (np.float32(c) for c in (5.68842, -0.748699, -57.8051, 291.309, -624.717))
+
+
+def uncertainty(mask: np.ndarray) -> np.ndarray:
+    """Per-pixel uncertainty in [0, 1] of a probability mask: 1 at 0.5, 0 near 0 and 1."""
+    t = mask - np.float32(0.5)
+    x = t * t
+    poly = x * (_C1 + x * (_C2 + x * (_C3 + x * (_C4 + x * _C5))))
+    return np.float32(1.0) - np.minimum(np.float32(1.0), poly)
+
+
+def blend_with_previous(new: np.ndarray, previous: np.ndarray, ratio: float,
+                        keep_past: np.ndarray | None = None) -> np.ndarray:
+    """new + (previous - new) * uncertainty(new) * ratio [* keep_past]: a new float32 array."""
+    weight = uncertainty(new)
+    weight *= np.float32(ratio)
+    if keep_past is not None:
+        weight *= keep_past
+    out = previous - new
+    out *= weight
+    out += new
+    return out
+
+
+@dataclass(frozen=True)
+class SmoothOptions:
+    combine_with_previous: float = 0.9
+    """0 = no smoothing; 1 = an uncertain pixel keeps its past entirely."""
+    motion: Literal["flow", "none"] = "flow"
+    """"flow": warp the past with optical flow (needs the frame input); "none": MediaPipe's plain blend."""
+    change_threshold: float = 24.0
+    """grey levels (0-255) of difference after warping above which a pixel gives up its past."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.combine_with_previous <= 1.0:
+            error = ValueError(f"combine_with_previous must be between 0 and 1, got {self.combine_with_previous!r}")
+            error.field = "combine_with_previous"  # type: ignore[attr-defined]
+            raise error
+        if not 0.0 < self.change_threshold <= 255.0:
+            error = ValueError(f"change_threshold must be above 0 and at most 255, got {self.change_threshold!r}")
+            error.field = "change_threshold"  # type: ignore[attr-defined]
+            raise error
+
+
+class TemporalSmoother:
+    """The state of one mask stream: previous smoothed mask and previous small grey frame."""
+
+    def __init__(self, options: SmoothOptions | None = None):
+        self.options = options or SmoothOptions()
+        self._previous: np.ndarray | None = None
+        self._previous_grey: np.ndarray | None = None
+        self._flow: cv2.DISOpticalFlow | None = None
+        self._grid: tuple[np.ndarray, np.ndarray] | None = None
+        self.frames_without_motion = 0
+
+    def reset(self) -> None:
+        self._previous = None
+        self._previous_grey = None
+
+    def _small_grey(self, frame_bgr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        h, w = shape
+        # two steps: a cheap bilinear resize to 2x the mask size, then an exact 2x area average; a direct
+        # bilinear shrink of a 720p frame aliases sensor noise into the flow, INTER_AREA from 720p costs ms
+        code = cv2.COLOR_BGR2GRAY if frame_bgr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
+        if frame_bgr.shape[0] > 2 * h and frame_bgr.shape[1] > 2 * w:
+            frame_bgr = cv2.resize(frame_bgr, (2 * w, 2 * h), interpolation=cv2.INTER_LINEAR)
+        small = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(small, code)
+
+    def _warp(self, image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        if self._grid is None or self._grid[0].shape != (h, w):
+            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+            self._grid = (xs, ys)
+        map_x = self._grid[0] + flow[..., 0]
+        map_y = self._grid[1] + flow[..., 1]
+        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def __call__(self, mask: np.ndarray, frame_bgr: np.ndarray | None = None) -> np.ndarray:
+        """The smoothed mask (a new array, or ``mask`` itself for the first frame); inputs are not modified."""
+        if not isinstance(mask, np.ndarray) or mask.dtype != np.float32 or mask.ndim != 2:
+            got = f"{mask.dtype} {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
+            raise ContractError(f"smooth: mask must be float32 HxW, got {got}")
+        o = self.options
+        use_motion = o.motion == "flow" and frame_bgr is not None
+        grey = self._small_grey(frame_bgr, mask.shape) if use_motion else None
+        previous = self._previous
+        if previous is None or previous.shape != mask.shape or o.combine_with_previous == 0.0:
+            out = mask
+        elif use_motion and self._previous_grey is not None and self._previous_grey.shape == mask.shape:
+            if self._flow is None:
+                self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+            # flow from the current frame to the previous: where each current pixel was a frame ago
+            flow = self._flow.calc(grey, self._previous_grey, None)
+            warped_mask = self._warp(previous, flow)
+            warped_grey = self._warp(self._previous_grey, flow)
+            difference = cv2.absdiff(grey, warped_grey).astype(np.float32)
+            keep_past = np.clip(np.float32(2.0) - difference * np.float32(1.0 / o.change_threshold), 0.0, 1.0)
+            out = blend_with_previous(mask, warped_mask, o.combine_with_previous, keep_past)
+        else:
+            if o.motion == "flow":
+                self.frames_without_motion += 1
+            out = blend_with_previous(mask, previous, o.combine_with_previous)
+        self._previous = out
+        self._previous_grey = grey
+        return out
+
+
+class MaskSmoothing(Node):
+    """Blend each mask with the (motion-warped) previous one where the model is unsure."""
+
+    inputs = {"mask": Mask, "frame": Frame}
+    optional_inputs = frozenset({"frame"})
+    outputs = {"mask": Mask}
+    pairing = Pairing(primary="mask", wait_ms=50.0, max_age_ms=100.0)
+    Options = SmoothOptions
+
+    def open(self, ctx: Context) -> None:
+        self._smoother = TemporalSmoother(self.options)
+
+    def process(self, ctx: Context) -> None:
+        mask_packet = ctx.inputs["mask"]
+        if mask_packet is None:
+            return
+        frame_packet = ctx.inputs.get("frame")
+        # a frame from another instant would warp the past wrongly: use it only when timestamps match
+        frame = None
+        if frame_packet is not None and frame_packet.capture_ts_ns == mask_packet.capture_ts_ns:
+            frame = frame_packet.payload
+        before = self._smoother.frames_without_motion
+        smoothed = self._smoother(mask_packet.payload, frame)
+        if self._smoother.frames_without_motion > before:
+            ctx.count("smooth_without_motion")
+        ctx.emit("mask", mask_packet if smoothed is mask_packet.payload else mask_packet.derive(smoothed))
+
+    def close(self, ctx: Context) -> None:
+        self._smoother.reset()

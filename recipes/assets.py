@@ -1,0 +1,239 @@
+"""Backgrounds and textures that recipes name: procedural defaults (gradients, grain, paper, wall,
+landscape and city silhouettes), a solid colour, or any user image by path.
+
+Not for: compositing (nodes/looks/ do that). Everything is generated from a fixed seed, so a recipe
+renders the same picture every time; nothing is downloaded.
+An asset reference is one string: ``"procedural:NAME"`` (see PROCEDURAL), ``"#rrggbb"``, or a path.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from ..graph.errors import ConfigError
+
+#: images shipped next to the recipe files (package data), addressable as "bundled:NAME.png"
+BUNDLED_DIR = Path(__file__).with_name("assets")
+
+
+def parse_colour(text: str, *, field: str = "colour") -> tuple[int, int, int]:
+    """'#rrggbb' -> (b, g, r), the graph's channel order."""
+    value = text.strip()
+    if not (value.startswith("#") and len(value) == 7):
+        raise ConfigError(f"expected a colour '#rrggbb', got {text!r}", field=field)
+    try:
+        r, g, b = (int(value[i:i + 2], 16) for i in (1, 3, 5))
+    except ValueError:
+        raise ConfigError(f"expected a colour '#rrggbb', got {text!r}", field=field) from None
+    return b, g, r
+
+
+def value_noise(height: int, width: int, *, cell: int, seed: int) -> np.ndarray:
+    """Smooth noise in [0, 1], float32: random values on a coarse grid, upsampled bicubically."""
+    rng = np.random.default_rng(seed)
+    grid = rng.random((height // cell + 3, width // cell + 3), dtype=np.float32)
+    big = cv2.resize(grid, ((width // cell + 3) * cell, (height // cell + 3) * cell),
+                     interpolation=cv2.INTER_CUBIC)
+    return np.clip(big[cell:cell + height, cell:cell + width], 0.0, 1.0)
+
+
+def fractal_noise(height: int, width: int, *, seed: int, octaves: int = 5, base_cell: int = 128) -> np.ndarray:
+    """Several octaves of value noise (coarse shapes plus fine grain), float32 in [0, 1]."""
+    total = np.zeros((height, width), np.float32)
+    weight_sum = 0.0
+    for octave in range(octaves):
+        cell = max(1, base_cell >> octave)
+        weight = 0.55 ** octave
+        total += weight * value_noise(height, width, cell=cell, seed=seed + octave)
+        weight_sum += weight
+    total /= weight_sum
+    lo, hi = np.percentile(total, (1, 99))
+    return np.clip((total - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+
+
+def grain(height: int, width: int, *, seed: int = 7) -> np.ndarray:
+    """Fine film/paper grain: float32 noise with mean 0 and std about 1."""
+    rng = np.random.default_rng(seed)
+    fine = rng.standard_normal((height, width), dtype=np.float32)
+    return cv2.GaussianBlur(fine, (0, 0), 0.7) * 1.6
+
+
+def vertical_gradient(height: int, width: int, top_bgr: tuple[int, int, int],
+                      bottom_bgr: tuple[int, int, int]) -> np.ndarray:
+    """A top-to-bottom gradient, uint8 BGR."""
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    top = np.asarray(top_bgr, np.float32)[None, None, :]
+    bottom = np.asarray(bottom_bgr, np.float32)[None, None, :]
+    column = top + (bottom - top) * t
+    return np.ascontiguousarray(np.broadcast_to(column, (height, width, 3))).round().astype(np.uint8)
+
+
+def _mix(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return a + (b - a) * t[..., None]
+
+
+def paper(height: int, width: int) -> np.ndarray:
+    """Warm off-white paper with soft fibres and grain (double exposure's light ground)."""
+    base = np.asarray(parse_colour("#efe9df"), np.float32)
+    clouds = fractal_noise(height, width, seed=11, base_cell=96) - 0.5
+    image = base[None, None, :] + (clouds * 14.0 + grain(height, width, seed=12) * 3.0)[..., None]
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def wall(height: int, width: int) -> np.ndarray:
+    """Weathered concrete: blotches, pits and grain in warm greys (stencil art's ground)."""
+    blotches = fractal_noise(height, width, seed=21, base_cell=160)
+    stains = fractal_noise(height, width, seed=22, base_cell=40)
+    rng = np.random.default_rng(23)
+    pits = (rng.random((height, width), dtype=np.float32) > 0.995).astype(np.float32)
+    pits = cv2.GaussianBlur(pits, (0, 0), 0.8) * 3.0
+    light = np.asarray(parse_colour("#cfc8bd"), np.float32)
+    dark = np.asarray(parse_colour("#8f877c"), np.float32)
+    t = np.clip(0.25 + 0.55 * blotches + 0.25 * (stains - 0.5), 0.0, 1.0)
+    image = _mix(light, dark, t) + (grain(height, width, seed=24) * 6.0 - pits * 40.0)[..., None]
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _ridge(width: int, *, seed: int, base: float, amplitude: float, roughness: float) -> np.ndarray:
+    """A mountain ridge line: heights (fraction of the image height from the top) per column."""
+    x = np.linspace(0.0, 1.0, width, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    line = np.full(width, base, np.float32)
+    for octave in range(6):
+        freq = 2.0 * (2.1 ** octave)
+        phase = rng.random() * 2 * np.pi
+        line += amplitude * (roughness ** octave) * np.sin(2 * np.pi * freq * x + phase).astype(np.float32)
+    return line
+
+
+def landscape(height: int, width: int) -> np.ndarray:
+    """Dusk mountains: a pale sky over layered ridges fading into haze, with a pine line in front
+    (what double exposure pours into the silhouette)."""
+    sky = vertical_gradient(height, width, parse_colour("#f3e6d3"), parse_colour("#9fb3c0")).astype(np.float32)
+    image = sky
+    rows = np.arange(height, dtype=np.float32)[:, None] / height
+    layers = [  # (ridge base, amplitude, colour): far, pale ranges first
+        (0.42, 0.050, "#7d93a3"), (0.52, 0.060, "#566f82"), (0.63, 0.055, "#364d5e"), (0.75, 0.045, "#1f3140"),
+    ]
+    for index, (base, amplitude, colour) in enumerate(layers):
+        ridge = _ridge(width, seed=31 + index, base=base, amplitude=amplitude, roughness=0.55)
+        inside = np.clip((rows - ridge[None, :]) * height / 1.5, 0.0, 1.0)   # anti-aliased edge
+        # haze: each range lightens toward its foot, as air does between ranges
+        haze = np.clip((rows - ridge[None, :]) * 2.5, 0.0, 0.35)
+        layer_colour = np.asarray(parse_colour(colour), np.float32)
+        tone = _mix(layer_colour, np.asarray(parse_colour("#c9d3d8"), np.float32), haze * (0.6 - 0.12 * index))
+        image = _mix(image, tone, inside)
+    # a line of pines along the front: narrow triangles with jittered heights
+    rng = np.random.default_rng(41)
+    trees = np.zeros((height, width), np.float32)
+    x = 0.0
+    while x < width:
+        tree_w = width * rng.uniform(0.018, 0.035)
+        top = height * rng.uniform(0.64, 0.78)
+        foot = height * 0.90
+        pts = np.array([[x, foot], [x + tree_w / 2, top], [x + tree_w, foot]], np.int32)
+        cv2.fillPoly(trees, [pts], 1.0, lineType=cv2.LINE_AA)
+        x += tree_w * rng.uniform(0.55, 0.9)
+    trees[int(height * 0.88):] = 1.0
+    image = _mix(image, np.asarray(parse_colour("#15222c"), np.float32), trees)
+    return np.clip(image + grain(height, width, seed=42)[..., None] * 2.0, 0, 255).astype(np.uint8)
+
+
+def city(height: int, width: int) -> np.ndarray:
+    """A night skyline: towers with lit windows under a deep gradient sky."""
+    image = vertical_gradient(height, width, parse_colour("#0d1b2a"), parse_colour("#e07a5f")).astype(np.float32)
+    rng = np.random.default_rng(51)
+    for depth, (colour, lo, hi) in enumerate([("#3d405b", 0.35, 0.6), ("#22223b", 0.5, 0.8)]):
+        x = -rng.uniform(0, 40)
+        while x < width:
+            w = width * rng.uniform(0.04, 0.09)
+            top = int(height * rng.uniform(lo, hi))
+            x0, x1 = int(x), int(x + w)
+            image[top:, max(x0, 0):max(x1, 0)] = parse_colour(colour)
+            if depth == 1:   # lit windows on the near towers
+                for wy in range(top + 8, height, 14):
+                    for wx in range(x0 + 5, x1 - 5, 10):
+                        if 0 <= wx < width and rng.random() < 0.35:
+                            image[wy:wy + 5, wx:wx + 4] = parse_colour("#f2cc8f")
+            x += w + rng.uniform(2, 12)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def studio(height: int, width: int) -> np.ndarray:
+    """A photographer's mottled backdrop: a warm glow behind the head falling off to deep teal."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    dist = np.hypot((xx - width * 0.5) / width, (yy - height * 0.38) / height) * 1.6
+    glow = np.clip(1.0 - dist, 0.0, 1.0) ** 1.4
+    mottle = fractal_noise(height, width, seed=61, base_cell=200)
+    inner = np.asarray(parse_colour("#6f8f8a"), np.float32)
+    outer = np.asarray(parse_colour("#1b2e33"), np.float32)
+    image = _mix(outer, inner, np.clip(glow * 0.9 + (mottle - 0.5) * 0.25, 0.0, 1.0))
+    return np.clip(image + grain(height, width, seed=62)[..., None] * 2.5, 0, 255).astype(np.uint8)
+
+
+def dusk(height: int, width: int) -> np.ndarray:
+    """A poster sky: deep indigo at the top through magenta to a hot horizon glow."""
+    top, mid, low = (np.asarray(parse_colour(c), np.float32) for c in ("#1d1540", "#7a2e5c", "#f08a4b"))
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    upper = _mix(top, mid, np.clip(t / 0.6, 0, 1))
+    column = _mix(upper, low, np.clip((t - 0.6) / 0.4, 0, 1))
+    image = np.broadcast_to(column, (height, width, 3)).astype(np.float32)
+    return np.clip(image + grain(height, width, seed=71)[..., None] * 3.0, 0, 255).astype(np.uint8)
+
+
+#: the procedural assets by name: each makes an HxW uint8 BGR image
+PROCEDURAL: dict[str, Callable[[int, int], np.ndarray]] = {
+    "city": city, "dusk": dusk, "landscape": landscape, "paper": paper, "studio": studio, "wall": wall,
+}
+
+
+def _cover(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Scale to cover (height, width) and crop the centre, like CSS background-size: cover."""
+    h, w = image.shape[:2]
+    scale = max(width / w, height / h)
+    size = (max(width, round(w * scale)), max(height, round(h * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, size, interpolation=interp)
+    y0 = (size[1] - height) // 2
+    x0 = (size[0] - width) // 2
+    return np.ascontiguousarray(resized[y0:y0 + height, x0:x0 + width])
+
+
+@lru_cache(maxsize=16)
+def _load(ref: str, height: int, width: int) -> np.ndarray:
+    if ref.startswith("procedural:"):
+        name = ref.split(":", 1)[1]
+        make = PROCEDURAL.get(name)
+        if make is None:
+            raise ConfigError(f"unknown procedural asset {name!r} (known: {', '.join(sorted(PROCEDURAL))})")
+        # generate at a bounded size and scale, so a 4K frame does not cost seconds of noise
+        scale = min(1.0, 1280 / max(width, height))
+        gh, gw = max(8, round(height * scale)), max(8, round(width * scale))
+        image = make(gh, gw)
+        return image if (gh, gw) == (height, width) else cv2.resize(image, (width, height))
+    if ref.startswith("#"):
+        return np.full((height, width, 3), parse_colour(ref), np.uint8)
+    path = BUNDLED_DIR / ref.split(":", 1)[1] if ref.startswith("bundled:") else Path(ref).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"asset image not found: {str(path)!r} (expected a readable image file, "
+                          f"'#rrggbb' or 'procedural:NAME')")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ConfigError(f"asset {str(path)!r} is not an image OpenCV can read")
+    return _cover(image, height, width)
+
+
+def load_asset(ref: str, height: int, width: int, *, field: str = "asset") -> np.ndarray:
+    """The asset named by ``ref`` as an HxW uint8 BGR image (cached; do not modify it)."""
+    if not isinstance(ref, str) or not ref:
+        raise ConfigError(f"expected an asset reference string, got {ref!r}", field=field)
+    try:
+        image = _load(ref, int(height), int(width))
+    except ConfigError as exc:
+        raise ConfigError(str(exc), field=field) from None
+    image.flags.writeable = False
+    return image

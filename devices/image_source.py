@@ -1,0 +1,74 @@
+"""A still image repeated as a stream of frames: a photo through the same chain as a video.
+
+Not for: image sequences or videos (video_source.py reads those through FFmpeg).
+out: frame (Frame, the image's size, BGR)   options: path, fps=30.0, frames=1, realtime=False
+example: `portraitflow run --input me.jpg --output me.png`
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..graph import DeviceError, EndOfStream, Frame, Node
+from .pacing import SourceClock
+
+
+def read_image(path: str) -> np.ndarray:
+    """Read an image as uint8 BGR (grey and alpha images converted); DeviceError names the file."""
+    if not Path(path).is_file():
+        raise DeviceError(f"image file not found: {path}")
+    # imdecode, not imread: it reads any path (non-ASCII too) and fails the same way for bad data
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise DeviceError(f"cannot decode image {path} (expected PNG, JPEG, BMP, WebP or TIFF)")
+    return image
+
+
+class ImageSource(Node):
+    """Emits the same decoded image ``frames`` times (0 = until stopped). The array is shared by every
+    packet and made read-only, so a node that would modify its input fails loudly instead of
+    corrupting later frames.
+
+    out: frame (Frame, BGR), meta {"frame_index": i}
+    options: path (required), fps (rate for realtime pacing), frames (0 = endless), realtime
+    """
+
+    outputs = {"frame": Frame}
+
+    @dataclass(frozen=True)
+    class Options:
+        path: str
+        fps: float = 30.0
+        frames: int = 1
+        realtime: bool = False
+
+        def __post_init__(self):
+            if not self.path:
+                raise ValueError("path must name an image file")
+            if not 0 < self.fps <= 240:
+                raise ValueError(f"fps must be in (0, 240], got {self.fps}")
+            if self.frames < 0:
+                raise ValueError(f"frames must be >= 0 (0 = endless), got {self.frames}")
+
+    @property
+    def live(self) -> bool:
+        return self.options.realtime
+
+    def open(self, ctx) -> None:
+        self._image = read_image(self.options.path)
+        self._image.flags.writeable = False
+        self._clock = SourceClock(self.options.fps, self.options.realtime)
+        self._index = 0
+
+    def process(self, ctx) -> None:
+        i = self._index
+        if self.options.frames and i >= self.options.frames:
+            raise EndOfStream
+        self._clock.wait_frame(i)
+        ctx.emit("frame", ctx.new_packet(self._image, capture_ts_ns=self._clock.stamp(),
+                                         meta={"frame_index": i}))
+        self._index = i + 1

@@ -1,0 +1,151 @@
+"""Record frames to an H.264 video file (MP4, MOV or MKV by extension) with PyAV and libx264.
+
+Not for: stills (png_sink.py) or streaming to a network (a transport node's job).
+in: frame (Frame, BGR or BGRA: alpha is dropped)   options: path, fps=30.0, crf=20, preset="veryfast",
+    keyframe_s=0.5, timestamps="index"
+example: `portraitflow run --output out.mp4`
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import av
+import cv2
+
+from ..graph import DeviceError, Frame, Node
+
+#: file extension -> FFmpeg muxer
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+#: pts are in 1/90000 s (the MPEG clock): exact for 30, 25, 60 and 29.97 fps alike
+TIME_BASE = Fraction(1, 90_000)
+#: MP4/MOV are written as fragments, one per keyframe, with the index up front (empty_moov): every
+#: completed fragment is playable even if the process is killed before close() (a plain MP4 keeps
+#: its index in a trailer written only at the end). flush_packets pushes each packet to the file.
+FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
+
+
+class VideoSink(Node):
+    """Encodes each frame as it arrives; the output size is the first frame's (odd sizes padded to even
+    by repeating the last row/column, as yuv420p needs). BGR->I420 is done by OpenCV (faster than
+    PyAV's reformat). Counts "frames_written".
+
+    Timestamps (``timestamps``): "index" (default) gives frame i the pts i / fps: a constant-rate file
+    whatever the run's speed (offline renders, benchmarks). "capture" uses each packet's
+    capture_ts_ns relative to the first frame's: the file plays back with the real timing of a live
+    run, gaps where frames were dropped included (variable frame rate).
+
+    Stopped by Ctrl-C or an error, close() flushes the encoder and finalises the file. Killed hard,
+    an MP4/MOV keeps every completed fragment (a fragment ends at each keyframe, every ``keyframe_s``
+    seconds of video), an MKV every cluster written.
+    """
+
+    inputs = {"frame": Frame}
+
+    @dataclass(frozen=True)
+    class Options:
+        path: str
+        fps: float = 30.0
+        crf: int = 20
+        preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                        "slow", "slower", "veryslow"] = "veryfast"
+        keyframe_s: float = 0.5
+        timestamps: Literal["index", "capture"] = "index"
+
+        def __post_init__(self):
+            if Path(self.path).suffix.lower() not in CONTAINERS:
+                raise ValueError(f"path must end in {', '.join(CONTAINERS)}, got {self.path!r}")
+            if not 0 < self.fps <= 240:
+                raise ValueError(f"fps must be in (0, 240], got {self.fps}")
+            if not 0 <= self.crf <= 51:
+                raise ValueError(f"crf must be in [0, 51], got {self.crf}")
+            if not 0 < self.keyframe_s <= 10:
+                raise ValueError(f"keyframe_s must be in (0, 10], got {self.keyframe_s}")
+
+    def open(self, ctx) -> None:
+        path = Path(self.options.path)
+        if not path.parent.is_dir():
+            raise DeviceError(f"cannot write {path}: directory {path.parent} does not exist")
+        self._container: av.container.OutputContainer | None = None
+        self._stream = None
+        self._size: tuple[int, int] | None = None     # (height, width) of the first frame
+        self._first_ts: int | None = None
+        self._last_pts = -1
+        self._written = 0
+
+    def _start(self, height: int, width: int) -> None:
+        """Open the file at the first frame, when the size is known (no frame: no file)."""
+        path = self.options.path
+        muxer = CONTAINERS[Path(path).suffix.lower()]
+        options = FRAGMENTED_MP4 if muxer in ("mp4", "mov") else {"flush_packets": "1"}
+        try:
+            container = av.open(path, mode="w", format=muxer, container_options=options)
+        except (av.FFmpegError, OSError) as exc:
+            raise DeviceError(f"cannot create video file {path}: {exc}") from exc
+        rate = Fraction(self.options.fps).limit_denominator(1001)
+        stream = container.add_stream("libx264", rate=rate, options={
+            "crf": str(self.options.crf), "preset": self.options.preset})
+        stream.width, stream.height = width + width % 2, height + height % 2
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = TIME_BASE
+        stream.codec_context.time_base = TIME_BASE
+        # a short GOP: each keyframe closes an MP4 fragment, bounding what a hard kill can lose
+        stream.codec_context.gop_size = max(1, round(self.options.fps * self.options.keyframe_s))
+        self._container, self._stream, self._size = container, stream, (height, width)
+
+    def _pts(self, capture_ts_ns: int) -> int:
+        if self.options.timestamps == "index":
+            pts = round(self._written * TIME_BASE.denominator / self.options.fps)
+        else:
+            if self._first_ts is None:
+                self._first_ts = capture_ts_ns
+            pts = (capture_ts_ns - self._first_ts) * TIME_BASE.denominator // 1_000_000_000
+        pts = max(pts, self._last_pts + 1)     # pts must increase even if two frames share a tick
+        self._last_pts = pts
+        return pts
+
+    def process(self, ctx) -> None:
+        packet = ctx.inputs["frame"]
+        image = packet.payload
+        height, width = image.shape[:2]
+        if self._size is None:
+            self._start(height, width)
+        elif (height, width) != self._size:
+            raise DeviceError(f"{self.options.path}: frame size changed mid-stream, expected "
+                              f"{self._size[1]}x{self._size[0]}, got {width}x{height}")
+        if height % 2 or width % 2:
+            image = cv2.copyMakeBorder(image, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
+        code = cv2.COLOR_BGRA2YUV_I420 if image.shape[2] == 4 else cv2.COLOR_BGR2YUV_I420
+        yuv = cv2.cvtColor(image, code)
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        frame.pts = self._pts(packet.capture_ts_ns)
+        frame.time_base = TIME_BASE
+        self._mux(self._stream.encode(frame))
+        self._written += 1
+        ctx.count("frames_written")
+
+    def _mux(self, packets) -> None:
+        try:
+            self._container.mux(packets)
+        except (av.FFmpegError, OSError) as exc:
+            raise DeviceError(f"cannot write {self.options.path}: {exc}") from exc
+
+    def close(self, ctx) -> None:
+        container = getattr(self, "_container", None)
+        if container is None:
+            return
+        try:
+            self._mux(self._stream.encode(None))   # the frames still inside the encoder
+        finally:
+            container.close()
+            self._container = None
+
+
+def frame_count(path: str) -> int:
+    """Decoded frames in a video file (for tests and the CLI summary)."""
+    with av.open(path) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+

@@ -36,9 +36,9 @@ class FringeOptions:
     """px outside the edge that a glow / spray / halftone covers."""
     halftone_cell: int = 8
     seed: int = 0
-    radius: int = 3
+    radius: int = 2
     """guided filter box radius on the low-resolution grid."""
-    eps: float = 2e-3
+    eps: float = 1e-3
     """guided filter regularisation: larger follows the model more, smaller the image more."""
     guide_long_side: int = 320
 

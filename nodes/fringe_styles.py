@@ -1,8 +1,9 @@
 """Styled fringes for designs: a soft glow, a spray-paint stipple and a halftone dot screen around the edge.
 
 Not for: finding the edge (nodes/guided_upsample.py) or compositing colour (nodes/light_wrap.py, looks).
-Each style takes the refined frame-resolution mask and returns a new float32 mask; the person's inside
-stays as it was, the style only adds coverage outside the edge, within ``width_px``.
+Each style takes the refined frame-resolution mask and returns a new float32 mask that only adds
+coverage around the edge, within about ``width_px``: glow never lowers a value; spray and halftone keep
+the person (mask >= 0.5) as it was and are binary outside it.
 """
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ class FringeStyler:
             u = (xs + ys) * np.float32(np.pi * np.sqrt(2.0) / cell)
             v = (xs - ys) * np.float32(np.pi * np.sqrt(2.0) / cell)
             texture = (np.float32(1.0) - (np.cos(u) + np.cos(v)) * np.float32(0.5)) * np.float32(0.5)
-        self._texture = np.ascontiguousarray(texture, dtype=np.float32)
+        # never below 0.02: a halo's faint tail far from the person must not print isolated dots
+        self._texture = np.ascontiguousarray(np.maximum(texture, np.float32(0.02)), dtype=np.float32)
         return self._texture
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
@@ -67,4 +69,4 @@ class FringeStyler:
         texture = self._texture_for(*mask.shape)
         # dots only outside the solid person; inside keeps the refined mask untouched
         dots = (halo > texture).astype(np.float32)
-        return np.where(mask >= 0.5, mask, np.maximum(mask * 0, dots)).astype(np.float32, copy=False)
+        return np.where(mask >= 0.5, mask, dots).astype(np.float32, copy=False)

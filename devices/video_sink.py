@@ -79,7 +79,10 @@ class VideoSink(Node):
         """Open the file at the first frame, when the size is known (no frame: no file)."""
         path = self.options.path
         muxer = CONTAINERS[Path(path).suffix.lower()]
-        options = FRAGMENTED_MP4 if muxer in ("mp4", "mov") else {"flush_packets": "1"}
+        if muxer in ("mp4", "mov"):
+            options = FRAGMENTED_MP4
+        else:   # MKV: close a cluster (written out whole) at least every keyframe interval
+            options = {"flush_packets": "1", "cluster_time_limit": str(round(self.options.keyframe_s * 1000))}
         try:
             container = av.open(path, mode="w", format=muxer, container_options=options)
         except (av.FFmpegError, OSError) as exc:

@@ -1,0 +1,69 @@
+"""`portraitflow eval`: score the mask chain on a folder of photos with ground-truth masks.
+
+Not for: the scoring itself (evaluation/folder_eval.py); this parses arguments and prints.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "eval", help="score masks on photos with ground truth (IoU, boundary F) and draw the worst",
+        description="Print IoU and boundary F-measure per photo and their mean for a folder of photos "
+                    "with ground-truth masks (paired by file stem), and write a contact sheet PNG of the "
+                    "worst cases (image, truth, ours, difference: red missed, blue extra).")
+    p.add_argument("--images", required=True, help="folder of photos (png, jpg, bmp, webp)")
+    p.add_argument("--masks", required=True, help="folder of truth masks: greyscale images or .npy, same stems")
+    p.add_argument("--chain", choices=("raw", "default"), default="default",
+                   help="raw: the model's mask stretched bilinearly; default: the fringe (default: %(default)s)")
+    p.add_argument("--model", default="auto",
+                   help="model name, or auto to pick by each photo's aspect (default: %(default)s)")
+    p.add_argument("--sheet", default="eval-worst.png", help="contact sheet PNG to write (default: %(default)s)")
+    p.add_argument("--worst", type=int, default=4, help="rows on the sheet (default: %(default)s)")
+    p.add_argument("--tolerance", type=float, default=2.0, help="boundary F tolerance in px (default: %(default)s)")
+    p.add_argument("--cache-dir", default=None, help="model cache directory")
+    p.set_defaults(func=run_eval)
+
+
+def _segmenters(model: str, cache_dir: str | None):
+    """frame -> model mask, loading each model once (models fetched on first use)."""
+    from ..models.fetch import ensure_model
+    from ..models.registry import all_models, choose_model_for_aspect
+    from ..models.segmenter import Segmenter
+
+    loaded: dict[str, Segmenter] = {}
+
+    def segment(frame):
+        name = model
+        if name == "auto":
+            h, w = frame.shape[:2]
+            candidates = {n: m for n, m in all_models(cache_dir).items() if m.builtin}
+            name = choose_model_for_aspect(w, h, candidates)
+        if name not in loaded:
+            registered = ensure_model(name, cache_dir)
+            loaded[name] = Segmenter(registered.manifest, registered.onnx_path)
+        return loaded[name](frame)
+
+    return segment
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from ..evaluation.contact_sheet import SheetRow, write_sheet
+    from ..evaluation.folder_eval import format_table, pair_files, score_folder, worst
+    from ..graph.errors import ConfigError
+
+    if args.worst < 1:
+        raise ConfigError(f"--worst must be at least 1, got {args.worst}")
+    if not (args.tolerance > 0 and math.isfinite(args.tolerance)):
+        raise ConfigError(f"--tolerance must be a positive number of px, got {args.tolerance}")
+    pairs = pair_files(args.images, args.masks)
+    scores = score_folder(pairs, _segmenters(args.model, args.cache_dir), args.chain, args.tolerance)
+    print(format_table(scores, args.chain, args.tolerance))
+    rows = [SheetRow(f"{s.stem}  IoU {s.iou:.3f}  BF {s.boundary_f:.3f}", s.image_bgr, s.truth, s.ours)
+            for s in worst(scores, args.worst)]
+    path = write_sheet(rows, args.sheet)
+    print(f"worst {len(rows)} drawn in {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,57 @@
+"""Alpha compositing in uint8 with OpenCV's saturating arithmetic: the few operations every look shares.
+
+Not for: deciding where the person is (nodes/fringe.py) or colour grading (grading.py).
+An alpha here is uint8 HxW (0 = show the bottom layer, 255 = show the top layer).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .scratch import Scratch
+
+_INV255 = 1.0 / 255.0
+
+
+def mask_to_alpha(mask: np.ndarray) -> np.ndarray:
+    """float32 mask in [0, 1] -> uint8 alpha (rounded, saturated)."""
+    return cv2.convertScaleAbs(mask, alpha=255.0)
+
+
+def alpha_blend(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, *,
+                scratch: Scratch | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """top * a + bottom * (1 - a) for uint8 BGR images and a uint8 HxW alpha.
+
+    Two saturating multiplies and an add (about 3x faster than cv2.blendLinear at 720p), off by at
+    most 1 level, and exact where alpha is 0 or 255 (so a hidden layer never leaks through).
+    Returns ``out`` (a new array when None); intermediates live in ``scratch`` when given.
+    """
+    scratch = scratch or Scratch()
+    shape = top.shape
+    if top.ndim == 3:
+        alpha3 = cv2.merge((alpha, alpha, alpha), dst=scratch.get("blend.alpha3", shape))
+    else:
+        alpha3 = alpha
+    kept = cv2.multiply(top, alpha3, scale=_INV255, dst=scratch.get("blend.kept", shape))
+    inverse = cv2.bitwise_not(alpha3, dst=scratch.get("blend.inverse", shape))
+    under = cv2.multiply(bottom, inverse, scale=_INV255, dst=scratch.get("blend.under", shape))
+    if out is None:
+        return cv2.add(kept, under)
+    return cv2.add(kept, under, dst=out)
+
+
+def screen(a: np.ndarray, b: np.ndarray, *, b_inverted: np.ndarray | None = None) -> np.ndarray:
+    """1 - (1 - a)(1 - b): lightens, white stays white (pass ``bitwise_not(b)`` if cached)."""
+    inv_b = cv2.bitwise_not(b) if b_inverted is None else b_inverted
+    return cv2.bitwise_not(cv2.multiply(cv2.bitwise_not(a), inv_b, scale=_INV255))
+
+
+def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a * b: darkens, white is neutral."""
+    return cv2.multiply(a, b, scale=_INV255)
+
+
+def grey3(frame: np.ndarray) -> np.ndarray:
+    """Luma as a 3-channel uint8 image (so it blends and LUTs like colour)."""
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return cv2.merge((grey, grey, grey))

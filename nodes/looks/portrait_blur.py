@@ -1,0 +1,82 @@
+"""Portrait mode: the background blurred like a large-aperture lens, with no halo around the person.
+
+Not for: replacing the background (background_replace.py). Output: BGR.
+How: a normalised convolution at reduced size. The background is blurred with the person's pixels
+weighted out (blur(frame * w) / blur(w), w = background weight pushed away from the edge), so the
+person's colours never smear into the blur; bright points get extra weight so they bloom like bokeh.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .blend import alpha_blend, mask_to_alpha
+from .look import Look
+from .reduced import grow, reduced_size, shrink
+from .scratch import Scratch
+
+_FLOOR = 1e-3
+
+
+class PortraitBlur(Look):
+    name = "blur"
+    summary = "portrait mode: a lens-like background blur with bokeh highlights and no halo"
+
+    @dataclass(frozen=True)
+    class Settings:
+        radius: float = 0.022          # blur radius as a fraction of the frame width
+        bokeh: float = 0.6             # 0..1: how much bright points bloom
+        background_dim: float = 0.08   # 0..0.6: darken the background a touch so the person leads
+        work_long_side: int = 320      # upper bound of the blur's working size (long side, px)
+
+        def __post_init__(self):
+            if not 0.002 <= self.radius <= 0.1:
+                raise ValueError(f"radius must be in [0.002, 0.1] (fraction of frame width), got {self.radius}")
+            if not 0.0 <= self.bokeh <= 1.0:
+                raise ValueError(f"bokeh must be in [0, 1], got {self.bokeh}")
+            if not 0.0 <= self.background_dim <= 0.6:
+                raise ValueError(f"background_dim must be in [0, 0.6], got {self.background_dim}")
+            if not 64 <= self.work_long_side <= 1280:
+                raise ValueError(f"work_long_side must be in [64, 1280], got {self.work_long_side}")
+
+    def prepare(self, height: int, width: int) -> None:
+        s = self.settings
+        # pick the working width so the aperture is about 5 working pixels: cv2.filter2D stays a
+        # direct 11x11 convolution (a larger kernel switches to a DFT, ten times slower)
+        work_width = 5.0 / s.radius
+        long_side = int(np.clip(work_width * max(height, width) / width, 64, s.work_long_side))
+        self._small = reduced_size(height, width, long_side)
+        radius = max(1.0, s.radius * self._small[0])
+        r = int(np.ceil(radius))
+        yy, xx = np.mgrid[-r:r + 1, -r:r + 1].astype(np.float32)
+        disc = np.clip(radius + 0.5 - np.hypot(xx, yy), 0.0, 1.0)   # the aperture, soft rim
+        self._kernel = (disc / disc.sum()).astype(np.float32)
+        # brightness -> extra weight (bokeh): only the top of the range blooms
+        level = np.arange(256, dtype=np.float32) / 255.0
+        bloom = np.clip((level - 0.72) / 0.28, 0.0, 1.0) ** 2
+        self._bloom_lut = (1.0 + 6.0 * s.bokeh * bloom).astype(np.float32)
+        self._gain = 1.0 - s.background_dim
+        self._scratch = Scratch()
+
+    def _blurred_background(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        small = shrink(frame, self._small)
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        weight = cv2.LUT(grey, self._bloom_lut)
+        if mask is not None:
+            person = shrink(mask, self._small)
+            # 0 from half-way up the edge inwards, so pixels mixed with the person do not count; a
+            # small floor keeps a plain blur deep inside the person where no background is near
+            weight = weight * np.clip(1.0 - 2.0 * person, _FLOOR, 1.0)
+        stack = cv2.merge((*cv2.split(small.astype(np.float32) * weight[..., None]), weight))
+        summed = cv2.filter2D(stack, -1, self._kernel, borderType=cv2.BORDER_REFLECT)
+        scale = self._gain / summed[..., 3]
+        blurred = summed[..., :3] * scale[..., None]
+        return grow(cv2.convertScaleAbs(blurred), *frame.shape[:2])
+
+    def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        background = self._blurred_background(frame, mask)
+        if mask is None:
+            return background
+        return alpha_blend(frame, background, mask_to_alpha(mask), scratch=self._scratch)

@@ -1,0 +1,35 @@
+"""Working at reduced size: the heavy spatial work (blurs, halos) runs on a small copy of the frame
+and only the result is brought back up, which is what keeps a look inside a few milliseconds.
+
+Not for: deciding the look; only the size bookkeeping.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def reduced_size(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """(width, height) for cv2 with the long side at most ``long_side``, aspect kept."""
+    scale = min(1.0, long_side / max(height, width))
+    return max(8, round(width * scale)), max(8, round(height * scale))
+
+
+def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Downsize without aliasing sparkle, cheaply: one exact 2x area step (a fast path in OpenCV),
+    then bilinear. A general-ratio INTER_AREA costs 1.9 ms at 720p, this 0.2 ms."""
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    h, w = image.shape[:2]
+    if w >= 2 * size[0] and h >= 2 * size[1] and w % 2 == 0 and h % 2 == 0:
+        image = cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        if (image.shape[1], image.shape[0]) == size:
+            return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+
+
+def grow(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Upsize bilinearly back to the frame's size."""
+    if image.shape[:2] == (height, width):
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,90 @@
+"""Type for the looks: lines set with OpenCV 5's TrueType renderer (cv2.FontFace, variable weight),
+with letter spacing, fitted to a width, rendered once into an alpha stamp.
+
+Not for: layout of a whole poster (poster.py decides where lines go). OpenCV 5 bundles its fonts
+("sans", a variable-weight grotesque, and "italic"), so no font file or extra package is needed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ...graph.errors import ConfigError
+
+FONTS = ("sans", "italic")
+
+
+@dataclass(frozen=True)
+class TypeStyle:
+    font: str = "sans"
+    weight: int = 400          # 100 thin .. 400 regular .. 800 bold .. 900 black
+    tracking: float = 0.0      # extra space between letters, as a fraction of the size
+
+
+def _font(name: str) -> "cv2.FontFace":
+    if name not in FONTS:
+        raise ConfigError(f"unknown font {name!r} (expected one of {', '.join(FONTS)})", field="font")
+    return cv2.FontFace(name)
+
+
+def set_line(text: str, size_px: float, style: TypeStyle = TypeStyle()) -> np.ndarray:
+    """The line as a tight uint8 alpha stamp (255 = ink). Empty text gives a 0x0 stamp."""
+    if not text.strip():
+        return np.zeros((0, 0), np.uint8)
+    size = max(4, int(round(size_px)))
+    face = _font(style.font)
+    pad = size
+    width = int(len(text) * size * (1.0 + style.tracking) + 4 * pad)
+    canvas = np.zeros((int(size * 2.2) + 2 * pad, width), np.uint8)
+    baseline = pad + int(size * 1.4)
+    x = pad
+    if style.tracking == 0:
+        cv2.putText(canvas, text, (x, baseline), 255, face, size, style.weight)
+    else:
+        spacing = style.tracking * size
+        pos = float(x)
+        for char in text:   # per letter, because the renderer has no letter-spacing option
+            (next_x, _), _ = cv2.putText(canvas, char, (int(round(pos)), baseline), 255, face, size,
+                                         style.weight)
+            pos = next_x + spacing
+    rows = np.flatnonzero(canvas.max(axis=1))
+    cols = np.flatnonzero(canvas.max(axis=0))
+    if rows.size == 0:
+        return np.zeros((0, 0), np.uint8)
+    return np.ascontiguousarray(canvas[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+
+
+def fit_line(text: str, max_width: float, max_size: float, style: TypeStyle = TypeStyle()) -> np.ndarray:
+    """The line at the largest size <= max_size whose stamp is at most max_width pixels wide."""
+    probe = set_line(text, 100, style)
+    if probe.size == 0:
+        return probe
+    size = min(max_size, 100.0 * max_width / probe.shape[1])
+    stamp = set_line(text, size, style)
+    while stamp.shape[1] > max_width and size > 4:   # rounding of hinting: shrink a step or two
+        size *= 0.97
+        stamp = set_line(text, size, style)
+    return stamp
+
+
+def stamp_onto(image: np.ndarray, stamp: np.ndarray, colour_bgr: tuple[int, int, int],
+               centre_x: int, top_y: int) -> None:
+    """Ink ``stamp`` in ``colour`` onto ``image`` in place (the caller owns image), clipped to it."""
+    if stamp.size == 0:
+        return
+    h, w = stamp.shape
+    x0, y0 = centre_x - w // 2, top_y
+    ix0, iy0 = max(x0, 0), max(y0, 0)
+    ix1, iy1 = min(x0 + w, image.shape[1]), min(y0 + h, image.shape[0])
+    if ix1 <= ix0 or iy1 <= iy0:
+        return
+    alpha = stamp[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+    roi = image[iy0:iy1, ix0:ix1, :3]
+    ink = np.empty_like(roi)
+    ink[:] = colour_bgr
+    alpha3 = cv2.merge((alpha, alpha, alpha))
+    kept = cv2.multiply(ink, alpha3, scale=1 / 255)
+    under = cv2.multiply(roi, cv2.bitwise_not(alpha3), scale=1 / 255)
+    roi[:] = cv2.add(kept, under)

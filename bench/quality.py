@@ -53,7 +53,8 @@ def main() -> None:
     f_raw = metrics.temporal_flicker(raw, offsets)
     for label, options in (("smoothed (default: flow)", {}), ("smoothed (motion=none)", {"motion": "none"})):
         f_s = metrics.temporal_flicker(smooth_all(raw, still.frames, **options), offsets)
-        print(f"flicker, jittered still: raw {f_raw:.5f}  {label} {f_s:.5f}  ({100 * (1 - f_s / f_raw):.0f}% lower)")
+        print(f"flicker, jittered still: raw {f_raw:.5f}  {label} {f_s:.5f}  "
+              f"({100 * (1 - f_s / f_raw):.0f}% lower)")
     masks = np.load(FIXTURES / "astronaut_in_coffee_1280x720.mediapipe_masks.npz")
     alpha = truth.detailed_truth(masks["selfie_segmentation_landscape__full"], wobble_px=0.0)
     for speed in (4.0, 8.0, 16.0):

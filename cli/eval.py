@@ -16,14 +16,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "with ground-truth masks (paired by file stem), and write a contact sheet PNG of the "
                     "worst cases (image, truth, ours, difference: red missed, blue extra).")
     p.add_argument("--images", required=True, help="folder of photos (png, jpg, bmp, webp)")
-    p.add_argument("--masks", required=True, help="folder of truth masks: greyscale images or .npy, same stems")
+    p.add_argument("--masks", required=True,
+                   help="folder of truth masks: greyscale images or .npy, same stems as the photos")
     p.add_argument("--chain", choices=("raw", "default"), default="default",
-                   help="raw: the model's mask stretched bilinearly; default: the fringe (default: %(default)s)")
+                   help="raw: the model's mask stretched bilinearly; default: the fringe "
+                        "(default: %(default)s)")
     p.add_argument("--model", default="auto",
                    help="model name, or auto to pick by each photo's aspect (default: %(default)s)")
-    p.add_argument("--sheet", default="eval-worst.png", help="contact sheet PNG to write (default: %(default)s)")
+    p.add_argument("--sheet", default="eval-worst.png",
+                   help="contact sheet PNG to write (default: %(default)s)")
     p.add_argument("--worst", type=int, default=4, help="rows on the sheet (default: %(default)s)")
-    p.add_argument("--tolerance", type=float, default=2.0, help="boundary F tolerance in px (default: %(default)s)")
+    p.add_argument("--tolerance", type=float, default=2.0,
+                   help="boundary F tolerance in px (default: %(default)s)")
     p.add_argument("--cache-dir", default=None, help="model cache directory")
     p.set_defaults(func=run_eval)
 

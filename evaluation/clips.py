@@ -1,4 +1,4 @@
-"""Test clips with known motion made from real photos: a jittered still and a person translating over a background.
+"""Test clips with known motion from real photos: a jittered still, a person moving over a background.
 
 Not for: measuring (evaluation/metrics.py). Known motion gives known truth: every clip returns the
 content offset of each frame, and the translating clip also the true person mask of each frame.

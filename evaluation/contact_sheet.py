@@ -51,7 +51,8 @@ def render_sheet(rows: list[SheetRow], tile_height: int = 180) -> np.ndarray:
         tiles = [cv2.resize(t, size, interpolation=cv2.INTER_AREA) for t in tiles]
         strip = np.concatenate([np.pad(t, ((0, 0), (0, 4), (0, 0))) for t in tiles], axis=1)
         band = np.full((caption, strip.shape[1], 3), 255, np.uint8)
-        cv2.putText(band, row.label, (4, caption - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(band, row.label, (4, caption - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
+                    cv2.LINE_AA)
         rendered.append(np.concatenate([band, strip], axis=0))
     width = max(r.shape[1] for r in rendered)
     rendered = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rendered]

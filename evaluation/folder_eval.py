@@ -88,7 +88,8 @@ def score_folder(pairs: list[tuple[str, Path, Path]], segment: Callable[[np.ndar
         image = load_image(image_path)
         truth = load_truth(mask_path, image.shape[:2])
         ours = refine(image, segment(image))
-        scores.append(ImageScore(stem, metrics.iou(ours, truth), metrics.boundary_f(ours, truth, tolerance_px),
+        scores.append(ImageScore(stem, metrics.iou(ours, truth),
+                                 metrics.boundary_f(ours, truth, tolerance_px),
                                  image, truth, ours))
     return scores
 

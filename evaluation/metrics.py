@@ -44,7 +44,8 @@ def boundary(mask: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return (b - eroded).astype(bool)
 
 
-def boundary_f(pred: np.ndarray, truth: np.ndarray, tolerance_px: float = 2.0, threshold: float = 0.5) -> float:
+def boundary_f(pred: np.ndarray, truth: np.ndarray, tolerance_px: float = 2.0,
+               threshold: float = 0.5) -> float:
     """Boundary F-measure: precision and recall of boundary pixels matched within ``tolerance_px``.
 
     1.0 when neither mask has a boundary, 0.0 when only one has.
@@ -74,7 +75,8 @@ def shift(mask: np.ndarray, dx: float, dy: float, border_value: float = 0.0) -> 
                           borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)
 
 
-def temporal_flicker(masks: Sequence[np.ndarray], offsets_xy: Sequence[tuple[float, float]] | None = None) -> float:
+def temporal_flicker(masks: Sequence[np.ndarray],
+                     offsets_xy: Sequence[tuple[float, float]] | None = None) -> float:
     """Mean |m_t - m_{t-1}| over pixels and frames after undoing each frame's known content offset.
 
     offsets_xy[t] is where the content of frame t sits relative to a common origin, in mask px; each
@@ -86,8 +88,11 @@ def temporal_flicker(masks: Sequence[np.ndarray], offsets_xy: Sequence[tuple[flo
     if offsets_xy is not None and len(offsets_xy) != len(masks):
         raise ContractError(f"temporal_flicker: {len(masks)} masks but {len(offsets_xy)} offsets")
     offsets = list(offsets_xy) if offsets_xy is not None else [(0.0, 0.0)] * len(masks)
-    margin = int(np.ceil(max(max(abs(dx), abs(dy)) for dx, dy in offsets))) + 1 if offsets_xy is not None else 0
-    aligned = [shift(m, -dx, -dy) if (dx or dy) else np.asarray(m, np.float32) for m, (dx, dy) in zip(masks, offsets)]
+    margin = 0
+    if offsets_xy is not None:
+        margin = int(np.ceil(max(max(abs(dx), abs(dy)) for dx, dy in offsets))) + 1
+    aligned = [shift(m, -dx, -dy) if (dx or dy) else np.asarray(m, np.float32)
+               for m, (dx, dy) in zip(masks, offsets)]
     h, w = aligned[0].shape
     if 2 * margin >= min(h, w):
         raise ContractError(f"temporal_flicker: offsets up to {margin} px leave nothing of a {w}x{h} mask")

@@ -24,7 +24,8 @@ def detailed_truth(reference_mask: np.ndarray, wobble_px: float = 3.0, detail_px
     detail_px: the wobble's correlation length (smaller = finer detail).
     """
     if not isinstance(reference_mask, np.ndarray) or reference_mask.ndim != 2:
-        raise ContractError(f"detailed_truth: expected an HxW mask, got {getattr(reference_mask, 'shape', None)}")
+        raise ContractError(f"detailed_truth: expected an HxW mask, "
+                            f"got {getattr(reference_mask, 'shape', None)}")
     h, w = reference_mask.shape
     rng = np.random.default_rng(seed)
     step = max(1.0, detail_px)

@@ -56,7 +56,8 @@ class GuidedUpsampler:
         scale = min(1.0, self.guide_long_side / max(frame_h, frame_w))
         return max(2, round(frame_w * scale)), max(2, round(frame_h * scale))
 
-    def coefficients(self, frame_bgr: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def coefficients(self, frame_bgr: np.ndarray,
+                     mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Low-res (a, b, guide) with a already scaled for a uint8 guide: q = a * grey_u8 + b."""
         h, w = frame_bgr.shape[:2]
         if self._grey is None or self._grey.shape != (h, w):

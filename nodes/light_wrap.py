@@ -13,7 +13,8 @@ from ..graph.errors import ContractError
 
 def _check(frame_bgr: np.ndarray, background_bgr: np.ndarray, mask: np.ndarray) -> None:
     for name, image in (("frame", frame_bgr), ("background", background_bgr)):
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
+                or image.shape[2] != 3:
             got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
             raise ContractError(f"light_wrap: {name} must be uint8 HxWx3 BGR, got {got}")
     if not isinstance(mask, np.ndarray) or mask.dtype != np.float32 or mask.ndim != 2:

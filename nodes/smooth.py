@@ -63,11 +63,13 @@ class SmoothOptions:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.combine_with_previous <= 1.0:
-            error = ValueError(f"combine_with_previous must be between 0 and 1, got {self.combine_with_previous!r}")
+            error = ValueError(f"combine_with_previous must be between 0 and 1, "
+                               f"got {self.combine_with_previous!r}")
             error.field = "combine_with_previous"  # type: ignore[attr-defined]
             raise error
         if not 0.0 < self.change_threshold <= 255.0:
-            error = ValueError(f"change_threshold must be above 0 and at most 255, got {self.change_threshold!r}")
+            error = ValueError(f"change_threshold must be above 0 and at most 255, "
+                               f"got {self.change_threshold!r}")
             error.field = "change_threshold"  # type: ignore[attr-defined]
             raise error
 
@@ -107,7 +109,7 @@ class TemporalSmoother:
         return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def __call__(self, mask: np.ndarray, frame_bgr: np.ndarray | None = None) -> np.ndarray:
-        """The smoothed mask (a new array, or ``mask`` itself for the first frame); inputs are not modified."""
+        """The smoothed mask (a new array, or ``mask`` itself for the first frame); inputs unchanged."""
         if not isinstance(mask, np.ndarray) or mask.dtype != np.float32 or mask.ndim != 2:
             got = f"{mask.dtype} {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
             raise ContractError(f"smooth: mask must be float32 HxW, got {got}")

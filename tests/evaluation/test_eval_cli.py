@@ -57,8 +57,8 @@ def test_eval_prints_a_table_and_writes_a_sheet(folder, tmp_path, capsys, cache_
     for stem in ("astronaut_512", "astronaut_in_coffee_1280x720"):
         iou, bf = rows[stem]
         assert 0.7 < iou <= 1.0 and 0.2 < bf <= 1.0, f"{stem}: {rows[stem]}"
-    assert rows["mean"][0] == pytest.approx((rows["astronaut_512"][0] + rows["astronaut_in_coffee_1280x720"][0]) / 2,
-                                            abs=1e-3)
+    mean_iou = (rows["astronaut_512"][0] + rows["astronaut_in_coffee_1280x720"][0]) / 2
+    assert rows["mean"][0] == pytest.approx(mean_iou, abs=1e-3)
     picture = cv2.imread(str(sheet))
     assert picture is not None and picture.shape[0] >= 2 * 180
 

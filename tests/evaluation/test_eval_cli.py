@@ -17,15 +17,6 @@ from portraitflow.evaluation.contact_sheet import SheetRow, render_sheet
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mediapipe_parity"
 
 
-@pytest.fixture(scope="module")
-def cache_dir(request):
-    try:
-        cache = request.getfixturevalue("model_cache")
-    except pytest.FixtureLookupError:
-        return None
-    return str(cache if isinstance(cache, (str, Path)) else getattr(cache, "cache_dir", cache))
-
-
 @pytest.fixture
 def folder(tmp_path):
     images, masks = tmp_path / "images", tmp_path / "masks"
@@ -43,12 +34,11 @@ def folder(tmp_path):
     return images, masks
 
 
-def test_eval_prints_a_table_and_writes_a_sheet(folder, tmp_path, capsys, cache_dir):
+def test_eval_prints_a_table_and_writes_a_sheet(folder, tmp_path, capsys, model_cache):
     images, masks = folder
     sheet = tmp_path / "worst.png"
-    args = ["eval", "--images", str(images), "--masks", str(masks), "--sheet", str(sheet)]
-    if cache_dir:
-        args += ["--cache-dir", cache_dir]
+    args = ["eval", "--images", str(images), "--masks", str(masks), "--sheet", str(sheet),
+            "--cache-dir", str(model_cache)]
     assert main(args) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:3] == ["image", "IoU", "BF@2px"]

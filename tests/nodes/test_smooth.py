@@ -97,16 +97,11 @@ def test_options_are_validated_and_bad_masks_rejected():
 # --- with the real model ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def segmenter(request):
-    """The real landscape model, from the shared `model_cache` fixture when the suite has one."""
+def segmenter(model_cache):
+    """The real landscape model from the shared model cache (tests/conftest.py)."""
     from portraitflow.models.fetch import ensure_model
     from portraitflow.models.segmenter import Segmenter
-    try:
-        cache = request.getfixturevalue("model_cache")
-    except pytest.FixtureLookupError:
-        cache = None
-    cache_dir = cache if isinstance(cache, (str, Path)) else getattr(cache, "cache_dir", None)
-    model = ensure_model("selfie_landscape", cache_dir)
+    model = ensure_model("selfie_landscape", model_cache)
     return Segmenter(model.manifest, model.onnx_path)
 
 

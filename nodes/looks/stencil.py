@@ -1,0 +1,110 @@
+"""Stencil art: the person posterised to two or three flat spray-paint tones, with a stippled edge and
+overspray, on a weathered wall; the background is gone.
+
+Not for: halftone or glow fringes (nodes/fringe.py offers those as mask styles). Output: BGR.
+Tone thresholds follow the person's own brightness (quantiles inside the mask), so the three layers
+split every face evenly whatever the exposure; the grey is smoothed before thresholding so the cut
+shapes look like knife-cut stencils rather than noise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ...recipes.assets import load_asset, parse_colour
+from .blend import alpha_blend, mask_to_alpha
+from .grading import posterise_lut
+from .look import Look
+from .reduced import grow, reduced_size, shrink
+from .scratch import Scratch
+
+_INV255 = 1.0 / 255.0
+
+
+class Stencil(Look):
+    name = "stencil"
+    summary = "street stencil: flat spray-paint tones, stippled edge and overspray on a wall"
+
+    @dataclass(frozen=True)
+    class Settings:
+        tones: int = 3                       # 2 or 3 paint layers
+        ink: str = "#16203a"                 # darkest paint
+        mid: str = "#c8332b"                 # middle paint (3 tones only)
+        light: str = "#f1e3c3"               # lightest paint
+        wall: str = "procedural:wall"
+        smoothness: float = 0.004            # shape smoothing before the cut, fraction of width
+        spray: float = 0.6                   # 0..1: stipple across the soft edge
+        overspray: float = 0.35              # 0..1: haze of ink around the figure
+        paint_texture: float = 0.5           # 0..1: how much of the wall shows through the paint
+
+        def __post_init__(self):
+            if self.tones not in (2, 3):
+                raise ValueError(f"tones must be 2 or 3, got {self.tones}")
+            for name in ("ink", "mid", "light"):
+                parse_colour(getattr(self, name), field=name)
+            for name, lo, hi in (("smoothness", 0, 0.05), ("spray", 0, 1), ("overspray", 0, 1),
+                                 ("paint_texture", 0, 1)):
+                value = getattr(self, name)
+                if not lo <= value <= hi:
+                    raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+
+    def prepare(self, height: int, width: int) -> None:
+        s = self.settings
+        self._scratch = Scratch()
+        wall = load_asset(s.wall, height, width, field="settings.wall")
+        self._small = reduced_size(height, width, 480)
+        # overspray: the wall with a veil of ink, mixed in per frame by a blurred mask
+        ink = np.empty_like(wall)
+        ink[:] = parse_colour(s.ink)
+        self._wall = wall
+        self._wall_inked = cv2.addWeighted(wall, 0.25, ink, 0.75, 0)
+        # paint takes the wall's relief: a multiplier near white, darker in the pits and stains
+        grey = cv2.cvtColor(wall, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        relief = 1.0 - s.paint_texture * 0.45 * (1.0 - grey / max(float(grey.max()), 1.0))
+        relief8 = np.clip(np.rint(relief * 255), 0, 255).astype(np.uint8)
+        self._relief = cv2.merge((relief8, relief8, relief8))
+        # spray dither: a fixed noise threshold, so the soft edge turns into droplets
+        rng = np.random.default_rng(5)
+        noise = rng.random((height, width), dtype=np.float32)
+        noise = 0.5 + (noise - 0.5) * s.spray
+        self._dither = np.rint(noise * 255).astype(np.uint8)
+        self._smooth_sigma = s.smoothness * self._small[0]
+        self._overspray_sigma = 0.02 * self._small[0]
+        colours = [parse_colour(s.ink), parse_colour(s.light)] if s.tones == 2 else \
+            [parse_colour(s.ink), parse_colour(s.mid), parse_colour(s.light)]
+        self._colours = colours
+
+    def _tone_lut(self, grey_small: np.ndarray, person_small: np.ndarray) -> np.ndarray:
+        inside = grey_small[person_small > 0.5]
+        if inside.size < 64:
+            inside = grey_small.ravel()
+        quantiles = (50,) if self.settings.tones == 2 else (38, 72)
+        thresholds = [float(q) for q in np.percentile(inside, quantiles)]
+        return posterise_lut(thresholds, self._colours)
+
+    def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        height, width = frame.shape[:2]
+        if mask is None:
+            return self._wall.copy()
+        grey_small = shrink(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._small)
+        if self._smooth_sigma > 0.3:
+            grey_small = cv2.GaussianBlur(grey_small, (0, 0), self._smooth_sigma)
+        person_small = shrink(mask, self._small)
+        lut = self._tone_lut(grey_small, person_small)
+        grey = grow(grey_small, height, width)   # smooth grey, cut at full size: crisp shapes
+        paint = cv2.LUT(cv2.merge((grey, grey, grey), dst=self._scratch.get("grey3", frame.shape)), lut,
+                        dst=self._scratch.get("paint", frame.shape))
+        cv2.multiply(paint, self._relief, dst=paint, scale=_INV255)
+        # ground: the wall with overspray haze around the figure
+        ground = self._wall
+        if self.settings.overspray > 0:
+            haze = cv2.GaussianBlur(person_small, (0, 0), self._overspray_sigma)
+            haze8 = grow(cv2.convertScaleAbs(haze, alpha=255.0 * self.settings.overspray), height, width)
+            ground = alpha_blend(self._wall_inked, self._wall, haze8, scratch=self._scratch,
+                                 out=self._scratch.get("ground", frame.shape))
+        alpha = mask_to_alpha(mask)
+        # stipple: where the mask is soft, paint lands as droplets (alpha above the dither noise)
+        droplets = cv2.compare(alpha, self._dither, cv2.CMP_GT)
+        return alpha_blend(paint, ground, droplets, scratch=self._scratch)

@@ -39,6 +39,7 @@ def write_atomically(path: Path, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(temp, 0o644)  # mkstemp makes 0600; a cache is readable like any other file
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from conftest import PARITY
+from support.paths import PARITY
 
 from portraitflow.graph.errors import ModelError
 from portraitflow.models import tflite_to_onnx

@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import PARITY
+from support.paths import PARITY
 
 from portraitflow.graph.errors import ConfigError
 from portraitflow.graph.testing import make_node, packets, run_node

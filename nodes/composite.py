@@ -1,0 +1,92 @@
+"""Draw the recipe's look: the frame and its person mask in, the designed portrait out.
+
+Not for: the looks themselves (nodes/looks/, one file each) or mask work (smooth, fringe).
+in:  frame (Frame, BGR)  mask (Mask at the frame's resolution, from the fringe node; optional)
+out: frame (Frame: BGR; BGRA for look "replace" with background = "transparent")
+options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil"; settings = { the look's
+         settings, see nodes/looks/<look>.py }; mask_max_age_ms; mask_wait_ms
+example: [nodes.composite] type = "composite"  options = { look = "poster", settings = { title = "HELLO" } }
+
+Fails closed: when the mask is missing or older than mask_max_age_ms, the look draws as if nobody
+were there (fully blurred, fully replaced, bare wall...), never the raw background, and the node
+counts "fail_closed".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from ..graph import ConfigError, Context, Frame, Mask, Node, Pairing
+from .looks.catalogue import build_settings, look_class
+from .looks.look import Look
+
+LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil"]
+
+
+class Composite(Node):
+    """The last stage before the sink: one look, chosen by name, with typed settings."""
+
+    inputs = {"frame": Frame, "mask": Mask}
+    optional_inputs = frozenset({"mask"})
+    outputs = {"frame": Frame}
+    pairing = Pairing(primary="frame", wait_ms=100.0, max_age_ms=250.0)
+
+    @dataclass(frozen=True)
+    class Options:
+        look: LookName = "blur"
+        settings: dict[str, Any] = field(default_factory=dict)
+        mask_max_age_ms: float = 250.0    # an older mask counts as missing (fail closed)
+        mask_wait_ms: float = 100.0       # how long a live graph waits for the frame's own mask
+
+        def __post_init__(self):
+            if self.mask_max_age_ms < 0:
+                raise ValueError(f"mask_max_age_ms must be >= 0, got {self.mask_max_age_ms}")
+            if self.mask_wait_ms < 0:
+                raise ValueError(f"mask_wait_ms must be >= 0, got {self.mask_wait_ms}")
+            # validate the look's settings now, so a bad key fails before the first frame
+            try:
+                build_settings(self.look, self.settings, node=None)
+            except ConfigError as exc:
+                error = ValueError(str(exc))
+                error.field = "settings"   # type: ignore[attr-defined]  (build_options reads it)
+                raise error from None
+
+    def open(self, ctx: Context) -> None:
+        self.pairing = Pairing(primary="frame", wait_ms=self.options.mask_wait_ms,
+                               max_age_ms=self.options.mask_max_age_ms)
+        self._look = self._make_look()
+
+    def options_changed(self, ctx: Context) -> None:
+        self._look = self._make_look()
+
+    def _make_look(self) -> Look:
+        cls = look_class(self.options.look, node=self.id)
+        return cls(build_settings(self.options.look, self.options.settings, node=f"{self.id}.settings"))
+
+    def _usable_mask(self, ctx: Context, frame: np.ndarray) -> np.ndarray | None:
+        frame_packet, mask_packet = ctx.inputs["frame"], ctx.inputs.get("mask")
+        if mask_packet is None:
+            return None
+        age_ns = frame_packet.capture_ts_ns - mask_packet.capture_ts_ns
+        if abs(age_ns) > self.options.mask_max_age_ms * 1e6:
+            return None
+        mask = mask_packet.payload
+        if mask.shape != frame.shape[:2]:
+            # the chain gives frame-sized masks; anything else is brought to size rather than refused
+            ctx.count("mask_resized")
+            mask = cv2.resize(mask, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
+        return mask
+
+    def process(self, ctx: Context) -> None:
+        packet = ctx.inputs["frame"]
+        frame = packet.payload
+        if frame.shape[2] == 4:   # a BGRA source: the looks draw on colour only
+            frame = np.ascontiguousarray(frame[..., :3])
+        mask = self._usable_mask(ctx, frame)
+        if mask is None:
+            ctx.count("fail_closed")
+        out = self._look.render(frame, mask)
+        ctx.emit("frame", packet.derive(out, look=self.options.look))

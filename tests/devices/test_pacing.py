@@ -1,0 +1,46 @@
+"""SourceClock and real-time pacing: timestamps always increase; paced sources take at least their
+duration (a lower bound only: a busy machine may be slower, never faster)."""
+from __future__ import annotations
+
+import time
+
+from portraitflow.devices.image_source import ImageSource
+from portraitflow.devices.pacing import SourceClock
+from portraitflow.devices.sample_source import SampleSource
+from portraitflow.devices.video_source import VideoSource
+from portraitflow.graph.testing import make_node, run_node
+
+
+def test_stamps_strictly_increase_even_in_a_tight_loop():
+    clock = SourceClock()
+    stamps = [clock.stamp() for _ in range(10_000)]
+    assert all(b > a for a, b in zip(stamps, stamps[1:]))
+
+
+def test_unpaced_clock_never_sleeps(monkeypatch):
+    slept = []
+    monkeypatch.setattr("portraitflow.devices.pacing.time.sleep", slept.append)
+    unpaced, paced = SourceClock(fps=1.0, realtime=False), SourceClock(fps=1.0, realtime=True)
+    for i in range(3):
+        unpaced.wait_frame(i)
+    assert slept == []
+    for i in range(3):
+        paced.wait_frame(i)
+    assert len(slept) == 2 and all(0.9 < s <= 2.0 for s in slept)   # frames 1 and 2 are due 1 s, 2 s in
+
+
+def test_realtime_sources_take_at_least_their_duration(video_file, tmp_path):
+    image = tmp_path / "x.png"
+    import cv2
+    import numpy as np
+    cv2.imwrite(str(image), np.zeros((8, 8, 3), np.uint8))
+    cases = [
+        (make_node(SampleSource, {"frames": 6, "fps": 100.0, "realtime": True}), 5 / 100),
+        (make_node(ImageSource, {"path": str(image), "frames": 6, "fps": 100.0, "realtime": True}), 5 / 100),
+        (make_node(VideoSource, {"path": str(video_file), "realtime": True, "max_frames": 4}), 3 / 24),
+    ]
+    for node, duration in cases:
+        assert node.live
+        start = time.monotonic()
+        run_node(node)
+        assert time.monotonic() - start >= duration * 0.99, node.type_name

@@ -1,0 +1,79 @@
+"""Render a recipe on a still photo through the real graph (image_source -> chain -> png_sink), and
+lay several renders out as a labelled contact sheet.
+
+Not for: live runs (`portraitflow run --recipe`), which build the same graph with a camera source.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..graph.errors import ConfigError, DeviceError
+from ..graph.runner import run_graph
+from ..nodes.looks.typesetting import TypeStyle, fit_line, stamp_onto
+from .loader import Recipe, recipe_graph
+
+#: the bundled sample photo (devices/assets), used by the gallery
+SAMPLE_PHOTO = Path(__file__).resolve().parent.parent / "devices" / "assets" / "astronaut_512.png"
+
+
+def render_still(recipe: Recipe, image: str | Path, output: str | Path,
+                 settings: dict[str, str] | None = None) -> Path:
+    """Run the recipe's graph once on ``image`` and write ``output`` (.png). Returns the path."""
+    image, output = Path(image), Path(output)
+    if not image.is_file():
+        raise DeviceError(f"image not found: {str(image)!r}")
+    if output.suffix.lower() != ".png":
+        raise ConfigError(f"output must be a .png file, got {str(output)!r}", field="-o")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    spec = recipe_graph(recipe, source=("image_source", {"path": str(image), "frames": 1}),
+                        sink=("png_sink", {"path": str(output)}), settings=settings)
+    run_graph(spec)
+    if not output.is_file():
+        raise DeviceError(f"the graph ended without writing {str(output)!r}")
+    return output
+
+
+def contact_sheet(tiles: list[tuple[str, str, np.ndarray]], *, columns: int = 3,
+                  tile_height: int = 360) -> np.ndarray:
+    """(name, description, image) tiles in a grid on a dark board, each with its name set under it."""
+    gap, caption = 24, 64
+    resized = []
+    for name, description, image in tiles:
+        image = image[..., :3] if image.shape[2] == 4 else image
+        width = round(image.shape[1] * tile_height / image.shape[0])
+        resized.append((name, description, cv2.resize(image, (width, tile_height), interpolation=cv2.INTER_AREA)))
+    tile_width = max(t[2].shape[1] for t in resized)
+    rows = (len(resized) + columns - 1) // columns
+    sheet = np.full((gap + rows * (tile_height + caption + gap), gap + columns * (tile_width + gap), 3),
+                    (24, 22, 20), np.uint8)
+    for index, (name, description, image) in enumerate(resized):
+        row, col = divmod(index, columns)
+        x = gap + col * (tile_width + gap) + (tile_width - image.shape[1]) // 2
+        y = gap + row * (tile_height + caption + gap)
+        sheet[y:y + tile_height, x:x + image.shape[1]] = image
+        centre = gap + col * (tile_width + gap) + tile_width // 2
+        title = fit_line(name.replace("_", " ").upper(), tile_width, 22, TypeStyle(weight=700, tracking=0.12))
+        stamp_onto(sheet, title, (236, 236, 240), centre, y + tile_height + 12)
+        line = fit_line(description, tile_width - 8, 17, TypeStyle(weight=400))
+        stamp_onto(sheet, line, (170, 170, 176), centre, y + tile_height + 42)
+    return sheet
+
+
+def render_gallery(recipes: list[Recipe], output: str | Path, image: str | Path = SAMPLE_PHOTO) -> Path:
+    """Every recipe rendered on ``image`` through the graph, in one labelled contact sheet."""
+    output = Path(output)
+    if output.suffix.lower() != ".png":
+        raise ConfigError(f"output must be a .png file, got {str(output)!r}", field="-o")
+    tiles = []
+    with tempfile.TemporaryDirectory(prefix="portraitflow-gallery-") as tmp:
+        for recipe in recipes:
+            path = render_still(recipe, image, Path(tmp) / f"{recipe.name}.png")
+            tiles.append((recipe.name, recipe.description, cv2.imread(str(path), cv2.IMREAD_COLOR)))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(output), contact_sheet(tiles)):
+        raise DeviceError(f"could not write {str(output)!r}")
+    return output

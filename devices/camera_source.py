@@ -1,4 +1,4 @@
-"""A camera as a live source, through PyAV's device inputs: v4l2 (Linux), avfoundation (macOS), dshow (Windows).
+"""A camera as a live source via PyAV device inputs: v4l2 (Linux), avfoundation (macOS), dshow (Windows).
 
 Not for: files (video_source.py); phones and network streams (a transport node). Lists cameras too.
 out: frame (Frame, BGR, the size the camera grants)   options: device="0", width=1280, height=720, fps=30.0
@@ -99,7 +99,8 @@ def resolve_device(device: str, fmt: str) -> str:
         if device.isdigit():
             cameras = list_cameras()
             if int(device) >= len(cameras):
-                raise DeviceError(f"no camera found: index {device} (cameras: {len(cameras)}); {NO_CAMERA_HINT}")
+                raise DeviceError(f"no camera found: index {device} (cameras: {len(cameras)}); "
+                                  f"{NO_CAMERA_HINT}")
             device = cameras[int(device)].name
         return f"video={device}"
     return device     # avfoundation takes the index or the name as is

@@ -36,7 +36,8 @@ class PngSink(Node):
             try:
                 self.path.format(seq=0, index=0)
             except (KeyError, IndexError, ValueError) as exc:
-                raise ValueError(f"path pattern {self.path!r} may only use {{seq}} and {{index}}: {exc}") from None
+                raise ValueError(f"path pattern {self.path!r} may only use {{seq}} and {{index}}: "
+                                 f"{exc}") from None
             if not 0 <= self.compression <= 9:
                 raise ValueError(f"compression must be in [0, 9], got {self.compression}")
 
@@ -49,8 +50,11 @@ class PngSink(Node):
 
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
-        path = self.options.path.format(seq=packet.seq, index=self._index) if self._pattern else self.options.path
-        ok, data = cv2.imencode(".png", packet.payload, [cv2.IMWRITE_PNG_COMPRESSION, self.options.compression])
+        path = self.options.path
+        if self._pattern:
+            path = path.format(seq=packet.seq, index=self._index)
+        params = [cv2.IMWRITE_PNG_COMPRESSION, self.options.compression]
+        ok, data = cv2.imencode(".png", packet.payload, params)
         if not ok:
             raise DeviceError(f"cannot encode frame {packet.seq} as PNG for {path}")
         temporary = f"{path}.partial"

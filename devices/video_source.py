@@ -78,7 +78,8 @@ class VideoSource(Node):
         except StopIteration:
             return None
         except av.FFmpegError as exc:
-            raise DeviceError(f"cannot decode {self.options.path} after {self._emitted} frames: {exc}") from exc
+            raise DeviceError(f"cannot decode {self.options.path} after {self._emitted} frames: "
+                              f"{exc}") from exc
 
     def process(self, ctx) -> None:
         if self.options.max_frames and self._emitted >= self.options.max_frames:

@@ -77,7 +77,8 @@ def test_video_source_decodes_every_frame_in_order(video_file):
 def test_video_source_max_frames_and_loop(video_file):
     limited = run_node(make_node(VideoSource, {"path": str(video_file), "max_frames": 10}))["frame"]
     assert len(limited) == 10
-    looped = run_node(make_node(VideoSource, {"path": str(video_file), "loop": True, "max_frames": 30}))["frame"]
+    looping = make_node(VideoSource, {"path": str(video_file), "loop": True, "max_frames": 30})
+    looped = run_node(looping)["frame"]
     assert_stream(looped, 30, (240, 320, 3))
     assert mean_abs_error(looped[24].payload, numbered_frame(0)) < 3.0, "the loop starts over"
 

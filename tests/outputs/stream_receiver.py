@@ -1,0 +1,50 @@
+"""A stand-alone stream receiver for the stream sink tests: decodes with PyAV, prints one JSON line per frame.
+
+Not for: importing. It runs as its own process (as OBS or a player would): an RTMP listener blocks
+inside FFmpeg without releasing the GIL, so it cannot share a process with the sender.
+usage: python stream_receiver.py URL FORMAT MAX_FRAMES [listen]
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import av
+import numpy as np
+
+
+def main() -> int:
+    url, container_format, max_frames = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    # no "fflags nobuffer": it throws away every packet read while probing the stream
+    options = {"probesize": "32768", "analyzeduration": "0"}
+    if len(sys.argv) > 4 and sys.argv[4] == "listen":
+        options["listen"] = "1"
+    print(json.dumps({"ready": True}), flush=True)
+    container = av.open(url, format=container_format, options=options, timeout=(15.0, 5.0))
+    count = 0
+    joined = False
+    try:
+        for frame in container.decode(video=0):
+            # frames before the first keyframe are the decoder's guesses (a receiver joined mid-stream)
+            joined = joined or frame.key_frame
+            if not joined:
+                continue
+            image = frame.to_ndarray(format="bgr24")
+            received_ns = time.monotonic_ns()
+            band = image[8:48].max(axis=2)     # the rows where the test draws its moving square
+            columns = np.nonzero(band.mean(axis=0) > 200)[0]
+            print(json.dumps({"received_ns": received_ns, "width": image.shape[1], "height": image.shape[0],
+                              "grey": float(np.median(image[image.shape[0] // 2:])),
+                              "square_x": float(columns.mean()) if columns.size else None}), flush=True)
+            count += 1
+            if count >= max_frames:
+                break
+    except (av.FFmpegError, OSError) as exc:   # the sender hung up: the end of a live stream
+        print(json.dumps({"end": str(exc)}), flush=True)
+    container.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,6 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe setting (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress line, no summary")
+    link = p.add_argument_group("split graphs (docs/protocol.md)")
+    link.add_argument("--part", help="run only the nodes of this part; edges to other parts become links")
+    link.add_argument("--bind", metavar="ADDRESS", help="this part binds its links (tcp://*:5555, ipc:///tmp/x)")
+    link.add_argument("--connect", metavar="ADDRESS", help="this part connects its links (tcp://host:5555)")
+    link.add_argument("--codec", choices=["raw", "jpeg", "h264"], help="codec of frame links this part sends")
+    link.add_argument("--mask-codec", choices=["raw", "mask8"], help="codec of mask links this part sends")
+    link.add_argument("--key", default="", help="CurveZMQ: this part's certificate (NAME.key_secret)")
+    link.add_argument("--server-key", default="", help="CurveZMQ, connecting: the server's public NAME.key")
+    link.add_argument("--allow-keys", default="", help="CurveZMQ, binding: directory of allowed client keys")
+    link.add_argument("--insecure", action="store_true", help="allow plain text on non-loopback addresses")
     p.set_defaults(func=_run)
 
 
@@ -60,6 +70,10 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
         for node in spec.nodes.values():
             if node.type in ("sample_source", "video_source", "image_source"):
                 node.options["realtime"] = True
+    live = args.realtime or any(n.type == "camera_source" for n in spec.nodes.values())
+    for node in spec.nodes.values():
+        if live and node.type == "video_sink":
+            node.options.setdefault("timestamps", "capture")   # a live recording keeps its real timing
     return spec
 
 
@@ -120,6 +134,11 @@ class _Progress:
 
 def _run(args: argparse.Namespace) -> int:
     spec = build_spec(args)
+    if getattr(args, "part", None):
+        from ..graph.parts import PartSettings, split_part
+        spec = split_part(spec, args.part, PartSettings(
+            bind=args.bind, connect=args.connect, codec=args.codec, mask_codec=args.mask_codec,
+            secret_key=args.key, server_key=args.server_key, allow_keys=args.allow_keys, insecure=args.insecure))
     graph = resolve(spec)
     live = any(edge.policy.value == "latest" for edge in graph.edges)
     total = _expected_frames(graph, args.max_frames)

@@ -1,0 +1,491 @@
+"""The two ends of a link: an I/O thread per end that owns the ZeroMQ socket and runs the protocol.
+
+Not for: graph nodes (link_out.py / link_in.py wrap these) or payload codecs (codecs.py).
+The binding end uses a ROUTER socket (it may see several peers, e.g. a restarted one), the
+connecting end a DEALER. Credits are cumulative ("you may send link_seq < allowed"), so a lost or
+repeated credit message never over-grants, and a restart on either side resynchronises from the
+next hello (see docs/protocol.md).
+"""
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import zmq
+
+from ..errors import ConfigError, DeviceError
+from ..packet import Packet, now_ns
+from . import wire
+from .clock import ClockOffset
+from .security import Security, secure
+
+#: meta key on received packets: add it to capture_ts_ns to get this process's clock (latency figures)
+CLOCK_OFFSET_META = "clock_offset_ns"
+#: a peer silent this long is considered gone (its credits are void)
+PEER_TIMEOUT_S = 1.0
+#: a peer silent this long is forgotten by a receiver
+PEER_FORGET_S = 5.0
+MAX_PEERS = 16
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    address: str
+    bind: bool
+    stream: str
+    node: str = "link"                     # the node id, for error messages
+    security: Security = field(default_factory=Security)
+    heartbeat_s: float = 0.1
+    limits: wire.Limits = wire.DEFAULT_LIMITS
+
+
+class Counters(dict):
+    """Named event counts of one link end, mirrored into the node's run-summary counters."""
+
+    def add(self, name: str, n: int = 1) -> None:
+        self[name] = self.get(name, 0) + n
+
+
+class _Endpoint:
+    role = "?"
+
+    def __init__(self, settings: LinkSettings):
+        self.settings = settings
+        self.session = random.getrandbits(64)
+        self.counters = Counters()
+        self.security_mode = "plain"
+        self._closing = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        context = zmq.Context.instance()
+        self.socket = context.socket(zmq.ROUTER if settings.bind else zmq.DEALER)
+        s = self.socket
+        s.linger = 500
+        s.sndhwm = 64
+        s.rcvhwm = 64
+        # ZeroMQ drops a connection that sends a larger frame: no unbounded allocation on receive
+        s.setsockopt(zmq.MAXMSGSIZE, settings.limits.max_payload_bytes + settings.limits.max_header_bytes)
+        # transport-level heartbeats notice a vanished peer (no RST) within a second
+        s.setsockopt(zmq.HEARTBEAT_IVL, 250)
+        s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 1000)
+        s.setsockopt(zmq.RECONNECT_IVL, 50)
+        s.setsockopt(zmq.RECONNECT_IVL_MAX, 250)
+        if settings.bind:
+            s.setsockopt(zmq.ROUTER_HANDOVER, 1)
+
+    def start(self) -> "_Endpoint":
+        s, settings = self.socket, self.settings
+        try:
+            self.security_mode = secure(s, settings.address, settings.bind, settings.security, settings.node)
+            if settings.bind:
+                s.bind(settings.address)
+            else:
+                s.connect(settings.address)
+        except ConfigError:
+            self._close_socket()
+            raise
+        except zmq.ZMQError as exc:
+            self._close_socket()
+            verb = "bind" if settings.bind else "connect"
+            raise DeviceError(f"link {settings.stream!r} (node {settings.node!r}): cannot {verb} "
+                              f"{settings.address}: {exc}") from None
+        self._thread = threading.Thread(target=self._run, name=f"link:{settings.stream}", daemon=True)
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except BlockingIOError:
+            pass                  # a wake-up is already pending
+
+    def close(self) -> None:
+        self._closing.set()
+        self.wake()
+        if self._thread is not None:
+            self._thread.join(5.0)
+        self._close_socket()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _close_socket(self) -> None:
+        if not self.socket.closed:
+            self.socket.close()
+
+    # -- the I/O thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        poller.register(self._wake_r, zmq.POLLIN)
+        next_tick = 0.0
+        try:
+            while not self._closing.is_set():
+                now = time.monotonic()
+                if now >= next_tick:
+                    self._tick(now)
+                    next_tick = now + self.settings.heartbeat_s
+                timeout_ms = max(0.0, (next_tick - time.monotonic()) * 1000)
+                events = dict(poller.poll(timeout_ms))
+                if self._wake_r in events:
+                    try:
+                        while os.read(self._wake_r, 4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                if self.socket in events:
+                    self._drain()
+                self._after_events()
+            self._on_close()
+        except BaseException as exc:  # noqa: BLE001 - reported to the node's thread
+            self.error = exc
+
+    def _drain(self) -> None:
+        for _ in range(256):          # bounded, so ticks and sends still happen under a flood
+            try:
+                frames = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            peer = frames[0].bytes if self.settings.bind else b""
+            if self.settings.bind:
+                frames = frames[1:]
+            if not frames:
+                self.counters.add("link_malformed")
+                continue
+            try:
+                header = wire.unpack(frames[0].buffer, self.settings.limits)
+                if header["stream"] != self.settings.stream:
+                    raise wire.WireError(f"stream {header['stream']!r} is not {self.settings.stream!r}")
+                expected_parts = 2 if header["kind"] == wire.DATA else 1
+                if len(frames) != expected_parts:
+                    raise wire.WireError(f"{header['kind']} message has {len(frames)} parts, "
+                                         f"expected {expected_parts}")
+            except wire.WireError:
+                self.counters.add("link_malformed")
+                continue
+            self._handle(peer, header, frames)
+
+    def _send(self, peer: bytes, header: dict[str, Any], payload: Any = None) -> bool:
+        parts: list[Any] = [peer] if self.settings.bind else []
+        parts.append(wire.pack(header))
+        if payload is not None:
+            parts.append(payload)
+        try:
+            self.socket.send_multipart(parts, flags=zmq.NOBLOCK, copy=False)
+            return True
+        except zmq.Again:
+            self.counters.add("link_send_blocked")
+        except zmq.ZMQError:
+            self.counters.add("link_send_failed")
+        return False
+
+    def _header(self, kind: str, **fields: Any) -> dict[str, Any]:
+        return {"v": wire.PROTOCOL_VERSION, "kind": kind, "session": self.session,
+                "stream": self.settings.stream, **fields}
+
+    def _pong(self, peer: bytes, header: dict[str, Any]) -> None:
+        received = now_ns()
+        self._send(peer, self._header(wire.PONG, t1=header["t1"], t2=received, t3=now_ns()))
+
+    # subclasses
+    def _tick(self, now: float) -> None: ...
+    def _handle(self, peer: bytes, header: dict[str, Any], frames: list) -> None: ...
+    def _after_events(self) -> None: ...
+    def _on_close(self) -> None: ...
+
+
+class LinkSender(_Endpoint):
+    """The producing end: holds at most one unsent packet and sends it only with credit.
+
+    ``latest``: a new packet replaces the unsent one (counted as link_dropped);
+    ``block``: offer() waits until the unsent one has gone out.
+    """
+
+    role = "sender"
+
+    def __init__(self, settings: LinkSettings, encoder, block: bool):
+        super().__init__(settings)
+        self.encoder = encoder
+        self.block = block
+        self.link_seq = 0
+        self.allowed = 0
+        self.receiver_session: int | None = None
+        self.receiver_peer: bytes | None = None if settings.bind else b""
+        self._last_heard = 0.0
+        self._cond = threading.Condition()
+        self._pending: Packet | None = None
+        self._encoded: tuple[Packet, dict, Any] | None = None
+        self._end_requested = False
+        self._end_sent = threading.Event()
+
+    # node thread ---------------------------------------------------------------------------
+    def offer(self, packet: Packet) -> None:
+        with self._cond:
+            if self.block:
+                while self._pending is not None and self.error is None and not self._closing.is_set():
+                    self._cond.wait(0.1)
+            elif self._pending is not None:
+                self.counters.add("link_dropped")
+            self._pending = packet
+        self._raise_error()
+        self.wake()
+
+    def finish(self, timeout_s: float) -> bool:
+        """Send what is unsent (block: waiting up to timeout_s for credit), then the end message.
+        Returns whether the end message went out."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._pending is not None and time.monotonic() < deadline and self.error is None:
+                self._cond.wait(0.05)
+            if self._pending is not None:
+                self.counters.add("link_unsent_at_end")
+                self._pending = None
+            self._end_requested = True
+        self.wake()
+        return self._end_sent.wait(max(0.0, deadline - time.monotonic()) + 0.5)
+
+    def _raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    # I/O thread ----------------------------------------------------------------------------
+    def _tick(self, now: float) -> None:
+        if self.receiver_session is not None and now - self._last_heard > PEER_TIMEOUT_S:
+            # the receiver is gone: its credits are void; a fresh credit message restores them
+            self.receiver_session = None
+            self.allowed = self.link_seq
+            self.counters.add("link_peer_lost")
+        if self.receiver_peer is not None:
+            self._send(self.receiver_peer, self._header(wire.HELLO, role="sender", link_seq=self.link_seq))
+
+    def _handle(self, peer: bytes, header: dict[str, Any], frames: list) -> None:
+        kind = header["kind"]
+        if kind == wire.CREDIT:
+            if header["sender_session"] != self.session:
+                self.counters.add("link_stale_credit")
+                return
+            if header["session"] != self.receiver_session:
+                if self.receiver_session is not None:
+                    self.counters.add("link_peer_restarts")
+                self.receiver_session = header["session"]
+                self.allowed = header["allowed"]
+            else:
+                self.allowed = max(self.allowed, header["allowed"])
+            self.receiver_peer = peer
+            self._last_heard = time.monotonic()
+        elif kind == wire.PING:
+            self._pong(peer, header)
+        elif kind == wire.HELLO and header["role"] == "receiver":
+            if self.settings.bind and self.receiver_peer is None:
+                self.receiver_peer = peer
+        else:
+            self.counters.add("link_unexpected")
+
+    def _after_events(self) -> None:
+        self._send_pending()
+        if self._end_requested and not self._end_sent.is_set():
+            with self._cond:
+                if self._pending is not None:
+                    return
+            if self.receiver_peer is not None:
+                self._send(self.receiver_peer, self._header(wire.END, link_seq=self.link_seq))
+            self._end_sent.set()
+
+    def _send_pending(self) -> None:
+        if self.receiver_session is None or self.allowed <= self.link_seq or self.receiver_peer is None:
+            return
+        with self._cond:
+            packet = self._pending
+        if packet is None:
+            return
+        if self._encoded is None or self._encoded[0] is not packet:
+            fields, buffer = self.encoder.encode(packet.payload)
+            self._encoded = (packet, fields, buffer)
+        _, fields, buffer = self._encoded
+        header = self._header(wire.DATA, link_seq=self.link_seq, seq=packet.seq,
+                              capture_ts_ns=packet.capture_ts_ns, sender_ts_ns=now_ns(),
+                              meta=_plain_meta(packet.meta), **fields)
+        if not self._send(self.receiver_peer, header, buffer):
+            return                    # no connection right now: keep it, try again
+        self.link_seq += 1
+        self.counters.add("link_sent")
+        self._encoded = None
+        with self._cond:
+            if self._pending is packet:
+                self._pending = None
+            self._cond.notify_all()
+
+    def _on_close(self) -> None:
+        self.encoder.close()
+
+
+class _Peer:
+    """What a receiver knows about one sending session."""
+
+    def __init__(self, session: int, next_expected: int):
+        self.session = session
+        self.next_expected = next_expected
+        self.clock = ClockOffset()
+        self.pings: deque[int] = deque(maxlen=8)
+        self.last_heard = time.monotonic()
+        self.next_ping = 0.0
+
+    @property
+    def synced(self) -> bool:
+        return self.clock.known
+
+
+#: a queued item: ("data", header, payload frame, clock offset) or ("end", header, None, 0)
+Item = tuple[str, dict[str, Any], Any, int]
+
+
+class LinkReceiver(_Endpoint):
+    """The consuming end: accepts data only from peers it has exchanged a ping/pong with, queues at
+    most ``window`` messages and grants credits as the node takes them."""
+
+    role = "receiver"
+
+    def __init__(self, settings: LinkSettings, window: int):
+        super().__init__(settings)
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        self.window = window
+        self.peers: dict[bytes, _Peer] = {}
+        self._cond = threading.Condition()
+        self._queue: deque[Item] = deque()
+        self._in_hand = 0
+
+    # node thread ---------------------------------------------------------------------------
+    def take(self, timeout_s: float) -> Item | None:
+        with self._cond:
+            if not self._queue:
+                self._cond.wait(timeout_s)
+            if self.error is not None:
+                raise self.error
+            if not self._queue:
+                return None
+            self._in_hand += 1
+            return self._queue.popleft()
+
+    def done(self) -> None:
+        """The item taken last has been handed on: its slot is free again."""
+        with self._cond:
+            self._in_hand -= 1
+        self.wake()
+
+    # I/O thread ----------------------------------------------------------------------------
+    def _free(self) -> int:
+        with self._cond:
+            return max(0, self.window - len(self._queue) - self._in_hand)
+
+    def _credit(self, peer_id: bytes, peer: _Peer) -> None:
+        if peer.synced:
+            self._send(peer_id, self._header(wire.CREDIT, sender_session=peer.session,
+                                             allowed=peer.next_expected + self._free()))
+
+    def _ping(self, peer_id: bytes, peer: _Peer) -> None:
+        t1 = now_ns()
+        peer.pings.append(t1)
+        self._send(peer_id, self._header(wire.PING, t1=t1))
+        # a few quick exchanges first (to sync fast), then one a second
+        peer.next_ping = time.monotonic() + (self.settings.heartbeat_s if len(peer.clock._samples) < 4 else 1.0)
+
+    def _tick(self, now: float) -> None:
+        if not self.settings.bind:
+            self._send(b"", self._header(wire.HELLO, role="receiver"))
+        for peer_id, peer in list(self.peers.items()):
+            if now - peer.last_heard > PEER_FORGET_S:
+                del self.peers[peer_id]
+                continue
+            if now >= peer.next_ping:
+                self._ping(peer_id, peer)
+            self._credit(peer_id, peer)
+
+    def _after_events(self) -> None:
+        for peer_id, peer in self.peers.items():
+            self._credit(peer_id, peer)
+
+    def _handle(self, peer_id: bytes, header: dict[str, Any], frames: list) -> None:
+        kind = header["kind"]
+        peer = self.peers.get(peer_id)
+        if kind == wire.HELLO:
+            if header["role"] != "sender":
+                self.counters.add("link_unexpected")
+                return
+            if peer is None or peer.session != header["session"]:
+                if peer is not None:
+                    self.counters.add("link_peer_restarts")
+                if peer is None and len(self.peers) >= MAX_PEERS:
+                    oldest = min(self.peers, key=lambda p: self.peers[p].last_heard)
+                    del self.peers[oldest]
+                peer = self.peers[peer_id] = _Peer(header["session"], header["link_seq"])
+                self._ping(peer_id, peer)
+            # everything before link_seq was sent: what has not arrived is lost, not in flight
+            peer.next_expected = max(peer.next_expected, header["link_seq"])
+            peer.last_heard = time.monotonic()
+            return
+        if kind == wire.PING:
+            self._pong(peer_id, header)
+            return
+        if kind == wire.PONG:
+            if peer is None or header["session"] != peer.session or header["t1"] not in peer.pings:
+                self.counters.add("link_unexpected")
+                return
+            peer.pings.remove(header["t1"])
+            peer.clock.add(header["t1"], header["t2"], header["t3"], now_ns())
+            peer.last_heard = time.monotonic()
+            self.counters["link_clock_offset_us"] = peer.clock.offset_ns // 1000
+            return
+        if kind not in (wire.DATA, wire.END):
+            self.counters.add("link_unexpected")
+            return
+        if peer is None or peer.session != header["session"] or not peer.synced:
+            self.counters.add("link_unsynced")
+            return
+        peer.last_heard = time.monotonic()
+        if kind == wire.END:
+            self._enqueue((wire.END, header, None, 0))
+            return
+        peer.next_expected = max(peer.next_expected, header["link_seq"] + 1)
+        upstream = header.get("meta", {}).get(CLOCK_OFFSET_META, 0)
+        offset = upstream - peer.clock.offset_ns          # local - origin
+        if header["capture_ts_ns"] + offset > now_ns() + 1_000_000_000:
+            self.counters.add("link_future_timestamp")    # forged or broken clock: would stall the stream
+            return
+        self.counters.add("link_received")
+        self._enqueue((wire.DATA, header, frames[1], offset))
+
+    def _enqueue(self, item: Item) -> None:
+        with self._cond:
+            if item[0] == wire.END:
+                # an end needs no credit and never displaces data; one queued end is enough
+                if not (self._queue and self._queue[-1][0] == wire.END):
+                    self._queue.append(item)
+                    self._cond.notify_all()
+                return
+            if len(self._queue) >= self.window:
+                self._queue.popleft()
+                self.counters.add("link_overflow")
+            self._queue.append(item)
+            self._cond.notify_all()
+
+
+def _plain_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The packet's metadata if msgpack can carry it, else its plain entries (never pickle)."""
+    try:
+        msgpack.packb(meta, use_bin_type=True)
+        return meta
+    except (TypeError, ValueError, OverflowError):
+        return {k: v for k, v in meta.items()
+                if isinstance(k, str) and isinstance(v, (str, int, float, bool, type(None)))}

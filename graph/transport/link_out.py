@@ -1,0 +1,69 @@
+"""The producing end of a link, as a sink node: packets on its input go to another process.
+
+Not for: choosing addresses or deriving links from a graph (graph/parts.py does that).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..kinds import AnyKind
+from ..node import Context, Node
+from .codecs import make_encoder
+from .link import LinkSender
+from .options import LinkOptions, settings_from
+
+POLICIES = ("latest", "block")
+CODECS = ("raw", "jpeg", "h264", "mask8")
+
+
+class LinkOut(Node):
+    """Send each packet (frame or mask) over ZeroMQ, only when the receiver has granted credit.
+
+    in: packet (Frame or Mask; the kind travels in the header)
+    options: address, mode (bind|connect), stream, policy (latest: keep only the newest unsent
+             packet, counting drops; block: wait for credit), codec (raw|jpeg|h264|mask8), keys
+    example: `portraitflow run --graph G --part phone --connect tcp://laptop:5555` (graph/parts.py)
+    counters: link_sent, link_dropped (latest), link_peer_restarts, link_peer_lost
+    """
+
+    inputs = {"packet": AnyKind}
+
+    @dataclass(frozen=True)
+    class Options(LinkOptions):
+        policy: str = "latest"
+        codec: str = "raw"
+        jpeg_quality: int = 85
+        h264_crf: int = 23
+        fps: float = 30.0                # for the H.264 rate control only
+        flush_timeout_s: float = 0.0     # at the end: wait this long for credit (0: 1 s latest, 60 s block)
+
+        def __post_init__(self):
+            super().__post_init__()
+            if self.policy not in POLICIES:
+                raise ValueError(f"policy must be 'latest' or 'block', got {self.policy!r}")
+            if self.codec not in CODECS:
+                raise ValueError(f"codec must be one of {CODECS}, got {self.codec!r}")
+            if not 1 <= self.jpeg_quality <= 100:
+                raise ValueError(f"jpeg_quality must be in [1, 100], got {self.jpeg_quality}")
+            if not 0 <= self.h264_crf <= 51:
+                raise ValueError(f"h264_crf must be in [0, 51], got {self.h264_crf}")
+
+    def open(self, ctx: Context) -> None:
+        o = self.options
+        encoder = make_encoder(o.codec, jpeg_quality=o.jpeg_quality, h264_crf=o.h264_crf, fps=o.fps)
+        self.sender = LinkSender(settings_from(o, self.id), encoder, block=o.policy == "block").start()
+
+    def process(self, ctx: Context) -> None:
+        self.sender.offer(ctx.inputs["packet"])
+        ctx.counters.update(self.sender.counters)
+
+    def close(self, ctx: Context) -> None:
+        sender = getattr(self, "sender", None)
+        if sender is None:
+            return
+        o = self.options
+        try:
+            sender.finish(o.flush_timeout_s or (60.0 if o.policy == "block" else 1.0))
+        finally:
+            sender.close()
+            ctx.counters.update(sender.counters)

@@ -1,0 +1,150 @@
+"""The link wire format: message kinds, header fields, limits, and strict checks on what arrives.
+
+Not for: pixel codecs (codecs.py) or sockets (link.py). docs/protocol.md is the full specification;
+every check here drops a message by raising WireError, which the link counts; nothing is unpickled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+PROTOCOL_VERSION = 1
+
+DATA, CREDIT, HELLO, PING, PONG, END = "data", "credit", "hello", "ping", "pong", "end"
+MESSAGE_KINDS = frozenset({DATA, CREDIT, HELLO, PING, PONG, END})
+ROLES = frozenset({"sender", "receiver"})
+
+DTYPES = {"uint8": 1, "float32": 4}
+PIXEL_FORMATS = frozenset({"bgr24", "bgra", "mask"})
+CODECS = frozenset({"raw", "jpeg", "h264", "mask8"})
+UINT64_MAX = 2**64 - 1
+INT64_MAX = 2**63 - 1
+
+
+class WireError(ValueError):
+    """A message that breaks the protocol: it is counted and dropped, never fatal."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps checked before anything is allocated for a message."""
+
+    max_side: int = 8192                 # width or height, pixels
+    max_payload_bytes: int = 64 << 20    # one payload buffer
+    max_header_bytes: int = 64 << 10
+    max_meta_items: int = 64
+    max_stream_chars: int = 200
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def pack(header: dict[str, Any]) -> bytes:
+    """Encode a header (msgpack map with string keys, binary as bin)."""
+    return msgpack.packb(header, use_bin_type=True)
+
+
+def unpack(buffer: bytes | memoryview, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Decode and check the fields common to every message; raise WireError when anything is off."""
+    if len(buffer) > limits.max_header_bytes:
+        raise WireError(f"header of {len(buffer)} bytes exceeds {limits.max_header_bytes}")
+    try:
+        header = msgpack.unpackb(buffer, raw=False, strict_map_key=True, use_list=True,
+                                 max_str_len=limits.max_header_bytes, max_bin_len=limits.max_header_bytes,
+                                 max_array_len=1024, max_map_len=1024, max_ext_len=0)
+    except Exception as exc:  # noqa: BLE001 - msgpack raises many types on hostile input
+        raise WireError(f"header is not valid msgpack: {type(exc).__name__}") from None
+    if not isinstance(header, dict):
+        raise WireError(f"header must be a map, got {type(header).__name__}")
+    version = header.get("v")
+    if version != PROTOCOL_VERSION:
+        raise WireError(f"unsupported protocol version {version!r} (expected {PROTOCOL_VERSION})")
+    kind = header.get("kind")
+    if kind not in MESSAGE_KINDS:
+        raise WireError(f"unknown message kind {kind!r}")
+    _uint(header, "session", UINT64_MAX)
+    stream = header.get("stream")
+    if not isinstance(stream, str) or not 0 < len(stream) <= limits.max_stream_chars:
+        raise WireError(f"field 'stream' must be a non-empty string, got {stream!r:.60}")
+    CHECKS[kind](header, limits)
+    return header
+
+
+def _uint(header: dict, field: str, maximum: int = INT64_MAX) -> int:
+    value = header.get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+        raise WireError(f"field {field!r} must be an int in [0, {maximum}], got {value!r:.60}")
+    return value
+
+
+def _int(header: dict, field: str) -> int:
+    value = header.get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or not -INT64_MAX <= value <= INT64_MAX:
+        raise WireError(f"field {field!r} must be an int64, got {value!r:.60}")
+    return value
+
+
+def _check_data(header: dict, limits: Limits) -> None:
+    for field in ("link_seq", "seq"):
+        _uint(header, field)
+    for field in ("capture_ts_ns", "sender_ts_ns"):
+        _int(header, field)
+    shape = header.get("shape")
+    if (not isinstance(shape, list) or len(shape) not in (2, 3)
+            or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape)):
+        raise WireError(f"field 'shape' must be [height, width] or [height, width, channels], got {shape!r:.60}")
+    if not all(1 <= s <= limits.max_side for s in shape[:2]):
+        raise WireError(f"shape {shape} exceeds the size limit 1..{limits.max_side}")
+    if len(shape) == 3 and shape[2] not in (1, 3, 4):
+        raise WireError(f"channels must be 1, 3 or 4, got {shape[2]}")
+    if header.get("dtype") not in DTYPES:
+        raise WireError(f"field 'dtype' must be one of {sorted(DTYPES)}, got {header.get('dtype')!r:.60}")
+    if header.get("pixel_format") not in PIXEL_FORMATS:
+        raise WireError(f"field 'pixel_format' must be one of {sorted(PIXEL_FORMATS)}, "
+                        f"got {header.get('pixel_format')!r:.60}")
+    if header.get("codec") not in CODECS:
+        raise WireError(f"field 'codec' must be one of {sorted(CODECS)}, got {header.get('codec')!r:.60}")
+    meta = header.get("meta", {})
+    if not isinstance(meta, dict) or len(meta) > limits.max_meta_items:
+        raise WireError(f"field 'meta' must be a map of at most {limits.max_meta_items} items")
+    if "clock_offset_ns" in meta:
+        _int(meta, "clock_offset_ns")
+
+
+def _check_credit(header: dict, limits: Limits) -> None:
+    _uint(header, "sender_session", UINT64_MAX)
+    _uint(header, "allowed")
+
+
+def _check_hello(header: dict, limits: Limits) -> None:
+    if header.get("role") not in ROLES:
+        raise WireError(f"field 'role' must be one of {sorted(ROLES)}, got {header.get('role')!r:.60}")
+    if header["role"] == "sender":
+        _uint(header, "link_seq")
+
+
+def _check_ping(header: dict, limits: Limits) -> None:
+    _int(header, "t1")
+
+
+def _check_pong(header: dict, limits: Limits) -> None:
+    for field in ("t1", "t2", "t3"):
+        _int(header, field)
+
+
+def _check_end(header: dict, limits: Limits) -> None:
+    _uint(header, "link_seq")
+
+
+CHECKS = {DATA: _check_data, CREDIT: _check_credit, HELLO: _check_hello, PING: _check_ping,
+          PONG: _check_pong, END: _check_end}
+
+
+def expected_payload_bytes(header: dict) -> int:
+    """Bytes of a raw payload with this header's shape and dtype."""
+    count = 1
+    for side in header["shape"]:
+        count *= side
+    return count * DTYPES[header["dtype"]]

@@ -7,10 +7,6 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-PARITY = FIXTURES / "mediapipe_parity"
-
-
 @pytest.fixture(scope="session")
 def model_cache() -> Path:
     """The model cache ($PORTRAITFLOW_CACHE, else the user's cache) with both default models valid:

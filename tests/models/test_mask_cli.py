@@ -5,13 +5,15 @@ Not for: the refinement's quality (tests/nodes/ for fringe); here only that the 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
-from conftest import PARITY
 
 from portraitflow.cli.main import main
 from portraitflow.graph.errors import DeviceError
+
+PARITY = Path(__file__).resolve().parents[1] / "fixtures" / "mediapipe_parity"
 
 
 def reference(name: str) -> np.ndarray:

@@ -4,6 +4,7 @@ Not for: pre-processing or the node (tests/nodes/test_segment.py covers the full
 """
 from __future__ import annotations
 
+from pathlib import Path
 import zipfile
 
 import cv2
@@ -17,6 +18,8 @@ from portraitflow.graph.errors import ModelError
 from portraitflow.models import tflite_to_onnx
 from portraitflow.models.registry import builtin_models
 from portraitflow.models.tflite_to_onnx import convert_tflite
+
+PARITY = Path(__file__).resolve().parents[1] / "fixtures" / "mediapipe_parity"
 
 IMAGES = ["astronaut_512", "camera_512", "coffee_noperson_600x400", "astronaut_in_coffee_1280x720"]
 MEDIAPIPE_KEY = {"selfie_general": "selfie_segmentation", "selfie_landscape": "selfie_segmentation_landscape"}

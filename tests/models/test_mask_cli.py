@@ -28,7 +28,8 @@ def iou_at_half(a, b) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
-def test_raw_png_masks_match_mediapipe_and_a_bad_image_does_not_stop_the_others(model_cache, tmp_path, capsys):
+def test_raw_png_masks_match_mediapipe_and_bad_images_do_not_stop_the_others(model_cache, tmp_path,
+                                                                            capsys):
     names = ["astronaut_512", "coffee_noperson_600x400", "astronaut_in_coffee_1280x720"]
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
@@ -61,7 +62,8 @@ def test_default_chain_refines_the_raw_mask(model_cache, tmp_path):
     image = str(PARITY / "astronaut_512.png")
     assert main(["mask", image, "-o", str(tmp_path / "raw"), "--raw", "--npy"]) == 0
     assert main(["mask", image, "-o", str(tmp_path / "best"), "--npy"]) == 0
-    raw, best = np.load(tmp_path / "raw" / "astronaut_512.npy"), np.load(tmp_path / "best" / "astronaut_512.npy")
+    raw = np.load(tmp_path / "raw" / "astronaut_512.npy")
+    best = np.load(tmp_path / "best" / "astronaut_512.npy")
     assert best.shape == raw.shape == (512, 512) and best.dtype == np.float32
     assert 0.0 <= best.min() and best.max() <= 1.0
     assert not np.array_equal(best, raw)  # refined, not the raw upscale again

@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("render", help="render a recipe on a photo",
                               description="Render a recipe on a still image through the recipe's graph.")
     p.add_argument("image", help="input photo (any format OpenCV reads)")
-    p.add_argument("--recipe", default=DEFAULT_RECIPE, help=f"recipe name or .toml path (default {DEFAULT_RECIPE})")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE,
+                   help=f"recipe name or .toml path (default {DEFAULT_RECIPE})")
     p.add_argument("-o", "--output", required=True, help="output .png")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
                    help="override a recipe setting, e.g. --set title=\"NIGHT SHIFT\" (repeatable)")

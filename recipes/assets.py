@@ -41,7 +41,8 @@ def value_noise(height: int, width: int, *, cell: int, seed: int) -> np.ndarray:
     return np.clip(big[cell:cell + height, cell:cell + width], 0.0, 1.0)
 
 
-def fractal_noise(height: int, width: int, *, seed: int, octaves: int = 5, base_cell: int = 128) -> np.ndarray:
+def fractal_noise(height: int, width: int, *, seed: int, octaves: int = 5,
+                  base_cell: int = 128) -> np.ndarray:
     """Several octaves of value noise (coarse shapes plus fine grain), float32 in [0, 1]."""
     total = np.zeros((height, width), np.float32)
     weight_sum = 0.0
@@ -113,11 +114,13 @@ def _ridge(width: int, *, seed: int, base: float, amplitude: float, roughness: f
 def landscape(height: int, width: int) -> np.ndarray:
     """Dusk mountains: a pale sky over layered ridges fading into haze, with a pine line in front
     (what double exposure pours into the silhouette)."""
-    sky = vertical_gradient(height, width, parse_colour("#f3e6d3"), parse_colour("#9fb3c0")).astype(np.float32)
+    sky = vertical_gradient(height, width, parse_colour("#f3e6d3"), parse_colour("#9fb3c0"))
+    sky = sky.astype(np.float32)
     image = sky
     rows = np.arange(height, dtype=np.float32)[:, None] / height
     layers = [  # (ridge base, amplitude, colour): far, pale ranges first
-        (0.42, 0.050, "#7d93a3"), (0.52, 0.060, "#566f82"), (0.63, 0.055, "#364d5e"), (0.75, 0.045, "#1f3140"),
+        (0.42, 0.050, "#7d93a3"), (0.52, 0.060, "#566f82"),
+        (0.63, 0.055, "#364d5e"), (0.75, 0.045, "#1f3140"),
     ]
     for index, (base, amplitude, colour) in enumerate(layers):
         ridge = _ridge(width, seed=31 + index, base=base, amplitude=amplitude, roughness=0.55)
@@ -125,7 +128,8 @@ def landscape(height: int, width: int) -> np.ndarray:
         # haze: each range lightens toward its foot, as air does between ranges
         haze = np.clip((rows - ridge[None, :]) * 2.5, 0.0, 0.35)
         layer_colour = np.asarray(parse_colour(colour), np.float32)
-        tone = _mix(layer_colour, np.asarray(parse_colour("#c9d3d8"), np.float32), haze * (0.6 - 0.12 * index))
+        mist = np.asarray(parse_colour("#c9d3d8"), np.float32)
+        tone = _mix(layer_colour, mist, haze * (0.6 - 0.12 * index))
         image = _mix(image, tone, inside)
     # a line of pines along the front: narrow triangles with jittered heights
     rng = np.random.default_rng(41)
@@ -145,7 +149,8 @@ def landscape(height: int, width: int) -> np.ndarray:
 
 def city(height: int, width: int) -> np.ndarray:
     """A night skyline: towers with lit windows under a deep gradient sky."""
-    image = vertical_gradient(height, width, parse_colour("#0d1b2a"), parse_colour("#e07a5f")).astype(np.float32)
+    image = vertical_gradient(height, width, parse_colour("#0d1b2a"), parse_colour("#e07a5f"))
+    image = image.astype(np.float32)
     rng = np.random.default_rng(51)
     for depth, (colour, lo, hi) in enumerate([("#3d405b", 0.35, 0.6), ("#22223b", 0.5, 0.8)]):
         x = -rng.uniform(0, 40)

@@ -45,7 +45,8 @@ def contact_sheet(tiles: list[tuple[str, str, np.ndarray]], *, columns: int = 3,
     for name, description, image in tiles:
         image = image[..., :3] if image.shape[2] == 4 else image
         width = round(image.shape[1] * tile_height / image.shape[0])
-        resized.append((name, description, cv2.resize(image, (width, tile_height), interpolation=cv2.INTER_AREA)))
+        image = cv2.resize(image, (width, tile_height), interpolation=cv2.INTER_AREA)
+        resized.append((name, description, image))
     tile_width = max(t[2].shape[1] for t in resized)
     rows = (len(resized) + columns - 1) // columns
     sheet = np.full((gap + rows * (tile_height + caption + gap), gap + columns * (tile_width + gap), 3),

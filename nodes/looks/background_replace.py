@@ -40,7 +40,8 @@ class BackgroundReplace(Look):
             if not isinstance(self.background, str) or not self.background:
                 raise ValueError(f"background must be an asset reference, {GREYSCALE!r} or "
                                  f"{TRANSPARENT!r}, got {self.background!r}")
-            for name, lo, hi in (("light_wrap", 0, 1), ("wrap_width", 0.001, 0.1), ("background_blur", 0, 0.1),
+            for name, lo, hi in (("light_wrap", 0, 1), ("wrap_width", 0.001, 0.1),
+                                 ("background_blur", 0, 0.1),
                                  ("background_dim", 0, 0.8), ("greyscale_contrast", 0, 1.5)):
                 value = getattr(self, name)
                 if not lo <= value <= hi:

@@ -40,7 +40,8 @@ class DoubleExposure(Look):
         fade: float = 0.30                 # 0..1: how far up from the bottom the silhouette dissolves
 
         def __post_init__(self):
-            for name, lo, hi in (("portrait_contrast", 0, 1.5), ("portrait_gamma", 0.5, 3.0), ("portrait_lift", 0, 0.5),
+            for name, lo, hi in (("portrait_contrast", 0, 1.5), ("portrait_gamma", 0.5, 3.0),
+                                 ("portrait_lift", 0, 0.5),
                                  ("feather", 0, 0.1), ("fade", 0, 1)):
                 value = getattr(self, name)
                 if not lo <= value <= hi:

@@ -33,7 +33,8 @@ class PortraitBlur(Look):
 
         def __post_init__(self):
             if not 0.002 <= self.radius <= 0.1:
-                raise ValueError(f"radius must be in [0.002, 0.1] (fraction of frame width), got {self.radius}")
+                raise ValueError(f"radius must be in [0.002, 0.1] (fraction of frame width), "
+                                 f"got {self.radius}")
             if not 0.0 <= self.bokeh <= 1.0:
                 raise ValueError(f"bokeh must be in [0, 1], got {self.bokeh}")
             if not 0.0 <= self.background_dim <= 0.6:

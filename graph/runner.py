@@ -134,6 +134,7 @@ class GraphRunner:
         stats = self.stats.nodes[rn.id]
         outputs = self._out_streams[rn.id]
         last_ts: dict[str, int] = {}
+        waited = [0]
 
         def emit(port: str, packet: Packet) -> None:
             kind = rn.cls.outputs.get(port)
@@ -149,8 +150,12 @@ class GraphRunner:
                                     f"after {previous}")
             last_ts[port] = packet.capture_ts_ns
             stats.emitted += 1
-            for stream in outputs.get(port, ()):
-                stream.put(packet)
+            streams = outputs.get(port, ())
+            if streams:
+                start = time.perf_counter_ns()
+                for stream in streams:
+                    stream.put(packet)
+                waited[0] += time.perf_counter_ns() - start   # backpressure is not the node's own time
 
         ctx = Context(rn.id, emit)
         ctx.counters = stats.counters
@@ -158,7 +163,7 @@ class GraphRunner:
         try:
             node.open(ctx)
             if not rn.cls.inputs:
-                self._run_source(node, ctx, stats)
+                self._run_source(node, ctx, stats, waited)
             else:
                 inputs = InputSet(self._in_streams[rn.id], rn.cls.pairing and node.pairing,
                                   self._conds[rn.id], self._abort)
@@ -173,11 +178,12 @@ class GraphRunner:
                     ctx.inputs = got
                     if self._pending_options:
                         self._apply_pending(node, ctx)
+                    waited[0] = 0
                     start = time.perf_counter_ns()
                     node.process(ctx)
                     end = time.perf_counter_ns()
                     stats.processed += 1
-                    stats.process_ns.append(end - start)
+                    stats.process_ns.append(end - start - waited[0])
                     if is_sink and current_ts is not None:
                         stats.latency_ns.append(time.monotonic_ns() - current_ts)
                     for observer in self.observers:
@@ -197,12 +203,13 @@ class GraphRunner:
                 for stream in streams:
                     stream.close()
 
-    def _run_source(self, node: Node, ctx: Context, stats: NodeStats) -> None:
+    def _run_source(self, node: Node, ctx: Context, stats: NodeStats, waited: list[int]) -> None:
         while not self._stop.is_set():
             if self.max_frames is not None and stats.emitted >= self.max_frames:
                 return
             if self._pending_options:
                 self._apply_pending(node, ctx)
+            waited[0] = 0
             start = time.perf_counter_ns()
             try:
                 node.process(ctx)
@@ -210,7 +217,7 @@ class GraphRunner:
                 return
             end = time.perf_counter_ns()
             stats.processed += 1
-            stats.process_ns.append(end - start)
+            stats.process_ns.append(end - start - waited[0])
             for observer in self.observers:
                 observer(node.id, None, start, end)
             if ctx.stop_requested:

@@ -58,18 +58,28 @@ def unpack(buffer: bytes | memoryview, limits: Limits = DEFAULT_LIMITS) -> dict[
         raise WireError(f"header is not valid msgpack: {type(exc).__name__}") from None
     if not isinstance(header, dict):
         raise WireError(f"header must be a map, got {type(header).__name__}")
+    try:
+        _check(header, limits)
+    except WireError:
+        raise
+    except (TypeError, KeyError, ValueError, OverflowError) as exc:
+        # e.g. a list where a name belongs (unhashable): still just a malformed message
+        raise WireError(f"malformed header: {type(exc).__name__}: {exc}") from None
+    return header
+
+
+def _check(header: dict[str, Any], limits: Limits) -> None:
     version = header.get("v")
     if version != PROTOCOL_VERSION:
         raise WireError(f"unsupported protocol version {version!r} (expected {PROTOCOL_VERSION})")
     kind = header.get("kind")
-    if kind not in MESSAGE_KINDS:
+    if not isinstance(kind, str) or kind not in MESSAGE_KINDS:
         raise WireError(f"unknown message kind {kind!r}")
     _uint(header, "session", UINT64_MAX)
     stream = header.get("stream")
     if not isinstance(stream, str) or not 0 < len(stream) <= limits.max_stream_chars:
         raise WireError(f"field 'stream' must be a non-empty string, got {stream!r:.60}")
     CHECKS[kind](header, limits)
-    return header
 
 
 def _uint(header: dict, field: str, maximum: int = INT64_MAX) -> int:

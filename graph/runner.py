@@ -38,6 +38,9 @@ class GraphRunner:
         self._abort = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._all_open = threading.Event()
+        self._open_count = 0
+        self._open_lock = threading.Lock()
         self._pending_options: dict[str, object] = {}
         self._pending_lock = threading.Lock()
         self._conds = {n.id: threading.Condition() for n in self.graph.nodes}
@@ -71,6 +74,12 @@ class GraphRunner:
     def stop(self) -> None:
         """Graceful: sources stop producing; queued packets drain; sinks finalise."""
         self._stop.set()
+
+    def _opened(self) -> None:
+        with self._open_lock:
+            self._open_count += 1
+            if self._open_count == len(self.graph.nodes):
+                self._all_open.set()
 
     def set_options(self, node_id: str, raw: dict) -> None:
         """Change a running node's options (validated now, applied before its next process() call,
@@ -161,8 +170,15 @@ class GraphRunner:
         ctx.counters = stats.counters
         current_ts: int | None = None
         try:
-            node.open(ctx)
+            try:
+                node.open(ctx)
+            finally:
+                self._opened()
             if not rn.cls.inputs:
+                # sources start once every node is open (models loaded, files created), so the
+                # first frames are neither dropped nor delayed by a stage still starting up
+                while not self._all_open.wait(0.1) and not self._stop.is_set():
+                    pass
                 self._run_source(node, ctx, stats, waited)
             else:
                 inputs = InputSet(self._in_streams[rn.id], rn.cls.pairing and node.pairing,

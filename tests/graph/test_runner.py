@@ -115,3 +115,22 @@ def test_options_change_while_running_and_bad_values_are_refused():
     finally:
         runner.stop()
         assert runner.wait(5.0)
+
+
+def test_sources_wait_until_every_node_is_open():
+    """A slow open() downstream (a model loading) must not make a live source's first frames drop."""
+    import dataclasses
+    from portraitflow.graph import registry
+    from support.graph_nodes import Slow
+
+    class SlowOpen(Slow):
+        def open(self, ctx):
+            time.sleep(0.3)
+
+    registry.register("t_slow_open", SlowOpen)
+    spec = chain(frames=10, live=True, fps=100.0, key="open", queue_size=1)
+    spec.nodes["slow"].type = "t_slow_open"
+    spec.nodes["slow"].options["seconds"] = 0.0
+    stats = run_graph(spec)
+    assert len(Collect.received["open"]) == 10, stats.summary()
+    assert stats.dropped == 0

@@ -29,12 +29,14 @@ class CountingSource(Node):
 
     def open(self, ctx):
         self.sent = 0
-        self.next_due = time.monotonic()
+        self.next_due = None          # the clock starts with the first frame, not at open()
 
     def process(self, ctx):
         if self.sent >= self.options.frames:
             raise EndOfStream
         if self.options.fps:
+            if self.next_due is None:
+                self.next_due = time.monotonic()
             delay = self.next_due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)

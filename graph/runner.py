@@ -201,7 +201,9 @@ class GraphRunner:
                     stats.processed += 1
                     stats.process_ns.append(end - start - waited[0])
                     if is_sink and current_ts is not None:
-                        stats.latency_ns.append(time.monotonic_ns() - current_ts)
+                        # packets from another process carry its clock's offset (graph/transport/link.py)
+                        offset = primary.meta.get("clock_offset_ns", 0) if primary else 0
+                        stats.latency_ns.append(time.monotonic_ns() - current_ts - offset)
                     for observer in self.observers:
                         observer(rn.id, current_ts, start, end)
                     if ctx.stop_requested:

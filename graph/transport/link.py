@@ -280,6 +280,9 @@ class LinkSender(_Endpoint):
                     self.counters.add("link_peer_restarts")
                 self.receiver_session = header["session"]
                 self.allowed = header["allowed"]
+                if hasattr(self.encoder, "force_keyframe"):
+                    self.encoder.force_keyframe()         # a new receiver has no decoder state
+                    self._encoded = None
             else:
                 self.allowed = max(self.allowed, header["allowed"])
             self.receiver_peer = peer
@@ -310,6 +313,10 @@ class LinkSender(_Endpoint):
         if packet is None:
             return
         if self._encoded is None or self._encoded[0] is not packet:
+            if self._encoded is not None and hasattr(self.encoder, "force_keyframe"):
+                # the encoded packet was replaced before it went out: the decoder never saw it,
+                # so the next frame must not reference it
+                self.encoder.force_keyframe()
             fields, buffer = self.encoder.encode(packet.payload)
             self._encoded = (packet, fields, buffer)
         _, fields, buffer = self._encoded

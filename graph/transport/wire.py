@@ -96,6 +96,13 @@ def _int(header: dict, field: str) -> int:
     return value
 
 
+def _one_of(header: dict, field: str, allowed) -> str:
+    value = header.get(field)
+    if not isinstance(value, str) or value not in allowed:
+        raise WireError(f"field {field!r} must be one of {sorted(allowed)}, got {value!r:.60}")
+    return value
+
+
 def _check_data(header: dict, limits: Limits) -> None:
     for field in ("link_seq", "seq"):
         _uint(header, field)
@@ -109,13 +116,9 @@ def _check_data(header: dict, limits: Limits) -> None:
         raise WireError(f"shape {shape} exceeds the size limit 1..{limits.max_side}")
     if len(shape) == 3 and shape[2] not in (1, 3, 4):
         raise WireError(f"channels must be 1, 3 or 4, got {shape[2]}")
-    if header.get("dtype") not in DTYPES:
-        raise WireError(f"field 'dtype' must be one of {sorted(DTYPES)}, got {header.get('dtype')!r:.60}")
-    if header.get("pixel_format") not in PIXEL_FORMATS:
-        raise WireError(f"field 'pixel_format' must be one of {sorted(PIXEL_FORMATS)}, "
-                        f"got {header.get('pixel_format')!r:.60}")
-    if header.get("codec") not in CODECS:
-        raise WireError(f"field 'codec' must be one of {sorted(CODECS)}, got {header.get('codec')!r:.60}")
+    _one_of(header, "dtype", DTYPES)
+    _one_of(header, "pixel_format", PIXEL_FORMATS)
+    _one_of(header, "codec", CODECS)
     meta = header.get("meta", {})
     if not isinstance(meta, dict) or len(meta) > limits.max_meta_items:
         raise WireError(f"field 'meta' must be a map of at most {limits.max_meta_items} items")
@@ -129,8 +132,7 @@ def _check_credit(header: dict, limits: Limits) -> None:
 
 
 def _check_hello(header: dict, limits: Limits) -> None:
-    if header.get("role") not in ROLES:
-        raise WireError(f"field 'role' must be one of {sorted(ROLES)}, got {header.get('role')!r:.60}")
+    _one_of(header, "role", ROLES)
     if header["role"] == "sender":
         _uint(header, "link_seq")
 

@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 
 from ...recipes.assets import load_asset
+from ..light_wrap import LightWrap
 from .blend import alpha_blend, mask_to_alpha
 from .grading import curve_lut, s_curve
 from .look import Look
-from .reduced import grow, reduced_size, shrink
 from .scratch import Scratch
 
 GREYSCALE = "greyscale"
@@ -54,8 +54,9 @@ class BackgroundReplace(Look):
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
         self._scratch = Scratch()
-        self._small = reduced_size(height, width, 320)
-        self._wrap_sigma = max(0.5, s.wrap_width * self._small[0])
+        # wrap_width has always been the reach blur's sigma; LightWrap's width_px is two sigmas
+        self._wrap = LightWrap(height, width, width_px=2.0 * s.wrap_width * width, strength=s.light_wrap,
+                               scratch=self._scratch) if s.light_wrap > 0 else None
         self._grey_lut = curve_lut(s_curve(s.greyscale_contrast) * (1.0 - s.background_dim))
         self._background = self._glow = None
         if s.background in (GREYSCALE, TRANSPARENT):
@@ -67,21 +68,8 @@ class BackgroundReplace(Look):
         if s.background_dim > 0:
             background = cv2.convertScaleAbs(background, alpha=1.0 - s.background_dim)
         self._background = background
-        self._glow = self._glow_of(background, height, width)   # a still background: its glow too
-
-    def _glow_of(self, background: np.ndarray, height: int, width: int) -> np.ndarray:
-        """The background's light as it would scatter around an edge: blurred at reduced size."""
-        small = cv2.GaussianBlur(shrink(background, self._small), (0, 0), self._wrap_sigma * 1.5)
-        return grow(small, height, width)
-
-    def _wrap_alpha(self, mask: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """uint8 weight of the glow on the person: strongest right inside the edge, gone deeper in."""
-        outside = (shrink(mask, self._small) < 0.5).astype(np.float32)
-        reach = cv2.GaussianBlur(outside, (0, 0), self._wrap_sigma, borderType=cv2.BORDER_REPLICATE)
-        # the blurred outside is 0.5 on the edge itself: scale so the edge gets `light_wrap`
-        small8 = cv2.convertScaleAbs(reach, alpha=510.0 * self.settings.light_wrap)
-        full8 = grow(small8, *mask.shape)
-        return cv2.multiply(full8, alpha, scale=1 / 255, dst=self._scratch.get("wrap", mask.shape))
+        if self._wrap is not None:   # a still background: its glow too, once
+            self._glow = self._wrap.glow(background)
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         height, width = frame.shape[:2]
@@ -90,17 +78,15 @@ class BackgroundReplace(Look):
             return cv2.merge((*cv2.split(frame[..., :3]), alpha))
         if self._background is not None:
             background, glow = self._background, self._glow
-        else:   # colour pop: the scene itself, in greyscale (its glow made in one channel: 3x cheaper)
+        else:   # colour pop: the scene itself, in greyscale (its glow stays one channel: 3x cheaper)
             grey = cv2.LUT(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._grey_lut)
             background = cv2.merge((grey, grey, grey), dst=self._scratch.get("grey3", frame.shape))
             glow = None
-            if mask is not None and self.settings.light_wrap > 0:
-                glow1 = self._glow_of(grey, height, width)
-                glow = cv2.merge((glow1, glow1, glow1), dst=self._scratch.get("glow3", frame.shape))
+            if mask is not None and self._wrap is not None:
+                glow = self._wrap.glow(grey, out=self._scratch.get("glow1", grey.shape))
         if mask is None:
             return background.copy()
         person = frame
-        if self.settings.light_wrap > 0 and glow is not None:
-            person = alpha_blend(glow, frame, self._wrap_alpha(mask, alpha), scratch=self._scratch,
-                                 out=self._scratch.get("person", frame.shape))
+        if self._wrap is not None and glow is not None:
+            person = self._wrap.apply(frame, glow, mask, alpha, out=self._scratch.get("person", frame.shape))
         return alpha_blend(person, background, alpha, scratch=self._scratch)

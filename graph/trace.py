@@ -155,3 +155,18 @@ def merge_trace_files(paths: Iterable[str | Path], output: str | Path,
     output = Path(output)
     output.write_text(json.dumps({"traceEvents": merged, "displayTimeUnit": "ms"}, separators=(",", ":")))
     return output
+
+
+def place_on_link_clock(recorder: TraceRecorder, stats) -> int | None:
+    """In a process of a split run that receives over a link: shift every span of this process onto
+    the sending process's clock, using the offset the link estimated (counter ``link_clock_offset_us``
+    of a link_in node: peer clock minus this clock). Returns the offset applied, or None when this
+    process has no such link (it is then the reference itself)."""
+    offsets = [n.counters["link_clock_offset_us"] for n in stats.nodes.values()
+               if n.type == "link_in" and "link_clock_offset_us" in n.counters]
+    if not offsets:
+        return None
+    offset_ns = int(offsets[0]) * 1000
+    for part in {recorder.part_of(node_id) for node_id in recorder.node_parts} | {recorder.process}:
+        recorder.set_clock_offset(part, offset_ns)
+    return offset_ns

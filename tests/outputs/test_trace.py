@@ -98,3 +98,17 @@ def test_recorder_is_bounded():
         recorder("a", i, i, i + 1)
     assert len(recorder.spans) == 3 and recorder.dropped_spans == 2
     assert recorder.to_json()["otherData"]["dropped_spans"] == 2
+
+
+def test_a_receiving_process_is_placed_on_the_link_clock():
+    from portraitflow.graph.stats import NodeStats, RunStats
+    from portraitflow.graph.trace import place_on_link_clock
+
+    recorder = TraceRecorder({"link": "gpu", "mask": "gpu"}, process="gpu")
+    recorder("mask", None, 1_000_000, 2_000_000)
+    before = spans_by_node(recorder.to_json())["mask"][0]["ts"]
+    stats = RunStats()
+    assert place_on_link_clock(recorder, stats) is None       # no link: this process is the reference
+    stats.nodes["link"] = NodeStats("link", "link_in", counters={"link_clock_offset_us": 2500})
+    assert place_on_link_clock(recorder, stats) == 2_500_000
+    assert spans_by_node(recorder.to_json())["mask"][0]["ts"] == pytest.approx(before + 2500)

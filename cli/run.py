@@ -37,6 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe setting (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress line, no summary")
+    p.add_argument("--preview", choices=["web"], help="web: also show the output live on a local page "
+                   "(http://127.0.0.1:PORT/) with a recipe picker and per-node statistics")
+    p.add_argument("--port", type=int, default=8765, help="--preview web: the page's port (0: any free port)")
+    p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace-event file (Perfetto opens it): "
+                   "a span per node per packet")
     link = p.add_argument_group("split graphs (docs/protocol.md)")
     link.add_argument("--part", help="run only the nodes of this part; edges to other parts become links")
     link.add_argument("--bind", metavar="ADDRESS", help="this part binds its links (tcp://*:5555, ipc:///tmp/x)")
@@ -70,11 +75,45 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
         for node in spec.nodes.values():
             if node.type in ("sample_source", "video_source", "image_source"):
                 node.options["realtime"] = True
+    if getattr(args, "preview", None) == "web":
+        _add_web_preview(spec)
     live = args.realtime or any(n.type == "camera_source" for n in spec.nodes.values())
     for node in spec.nodes.values():
         if live and node.type == "video_sink":
             node.options.setdefault("timestamps", "capture")   # a live recording keeps its real timing
     return spec
+
+
+def _add_web_preview(spec: GraphSpec) -> None:
+    """A web_preview_sink fed by whatever feeds the output sink; file sources play in real time."""
+    feeds = [e for e in spec.edges if e.target == "output" and e.target_port == "frame"]
+    if not feeds:
+        raise ConfigError("--preview web needs a node 'output' with a 'frame' input to watch", file=spec.file)
+    spec.add("web_preview", "web_preview_sink", part=spec.nodes["output"].part)
+    spec.connect(f"{feeds[0].source}.{feeds[0].source_port}", "web_preview.frame")
+    for node in spec.nodes.values():
+        if node.type in ("sample_source", "video_source"):
+            node.options.setdefault("realtime", True)
+
+
+def _web_preview_looks(args: argparse.Namespace, graph) -> tuple[dict[str, dict[str, dict]], str | None]:
+    """Each bundled recipe as the options of the running graph's nodes it sets (same id and type),
+    so the page can switch looks live; a graph file (--graph) offers none."""
+    if args.graph:
+        return {}, None
+    import dataclasses
+
+    from ..devices.endpoints import sink_for, source_for
+    from ..recipes.loader import list_recipes, load_recipe, recipe_graph
+    running = {n.id: n.type for n in graph.nodes}
+    looks: dict[str, dict[str, dict]] = {}
+    for name in list_recipes():
+        recipe_spec = recipe_graph(load_recipe(name), source=source_for("sample"), sink=sink_for("null"))
+        nodes = [n for n in resolve(recipe_spec).nodes if running.get(n.id) == n.type and n.cls.inputs
+                 and n.cls.outputs]   # processing nodes only: the source and sink stay as run
+        looks[name] = {n.id: dataclasses.asdict(n.options) for n in nodes}
+    current = load_recipe(args.recipe or DEFAULT_RECIPE).name
+    return looks, current
 
 
 def _replace(spec: GraphSpec, node_id: str, endpoint: tuple[str, dict] | None, flag: str) -> None:
@@ -144,11 +183,36 @@ def _run(args: argparse.Namespace) -> int:
     total = _expected_frames(graph, args.max_frames)
     progress = None if args.quiet or not sys.stderr.isatty() else _Progress(live, total)
     outputs = [n for n in graph.nodes if not n.cls.outputs]
+    recorder = web = None
+    if getattr(args, "trace", None):
+        from ..graph.trace import TraceRecorder
+        recorder = TraceRecorder.for_graph(graph, process=getattr(args, "part", None) or "local")
+    if getattr(args, "preview", None) == "web":
+        from ..devices.web_preview import WebPreviewServer
+        looks, current = _web_preview_looks(args, graph)
+        web = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current, port=args.port).start()
+        print(f"preview: {web.url}", file=sys.stderr, flush=True)
+
+    def on_tick(runner: GraphRunner) -> None:
+        if web is not None and web.runner is None:
+            web.attach(runner)
+        if progress:
+            progress(runner)
+
+    stats = None
     try:
-        stats = run_graph(graph, max_frames=args.max_frames, on_tick=progress)
+        stats = run_graph(graph, max_frames=args.max_frames, on_tick=on_tick,
+                          observers=[recorder] if recorder else None)
     finally:
         if progress:
             progress.finish()
+        if web is not None:
+            web.close()
+        if recorder is not None:   # written even when a node failed: the trace shows up to the failure
+            from ..graph.trace import place_on_link_clock
+            if stats is not None:
+                place_on_link_clock(recorder, stats)
+            print(f"trace: {recorder.write(args.trace)} ({len(recorder.spans)} spans)", file=sys.stderr)
     if not args.quiet:
         print(stats.summary(), file=sys.stderr)
         for node in outputs:

@@ -94,6 +94,8 @@ def _add_web_preview(spec: GraphSpec) -> None:
     for node in spec.nodes.values():
         if node.type in ("sample_source", "video_source"):
             node.options.setdefault("realtime", True)
+        if node.type == "sample_source":
+            node.options.setdefault("frames", 9000)   # 5 minutes to try looks, not a 5 s clip; Ctrl-C ends
 
 
 def _web_preview_looks(args: argparse.Namespace, graph) -> tuple[dict[str, dict[str, dict]], str | None]:

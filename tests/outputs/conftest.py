@@ -109,6 +109,20 @@ class DevTools:
     def screenshot(self) -> bytes:
         return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
 
+    def text(self, selector: str) -> str | None:
+        """The element's text, None while the page has no such element (e.g. still loading)."""
+        return self.evaluate(f"document.querySelector({json.dumps(selector)})?.textContent ?? null")
+
+    def element_image(self, selector: str):
+        """The element's pixels (BGR numpy array) cut out of a screenshot."""
+        import cv2
+        import numpy as np
+
+        shot = cv2.imdecode(np.frombuffer(self.screenshot(), np.uint8), cv2.IMREAD_COLOR)
+        x, y, w, h = self.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+                                   f".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; }})()")
+        return shot[round(y):round(y + h), round(x):round(x + w)]
+
     def click(self, selector: str) -> None:
         """A real mouse click in the middle of the element (press and release)."""
         box = self.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"

@@ -72,14 +72,6 @@ def wait_for(check, timeout_s=15.0, what="condition"):
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-def image_of(page, png: bytes) -> np.ndarray:
-    """The <img> element's pixels cut out of a screenshot."""
-    shot = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    x, y, w, h = page.evaluate("(() => { const r = document.getElementById('frame').getBoundingClientRect();"
-                               " return [r.x, r.y, r.width, r.height]; })()")
-    return shot[round(y):round(y + h), round(x):round(x + w)]
-
-
 def tint_colour(image: np.ndarray) -> np.ndarray:
     """Median BGR inside the tinted quarter (away from its edge and JPEG ringing)."""
     h, w = image.shape[:2]
@@ -87,8 +79,7 @@ def tint_colour(image: np.ndarray) -> np.ndarray:
 
 
 def frame_number(page) -> int:
-    # null while the page is still loading
-    return int(page.evaluate("document.getElementById('frame-number')?.textContent ?? '0'"))
+    return int(page.text("#frame-number") or 0)
 
 
 def test_live_image_updates_and_a_click_switches_the_recipe(browser, running_preview):
@@ -96,10 +87,10 @@ def test_live_image_updates_and_a_click_switches_the_recipe(browser, running_pre
     page = browser.open(server.url)
     wait_for(lambda: frame_number(page) > 3, what="the first frames in the page")
 
-    first = image_of(page, page.screenshot())
+    first = page.element_image('#frame')
     number_first = frame_number(page)
     time.sleep(0.6)
-    second = image_of(page, page.screenshot())
+    second = page.element_image('#frame')
     number_second = frame_number(page)
     assert number_second > number_first + 3             # ~30 fps: many frames in 0.6 s
     assert first.shape[0] > 100 and first.shape == second.shape
@@ -112,12 +103,12 @@ def test_live_image_updates_and_a_click_switches_the_recipe(browser, running_pre
              what="the recipe buttons")
     page.click("#recipe-blue")
     clicked_at = frame_number(page)
-    wait_for(lambda: page.evaluate("document.getElementById('current-recipe').textContent") == "blue",
+    wait_for(lambda: page.text("#current-recipe") == "blue",
              what="the page to show the new recipe")
     assert server.current_look == "blue"
 
     def shows_blue():
-        image = image_of(page, page.screenshot())
+        image = page.element_image('#frame')
         return np.allclose(tint_colour(image), [255, 0, 0], atol=25)
     wait_for(shows_blue, timeout_s=5.0, what="a blue tint in the shown frames")
     assert frame_number(page) > clicked_at              # a newer frame, not a repainted old one

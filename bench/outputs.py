@@ -1,4 +1,4 @@
-"""Print what each output sink costs at 720p: time in the sink, and capture -> decoded at a receiver for streams;
+"""Print what each output sink costs at 720p: time in the sink, capture -> decoded at a receiver for streams,
 and the frame rate the browser preview reaches in headless Chromium.
 
 Not for: tests (nothing is asserted). usage: .venv/bin/python bench/outputs.py [--frames 150] [--skip-browser]
@@ -62,7 +62,9 @@ def sample_frames(count: int) -> list[np.ndarray]:
 
 
 def pct(values_ns, q) -> float:
-    return float(np.percentile(np.asarray(values_ns, np.float64), q)) / 1e6 if len(values_ns) else float("nan")
+    if not len(values_ns):
+        return float("nan")
+    return float(np.percentile(np.asarray(values_ns, np.float64), q)) / 1e6
 
 
 def free_port(kind=socket.SOCK_STREAM) -> int:
@@ -132,7 +134,8 @@ def bench_browser(fps: float, seconds: float) -> None:
     server.attach(runner)
     profile = tempfile.mkdtemp(prefix="portraitflow-bench-")
     browser = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                                "--no-first-run", "--disable-background-networking",
+                                "--disable-component-update",
                                 "--disable-sync", f"--user-data-dir={profile}", "--remote-debugging-port=0",
                                 server.url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     readings = []

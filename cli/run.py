@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--preview", choices=["web"], help="web: also show the output live on a local page "
                    "(http://127.0.0.1:PORT/) with a recipe picker and per-node statistics")
     p.add_argument("--port", type=int, default=8765, help="--preview web: the page's port (0: any free port)")
-    p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace-event file (Perfetto opens it): "
-                   "a span per node per packet")
+    p.add_argument("--trace", metavar="FILE.json",
+                   help="write a Chrome trace-event file (Perfetto opens it): a span per node per packet")
     link = p.add_argument_group("split graphs (docs/protocol.md)")
     link.add_argument("--part", help="run only the nodes of this part; edges to other parts become links")
     link.add_argument("--bind", metavar="ADDRESS", help="this part binds its links (tcp://*:5555, ipc:///tmp/x)")
@@ -192,7 +192,8 @@ def _run(args: argparse.Namespace) -> int:
     if getattr(args, "preview", None) == "web":
         from ..devices.web_preview import WebPreviewServer
         looks, current = _web_preview_looks(args, graph)
-        web = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current, port=args.port).start()
+        web = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current,
+                               port=args.port).start()
         print(f"preview: {web.url}", file=sys.stderr, flush=True)
 
     def on_tick(runner: GraphRunner) -> None:

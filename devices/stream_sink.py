@@ -50,7 +50,8 @@ class StreamSink(Node):
         def __post_init__(self):
             scheme = urlsplit(self.url).scheme
             if scheme not in CONTAINER_FOR_SCHEME:
-                raise ValueError(f"url must start with one of {', '.join(s + '://' for s in CONTAINER_FOR_SCHEME)}"
+                schemes = ", ".join(s + "://" for s in CONTAINER_FOR_SCHEME)
+                raise ValueError(f"url must start with one of {schemes}"
                                  f", got {self.url!r}")
             if not 0 < self.fps <= 240:
                 raise ValueError(f"fps must be in (0, 240], got {self.fps}")
@@ -124,7 +125,8 @@ class StreamSink(Node):
                                 if container_format == "mpegts" else {"flush_packets": "1"},
                                 timeout=(5.0, 5.0))
         except (av.FFmpegError, OSError) as exc:
-            raise DeviceError(f"stream {options.url}: cannot open ({container_format}): {exc}{self._hint()}") from exc
+            raise DeviceError(f"stream {options.url}: cannot open ({container_format}): "
+                              f"{exc}{self._hint()}") from exc
         try:
             stream = container.add_stream("libx264", rate=Fraction(options.fps).limit_denominator(1001))
             stream.width, stream.height = width, height

@@ -1,4 +1,4 @@
-"""Show the output as a webcam that video-call apps and OBS can pick: pyvirtualcam (extra `portraitflow[vcam]`).
+"""Show the output as a webcam that video calls and OBS can pick, via pyvirtualcam (`portraitflow[vcam]`).
 
 Not for: network streams (stream_sink.py) or files (video_sink.py). Backends: v4l2loopback on Linux,
 OBS Virtual Camera on Windows and macOS; a missing backend is a DeviceError that says what to install.
@@ -82,7 +82,8 @@ class VirtualCameraSink(Node):
     def _open_camera(self, width: int, height: int):
         options = self.options
         try:
-            return self._pyvirtualcam.Camera(width, height, options.fps, fmt=self._pyvirtualcam.PixelFormat.BGR,
+            return self._pyvirtualcam.Camera(width, height, options.fps,
+                                             fmt=self._pyvirtualcam.PixelFormat.BGR,
                                              device=options.device or None, backend=options.backend or None)
         except RuntimeError as exc:   # pyvirtualcam's way of saying "no backend / no device"
             raise DeviceError(f"virtual camera: no usable backend ({exc}); {backend_install_hint()}") from exc

@@ -110,7 +110,7 @@ class WebPreviewServer:
 
     GET  /                  the page
     GET  /frame.jpg?after=N  the first frame newer than N (long poll); X-Frame-Number header; 204 if none
-    GET  /stats             {"nodes": [...], "edges": [...], "recipe": ..., "recipes": [...], "browser_fps": ...}
+    GET  /stats             {"nodes": [...], "edges": [...], "recipe", "recipes": [...], "browser_fps"}
     POST /recipe            {"name": "poster"} -> switches the look live
     POST /client-stats      {"fps": 29.8}: the page reports the frame rate it shows
     """

@@ -126,7 +126,7 @@ class DevTools:
     def click(self, selector: str) -> None:
         """A real mouse click in the middle of the element (press and release)."""
         box = self.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
-                            f".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()")
+                            ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
         for kind in ("mousePressed", "mouseReleased"):
             self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 

@@ -27,7 +27,8 @@ def test_run_trace_has_every_nodes_spans(tmp_path, capsys):
     threads = {e["args"]["name"] for e in data["traceEvents"] if e["name"] == "thread_name"}
     assert "segment (segment)" in threads
     # one packet's spans follow the chain's order on one clock
-    first = {e["name"]: e for e in spans if e["args"].get("capture_ts_ns") == spans[-1]["args"]["capture_ts_ns"]}
+    last_capture = spans[-1]["args"]["capture_ts_ns"]
+    first = {e["name"]: e for e in spans if e["args"].get("capture_ts_ns") == last_capture}
     starts = [first[node]["ts"] for node in CHAIN[1:]]
     assert starts == sorted(starts)
 
@@ -55,7 +56,8 @@ def test_run_preview_web_switches_the_recipe_live(browser):
         found = re.search(r"preview: (http://\S+)", line)
         assert found, f"no preview URL printed: {line!r}"
         page = browser.open(found.group(1))
-        wait_for(lambda: int(page.text("#frame-number") or 0) > 10, timeout_s=30, what="frames from the real chain")
+        wait_for(lambda: int(page.text("#frame-number") or 0) > 10, timeout_s=30,
+                 what="frames from the real chain")
         wait_for(lambda: page.evaluate("document.querySelectorAll('#recipes button').length") >= 5,
                  what="the bundled recipes as buttons")
         assert page.text("#current-recipe") == "blur"

@@ -40,7 +40,8 @@ def index_from_square(square_x: float) -> int:
 
 
 def start_receiver(url: str, container_format: str, listen: bool = False) -> subprocess.Popen:
-    args = [sys.executable, str(RECEIVER), url, container_format, str(FRAMES + 10)] + (["listen"] if listen else [])
+    args = [sys.executable, str(RECEIVER), url, container_format, str(FRAMES + 10)]
+    args += ["listen"] if listen else []
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert json.loads(proc.stdout.readline()) == {"ready": True}, proc.stderr.read()
     time.sleep(0.5)            # the receiver binds (UDP) or listens (RTMP) right after saying ready
@@ -116,7 +117,8 @@ def test_odd_frame_sizes_are_cropped_to_even_and_bgra_is_accepted():
     url = f"udp://127.0.0.1:{free_port(socket.SOCK_DGRAM)}"
     proc = start_receiver(url, "mpegts")
     try:
-        frames = [np.dstack([numbered_frame(i), np.full((HEIGHT, WIDTH), 255, np.uint8)]) for i in range(FRAMES)]
+        opaque = np.full((HEIGHT, WIDTH), 255, np.uint8)
+        frames = [np.dstack([numbered_frame(i), opaque]) for i in range(FRAMES)]
         send(url, [np.pad(f, ((0, 1), (0, 1), (0, 0))) for f in frames])     # 321x241 BGRA
         got = received(proc)
     finally:

@@ -43,8 +43,8 @@ def test_every_node_has_one_span_per_packet_with_part_as_process(tmp_path):
     data = json.loads(path.read_text())
     spans = spans_by_node(data)
     assert {name: len(s) for name, s in spans.items()} == {"src": 12, "slow": 12, "mask": 12, "sink": 12}
-    names = {(e["name"], e["pid"], e.get("tid")): e["args"]["name"] for e in data["traceEvents"] if e["ph"] == "M"
-             and e["name"] in ("process_name", "thread_name")}
+    names = {(e["name"], e["pid"], e.get("tid")): e["args"]["name"] for e in data["traceEvents"]
+             if e["ph"] == "M" and e["name"] in ("process_name", "thread_name")}
     process_names = {pid: name for (kind, pid, _), name in names.items() if kind == "process_name"}
     assert sorted(process_names.values()) == ["cam", "gpu"]
     for node, part in {"src": "cam", "slow": "cam", "mask": "gpu", "sink": "gpu"}.items():

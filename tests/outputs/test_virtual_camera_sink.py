@@ -1,4 +1,4 @@
-"""Virtual camera sink: a missing backend (package or loopback device) is an error that says what to install."""
+"""Virtual camera sink: a missing backend (package or loopback device) is an error saying what to install."""
 from __future__ import annotations
 
 import importlib.util

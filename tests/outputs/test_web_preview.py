@@ -1,4 +1,4 @@
-"""Browser preview in a real headless Chromium: the image updates, a click switches the look live, stats show."""
+"""Browser preview in a real headless Chromium: the image updates, a click switches the look, stats show."""
 from __future__ import annotations
 
 import json

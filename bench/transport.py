@@ -1,0 +1,219 @@
+"""Print what links cost: 720p per-frame transport time over ipc and tcp, frames/s, a split graph's
+frames/s against the same graph in one process, imagezmq as a peer baseline, age under a slow consumer.
+
+Not for: tests (nothing is asserted). Run: .venv/bin/python bench/transport.py [--frames N]
+imagezmq is optional: `pip install --no-deps --target /tmp/imagezmq_pkg imagezmq` (never in pyproject).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve()
+IMAGEZMQ_PATH = "/tmp/imagezmq_pkg"
+WIDTH, HEIGHT = 1280, 720
+
+
+def test_frame() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return (rng.random((HEIGHT, WIDTH, 3)) * 255).astype(np.uint8)
+
+
+# -- roles run in a child process ----------------------------------------------------------------
+def role_receiver(address: str, frames: int, slow_s: float, window: int) -> None:
+    """Receive ``frames`` packets; print per-frame transport time (sender_ts -> decoded) and age."""
+    from portraitflow.graph.packet import now_ns
+    from portraitflow.graph.transport.codecs import PayloadDecoder
+    from portraitflow.graph.transport.link import LinkReceiver, LinkSettings
+
+    receiver = LinkReceiver(LinkSettings(address, bind=True, stream="bench"), window=window).start()
+    decoder = PayloadDecoder()
+    transport_ns, age_ns, got, first, last = [], [], 0, None, None
+    deadline = time.monotonic() + 120
+    while got < frames and time.monotonic() < deadline:
+        item = receiver.take(0.5)
+        if item is None:
+            continue
+        kind, header, frame, _ = item
+        if kind != "data":
+            receiver.done()
+            break
+        decoder.decode(header, frame.buffer)
+        now = now_ns()
+        transport_ns.append(now - header["sender_ts_ns"])
+        age_ns.append(now - header["capture_ts_ns"])
+        first = first or time.perf_counter()
+        last = time.perf_counter()
+        got += 1
+        if slow_s:
+            time.sleep(slow_s)
+        receiver.done()
+    receiver.close()
+    print(json.dumps({"got": got, "transport_ns": transport_ns, "age_ns": age_ns,
+                      "seconds": (last - first) if first and last else 0.0, **receiver.counters}))
+
+
+def role_imagezmq_hub(address: str, frames: int) -> None:
+    sys.path.insert(0, IMAGEZMQ_PATH)
+    import imagezmq
+
+    hub = imagezmq.ImageHub(open_port=address, REQ_REP=True)
+    got, first = 0, None
+    while got < frames:
+        _, image = hub.recv_image()
+        hub.send_reply(b"OK")
+        first = first or time.perf_counter()
+        got += 1
+    print(json.dumps({"got": got, "seconds": time.perf_counter() - first}))
+
+
+# -- measurements in the parent --------------------------------------------------------------------
+def child(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(HERE), "--role", *args], stdout=subprocess.PIPE, text=True)
+
+
+def link_run(address: str, frames: int, fps: float, *, slow_s: float = 0.0, window: int = 2,
+             block: bool = True) -> dict:
+    from portraitflow.graph.packet import Packet, now_ns
+    from portraitflow.graph.transport.codecs import RawEncoder
+    from portraitflow.graph.transport.link import LinkSender, LinkSettings
+
+    receiver = child("receiver", address, str(frames), str(slow_s), str(window))
+    sender = LinkSender(LinkSettings(address, bind=False, stream="bench"),
+                        RawEncoder(), block=block).start()
+    frame = test_frame()
+    start = time.perf_counter()
+    offered = 0
+    while receiver.poll() is None and offered < frames * 20:
+        if fps:
+            time.sleep(max(0.0, start + offered / fps - time.perf_counter()))
+        sender.offer(Packet(frame, now_ns(), offered))
+        offered += 1
+        if block and sender.counters.get("link_sent", 0) >= frames:
+            break
+    out, _ = receiver.communicate(timeout=120)
+    sender.close()
+    result = json.loads(out)
+    result["sender_dropped"] = sender.counters.get("link_dropped", 0)
+    return result
+
+
+def ms(samples_ns: list[int], q: float) -> float:
+    return float(np.percentile(np.asarray(samples_ns, np.int64), q)) / 1e6 if samples_ns else float("nan")
+
+
+def transport_cost(frames: int) -> None:
+    print(f"== 1280x720 raw frames over a link (credits, window 2), {frames} frames each")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, address in (("ipc", f"ipc://{tmp}/bench"), ("tcp", "tcp://127.0.0.1:5771")):
+            paced = link_run(address, frames, 60.0)
+            flat_out = link_run(address, frames, 0.0, window=4)
+            fps = flat_out["got"] / max(flat_out["seconds"], 1e-9)
+            print(f"{name}: per-frame transport (send -> decoded array) p50 {ms(paced['transport_ns'], 50):.2f} ms "
+                  f"p99 {ms(paced['transport_ns'], 99):.2f} ms at 60 fps; unpaced {fps:.0f} frames/s")
+
+
+def imagezmq_baseline(frames: int) -> None:
+    if not Path(IMAGEZMQ_PATH, "imagezmq").is_dir():
+        print("== imagezmq: not installed (see the module docstring), skipped")
+        return
+    sys.path.insert(0, IMAGEZMQ_PATH)
+    import imagezmq
+
+    hub = child("imagezmq", "tcp://*:5772", str(frames))
+    sender = imagezmq.ImageSender(connect_to="tcp://127.0.0.1:5772", REQ_REP=True)
+    frame = test_frame()
+    for _ in range(frames):          # REQ/REP: one reply per image, so send exactly what the hub takes
+        sender.send_image("bench", frame)
+    result = json.loads(hub.communicate(timeout=60)[0])
+    sender.close()
+    ours = link_run("tcp://127.0.0.1:5773", frames, 0.0, window=4)
+    ours_fps = ours["got"] / max(ours["seconds"], 1e-9)
+    theirs = result["got"] / max(result["seconds"], 1e-9)
+    print(f"== imagezmq ImageSender/ImageHub REQ/REP tcp: {theirs:.0f} frames/s; this link over tcp: "
+          f"{ours_fps:.0f} frames/s ({ours_fps / theirs:.2f}x)")
+
+
+def slow_consumer(frames: int) -> None:
+    print("== slow consumer: 60 fps 720p producer, 25 fps consumer (40 ms a frame), policy latest, window 1")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = link_run(f"ipc://{tmp}/slow", frames, 60.0, slow_s=0.04, window=1, block=False)
+    print(f"frame age when the consumer gets it: p50 {ms(result['age_ns'], 50):.1f} ms "
+          f"p95 {ms(result['age_ns'], 95):.1f} ms (consumer period 40 ms); "
+          f"sender dropped {result['sender_dropped']} (counted), delivered {result['got']}")
+
+
+GRAPH = """
+[graph]
+name = "bench_split"
+policy = "block"
+[nodes.capture]
+type = "sample_source"
+part = "phone"
+options = {{ frames = {frames} }}
+[nodes.shrink]
+type = "downscale"
+part = "companion"
+inputs = {{ frame = "capture.frame" }}
+options = {{ max_width = 640, max_height = 360 }}
+[nodes.output]
+type = "null_sink"
+part = "companion"
+inputs = {{ frame = "shrink.frame" }}
+"""
+
+
+def split_ratio(frames: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = Path(tmp, "g.toml")
+        graph.write_text(GRAPH.format(frames=frames), encoding="utf-8")
+        run = [sys.executable, "-m", "portraitflow.cli.main", "run", "--graph", str(graph)]
+        whole = subprocess.run(run, capture_output=True, text=True, timeout=300).stderr
+        address = f"ipc://{tmp}/split"
+        companion = subprocess.Popen([*run, "--part", "companion", "--bind", address], stderr=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, text=True)
+        phone = subprocess.run([*run, "--part", "phone", "--connect", address], capture_output=True, text=True,
+                               timeout=300)
+        split = companion.communicate(timeout=300)[1]
+    if phone.returncode or companion.returncode:
+        print("split run failed:", phone.stderr[-500:], split[-500:])
+        return
+
+    def fps(summary: str) -> float:
+        return float(re.search(r"frames out in [\d.]+ s \(([\d.]+) fps\)", summary).group(1))
+    # the companion's clock starts when it starts waiting; use the phone's link_out timing instead:
+    # frames out / seconds of the phone part (source to last frame sent)
+    whole_fps, phone_fps = fps(whole), fps(phone.stderr)
+    print(f"== split pipeline (sample_source | link ipc raw | downscale 640x360 -> null_sink), {frames} frames: "
+          f"one process {whole_fps:.1f} fps, split {phone_fps:.1f} fps (ratio {phone_fps / whole_fps:.2f})")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--role", nargs="*", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.role:
+        role, *rest = args.role
+        if role == "receiver":
+            role_receiver(rest[0], int(rest[1]), float(rest[2]), int(rest[3]))
+        elif role == "imagezmq":
+            role_imagezmq_hub(rest[0], int(rest[1]))
+        return 0
+    transport_cost(args.frames)
+    imagezmq_baseline(args.frames)
+    slow_consumer(min(args.frames, 150))
+    split_ratio(args.frames)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -87,11 +87,14 @@ class WebPreviewSink(Node):
 
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
-        now = time.monotonic_ns()
-        if now < self._next_due_ns:
+        now = packet.capture_ts_ns       # the frame's own time: the rate follows the source's clock
+        period = int(1e9 / self.options.max_fps)
+        # a quarter period of slack: a source at exactly max_fps arrives with jitter and must not
+        # lose every other frame to it
+        if now < self._next_due_ns - period // 4:
             ctx.count("preview_skipped")
             return
-        self._next_due_ns = max(self._next_due_ns + int(1e9 / self.options.max_fps), now - int(1e9))
+        self._next_due_ns = max(self._next_due_ns, now - period // 2) + period
         image = packet.payload
         if image.shape[2] == 4:
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)

@@ -172,3 +172,21 @@ def test_attach_needs_the_sink():
         runner.wait(10)
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("source_fps, max_fps, shown", [(30, 30, 60), (60, 30, 30), (30, 15, 30), (24, 30, 60)])
+def test_sink_keeps_at_most_max_fps_frames(source_fps, max_fps, shown):
+    from portraitflow.devices.web_preview import WebPreviewSink
+    from portraitflow.graph.testing import make_node, packets, run_node
+
+    node = make_node(WebPreviewSink, {"max_fps": max_fps, "max_width": 64})
+    frames = [np.full((36, 64, 3), i, np.uint8) for i in range(60)]
+    # jitter of +-3 ms around the nominal period: a source at exactly max_fps still shows every frame
+    timed = packets(frames, period_ns=int(1e9 / source_fps))
+    jitter = np.random.default_rng(1).integers(-3_000_000, 3_000_000, len(timed))
+    timed = [p.__class__(p.payload, p.capture_ts_ns + int(j), p.seq) for p, j in zip(timed, jitter)]
+    run_node(node, {"frame": timed})
+    assert abs(node.latest.number - shown) <= 1
+    jpeg, number, capture_ts_ns = node.latest.newer_than(0, 0.1)
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert 57 <= image.mean() <= 60                  # the newest frame kept is one of the last sent

@@ -224,7 +224,10 @@ class LinkSender(_Endpoint):
         self.receiver_peer: bytes | None = None if settings.bind else b""
         self._last_heard = 0.0
         self._cond = threading.Condition()
-        self._pending: Packet | None = None
+        # unsent packets: latest keeps one (the newest); block keeps a few so the producer and this
+        # thread overlap instead of handing over one frame at a time
+        self._pending: deque[Packet] = deque()
+        self._capacity = 2 if block else 1
         self._encoded: tuple[Packet, dict, Any] | None = None
         self._end_requested = False
         self._end_sent = threading.Event()
@@ -233,11 +236,13 @@ class LinkSender(_Endpoint):
     def offer(self, packet: Packet) -> None:
         with self._cond:
             if self.block:
-                while self._pending is not None and self.error is None and not self._closing.is_set():
+                while (len(self._pending) >= self._capacity and self.error is None
+                       and not self._closing.is_set()):
                     self._cond.wait(0.1)
-            elif self._pending is not None:
+            elif self._pending:
+                self._pending.popleft()
                 self.counters.add("link_dropped")
-            self._pending = packet
+            self._pending.append(packet)
         self._raise_error()
         self.wake()
 
@@ -246,11 +251,11 @@ class LinkSender(_Endpoint):
         Returns whether the end message went out."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            while self._pending is not None and time.monotonic() < deadline and self.error is None:
+            while self._pending and time.monotonic() < deadline and self.error is None:
                 self._cond.wait(0.05)
-            if self._pending is not None:
-                self.counters.add("link_unsent_at_end")
-                self._pending = None
+            if self._pending:
+                self.counters.add("link_unsent_at_end", len(self._pending))
+                self._pending.clear()
             self._end_requested = True
         self.wake()
         return self._end_sent.wait(max(0.0, deadline - time.monotonic()) + 0.5)
@@ -299,39 +304,39 @@ class LinkSender(_Endpoint):
         self._send_pending()
         if self._end_requested and not self._end_sent.is_set():
             with self._cond:
-                if self._pending is not None:
+                if self._pending:
                     return
             if self.receiver_peer is not None:
                 self._send(self.receiver_peer, self._header(wire.END, link_seq=self.link_seq))
             self._end_sent.set()
 
     def _send_pending(self) -> None:
-        if self.receiver_session is None or self.allowed <= self.link_seq or self.receiver_peer is None:
-            return
-        with self._cond:
-            packet = self._pending
-        if packet is None:
-            return
-        if self._encoded is None or self._encoded[0] is not packet:
-            if self._encoded is not None and hasattr(self.encoder, "force_keyframe"):
-                # the encoded packet was replaced before it went out: the decoder never saw it,
-                # so the next frame must not reference it
-                self.encoder.force_keyframe()
-            fields, buffer = self.encoder.encode(packet.payload)
-            self._encoded = (packet, fields, buffer)
-        _, fields, buffer = self._encoded
-        header = self._header(wire.DATA, link_seq=self.link_seq, seq=packet.seq,
-                              capture_ts_ns=packet.capture_ts_ns, sender_ts_ns=now_ns(),
-                              meta=_plain_meta(packet.meta), **fields)
-        if not self._send(self.receiver_peer, header, buffer):
-            return                    # no connection right now: keep it, try again
-        self.link_seq += 1
-        self.counters.add("link_sent")
-        self._encoded = None
-        with self._cond:
-            if self._pending is packet:
-                self._pending = None
-            self._cond.notify_all()
+        while (self.receiver_session is not None and self.allowed > self.link_seq
+               and self.receiver_peer is not None):
+            with self._cond:
+                packet = self._pending[0] if self._pending else None
+            if packet is None:
+                return
+            if self._encoded is None or self._encoded[0] is not packet:
+                if self._encoded is not None and hasattr(self.encoder, "force_keyframe"):
+                    # the encoded packet was replaced before it went out: the decoder never saw it,
+                    # so the next frame must not reference it
+                    self.encoder.force_keyframe()
+                fields, buffer = self.encoder.encode(packet.payload)
+                self._encoded = (packet, fields, buffer)
+            _, fields, buffer = self._encoded
+            header = self._header(wire.DATA, link_seq=self.link_seq, seq=packet.seq,
+                                  capture_ts_ns=packet.capture_ts_ns, sender_ts_ns=now_ns(),
+                                  meta=_plain_meta(packet.meta), **fields)
+            if not self._send(self.receiver_peer, header, buffer):
+                return                    # no connection right now: keep it, try again
+            self.link_seq += 1
+            self.counters.add("link_sent")
+            self._encoded = None
+            with self._cond:
+                if self._pending and self._pending[0] is packet:
+                    self._pending.popleft()
+                self._cond.notify_all()
 
     def _on_close(self) -> None:
         self.encoder.close()

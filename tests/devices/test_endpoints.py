@@ -54,12 +54,15 @@ def test_a_directory_is_not_an_input(tmp_path):
     ("frames/{seq:05d}.png", ("png_sink", {"path": "frames/{seq:05d}.png"})),
     ("preview", ("preview_sink", {})),
     ("null", ("null_sink", {})),
+    ("vcam", ("virtual_camera_sink", {})),
+    ("udp://127.0.0.1:23000", ("stream_sink", {"url": "udp://127.0.0.1:23000"})),
+    ("rtmp://127.0.0.1/live/me", ("stream_sink", {"url": "rtmp://127.0.0.1/live/me"})),
 ])
 def test_sinks(text, expected):
     assert sink_for(text) == expected
 
 
-@pytest.mark.parametrize("text", ["out.avi", "screen", "out"])
+@pytest.mark.parametrize("text", ["out.avi", "screen", "out", "http://example.invalid/x"])
 def test_unknown_output_lists_what_is_accepted(text):
     with pytest.raises(ConfigError, match=r"unknown kind of output; accepted: .*\.mp4.*preview; null"):
         sink_for(text)

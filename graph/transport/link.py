@@ -336,6 +336,8 @@ class LinkSender(_Endpoint):
             with self._cond:
                 if self._pending and self._pending[0] is packet:
                     self._pending.popleft()
+                elif not self.block:
+                    self.counters.add("link_dropped", -1)   # replaced while going out: it was sent
                 self._cond.notify_all()
 
     def _on_close(self) -> None:

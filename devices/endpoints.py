@@ -18,10 +18,10 @@ STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://
 
 INPUTS_ACCEPTED = ("sample; a video file (" + " ".join(VIDEO_EXTENSIONS) + ") or stream URL; "
                    "an image (" + " ".join(IMAGE_EXTENSIONS) + "); camera, camera:N or /dev/videoN")
-STREAM_SCHEMES = ("udp", "tcp", "srt", "rtmp", "rtmps")
+OUTPUT_STREAM_SCHEMES = ("udp://", "tcp://", "srt://", "rtmp://", "rtmps://")
 OUTPUTS_ACCEPTED = ("a video path (" + " ".join(VIDEO_OUTPUT_EXTENSIONS) + "); a .png path "
                     "(may hold {seq:05d} or {index} for one file per frame); preview; null; vcam "
-                    "(virtual camera); a stream URL (" + ", ".join(f"{s}://" for s in STREAM_SCHEMES) + ")")
+                    "(virtual camera); a stream URL (" + " ".join(OUTPUT_STREAM_SCHEMES) + ")")
 
 Endpoint = tuple[str, dict[str, Any]]
 
@@ -59,7 +59,7 @@ def sink_for(text: str) -> Endpoint:
         return "null_sink", {}
     if spec == "vcam":
         return "virtual_camera_sink", {}
-    if spec.partition("://")[0].lower() in STREAM_SCHEMES and "://" in spec:
+    if spec.lower().startswith(OUTPUT_STREAM_SCHEMES):
         return "stream_sink", {"url": spec}
     suffix = Path(spec).suffix.lower()
     if suffix in VIDEO_OUTPUT_EXTENSIONS:

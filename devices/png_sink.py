@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 
+from ..graph.options import check_ranges
 from ..graph import DeviceError, Frame, Node
 
 
@@ -38,8 +39,7 @@ class PngSink(Node):
             except (KeyError, IndexError, ValueError) as exc:
                 raise ValueError(f"path pattern {self.path!r} may only use {{seq}} and {{index}}: "
                                  f"{exc}") from None
-            if not 0 <= self.compression <= 9:
-                raise ValueError(f"compression must be in [0, 9], got {self.compression}")
+            check_ranges(self, compression=(0, 9))
 
     def open(self, ctx) -> None:
         self._pattern = "{" in self.options.path

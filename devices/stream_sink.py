@@ -16,6 +16,7 @@ import av
 import cv2
 import numpy as np
 
+from ..graph.options import check_ranges
 from ..graph import DeviceError, Frame, Node
 
 #: the container each URL scheme carries
@@ -55,10 +56,7 @@ class StreamSink(Node):
                                  f", got {self.url!r}")
             if not 0 < self.fps <= 240:
                 raise ValueError(f"fps must be in (0, 240], got {self.fps}")
-            if not 100 <= self.bitrate_kbps <= 100_000:
-                raise ValueError(f"bitrate_kbps must be in [100, 100000], got {self.bitrate_kbps}")
-            if not 0.1 <= self.keyframe_seconds <= 10:
-                raise ValueError(f"keyframe_seconds must be in [0.1, 10], got {self.keyframe_seconds}")
+            check_ranges(self, bitrate_kbps=(100, 100000), keyframe_seconds=(0.1, 10))
             if self.preset not in PRESETS:
                 raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
 

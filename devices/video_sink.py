@@ -15,6 +15,7 @@ from typing import Literal
 import av
 import cv2
 
+from ..graph.options import check_ranges
 from ..graph import DeviceError, Frame, Node
 
 #: file extension -> FFmpeg muxer
@@ -59,8 +60,7 @@ class VideoSink(Node):
                 raise ValueError(f"path must end in {', '.join(CONTAINERS)}, got {self.path!r}")
             if not 0 < self.fps <= 240:
                 raise ValueError(f"fps must be in (0, 240], got {self.fps}")
-            if not 0 <= self.crf <= 51:
-                raise ValueError(f"crf must be in [0, 51], got {self.crf}")
+            check_ranges(self, crf=(0, 51))
             if not 0 < self.keyframe_s <= 10:
                 raise ValueError(f"keyframe_s must be in (0, 10], got {self.keyframe_s}")
 

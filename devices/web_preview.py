@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import cv2
 
+from ..graph.options import check_ranges
 from ..graph import ConfigError, DeviceError, Frame, Node
 from ..graph.stats import percentile_ms
 
@@ -75,10 +76,7 @@ class WebPreviewSink(Node):
         def __post_init__(self):
             if not 0 < self.max_fps <= 120:
                 raise ValueError(f"max_fps must be in (0, 120], got {self.max_fps}")
-            if not 64 <= self.max_width <= 7680:
-                raise ValueError(f"max_width must be in [64, 7680], got {self.max_width}")
-            if not 10 <= self.quality <= 100:
-                raise ValueError(f"quality must be in [10, 100], got {self.quality}")
+            check_ranges(self, max_width=(64, 7680), quality=(10, 100))
 
     def __init__(self, node_id: str, options: Any = None, type_name: str | None = None):
         super().__init__(node_id, options, type_name)

@@ -106,8 +106,8 @@ def build_options(options_cls: type, raw: dict[str, Any] | None, *, file: str | 
                   node: str | None = None) -> Any:
     """Build an Options instance from plain data; errors name file, node and field.
 
-    A dataclass's __post_init__ may raise ValueError for range checks: the message is kept and
-    prefixed with where it happened.
+    A dataclass's __post_init__ may raise ValueError for range checks (``check_ranges``): the message
+    is kept and prefixed with where it happened, and a ``field`` attribute on it names the field.
     """
     raw = dict(raw or {})
     fields = option_fields(options_cls)
@@ -133,6 +133,20 @@ def build_options(options_cls: type, raw: dict[str, Any] | None, *, file: str | 
     except (ValueError, TypeError) as exc:
         field = getattr(exc, "field", None)
         raise ConfigError(str(exc), file=file, node=node, field=field) from None
+
+
+def check_ranges(options: Any, **ranges: tuple[float, float]) -> None:
+    """For an Options dataclass's __post_init__: raise ValueError naming the first option outside
+    its inclusive [low, high] range; ``build_options`` turns it into a ConfigError naming the field.
+
+        check_ranges(self, quality=(10, 100), max_width=(64, 7680))
+    """
+    for name, (low, high) in ranges.items():
+        value = getattr(options, name)
+        if not low <= value <= high:
+            error = ValueError(f"{name} must be in [{low}, {high}], got {value}")
+            error.field = name  # type: ignore[attr-defined]
+            raise error
 
 
 def describe_options(options_cls: type) -> list[tuple[str, str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..options import check_ranges
 from ..errors import EndOfStream
 from ..kinds import KINDS, AnyKind
 from ..node import Context, Node
@@ -40,8 +41,7 @@ class LinkIn(Node):
             super().__post_init__()
             if self.kind not in KINDS:
                 raise ValueError(f"kind must be one of {sorted(KINDS)}, got {self.kind!r}")
-            if not 1 <= self.window <= 64:
-                raise ValueError(f"window must be in [1, 64], got {self.window}")
+            check_ranges(self, window=(1, 64))
 
     @property
     def live(self) -> bool:

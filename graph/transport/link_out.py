@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..options import check_ranges
 from ..kinds import AnyKind
 from ..node import Context, Node
 from .codecs import make_encoder
@@ -43,10 +44,7 @@ class LinkOut(Node):
                 raise ValueError(f"policy must be 'latest' or 'block', got {self.policy!r}")
             if self.codec not in CODECS:
                 raise ValueError(f"codec must be one of {CODECS}, got {self.codec!r}")
-            if not 1 <= self.jpeg_quality <= 100:
-                raise ValueError(f"jpeg_quality must be in [1, 100], got {self.jpeg_quality}")
-            if not 0 <= self.h264_crf <= 51:
-                raise ValueError(f"h264_crf must be in [0, 51], got {self.h264_crf}")
+            check_ranges(self, jpeg_quality=(1, 100), h264_crf=(0, 51))
 
     def open(self, ctx: Context) -> None:
         o = self.options

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..options import check_ranges
 from . import wire
 from .link import LinkSettings
 from .security import Security
@@ -34,12 +35,7 @@ class LinkOptions:
             raise ValueError(f"mode must be 'bind' or 'connect', got {self.mode!r}")
         if not self.stream or len(self.stream) > 200:
             raise ValueError(f"stream must be a name of 1-200 characters, got {self.stream!r}")
-        if not 5 <= self.heartbeat_ms <= 1000:
-            raise ValueError(f"heartbeat_ms must be in [5, 1000], got {self.heartbeat_ms}")
-        if not 16 <= self.max_side <= 65535:
-            raise ValueError(f"max_side must be in [16, 65535], got {self.max_side}")
-        if not 1 <= self.max_payload_mb <= 1024:
-            raise ValueError(f"max_payload_mb must be in [1, 1024], got {self.max_payload_mb}")
+        check_ranges(self, heartbeat_ms=(5, 1000), max_side=(16, 65535), max_payload_mb=(1, 1024))
 
 
 def settings_from(options: LinkOptions, node_id: str) -> LinkSettings:

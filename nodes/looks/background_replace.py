@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ...graph.options import check_ranges
 from ...recipes.assets import load_asset
 from ..light_wrap import LightWrap
 from .blend import alpha_blend, mask_to_alpha
@@ -40,12 +41,8 @@ class BackgroundReplace(Look):
             if not isinstance(self.background, str) or not self.background:
                 raise ValueError(f"background must be an asset reference, {GREYSCALE!r} or "
                                  f"{TRANSPARENT!r}, got {self.background!r}")
-            for name, lo, hi in (("light_wrap", 0, 1), ("wrap_width", 0.001, 0.1),
-                                 ("background_blur", 0, 0.1),
-                                 ("background_dim", 0, 0.8), ("greyscale_contrast", 0, 1.5)):
-                value = getattr(self, name)
-                if not lo <= value <= hi:
-                    raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+            check_ranges(self, light_wrap=(0, 1), wrap_width=(0.001, 0.1), background_blur=(0, 0.1),
+                               background_dim=(0, 0.8), greyscale_contrast=(0, 1.5))
 
     @property
     def channels(self) -> int:

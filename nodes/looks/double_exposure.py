@@ -14,6 +14,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from ...graph.options import check_ranges
 from ...recipes.assets import load_asset
 from .blend import alpha_blend
 from .grading import curve_lut, s_curve
@@ -40,12 +41,8 @@ class DoubleExposure(Look):
         fade: float = 0.30                 # 0..1: how far up from the bottom the silhouette dissolves
 
         def __post_init__(self):
-            for name, lo, hi in (("portrait_contrast", 0, 1.5), ("portrait_gamma", 0.5, 3.0),
-                                 ("portrait_lift", 0, 0.5),
-                                 ("feather", 0, 0.1), ("fade", 0, 1)):
-                value = getattr(self, name)
-                if not lo <= value <= hi:
-                    raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+            check_ranges(self, portrait_contrast=(0, 1.5), portrait_gamma=(0.5, 3.0), portrait_lift=(0, 0.5),
+                               feather=(0, 0.1), fade=(0, 1))
 
     def prepare(self, height: int, width: int) -> None:
         s = self.settings

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ...graph.options import check_ranges
 from .blend import alpha_blend, mask_to_alpha
 from .look import Look
 from .reduced import grow, reduced_size, shrink
@@ -35,12 +36,7 @@ class PortraitBlur(Look):
             if not 0.002 <= self.radius <= 0.1:
                 raise ValueError(f"radius must be in [0.002, 0.1] (fraction of frame width), "
                                  f"got {self.radius}")
-            if not 0.0 <= self.bokeh <= 1.0:
-                raise ValueError(f"bokeh must be in [0, 1], got {self.bokeh}")
-            if not 0.0 <= self.background_dim <= 0.6:
-                raise ValueError(f"background_dim must be in [0, 0.6], got {self.background_dim}")
-            if not 64 <= self.work_long_side <= 1280:
-                raise ValueError(f"work_long_side must be in [64, 1280], got {self.work_long_side}")
+            check_ranges(self, bokeh=(0, 1), background_dim=(0, 0.6), work_long_side=(64, 1280))
 
     def prepare(self, height: int, width: int) -> None:
         s = self.settings

@@ -13,6 +13,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from ...graph.options import check_ranges
 from ...recipes.assets import load_asset, parse_colour
 from .blend import alpha_blend, grey3, mask_to_alpha
 from .grading import duotone_lut, teal_orange_lut
@@ -42,10 +43,7 @@ class Poster(Look):
         def __post_init__(self):
             for name in ("shadow", "highlight", "title_colour"):
                 parse_colour(getattr(self, name), field=name)
-            if not 0.0 <= self.vignette <= 1.0:
-                raise ValueError(f"vignette must be in [0, 1], got {self.vignette}")
-            if not 100 <= self.title_weight <= 1000:
-                raise ValueError(f"title_weight must be in [100, 1000], got {self.title_weight}")
+            check_ranges(self, vignette=(0, 1), title_weight=(100, 1000))
             if len(self.title) > 60:
                 raise ValueError(f"title must be at most 60 characters, got {len(self.title)}")
 

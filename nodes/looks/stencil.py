@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ...graph.options import check_ranges
 from ...recipes.assets import load_asset, parse_colour
 from .blend import alpha_blend, mask_to_alpha
 from .grading import posterise_lut
@@ -49,11 +50,7 @@ class Stencil(Look):
                 raise ValueError(f"tones must be 2 or 3, got {self.tones}")
             for name in ("ink", "mid", "light"):
                 parse_colour(getattr(self, name), field=name)
-            for name, lo, hi in (("smoothness", 0, 0.05), ("spray", 0, 1), ("overspray", 0, 1),
-                                 ("paint_texture", 0, 1)):
-                value = getattr(self, name)
-                if not lo <= value <= hi:
-                    raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+            check_ranges(self, smoothness=(0, 0.05), spray=(0, 1), overspray=(0, 1), paint_texture=(0, 1))
 
     def prepare(self, height: int, width: int) -> None:
         s = self.settings

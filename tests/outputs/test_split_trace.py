@@ -2,42 +2,20 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
 from portraitflow.graph.trace import merge_trace_files
 
+from support.split import free_tcp_port, split_graph
+
 FRAMES = 20
-GRAPH = """
-[graph]
-name = "split-trace"
-policy = "block"
-
-[nodes.capture]
-type = "sample_source"
-part = "phone"
-options = {{ frames = {frames} }}
-
-[nodes.shrink]
-type = "downscale"
-part = "companion"
-inputs = {{ frame = "capture.frame" }}
-options = {{ max_width = 320, max_height = 180 }}
-
-[nodes.output]
-type = "null_sink"
-part = "companion"
-inputs = {{ frame = "shrink.frame" }}
-"""
 
 
 def test_split_run_traces_merge_onto_one_axis(tmp_path):
     graph = tmp_path / "split.toml"
-    graph.write_text(GRAPH.format(frames=FRAMES))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    graph.write_text(split_graph(FRAMES))
+    address = f"tcp://127.0.0.1:{free_tcp_port()}"
     run = [sys.executable, "-m", "portraitflow", "run", "--graph", str(graph)]
     phone = subprocess.Popen([*run, "--part", "phone", "--connect", address,
                               "--trace", str(tmp_path / "phone.json")],

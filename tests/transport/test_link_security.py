@@ -17,13 +17,8 @@ from portraitflow.graph.transport.codecs import RawEncoder
 from portraitflow.graph.transport.link import LinkReceiver, LinkSender, LinkSettings
 from portraitflow.graph.transport.security import Security, is_local
 
+from support.split import free_tcp_port
 
-
-def free_tcp_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def generate(directory, name):

@@ -5,7 +5,6 @@ Not for: protocol details (test_link_protocol.py) or faults (test_link_faults.py
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,43 +17,15 @@ from portraitflow.graph.graph_file import parse_graph
 from portraitflow.graph.parts import PartSettings, link_address, plan_links, split_part
 from portraitflow.graph.runner import run_graph
 
+from support.split import free_tcp_port, split_graph
+
 PORTRAITFLOW = [sys.executable, "-m", "portraitflow.cli.main"]
 FRAMES = 24
-
-GRAPH = """
-[graph]
-name = "split"
-policy = "block"
-
-[nodes.capture]
-type = "sample_source"
-part = "phone"
-options = {{ frames = {frames} }}
-
-[nodes.shrink]
-type = "downscale"
-part = "companion"
-inputs = {{ frame = "capture.frame" }}
-options = {{ max_width = 320, max_height = 180 }}
-
-[nodes.output]
-type = "png_sink"
-part = "companion"
-inputs = {{ frame = "shrink.frame" }}
-options = {{ path = "{out}/f_{{seq:04d}}.png" }}
-"""
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def write_graph(tmp_path: Path, out: Path, frames: int = FRAMES) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "split.toml"
-    path.write_text(GRAPH.format(frames=frames, out=out), encoding="utf-8")
+    path.write_text(split_graph(frames, out), encoding="utf-8")
     return path
 
 
@@ -101,7 +72,7 @@ def test_split_graph_over_two_processes_writes_every_frame_like_one_process(tmp_
 
 
 def test_links_are_derived_from_the_edges_between_parts(tmp_path):
-    spec = parse_graph(GRAPH.format(frames=3, out=tmp_path))
+    spec = parse_graph(split_graph(3, tmp_path))
     links = plan_links(spec)
     assert [(lk.source, lk.source_port, lk.source_part, lk.target_part, lk.kind) for lk in links] == [
         ("capture", "frame", "phone", "companion", "frame")]
@@ -127,7 +98,7 @@ def test_a_second_link_gets_the_next_port_or_path():
 def test_part_errors_name_the_problem(tmp_path):
     from portraitflow.graph.errors import ConfigError
 
-    spec = parse_graph(GRAPH.format(frames=3, out=tmp_path))
+    spec = parse_graph(split_graph(3, tmp_path))
     with pytest.raises(ConfigError, match="no part 'laptop'.*companion, phone"):
         split_part(spec, "laptop")
     spec.nodes["output"].part = None

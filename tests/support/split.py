@@ -1,0 +1,46 @@
+"""The split graph that transport and tracing tests run in two processes, and a free loopback port.
+
+Not for: the graphs' assertions; each test checks what it is about.
+"""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+_GRAPH = """
+[graph]
+name = "split"
+policy = "block"
+
+[nodes.capture]
+type = "sample_source"
+part = "phone"
+options = {{ frames = {frames} }}
+
+[nodes.shrink]
+type = "downscale"
+part = "companion"
+inputs = {{ frame = "capture.frame" }}
+options = {{ max_width = 320, max_height = 180 }}
+
+[nodes.output]
+part = "companion"
+inputs = {{ frame = "shrink.frame" }}
+{output}
+"""
+
+
+def split_graph(frames: int, out: Path | None = None) -> str:
+    """sample_source on the phone -> downscale -> a sink on the companion: PNGs into ``out``
+    (``f_0000.png``, ...) or, without ``out``, a null sink."""
+    if out is None:
+        output = 'type = "null_sink"'
+    else:
+        output = f'type = "png_sink"\noptions = {{ path = "{out}/f_{{seq:04d}}.png" }}'
+    return _GRAPH.format(frames=frames, output=output)
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -17,6 +17,8 @@ from ..graph.validate import resolve
 
 DEFAULT_RECIPE = "blur"
 DEFAULT_OUTPUT = "portraitflow-out.mp4"
+#: sources that can play at their frame rate like a camera (--realtime, --preview web)
+PACEABLE_SOURCES = ("sample_source", "video_source", "image_source")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -73,9 +75,9 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
                             sink=sink or sink_for(DEFAULT_OUTPUT), settings=settings)
     if args.realtime:
         for node in spec.nodes.values():
-            if node.type in ("sample_source", "video_source", "image_source"):
+            if node.type in PACEABLE_SOURCES:
                 node.options["realtime"] = True
-    if getattr(args, "preview", None) == "web":
+    if args.preview == "web":
         _add_web_preview(spec)
     live = args.realtime or any(n.type == "camera_source" for n in spec.nodes.values())
     for node in spec.nodes.values():
@@ -92,7 +94,7 @@ def _add_web_preview(spec: GraphSpec) -> None:
     spec.add("web_preview", "web_preview_sink", part=spec.nodes["output"].part)
     spec.connect(f"{feeds[0].source}.{feeds[0].source_port}", "web_preview.frame")
     for node in spec.nodes.values():
-        if node.type in ("sample_source", "video_source"):
+        if node.type in PACEABLE_SOURCES:
             node.options.setdefault("realtime", True)
         if node.type == "sample_source":
             node.options.setdefault("frames", 9000)   # 5 minutes to try looks, not a 5 s clip; Ctrl-C ends
@@ -175,7 +177,7 @@ class _Progress:
 
 def _run(args: argparse.Namespace) -> int:
     spec = build_spec(args)
-    if getattr(args, "part", None):
+    if args.part:
         from ..graph.parts import PartSettings, split_part
         spec = split_part(spec, args.part, PartSettings(
             bind=args.bind, connect=args.connect, codec=args.codec, mask_codec=args.mask_codec,
@@ -186,26 +188,20 @@ def _run(args: argparse.Namespace) -> int:
     progress = None if args.quiet or not sys.stderr.isatty() else _Progress(live, total)
     outputs = [n for n in graph.nodes if not n.cls.outputs]
     recorder = web = None
-    if getattr(args, "trace", None):
+    if args.trace:
         from ..graph.trace import TraceRecorder
-        recorder = TraceRecorder.for_graph(graph, process=getattr(args, "part", None) or "local")
-    if getattr(args, "preview", None) == "web":
+        recorder = TraceRecorder.for_graph(graph, process=args.part or "local")
+    if args.preview == "web":
         from ..devices.web_preview import WebPreviewServer
         looks, current = _web_preview_looks(args, graph)
         web = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current,
                                port=args.port).start()
         print(f"preview: {web.url}", file=sys.stderr, flush=True)
 
-    def on_tick(runner: GraphRunner) -> None:
-        if web is not None and web.runner is None:
-            web.attach(runner)
-        if progress:
-            progress(runner)
-
     stats = None
     try:
-        stats = run_graph(graph, max_frames=args.max_frames, on_tick=on_tick,
-                          observers=[recorder] if recorder else None)
+        stats = run_graph(graph, max_frames=args.max_frames, on_start=web.attach if web else None,
+                          on_tick=progress, observers=[recorder] if recorder else None)
     finally:
         if progress:
             progress.finish()

@@ -252,11 +252,20 @@ class GraphRunner:
 
 
 def run_graph(graph: GraphSpec | ResolvedGraph, *, max_frames: int | None = None,
+              on_start: Callable[[GraphRunner], None] | None = None,
               on_tick: Callable[[GraphRunner], None] | None = None, tick_s: float = 0.5,
               observers: list[Observer] | None = None) -> RunStats:
     """Run to the end (or Ctrl-C: the first stops cleanly, a second aborts). Raises the first
-    node error after every node has closed."""
+    node error after every node has closed. ``on_start`` sees the runner as soon as its threads
+    run (e.g. to control it from a web page), ``on_tick`` every ``tick_s`` seconds."""
     runner = GraphRunner(graph, max_frames=max_frames, observers=observers).start()
+    if on_start is not None:
+        try:
+            on_start(runner)
+        except BaseException:
+            runner.abort()
+            runner.wait(10.0)
+            raise
     interrupted = False
     while True:
         try:

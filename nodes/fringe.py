@@ -95,6 +95,9 @@ class Fringe(Node):
     def open(self, ctx: Context) -> None:
         self._refiner = EdgeRefiner(self.options)
 
+    def options_changed(self, ctx: Context) -> None:
+        self._refiner = EdgeRefiner(self.options)   # e.g. a recipe switched live to another style
+
     def process(self, ctx: Context) -> None:
         frame_packet = ctx.inputs["frame"]
         mask_packet = ctx.inputs.get("mask")

@@ -43,6 +43,9 @@ class Segment(Node):
         self._segmenters: dict[str, Segmenter] = {}
         self._choice_for_size: dict[tuple[int, int], str] = {}
 
+    def options_changed(self, ctx) -> None:
+        self.open(ctx)   # another model or thread count: models come from the cache, sessions reload lazily
+
     def _segmenter_for(self, width: int, height: int) -> Segmenter:
         name = self._choice_for_size.get((width, height))
         if name is None:

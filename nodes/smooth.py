@@ -150,6 +150,9 @@ class MaskSmoothing(Node):
     def open(self, ctx: Context) -> None:
         self._smoother = TemporalSmoother(self.options)
 
+    def options_changed(self, ctx: Context) -> None:
+        self._smoother = TemporalSmoother(self.options)   # new settings start a fresh history
+
     def process(self, ctx: Context) -> None:
         mask_packet = ctx.inputs["mask"]
         if mask_packet is None:

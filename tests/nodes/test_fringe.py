@@ -78,6 +78,29 @@ def test_node_emits_a_frame_size_mask_with_the_frame_timestamp_and_keeps_inputs(
     assert metrics.iou(packet.payload, bilinear_upsample(model_mask, 512, 512)) > 0.95
 
 
+def test_options_changed_while_running_take_effect_on_the_next_frame(astronaut):
+    """The runner swaps options between packets (a recipe switched live): the new style must show."""
+    from portraitflow.graph.node import Context
+    from portraitflow.graph.options import build_options
+    photo, model_mask = astronaut
+    node = make_node(Fringe)
+    emitted: list = []
+    ctx = Context("fringe", lambda port, packet: emitted.append(packet))
+    node.open(ctx)
+    frames = packets([photo, photo])
+    for i, frame_packet in enumerate(frames):
+        if i == 1:
+            node.options = build_options(FringeOptions, {"style": "glow", "style_width": 24.0})
+            node.options_changed(ctx)
+        ctx.inputs = {"frame": frame_packet, "mask": frame_packet.derive(model_mask)}
+        node.process(ctx)
+    node.close(ctx)
+    soft, glow = emitted[0].payload, emitted[1].payload
+    expected = EdgeRefiner(FringeOptions(style="glow", style_width=24.0)).refine(photo, model_mask)
+    assert np.array_equal(glow, expected)
+    assert float(glow.sum()) > float(soft.sum())          # a glow adds coverage around the edge
+
+
 def test_missing_mask_emits_nothing_and_is_counted(astronaut):
     photo, model_mask = astronaut
     node = make_node(Fringe)

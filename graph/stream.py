@@ -29,8 +29,6 @@ class Stream:
         self.closed = False          # the producer ended its stream (end of stream)
         self.pushed = 0
         self.dropped = 0
-        self.blocked_ns = 0          # time producers spent waiting for room (BLOCK)
-        self.newest_ts_ns: int | None = None
         self.detached = False        # the consumer has ended: packets are discarded (and counted)
 
     def put(self, packet: Packet) -> None:
@@ -43,17 +41,13 @@ class Stream:
                     self._queue.popleft()
                     self.dropped += 1
                 else:
-                    import time
-                    start = time.perf_counter_ns()
                     while (len(self._queue) >= self.capacity and not self._abort.is_set()
                            and not self.detached):
                         self.cond.wait(0.1)
-                    self.blocked_ns += time.perf_counter_ns() - start
                     if self._abort.is_set() or self.detached:
                         return
             self._queue.append(packet)
             self.pushed += 1
-            self.newest_ts_ns = packet.capture_ts_ns
             self.cond.notify_all()
 
     def close(self) -> None:

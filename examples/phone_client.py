@@ -62,6 +62,7 @@ class PhoneLink:
         self.last_heard = 0.0
         self.next_hello = 0.0
         self.sent = self.dropped = 0
+        self.end_acked = False
 
     def header(self, kind: str, **fields) -> bytes:
         return msgpack.packb({"v": PROTOCOL_VERSION, "kind": kind, "session": self.session,
@@ -91,6 +92,8 @@ class PhoneLink:
             if msg.get("kind") == "ping":
                 t2 = time.monotonic_ns()
                 self.socket.send(self.header("pong", t1=msg["t1"], t2=t2, t3=time.monotonic_ns()))
+            elif msg.get("kind") == "end_ack" and msg.get("sender_session") == self.session:
+                self.end_acked = True
             elif msg.get("kind") == "credit" and msg.get("sender_session") == self.session:
                 if msg["session"] != self.receiver_session:
                     self.receiver_session, self.allowed = msg["session"], msg["allowed"]
@@ -115,9 +118,15 @@ class PhoneLink:
     def has_credit(self) -> bool:
         return self.receiver_session is not None and self.link_seq < self.allowed
 
-    def end(self) -> None:
-        self.socket.send(self.header("end", link_seq=self.link_seq))
+    def end(self, timeout_s: float = 5.0) -> bool:
+        """Say the stream is over, again every heartbeat until the companion acknowledges it (it may
+        still be reading frames in flight); then close. Returns whether it was acknowledged."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not self.end_acked:
+            self.socket.send(self.header("end", link_seq=self.link_seq))
+            self.service(HEARTBEAT_S)
         self.socket.close()
+        return self.end_acked
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,11 +154,9 @@ def main(argv: list[str] | None = None) -> int:
             link.send(frame, capture_ts_ns, seq)
         else:
             link.dropped += 1
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline and link.allowed < link.link_seq + 1:
-        link.service(0.05)          # let the companion take the last frames before saying goodbye
-    link.end()
-    print(f"sent {link.sent} frames, dropped {link.dropped} (no credit)", file=sys.stderr)
+    acknowledged = link.end()
+    print(f"sent {link.sent} frames, dropped {link.dropped} (no credit)"
+          f"{'' if acknowledged else '; the companion did not acknowledge the end'}", file=sys.stderr)
     return 0
 
 

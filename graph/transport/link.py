@@ -109,6 +109,9 @@ class _Endpoint:
             pass                  # a wake-up is already pending
 
     def close(self) -> None:
+        """Stop the I/O thread and close the socket; calling it again does nothing."""
+        if self._closing.is_set():
+            return
         self._closing.set()
         self.wake()
         if self._thread is not None:
@@ -230,7 +233,8 @@ class LinkSender(_Endpoint):
         self._capacity = 2 if block else 1
         self._encoded: tuple[Packet, dict, Any] | None = None
         self._end_requested = False
-        self._end_sent = threading.Event()
+        self._end_sent = False
+        self._end_acked = threading.Event()
 
     # node thread ---------------------------------------------------------------------------
     def offer(self, packet: Packet) -> None:
@@ -247,8 +251,10 @@ class LinkSender(_Endpoint):
         self.wake()
 
     def finish(self, timeout_s: float) -> bool:
-        """Send what is unsent (block: waiting up to timeout_s for credit), then the end message.
-        Returns whether the end message went out."""
+        """Send what is unsent (block: waiting up to timeout_s for credit), then the end message,
+        repeated every heartbeat until the receiver acknowledges it: closing the socket earlier could
+        discard it (and data still in flight) while a loaded receiver is slow to read.
+        Returns whether the receiver acknowledged the end."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while self._pending and time.monotonic() < deadline and self.error is None:
@@ -258,7 +264,10 @@ class LinkSender(_Endpoint):
                 self._pending.clear()
             self._end_requested = True
         self.wake()
-        return self._end_sent.wait(max(0.0, deadline - time.monotonic()) + 0.5)
+        acknowledged = self._end_acked.wait(max(0.0, deadline - time.monotonic()) + 0.5)
+        if not acknowledged:
+            self.counters.add("link_end_unacknowledged")
+        return acknowledged
 
     def _raise_error(self) -> None:
         if self.error is not None:
@@ -273,6 +282,8 @@ class LinkSender(_Endpoint):
             self.counters.add("link_peer_lost")
         if self.receiver_peer is not None:
             self._send(self.receiver_peer, self._header(wire.HELLO, role="sender", link_seq=self.link_seq))
+            if self._end_sent and not self._end_acked.is_set():
+                self._send_end()                          # lost or not yet readable: say it again
 
     def _handle(self, peer: bytes, header: dict[str, Any], frames: list) -> None:
         kind = header["kind"]
@@ -294,6 +305,9 @@ class LinkSender(_Endpoint):
             self._last_heard = time.monotonic()
         elif kind == wire.PING:
             self._pong(peer, header)
+        elif kind == wire.END_ACK:
+            if header["sender_session"] == self.session:
+                self._end_acked.set()
         elif kind == wire.HELLO and header["role"] == "receiver":
             if self.settings.bind and self.receiver_peer is None:
                 self.receiver_peer = peer
@@ -302,13 +316,15 @@ class LinkSender(_Endpoint):
 
     def _after_events(self) -> None:
         self._send_pending()
-        if self._end_requested and not self._end_sent.is_set():
+        if self._end_requested and not self._end_sent and self.receiver_peer is not None:
             with self._cond:
                 if self._pending:
                     return
-            if self.receiver_peer is not None:
-                self._send(self.receiver_peer, self._header(wire.END, link_seq=self.link_seq))
-            self._end_sent.set()
+            self._send_end()
+            self._end_sent = True
+
+    def _send_end(self) -> None:
+        self._send(self.receiver_peer, self._header(wire.END, link_seq=self.link_seq))
 
     def _send_pending(self) -> None:
         while (self.receiver_session is not None and self.allowed > self.link_seq
@@ -469,7 +485,8 @@ class LinkReceiver(_Endpoint):
             return
         peer.last_heard = time.monotonic()
         if kind == wire.END:
-            self._enqueue((wire.END, header, None, 0))
+            self._enqueue((wire.END, header, None, 0))       # a repeated end is queued only once
+            self._send(peer_id, self._header(wire.END_ACK, sender_session=peer.session))
             return
         peer.next_expected = max(peer.next_expected, header["link_seq"] + 1)
         upstream = header.get("meta", {}).get(CLOCK_OFFSET_META, 0)

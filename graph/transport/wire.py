@@ -12,8 +12,8 @@ import msgpack
 
 PROTOCOL_VERSION = 1
 
-DATA, CREDIT, HELLO, PING, PONG, END = "data", "credit", "hello", "ping", "pong", "end"
-MESSAGE_KINDS = frozenset({DATA, CREDIT, HELLO, PING, PONG, END})
+DATA, CREDIT, HELLO, PING, PONG, END, END_ACK = "data", "credit", "hello", "ping", "pong", "end", "end_ack"
+MESSAGE_KINDS = frozenset({DATA, CREDIT, HELLO, PING, PONG, END, END_ACK})
 ROLES = frozenset({"sender", "receiver"})
 
 DTYPES = {"uint8": 1, "float32": 4}
@@ -150,8 +150,12 @@ def _check_end(header: dict, limits: Limits) -> None:
     _uint(header, "link_seq")
 
 
+def _check_end_ack(header: dict, limits: Limits) -> None:
+    _uint(header, "sender_session", UINT64_MAX)
+
+
 CHECKS = {DATA: _check_data, CREDIT: _check_credit, HELLO: _check_hello, PING: _check_ping,
-          PONG: _check_pong, END: _check_end}
+          PONG: _check_pong, END: _check_end, END_ACK: _check_end_ack}
 
 
 def expected_payload_bytes(header: dict) -> int:

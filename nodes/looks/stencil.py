@@ -15,7 +15,6 @@ import numpy as np
 
 from ...graph.options import check_ranges
 from ...recipes.assets import load_asset, parse_colour
-from .blend import alpha_blend, mask_to_alpha
 from .grading import posterise_lut
 from .look import Look
 from .reduced import grow, reduced_size, shrink
@@ -95,15 +94,19 @@ class Stencil(Look):
         # one pass from grey to paint colour (applyColorMap: half the cost of merge + 3-channel LUT)
         paint = cv2.applyColorMap(grey, lut.reshape(256, 1, 3), dst=self._scratch.get("paint", frame.shape))
         cv2.multiply(paint, self._relief, dst=paint, scale=_INV255)
-        # ground: the wall darkened by an overspray haze around the figure (a multiply, not a blend)
-        ground = self._wall
+        # stipple: where the mask is soft, paint lands as droplets (alpha above the dither noise).
+        # The droplets are all-or-nothing (0 or 255), so the blend is a masked copy of the paint onto
+        # the ground: the same pixels as alpha_blend (exact at 0 and 255), 5.6 -> 4.3 ms per 720p frame.
+        alpha = cv2.convertScaleAbs(mask, alpha=255.0, dst=self._scratch.get("alpha", mask.shape))
+        droplets = cv2.compare(alpha, self._dither, cv2.CMP_GT, dst=self._scratch.get("droplets", mask.shape))
+        # ground: the wall darkened by an overspray haze around the figure (a multiply, not a blend),
+        # written straight into the output frame, which then takes the paint
         if self.settings.overspray > 0:
             haze = cv2.GaussianBlur(person_small, (0, 0), self._overspray_sigma)
             shade = grow(_shade(haze, self.settings.overspray), height, width)
             shade3 = cv2.merge((shade, shade, shade), dst=self._scratch.get("shade3", frame.shape))
-            ground = cv2.multiply(self._wall, shade3, scale=_INV255,
-                                  dst=self._scratch.get("ground", frame.shape))
-        alpha = mask_to_alpha(mask)
-        # stipple: where the mask is soft, paint lands as droplets (alpha above the dither noise)
-        droplets = cv2.compare(alpha, self._dither, cv2.CMP_GT)
-        return alpha_blend(paint, ground, droplets, scratch=self._scratch)
+            out = cv2.multiply(self._wall, shade3, scale=_INV255)
+        else:
+            out = self._wall.copy()
+        out = cv2.copyTo(paint, droplets, out)
+        return out

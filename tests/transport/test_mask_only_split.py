@@ -113,7 +113,8 @@ def test_the_splitter_derives_a_frame_link_out_and_a_mask_link_back(tmp_path):
     assert list(links_in) == ["from_phone_segment_mask"]
     assert links_in["from_phone_segment_mask"]["kind"] == "mask"
     # fringe and composite read the companion's own full frame and the mask that came back
-    assert {e.name for e in companion.edges} >= {"capture.frame->fringe.frame", "capture.frame->composite.frame",
+    assert {e.name for e in companion.edges} >= {"capture.frame->fringe.frame",
+                                                 "capture.frame->composite.frame",
                                                  "from_phone_segment_mask.packet->fringe.mask"}
 
 

@@ -79,7 +79,35 @@ class Mask8Encoder:
         pass
 
 
-def make_encoder(codec: str, *, jpeg_quality: int = 85, h264_crf: int = 23, fps: float = 30.0):
+class ShmEncoder:
+    """Same host only: pixels copied into the sender's shared-memory ring (shm_ring.py); the
+    ZeroMQ message carries the header (segment name, slot, offset) and an empty payload."""
+
+    name = "shm"
+
+    def __init__(self, slots: int = 8):
+        from .shm_ring import remove_stale_segments
+        self.slots = slots
+        self.ring = None
+        remove_stale_segments()     # at start-up: segments of senders killed before they could unlink
+
+    def encode(self, array: np.ndarray) -> tuple[dict[str, Any], Buffer]:
+        raise TypeError("the shm codec needs the link_seq of the message: call encode_at")
+
+    def encode_at(self, array: np.ndarray, link_seq: int, session: int) -> tuple[dict[str, Any], Buffer]:
+        fields = describe(array)
+        if self.ring is None:
+            from .shm_ring import ShmRing
+            self.ring = ShmRing(session, self.slots)
+        return {**fields, "codec": self.name, **self.ring.write(np.ascontiguousarray(array), link_seq)}, b""
+
+    def close(self) -> None:
+        if self.ring is not None:
+            self.ring.close()
+
+
+def make_encoder(codec: str, *, jpeg_quality: int = 85, h264_crf: int = 23, fps: float = 30.0,
+                 shm_slots: int = 8):
     if codec == "raw":
         return RawEncoder()
     if codec == "jpeg":
@@ -89,14 +117,19 @@ def make_encoder(codec: str, *, jpeg_quality: int = 85, h264_crf: int = 23, fps:
     if codec == "h264":
         from .h264 import H264Encoder
         return H264Encoder(crf=h264_crf, fps=fps)
-    raise ValueError(f"unknown codec {codec!r} (expected raw, jpeg, h264 or mask8)")
+    if codec == "shm":
+        return ShmEncoder(shm_slots)
+    raise ValueError(f"unknown codec {codec!r} (expected raw, jpeg, h264, mask8 or shm)")
 
 
 class PayloadDecoder:
     """Decodes every codec for one sending peer (H.264 keeps its decoder state per peer session)."""
 
-    def __init__(self):
+    def __init__(self, allow_shm: bool = True, max_payload_bytes: int = 64 << 20):
         self._h264 = None
+        self._shm = None
+        self.allow_shm = allow_shm          # False on a receiver reachable from other hosts
+        self.max_payload_bytes = max_payload_bytes
 
     def decode(self, header: dict[str, Any], buffer: Buffer) -> np.ndarray:
         codec = header["codec"]
@@ -133,6 +166,18 @@ class PayloadDecoder:
             if image is None or image.shape != tuple(header["shape"]):
                 raise WireError(f"jpeg did not decode to {header['shape']}")
             return image
+        if codec == "shm":
+            if not self.allow_shm:
+                raise WireError("shm payloads are accepted only on ipc:// or loopback links")
+            if size != 0:
+                raise WireError(f"shm message carries {size} payload bytes, expected none")
+            expected = expected_payload_bytes(header)
+            if expected > self.max_payload_bytes:
+                raise WireError(f"shm frame of {expected} bytes exceeds {self.max_payload_bytes}")
+            if self._shm is None:
+                from .shm_ring import ShmReader
+                self._shm = ShmReader(self.max_payload_bytes)
+            return self._shm.read(header, expected)
         if codec == "h264":
             if self._h264 is None:
                 from .h264 import H264Decoder
@@ -143,6 +188,8 @@ class PayloadDecoder:
     def close(self) -> None:
         if self._h264 is not None:
             self._h264.close()
+        if self._shm is not None:
+            self._shm.close()       # mappings only: the sender owns (and unlinks) its segments
 
 
 def _checked(array: np.ndarray, header: dict[str, Any]) -> np.ndarray:
@@ -174,5 +221,5 @@ def jpeg_size(data: np.ndarray) -> tuple[int, int] | None:
     return None
 
 
-__all__ = ["DTYPES", "JpegEncoder", "Mask8Encoder", "PayloadDecoder", "RawEncoder", "describe", "jpeg_size",
+__all__ = ["DTYPES", "JpegEncoder", "Mask8Encoder", "PayloadDecoder", "RawEncoder", "ShmEncoder", "describe", "jpeg_size",
            "make_encoder"]

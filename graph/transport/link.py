@@ -338,7 +338,11 @@ class LinkSender(_Endpoint):
                     # the encoded packet was replaced before it went out: the decoder never saw it,
                     # so the next frame must not reference it
                     self.encoder.force_keyframe()
-                fields, buffer = self.encoder.encode(packet.payload)
+                if hasattr(self.encoder, "encode_at"):
+                    # shm: the ring slot is keyed by link_seq, so credits decide when it is reused
+                    fields, buffer = self.encoder.encode_at(packet.payload, self.link_seq, self.session)
+                else:
+                    fields, buffer = self.encoder.encode(packet.payload)
                 self._encoded = (packet, fields, buffer)
             _, fields, buffer = self._encoded
             header = self._header(wire.DATA, link_seq=self.link_seq, seq=packet.seq,

@@ -15,6 +15,7 @@ from . import wire
 from .codecs import PayloadDecoder
 from .link import CLOCK_OFFSET_META, LinkReceiver
 from .options import LinkOptions, settings_from
+from .security import is_local
 
 
 class LinkIn(Node):
@@ -76,7 +77,9 @@ class LinkIn(Node):
         if decoder is None:
             for old in self.decoders.values():
                 old.close()
-            decoder = PayloadDecoder()         # a new sending session: fresh H.264 state
+            # a new sending session: fresh H.264 state, and the old session's shm mappings closed
+            decoder = PayloadDecoder(allow_shm=is_local(self.options.address),
+                                     max_payload_bytes=self.options.max_payload_mb << 20)
             self.decoders = {header["session"]: decoder}
         try:
             payload = decoder.decode(header, frame.buffer)

@@ -18,7 +18,7 @@ ROLES = frozenset({"sender", "receiver"})
 
 DTYPES = {"uint8": 1, "float32": 4}
 PIXEL_FORMATS = frozenset({"bgr24", "bgra", "mask"})
-CODECS = frozenset({"raw", "jpeg", "h264", "mask8"})
+CODECS = frozenset({"raw", "jpeg", "h264", "mask8", "shm"})
 UINT64_MAX = 2**64 - 1
 INT64_MAX = 2**63 - 1
 

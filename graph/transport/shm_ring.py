@@ -1,0 +1,218 @@
+"""Same-host pixels through shared memory: the sender's ring of slots and the receiver's read-only view.
+
+Not for: sockets or headers (link.py carries a header naming the slot; codecs.py wraps this as codec shm).
+Layout of one segment (little endian), named ``pfshm_<pid>_<session hex>_<generation>``:
+
+    0   8 bytes  magic b"PFSHM001"
+    8   u32      slots          12  u32 unused
+    16  u64      slot_bytes     24  u64 data_offset
+    64  u64[slots]  stamps: 2*link_seq+1 while slot is written, 2*link_seq+2 when complete
+    data_offset + i*slot_bytes: slot i
+
+Slot reuse is tied to the link's cumulative credits: slot = link_seq % slots, and the receiver copies
+a slot out before it frees the credit, so with ``slots`` > the receiver's window a slot is never
+rewritten while unread. The stamps (a seqlock) catch a misconfiguration: a torn read is dropped.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import struct
+from collections import OrderedDict
+from multiprocessing import shared_memory
+from typing import Any
+
+import numpy as np
+
+from .wire import WireError
+
+PREFIX = "pfshm_"
+NAME_PATTERN = re.compile(r"^pfshm_(\d{1,10})_([0-9a-f]{16})_(\d{1,9})$")
+MAGIC = b"PFSHM001"
+_LAYOUT = struct.Struct("<8sIIQQ")
+STAMPS_OFFSET = 64
+MAX_SLOTS = 64
+SHM_DIR = "/dev/shm"
+
+
+def _align(n: int, to: int) -> int:
+    return (n + to - 1) // to * to
+
+
+def segment_name(pid: int, session: int, generation: int) -> str:
+    return f"{PREFIX}{pid}_{session:016x}_{generation}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True                 # someone else's live process
+    return True
+
+
+def remove_stale_segments(directory: str = SHM_DIR) -> list[str]:
+    """Unlink ring segments whose owner process is dead (killed before it could unlink them).
+
+    Linux lists POSIX shared memory in /dev/shm; elsewhere there is nothing to scan and nothing is done."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        match = NAME_PATTERN.match(name)
+        if match and not _pid_alive(int(match.group(1))):
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed.append(name)
+            except OSError:
+                pass                # another sender got there first
+    return removed
+
+
+class ShmRing:
+    """The sender's ring: one segment of ``slots`` slots sized for the current frame, re-created
+    (under a new generation name) when the frame's byte size changes. The previous segment is kept
+    until the next change, so messages still in flight for it stay readable."""
+
+    def __init__(self, session: int, slots: int = 8):
+        if not 2 <= slots <= MAX_SLOTS:
+            raise ValueError(f"shm slots must be in 2..{MAX_SLOTS}, got {slots}")
+        self.session = session
+        self.slots = slots
+        self.generation = 0
+        # [SharedMemory, stamps view, slot_bytes, data_offset]; a list so the view can be dropped at close
+        self._segments: list[list[Any]] = []
+
+    def _segment_for(self, nbytes: int):
+        if self._segments and self._segments[-1][2] == _align(nbytes, 64):
+            return self._segments[-1]
+        slot_bytes = _align(nbytes, 64)
+        data_offset = _align(STAMPS_OFFSET + 8 * self.slots, 4096)
+        self.generation += 1
+        name = segment_name(os.getpid(), self.session, self.generation)
+        shm = shared_memory.SharedMemory(name=name, create=True, size=data_offset + self.slots * slot_bytes)
+        _LAYOUT.pack_into(shm.buf, 0, MAGIC, self.slots, 0, slot_bytes, data_offset)
+        stamps = np.ndarray((self.slots,), np.uint64, buffer=shm.buf, offset=STAMPS_OFFSET)
+        stamps[:] = 0
+        self._segments.append([shm, stamps, slot_bytes, data_offset])
+        while len(self._segments) > 2:
+            self._release(self._segments.pop(0))
+        return self._segments[-1]
+
+    def write(self, array: np.ndarray, link_seq: int) -> dict[str, Any]:
+        """Copy ``array`` into the slot of ``link_seq`` (the one producer copy); header fields for it."""
+        shm, stamps, slot_bytes, data_offset = self._segment_for(array.nbytes)
+        slot = link_seq % self.slots
+        offset = data_offset + slot * slot_bytes
+        stamps[slot] = 2 * link_seq + 1
+        target = np.ndarray(array.shape, array.dtype, buffer=shm.buf, offset=offset)
+        np.copyto(target, array)
+        del target
+        stamps[slot] = 2 * link_seq + 2
+        return {"shm_name": shm.name.lstrip("/"), "shm_slot": slot, "shm_offset": offset}
+
+    @staticmethod
+    def _release(segment: list[Any]) -> None:
+        shm = segment[0]
+        segment[1] = None           # the stamps view exports the buffer: close() refuses while it lives
+        try:
+            shm.close()
+        finally:
+            try:
+                shm.unlink()
+            except FileNotFoundError:
+                pass
+
+    def close(self) -> None:
+        segments, self._segments = self._segments, []
+        for segment in segments:
+            self._release(segment)
+
+
+class _Mapping:
+    """A read-only mapping of a sender's segment, its layout checked once."""
+
+    def __init__(self, name: str, max_bytes: int):
+        from multiprocessing import shared_memory as _sm
+        # shm_open + mmap directly, not SharedMemory: attaching through SharedMemory registers the
+        # segment with this process's resource_tracker, which would unlink the sender's segment when
+        # this process exits (CPython gh-82300; `track=False` exists only from 3.13)
+        fd = _sm._posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0o600)
+        try:
+            size = os.fstat(fd).st_size
+            if not STAMPS_OFFSET + 8 <= size <= max_bytes:
+                raise WireError(f"shm segment {name} has {size} bytes (limit {max_bytes})")
+            self.map = mmap.mmap(fd, size, prot=mmap.PROT_READ)
+        finally:
+            os.close(fd)
+        self.size = size
+        magic, self.slots, _, self.slot_bytes, self.data_offset = _LAYOUT.unpack_from(self.map, 0)
+        if (magic != MAGIC or not 1 <= self.slots <= MAX_SLOTS
+                or self.data_offset < STAMPS_OFFSET + 8 * self.slots
+                or self.data_offset + self.slots * self.slot_bytes > size):
+            self.map.close()
+            raise WireError(f"shm segment {name} has a bad layout")
+
+    def stamp(self, slot: int) -> int:
+        return struct.unpack_from("<Q", self.map, STAMPS_OFFSET + 8 * slot)[0]
+
+
+class ShmReader:
+    """The receiver's side for one sending session: maps segments by name (read-only, cached, at most
+    two), checks every header field against the segment before reading, and copies the slot out."""
+
+    def __init__(self, max_payload_bytes: int):
+        self.max_bytes = MAX_SLOTS * max_payload_bytes + 65536
+        self._maps: OrderedDict[str, _Mapping] = OrderedDict()
+
+    def read(self, header: dict[str, Any], nbytes: int) -> np.ndarray:
+        name, slot, offset = header.get("shm_name"), header.get("shm_slot"), header.get("shm_offset")
+        if not isinstance(name, str) or not (match := NAME_PATTERN.match(name)):
+            raise WireError(f"shm_name {name!r:.80} is not a ring segment name")
+        if int(match.group(2), 16) != header["session"]:
+            raise WireError(f"shm segment {name} does not belong to sender session {header['session']:016x}")
+        for field, value in (("shm_slot", slot), ("shm_offset", offset)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise WireError(f"field {field!r} must be a non-negative int, got {value!r:.60}")
+        mapping = self._mapping(name)
+        if slot >= mapping.slots:
+            raise WireError(f"shm_slot {slot} outside the ring of {mapping.slots}")
+        if offset != mapping.data_offset + slot * mapping.slot_bytes or nbytes > mapping.slot_bytes:
+            raise WireError(f"shm_offset {offset} / {nbytes} bytes do not fit slot {slot} of {name}")
+        stamp = 2 * header["link_seq"] + 2
+        if mapping.stamp(slot) != stamp:
+            raise WireError(f"shm slot {slot} does not hold link_seq {header['link_seq']}")
+        out = np.empty(header["shape"], np.dtype(header["dtype"]))
+        source = np.frombuffer(mapping.map, np.uint8, nbytes, offset)
+        np.copyto(out.reshape(-1).view(np.uint8), source)
+        del source
+        if mapping.stamp(slot) != stamp:           # rewritten while copying: a torn frame, drop it
+            raise WireError(f"shm slot {slot} was overwritten while read (ring smaller than the window?)")
+        return out
+
+    def _mapping(self, name: str) -> _Mapping:
+        mapping = self._maps.get(name)
+        if mapping is None:
+            try:
+                mapping = _Mapping(name, self.max_bytes)
+            except (FileNotFoundError, PermissionError, ValueError, OSError) as exc:
+                if isinstance(exc, WireError):
+                    raise
+                raise WireError(f"shm segment {name} cannot be mapped: {type(exc).__name__}") from None
+            self._maps[name] = mapping
+            while len(self._maps) > 2:
+                self._maps.popitem(last=False)[1].map.close()
+        return mapping
+
+    def close(self) -> None:
+        for mapping in self._maps.values():
+            mapping.map.close()
+        self._maps.clear()
+
+
+__all__ = ["NAME_PATTERN", "ShmReader", "ShmRing", "remove_stale_segments", "segment_name"]

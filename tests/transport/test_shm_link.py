@@ -1,0 +1,195 @@
+"""The shm codec: same-host links whose pixels go through a shared-memory ring, in real processes.
+
+Not for: the other codecs (test_split_run.py) or protocol faults in general (test_link_faults.py).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from portraitflow.graph.graph_file import parse_graph
+from portraitflow.graph.runner import run_graph
+from portraitflow.graph.transport import wire
+from portraitflow.graph.transport.codecs import PayloadDecoder, ShmEncoder
+from portraitflow.graph.transport.link_out import LinkOut
+from portraitflow.graph.transport.shm_ring import NAME_PATTERN, SHM_DIR
+
+PORTRAITFLOW = [sys.executable, "-m", "portraitflow.cli.main"]
+
+PHONE = """
+[graph]
+name = "shm_phone"
+policy = "block"
+[nodes.capture]
+type = "sample_source"
+options = {{ frames = {frames}, realtime = {realtime} }}
+[nodes.send]
+type = "link_out"
+inputs = {{ packet = "capture.frame" }}
+options = {{ address = "{address}", mode = "connect", stream = "frames", codec = "shm", policy = "block" }}
+"""
+
+COMPANION = """
+[graph]
+name = "shm_companion"
+policy = "block"
+[nodes.receive]
+type = "link_in"
+options = {{ address = "{address}", mode = "bind", stream = "frames", kind = "frame", window = 4 }}
+[nodes.output]
+type = "png_sink"
+inputs = {{ frame = "receive.packet" }}
+options = {{ path = "{out}/f_{{seq:04d}}.png" }}
+"""
+
+WHOLE = """
+[graph]
+name = "shm_whole"
+[nodes.capture]
+type = "sample_source"
+options = {{ frames = {frames} }}
+[nodes.output]
+type = "png_sink"
+inputs = {{ frame = "capture.frame" }}
+options = {{ path = "{out}/f_{{seq:04d}}.png" }}
+"""
+
+
+def start(graph: Path, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([*PORTRAITFLOW, "run", "--graph", str(graph)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"part did not finish in {timeout} s:\n{err}")
+    return process.returncode, err
+
+
+def segments_of(pid: int) -> list[str]:
+    return [n for n in os.listdir(SHM_DIR) if (m := NAME_PATTERN.match(n)) and int(m.group(1)) == pid]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+pytestmark = pytest.mark.skipif(not os.path.isdir(SHM_DIR), reason="needs /dev/shm (Linux)")
+
+
+def test_a_split_run_over_ipc_with_shm_delivers_every_frame_pixel_identical(tmp_path):
+    frames, address = 12, f"ipc://{tmp_path}/shm"
+    split_out, whole_out = tmp_path / "split", tmp_path / "whole"
+    split_out.mkdir()
+    whole_out.mkdir()
+    phone = start(write(tmp_path / "phone.toml", PHONE.format(frames=frames, realtime="false", address=address)))
+    companion = start(write(tmp_path / "companion.toml", COMPANION.format(address=address, out=split_out)))
+    code_c, err_c = finish(companion)
+    code_p, err_p = finish(phone)
+    assert code_p == 0, err_p
+    assert code_c == 0, err_c
+    assert f"link_sent={frames}" in err_p
+    assert segments_of(phone.pid) == []                    # unlinked at close
+    assert "leaked shared_memory" not in err_p + err_c     # no resource_tracker complaints
+
+    run_graph(parse_graph(WHOLE.format(frames=frames, out=whole_out)))
+    names = sorted(p.name for p in split_out.iterdir())
+    assert names == [f"f_{i:04d}.png" for i in range(frames)]
+    for name in names:
+        split_png, whole_png = cv2.imread(str(split_out / name)), cv2.imread(str(whole_out / name))
+        assert split_png.shape == whole_png.shape == (720, 1280, 3) or split_png.shape == whole_png.shape
+        assert np.array_equal(split_png, whole_png), name
+
+
+def test_a_killed_sender_leaves_no_segment_after_the_next_start_and_the_receiver_survives(tmp_path):
+    address, out = f"ipc://{tmp_path}/shm", tmp_path / "out"
+    out.mkdir()
+    companion = start(write(tmp_path / "companion.toml", COMPANION.format(address=address, out=out)))
+    # its own session and process group: kill -9 takes the resource_tracker child too, so only the
+    # next sender's start-up sweep can remove the segment
+    doomed = start(write(tmp_path / "long.toml", PHONE.format(frames=100000, realtime="true", address=address)),
+                   start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not segments_of(doomed.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stale = segments_of(doomed.pid)
+    assert stale, "the sender never created its ring"
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.communicate(timeout=10)
+    time.sleep(0.3)
+    assert segments_of(doomed.pid) == stale                # nobody cleaned up: the sweep must
+    assert companion.poll() is None
+
+    phone = start(write(tmp_path / "short.toml", PHONE.format(frames=6, realtime="false", address=address)))
+    code_p, err_p = finish(phone)
+    code_c, err_c = finish(companion)
+    assert code_p == 0, err_p
+    assert code_c == 0, err_c                              # the receiver survived and ended with the new stream
+    assert "link_sent=6" in err_p
+    assert segments_of(doomed.pid) == []
+    assert segments_of(phone.pid) == []
+
+
+def test_shm_is_refused_for_an_address_that_leaves_the_host():
+    with pytest.raises(ValueError, match=r"same-host.*tcp://192\.0\.2\.1:5555"):
+        LinkOut.Options(address="tcp://192.0.2.1:5555", codec="shm")
+    LinkOut.Options(address="tcp://localhost:5555", codec="shm")
+    LinkOut.Options(address="ipc:///tmp/x", codec="shm")
+
+
+def header(session: int, link_seq: int, fields: dict) -> dict:
+    return {"v": 1, "kind": "data", "session": session, "stream": "s", "link_seq": link_seq, "seq": link_seq,
+            "capture_ts_ns": 1, "sender_ts_ns": 1, "meta": {}, **fields}
+
+
+def test_hostile_shm_headers_are_refused_before_memory_is_read():
+    session, other_session = 0x1234, 0x5678
+    frame = np.arange(48 * 64 * 3, dtype=np.uint32).astype(np.uint8).reshape(48, 64, 3)
+    mine, theirs = ShmEncoder(slots=4), ShmEncoder(slots=4)
+    decoder = PayloadDecoder()
+    try:
+        fields, payload = mine.encode_at(frame, 5, session)
+        assert payload == b""
+        good = header(session, 5, fields)
+        assert np.array_equal(decoder.decode(good, payload), frame)
+        other_fields, _ = theirs.encode_at(frame, 0, other_session)
+        hostile = [
+            {**good, "shm_name": other_fields["shm_name"]},            # another sender's segment
+            {**good, "shm_name": "../../etc/passwd"},                  # not a ring name at all
+            {**good, "shm_name": fields["shm_name"][:-1] + "9"},       # a generation that does not exist
+            {**good, "shm_slot": 4},                                   # outside the ring
+            {**good, "shm_slot": -1},
+            {**good, "shm_offset": fields["shm_offset"] + 64},         # not where the slot is
+            {**good, "shm_offset": "0"},
+            {**good, "shape": [96, 64, 3]},                            # larger than the slot
+            {**good, "link_seq": 9},                                   # the slot holds another message
+        ]
+        for bad in hostile:
+            with pytest.raises(wire.WireError):
+                decoder.decode(bad, b"")
+        with pytest.raises(wire.WireError, match="payload"):
+            decoder.decode(good, b"xx")
+        with pytest.raises(wire.WireError, match="loopback"):
+            PayloadDecoder(allow_shm=False).decode(good, b"")
+        # the slot is rewritten by link_seq 9 (same slot in a ring of 4): the old header no longer reads
+        mine.encode_at(frame[::-1].copy(), 9, session)
+        with pytest.raises(wire.WireError, match="does not hold"):
+            decoder.decode(good, b"")
+    finally:
+        decoder.close()
+        mine.close()
+        theirs.close()
+    assert not [n for n in os.listdir(SHM_DIR) if n.startswith(f"pfshm_{os.getpid()}_")]

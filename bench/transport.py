@@ -81,14 +81,14 @@ def child(*args: str) -> subprocess.Popen:
 
 
 def link_run(address: str, frames: int, fps: float, *, slow_s: float = 0.0, window: int = 2,
-             block: bool = True) -> dict:
+             block: bool = True, codec: str = "raw") -> dict:
     from portraitflow.graph.packet import Packet, now_ns
-    from portraitflow.graph.transport.codecs import RawEncoder
+    from portraitflow.graph.transport.codecs import make_encoder
     from portraitflow.graph.transport.link import LinkSender, LinkSettings
 
     receiver = child("receiver", address, str(frames), str(slow_s), str(window))
     sender = LinkSender(LinkSettings(address, bind=False, stream="bench"),
-                        RawEncoder(), block=block).start()
+                        make_encoder(codec), block=block).start()
     frame = test_frame()
     start = time.perf_counter()
     offered = 0
@@ -111,11 +111,13 @@ def ms(samples_ns: list[int], q: float) -> float:
 
 
 def transport_cost(frames: int) -> None:
-    print(f"== 1280x720 raw frames over a link (credits, window 2), {frames} frames each")
+    print(f"== 1280x720 frames over a link (credits, window 2), {frames} frames each")
     with tempfile.TemporaryDirectory() as tmp:
-        for name, address in (("ipc", f"ipc://{tmp}/bench"), ("tcp", "tcp://127.0.0.1:5771")):
-            paced = link_run(address, frames, 60.0)
-            flat_out = link_run(address, frames, 0.0, window=4)
+        for name, address, codec in (("ipc raw", f"ipc://{tmp}/bench", "raw"),
+                                     ("tcp raw", "tcp://127.0.0.1:5771", "raw"),
+                                     ("ipc shm", f"ipc://{tmp}/bench", "shm")):
+            paced = link_run(address, frames, 60.0, codec=codec)
+            flat_out = link_run(address, frames, 0.0, window=4, codec=codec)
             fps = flat_out["got"] / max(flat_out["seconds"], 1e-9)
             print(f"{name}: per-frame transport (send -> decoded array) p50 {ms(paced['transport_ns'], 50):.2f} ms "
                   f"p99 {ms(paced['transport_ns'], 99):.2f} ms at 60 fps; unpaced {fps:.0f} frames/s")
@@ -171,6 +173,35 @@ inputs = {{ frame = "shrink.frame" }}
 """
 
 
+SHM_PHONE = """
+[graph]
+name = "bench_shm_phone"
+policy = "block"
+[nodes.capture]
+type = "sample_source"
+options = {{ frames = {frames}, fps = 60.0, realtime = {realtime} }}
+[nodes.send]
+type = "link_out"
+inputs = {{ packet = "capture.frame" }}
+options = {{ address = "{address}", mode = "connect", stream = "f", codec = "shm", policy = "block" }}
+"""
+SHM_COMPANION = """
+[graph]
+name = "bench_shm_companion"
+policy = "block"
+[nodes.receive]
+type = "link_in"
+options = {{ address = "{address}", mode = "bind", stream = "f", kind = "frame", window = 4 }}
+[nodes.shrink]
+type = "downscale"
+inputs = {{ frame = "receive.packet" }}
+options = {{ max_width = 640, max_height = 360 }}
+[nodes.output]
+type = "null_sink"
+inputs = {{ frame = "shrink.frame" }}
+"""
+
+
 def split_ratio(frames: int, realtime: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         graph = Path(tmp, "g.toml")
@@ -183,6 +214,17 @@ def split_ratio(frames: int, realtime: bool) -> None:
         phone = subprocess.run([*run, "--part", "phone", "--connect", address], capture_output=True, text=True,
                                timeout=300)
         split = companion.communicate(timeout=300)[1]
+        # the same split with codec shm (the CLI's --codec does not offer it yet: explicit link nodes)
+        shm_address = f"ipc://{tmp}/shm"
+        for name, text in (("p.toml", SHM_PHONE), ("c.toml", SHM_COMPANION)):
+            Path(tmp, name).write_text(text.format(frames=frames, realtime=str(realtime).lower(),
+                                                   address=shm_address), encoding="utf-8")
+        shm_run = [sys.executable, "-m", "portraitflow.cli.main", "run", "--graph"]
+        shm_companion = subprocess.Popen([*shm_run, str(Path(tmp, "c.toml"))], stderr=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, text=True)
+        shm_phone = subprocess.run([*shm_run, str(Path(tmp, "p.toml"))], capture_output=True, text=True,
+                                   timeout=300)
+        shm_companion.communicate(timeout=300)
     if phone.returncode or companion.returncode:
         print("split run failed:", phone.stderr[-500:], split[-500:])
         return
@@ -195,6 +237,11 @@ def split_ratio(frames: int, realtime: bool) -> None:
     pace = "paced at 60 fps like a camera" if realtime else "as fast as possible"
     print(f"== split pipeline (sample_source | link ipc raw | downscale 640x360 -> null_sink), {frames} frames "
           f"{pace}: one process {whole_fps:.1f} fps, split {phone_fps:.1f} fps (ratio {phone_fps / whole_fps:.2f})")
+    if shm_phone.returncode or shm_companion.returncode:
+        print("split run with shm failed:", shm_phone.stderr[-500:])
+        return
+    shm_fps = fps(shm_phone.stderr)
+    print(f"   same split with codec shm: {shm_fps:.1f} fps (ratio {shm_fps / whole_fps:.2f})")
 
 
 def main() -> int:

@@ -48,8 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     link.add_argument("--part", help="run only the nodes of this part; edges to other parts become links")
     link.add_argument("--bind", metavar="ADDRESS", help="this part binds its links (tcp://*:5555, ipc:///tmp/x)")
     link.add_argument("--connect", metavar="ADDRESS", help="this part connects its links (tcp://host:5555)")
-    link.add_argument("--codec", choices=["raw", "jpeg", "h264"], help="codec of frame links this part sends")
-    link.add_argument("--mask-codec", choices=["raw", "mask8"], help="codec of mask links this part sends")
+    link.add_argument("--codec", choices=["raw", "jpeg", "h264", "shm"],
+                      help="codec of frame links this part sends (shm: shared memory, same host only)")
+    link.add_argument("--mask-codec", choices=["raw", "mask8", "shm"],
+                      help="codec of mask links this part sends")
     link.add_argument("--key", default="", help="CurveZMQ: this part's certificate (NAME.key_secret)")
     link.add_argument("--server-key", default="", help="CurveZMQ, connecting: the server's public NAME.key")
     link.add_argument("--allow-keys", default="", help="CurveZMQ, binding: directory of allowed client keys")

@@ -52,9 +52,9 @@ class PartSettings:
 
     bind: str | None = None            # this part binds every link at this base address
     connect: str | None = None         # ... or connects every link to it
-    codec: str | None = None           # frame links this part sends: raw|jpeg|h264 (default: raw when
+    codec: str | None = None           # frame links this part sends: raw|jpeg|h264|shm (default: raw when
                                        # local, jpeg otherwise)
-    mask_codec: str | None = None      # mask links this part sends: raw|mask8 (default alike)
+    mask_codec: str | None = None      # mask links this part sends: raw|mask8|shm (default alike)
     secret_key: str = ""
     server_key: str = ""
     allow_keys: str = ""

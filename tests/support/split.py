@@ -5,7 +5,11 @@ Not for: the graphs' assertions; each test checks what it is about.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
+
+PORTRAITFLOW = [sys.executable, "-m", "portraitflow.cli.main"]
 
 _GRAPH = """
 [graph]
@@ -44,3 +48,21 @@ def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_part(graph: Path, part: str, *flags: str, command: list[str] = PORTRAITFLOW) -> subprocess.Popen:
+    """`portraitflow run --graph GRAPH --part PART FLAGS...` in its own process, output captured."""
+    return subprocess.Popen([*command, "run", "--graph", str(graph), "--part", part, *flags],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
+    """Wait for a part; (exit code, stderr). A part still running after ``timeout`` is killed and fails
+    the test with what it printed."""
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"part did not finish in {timeout} s:\n{err}")
+    return process.returncode, err

@@ -19,6 +19,8 @@ import msgpack
 import numpy as np
 import zmq
 
+from support.split import finish as finish_part, start_part
+
 PYTHON_WITH_TEST_NODES = [sys.executable, "-c",
                           "import sys; sys.path.insert(0, sys.argv.pop(1)); import support.graph_nodes; "
                           "from portraitflow.cli.main import main; sys.exit(main(sys.argv[1:]))",
@@ -66,8 +68,7 @@ def live_graph(tmp_path: Path, *, frames: int, fps: float, work: str = "downscal
 
 
 def start(graph: Path, part: str, *flags: str) -> subprocess.Popen:
-    return subprocess.Popen([*PYTHON_WITH_TEST_NODES, "run", "--graph", str(graph), "--part", part, *flags],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_part(graph, part, *flags, command=PYTHON_WITH_TEST_NODES)
 
 
 def seqs(out: Path) -> list[int]:
@@ -83,13 +84,8 @@ def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> Non
 
 
 def finish(process: subprocess.Popen, timeout: float = 60) -> str:
-    try:
-        _, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-        raise AssertionError(f"part did not finish:\n{err}")
-    assert process.returncode == 0, err
+    code, err = finish_part(process, timeout)
+    assert code == 0, err
     return err
 
 

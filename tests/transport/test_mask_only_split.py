@@ -7,8 +7,6 @@ the real model; the one-process run of the same graph file is the reference.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -19,9 +17,8 @@ from portraitflow.graph.graph_file import parse_graph
 from portraitflow.graph.parts import PartSettings, plan_links, split_part
 from portraitflow.graph.runner import run_graph
 
-from support.split import free_tcp_port
+from support.split import PORTRAITFLOW, finish, free_tcp_port, start_part
 
-PORTRAITFLOW = [sys.executable, "-m", "portraitflow.cli.main"]
 FRAMES = 12
 
 # companion -> phone -> companion: the parts alternate, the whole graph is still a DAG
@@ -71,21 +68,6 @@ def write_graph(path: Path, out: Path, frames: int = FRAMES) -> Path:
     return path
 
 
-def start_part(graph: Path, part: str, *flags: str) -> subprocess.Popen:
-    return subprocess.Popen([*PORTRAITFLOW, "run", "--graph", str(graph), "--part", part, *flags],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(process: subprocess.Popen, timeout: float = 90) -> tuple[int, str]:
-    try:
-        _, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-        raise AssertionError(f"part did not finish in {timeout} s:\n{err}")
-    return process.returncode, err
-
-
 def summary_row(stderr: str, node: str) -> str:
     """The run summary's line for ``node`` (node, type, packets, ms p50, ms p95, counters)."""
     rows = [line for line in stderr.splitlines() if line.split()[:1] == [node]]
@@ -126,8 +108,8 @@ def test_masks_come_back_and_pair_with_their_own_frames(tmp_path, model_cache, t
     # the phone connects both links (frames in, masks out); the companion binds both
     phone = start_part(graph, "phone", "--connect", address, "--mask-codec", mask_codec)
     companion = start_part(graph, "companion", "--bind", address)
-    code_c, err_c = finish(companion)
-    code_p, err_p = finish(phone)
+    code_c, err_c = finish(companion, timeout=90)
+    code_p, err_p = finish(phone, timeout=90)
     assert code_c == 0, err_c
     assert code_p == 0, err_p
 

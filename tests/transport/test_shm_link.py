@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from portraitflow.graph.transport.codecs import PayloadDecoder, ShmEncoder
 from portraitflow.graph.transport.link_out import LinkOut
 from portraitflow.graph.transport.shm_ring import NAME_PATTERN, SHM_DIR
 
-PORTRAITFLOW = [sys.executable, "-m", "portraitflow.cli.main"]
+from support.split import PORTRAITFLOW, finish
+
 
 PHONE = """
 [graph]
@@ -66,16 +66,6 @@ options = {{ path = "{out}/f_{{seq:04d}}.png" }}
 def start(graph: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([*PORTRAITFLOW, "run", "--graph", str(graph)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)
-
-
-def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
-    try:
-        _, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-        raise AssertionError(f"part did not finish in {timeout} s:\n{err}")
-    return process.returncode, err
 
 
 def segments_of(pid: int) -> list[str]:

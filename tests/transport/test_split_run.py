@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -17,9 +16,8 @@ from portraitflow.graph.graph_file import parse_graph
 from portraitflow.graph.parts import PartSettings, link_address, plan_links, split_part
 from portraitflow.graph.runner import run_graph
 
-from support.split import free_tcp_port, split_graph
+from support.split import PORTRAITFLOW, finish, free_tcp_port, split_graph, start_part
 
-PORTRAITFLOW = [sys.executable, "-m", "portraitflow.cli.main"]
 FRAMES = 24
 
 def write_graph(tmp_path: Path, out: Path, frames: int = FRAMES) -> Path:
@@ -27,21 +25,6 @@ def write_graph(tmp_path: Path, out: Path, frames: int = FRAMES) -> Path:
     path = tmp_path / "split.toml"
     path.write_text(split_graph(frames, out), encoding="utf-8")
     return path
-
-
-def start_part(graph: Path, part: str, *flags: str) -> subprocess.Popen:
-    return subprocess.Popen([*PORTRAITFLOW, "run", "--graph", str(graph), "--part", part, *flags],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
-    try:
-        _, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-        raise AssertionError(f"part did not finish in {timeout} s:\n{err}")
-    return process.returncode, err
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])

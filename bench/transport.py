@@ -76,8 +76,9 @@ def role_imagezmq_hub(address: str, frames: int) -> None:
 
 
 # -- measurements in the parent --------------------------------------------------------------------
-def child(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HERE), "--role", *args], stdout=subprocess.PIPE, text=True)
+def child(*args: str, stderr: bool = False) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(HERE), "--role", *args], stdout=subprocess.PIPE, text=True,
+                            stderr=subprocess.PIPE if stderr else None)
 
 
 def link_run(address: str, frames: int, fps: float, *, slow_s: float = 0.0, window: int = 2,
@@ -148,9 +149,75 @@ def slow_consumer(frames: int) -> None:
     print("== slow consumer: 60 fps 720p producer, 25 fps consumer (40 ms a frame), policy latest, window 1")
     with tempfile.TemporaryDirectory() as tmp:
         result = link_run(f"ipc://{tmp}/slow", frames, 60.0, slow_s=0.04, window=1, block=False)
-    print(f"frame age when the consumer gets it: p50 {ms(result['age_ns'], 50):.1f} ms "
+    print(f"link alone, frame age when the consumer takes it: p50 {ms(result['age_ns'], 50):.1f} ms "
           f"p95 {ms(result['age_ns'], 95):.1f} ms (consumer period 40 ms); "
           f"sender dropped {result['sender_dropped']} (counted), delivered {result['got']}")
+
+
+SLOW_GRAPH = """
+[graph]
+name = "bench_slow"
+[nodes.capture]
+type = "sample_source"
+part = "phone"
+options = {{ frames = {frames}, fps = 60.0, realtime = true }}
+[nodes.work]
+type = "bench_slow"
+part = "companion"
+inputs = {{ frame = "capture.frame" }}
+[nodes.output]
+type = "null_sink"
+part = "companion"
+inputs = {{ frame = "work.frame" }}
+"""
+
+
+def role_part(graph: str, part: str, flag: str, address: str) -> int:
+    """Run one part (flag: bind or connect) of a graph with a 40 ms consumer node ``bench_slow`` registered in this process."""
+    from dataclasses import dataclass as _dataclass
+
+    from portraitflow.cli.main import main as cli_main
+    from portraitflow.graph import registry
+    from portraitflow.graph.kinds import Frame
+    from portraitflow.graph.node import Node
+
+    class BenchSlow(Node):
+        """A consumer that takes 40 ms a frame (a 25 fps stage)."""
+        inputs = {"frame": Frame}
+        outputs = {"frame": Frame}
+
+        @_dataclass(frozen=True)
+        class Options:
+            seconds: float = 0.04
+
+        def process(self, ctx):
+            time.sleep(self.options.seconds)
+            ctx.emit("frame", ctx.inputs["frame"])
+
+    registry.register("bench_slow", BenchSlow)
+    return cli_main(["run", "--graph", graph, "--part", part, f"--{flag}", address])
+
+
+def slow_consumer_split(frames: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = Path(tmp, "slow.toml")
+        graph.write_text(SLOW_GRAPH.format(frames=frames), encoding="utf-8")
+        address = f"ipc://{tmp}/slow"
+        companion = child("part", str(graph), "companion", "bind", address, stderr=True)
+        time.sleep(1.0)
+        phone = child("part", str(graph), "phone", "connect", address, stderr=True)
+        phone_err = phone.communicate(timeout=120)[1]
+        companion_err = companion.communicate(timeout=120)[1]
+    found = re.search(r"latency ms: p50 ([\d.]+)\s+p95 ([\d.]+)", companion_err)
+    if phone.returncode or companion.returncode or not found:
+        print("slow split failed:", phone_err[-400:], companion_err[-400:])
+        return
+    p50, p95 = float(found.group(1)), float(found.group(2))
+    worked = re.search(r"^work\s+bench_slow\s+(\d+)", companion_err, re.M).group(1)
+    print(f"split graph (phone: 720p camera at 60 fps | companion: 40 ms stage -> sink): capture->sink "
+          f"p50 {p50:.1f} ms p95 {p95:.1f} ms, of which 40 ms is the stage itself, so frames are "
+          f"{(p50 - 40) / 40:.2f} / {(p95 - 40) / 40:.2f} consumer periods old when it starts on them "
+          f"(goal <= 2); {worked} of {frames} frames consumed, the rest dropped and counted")
 
 
 GRAPH = """
@@ -255,10 +322,13 @@ def main() -> int:
             role_receiver(rest[0], int(rest[1]), float(rest[2]), int(rest[3]))
         elif role == "imagezmq":
             role_imagezmq_hub(rest[0], int(rest[1]))
+        elif role == "part":
+            return role_part(*rest)
         return 0
     transport_cost(args.frames)
     imagezmq_baseline(args.frames)
     slow_consumer(min(args.frames, 150))
+    slow_consumer_split(min(args.frames, 180))
     split_ratio(args.frames, realtime=False)
     split_ratio(min(args.frames, 180), realtime=True)
     return 0

@@ -164,9 +164,11 @@ def _add_link_in(out: GraphSpec, spec: GraphSpec, link: Link, settings: PartSett
     out.nodes[link.in_node] = NodeSpec(link.in_node, "link_in", options, link.target_part)
     for edge in link.edges:
         if link.policy is DropPolicy.LATEST:
-            # the link's credits are the only queue that may drop: the sender keeps the newest frame,
-            # and this edge holds one, so a slow consumer sees frames at most ~2 of its periods old
-            policy, queue = DropPolicy.BLOCK, 1
+            # link_in hands every arriving frame on at once (its credit returns at once), and this
+            # edge keeps only the newest: a slow consumer always starts on the freshest frame (about
+            # one producer period old) instead of one that waited a whole consumer period in a queue.
+            # The sender drops (counted) only when the link itself cannot keep up.
+            policy, queue = DropPolicy.LATEST, 1
         else:
             r = resolved[id(edge)]
             policy, queue = r.policy, r.queue_size

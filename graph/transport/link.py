@@ -374,6 +374,7 @@ class _Peer:
         self.pings: deque[int] = deque(maxlen=8)
         self.last_heard = time.monotonic()
         self.next_ping = 0.0
+        self.granted = -1            # the last `allowed` sent: credits go out again only when it moves
 
     @property
     def synced(self) -> bool:
@@ -423,10 +424,14 @@ class LinkReceiver(_Endpoint):
         with self._cond:
             return max(0, self.window - len(self._queue) - self._in_hand)
 
-    def _credit(self, peer_id: bytes, peer: _Peer) -> None:
-        if peer.synced:
-            self._send(peer_id, self._header(wire.CREDIT, sender_session=peer.session,
-                                             allowed=peer.next_expected + self._free()))
+    def _credit(self, peer_id: bytes, peer: _Peer, refresh: bool = False) -> None:
+        """Grant credit; unless ``refresh`` (the heartbeat), only when it grew since the last grant."""
+        if not peer.synced:
+            return
+        allowed = peer.next_expected + self._free()
+        if (refresh or allowed > peer.granted) and self._send(
+                peer_id, self._header(wire.CREDIT, sender_session=peer.session, allowed=allowed)):
+            peer.granted = allowed
 
     def _ping(self, peer_id: bytes, peer: _Peer) -> None:
         t1 = now_ns()
@@ -444,7 +449,7 @@ class LinkReceiver(_Endpoint):
                 continue
             if now >= peer.next_ping:
                 self._ping(peer_id, peer)
-            self._credit(peer_id, peer)
+            self._credit(peer_id, peer, refresh=True)
 
     def _after_events(self) -> None:
         for peer_id, peer in self.peers.items():

@@ -133,12 +133,18 @@ def test_a_slow_companion_gets_fresh_frames_and_the_phone_counts_its_drops(tmp_p
     phone_summary = finish(phone)
     companion_summary = finish(companion)
     sent, dropped = counter(phone_summary, "link_sent"), counter(phone_summary, "link_dropped")
-    assert dropped > 30, phone_summary                  # the consumer takes less than half
-    assert sent + dropped >= 170, phone_summary           # every frame is either sent or counted
+    assert sent + dropped == 180, phone_summary           # every frame is either sent or counted
     received = counter(companion_summary, "link_received")
     assert received == sent or received == sent - 1, (phone_summary, companion_summary)
+    edge = re.search(r"edge from_phone_shrink_frame\.packet->work\.frame \(latest, queue 1\): dropped (\d+) of (\d+)",
+                     companion_summary)
+    assert edge, companion_summary
+    worked = int(re.search(r"^work\s+t_slow\s+(\d+)", companion_summary, re.M).group(1))
+    assert worked < 120 and dropped + int(edge.group(1)) > 30, companion_summary   # the consumer takes < 2/3
+    assert worked + int(edge.group(1)) == received, companion_summary              # the rest is counted
     p95 = float(re.search(r"latency ms: p50 [\d.]+\s+p95 ([\d.]+)", companion_summary).group(1))
-    # credits keep frames ~2 consumer periods old (~80-120 ms); socket buffers alone give seconds
+    # the consumer starts on the newest frame: latency ~ its own 40 ms plus about one producer
+    # period; socket buffers alone give seconds (loose bound: machines under load vary)
     assert p95 < 500, companion_summary
 
 

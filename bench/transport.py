@@ -46,7 +46,7 @@ def role_receiver(address: str, frames: int, slow_s: float, window: int) -> None
         if kind != "data":
             receiver.done()
             break
-        decoder.decode(header, frame.buffer)
+        array = decoder.decode(header, frame.buffer, receiver.lease)   # shm: a view of the slot, no copy
         now = now_ns()
         transport_ns.append(now - header["sender_ts_ns"])
         age_ns.append(now - header["capture_ts_ns"])
@@ -55,6 +55,7 @@ def role_receiver(address: str, frames: int, slow_s: float, window: int) -> None
         got += 1
         if slow_s:
             time.sleep(slow_s)
+        del array
         receiver.done()
     receiver.close()
     print(json.dumps({"got": got, "transport_ns": transport_ns, "age_ns": age_ns,

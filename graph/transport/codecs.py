@@ -81,7 +81,8 @@ class Mask8Encoder:
 
 class ShmEncoder:
     """Same host only: pixels copied into the sender's shared-memory ring (shm_ring.py); the
-    ZeroMQ message carries the header (segment name, slot, offset) and an empty payload."""
+    ZeroMQ message carries the header (segment name, slot, offset) and an empty payload. When the
+    receiver still holds every slot, the frame goes as a raw payload instead (counted in ``ring_full``)."""
 
     name = "shm"
 
@@ -89,6 +90,8 @@ class ShmEncoder:
         from .shm_ring import remove_stale_segments
         self.slots = slots
         self.ring = None
+        self.ring_full = 0
+        self._raw = RawEncoder()
         remove_stale_segments()     # at start-up: segments of senders killed before they could unlink
 
     def encode(self, array: np.ndarray) -> tuple[dict[str, Any], Buffer]:
@@ -99,7 +102,20 @@ class ShmEncoder:
         if self.ring is None:
             from .shm_ring import ShmRing
             self.ring = ShmRing(session, self.slots)
-        return {**fields, "codec": self.name, **self.ring.write(np.ascontiguousarray(array), link_seq)}, b""
+        slot_fields = self.ring.write(np.ascontiguousarray(array), link_seq)
+        if slot_fields is None:
+            self.ring_full += 1
+            return self._raw.encode(array)
+        return {**fields, "codec": self.name, **slot_fields}, b""
+
+    def release(self, received: int, held: list[int]) -> None:
+        """From a credit message: the receiver's ``received`` and ``held`` link_seqs (shm_ring.py)."""
+        if self.ring is not None:
+            self.ring.release(received, held)
+
+    def release_all(self) -> None:
+        if self.ring is not None:
+            self.ring.release_all()
 
     def close(self) -> None:
         if self.ring is not None:
@@ -131,7 +147,9 @@ class PayloadDecoder:
         self.allow_shm = allow_shm          # False on a receiver reachable from other hosts
         self.max_payload_bytes = max_payload_bytes
 
-    def decode(self, header: dict[str, Any], buffer: Buffer) -> np.ndarray:
+    def decode(self, header: dict[str, Any], buffer: Buffer, lease=None) -> np.ndarray:
+        """The array of one data message. ``lease`` (shm only, see ShmReader.read) lets a shm frame
+        be a read-only view of the sender's slot instead of a copy."""
         codec = header["codec"]
         size = len(buffer) if not isinstance(buffer, memoryview) else buffer.nbytes
         if codec == "raw":
@@ -177,7 +195,7 @@ class PayloadDecoder:
             if self._shm is None:
                 from .shm_ring import ShmReader
                 self._shm = ShmReader(self.max_payload_bytes)
-            return self._shm.read(header, expected)
+            return self._shm.read(header, expected, lease)
         if codec == "h264":
             if self._h264 is None:
                 from .h264 import H264Decoder

@@ -61,6 +61,7 @@ class _Endpoint:
         self.counters = Counters()
         self.security_mode = "plain"
         self._closing = threading.Event()
+        self._wake_lock = threading.Lock()      # wake() may come from any thread, even after close()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -103,10 +104,13 @@ class _Endpoint:
         return self
 
     def wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except BlockingIOError:
-            pass                  # a wake-up is already pending
+        with self._wake_lock:
+            if self._wake_w < 0:
+                return                # closed: nothing to wake
+            try:
+                os.write(self._wake_w, b"x")
+            except BlockingIOError:
+                pass                  # a wake-up is already pending
 
     def close(self) -> None:
         """Stop the I/O thread and close the socket; calling it again does nothing."""
@@ -117,11 +121,13 @@ class _Endpoint:
         if self._thread is not None:
             self._thread.join(5.0)
         self._close_socket()
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        with self._wake_lock:
+            for fd in (self._wake_r, self._wake_w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._wake_r = self._wake_w = -1
 
     def _close_socket(self) -> None:
         if not self.socket.closed:
@@ -299,8 +305,12 @@ class LinkSender(_Endpoint):
                 if hasattr(self.encoder, "force_keyframe"):
                     self.encoder.force_keyframe()         # a new receiver has no decoder state
                     self._encoded = None
+                if hasattr(self.encoder, "release_all"):
+                    self.encoder.release_all()            # ... and holds none of our shm slots
             else:
                 self.allowed = max(self.allowed, header["allowed"])
+            if "received" in header and hasattr(self.encoder, "release"):
+                self.encoder.release(header["received"], header["held"])
             self.receiver_peer = peer
             self._last_heard = time.monotonic()
         elif kind == wire.PING:
@@ -341,6 +351,8 @@ class LinkSender(_Endpoint):
                 if hasattr(self.encoder, "encode_at"):
                     # shm: the ring slot is keyed by link_seq, so credits decide when it is reused
                     fields, buffer = self.encoder.encode_at(packet.payload, self.link_seq, self.session)
+                    if self.encoder.ring_full:
+                        self.counters["link_shm_ring_full"] = self.encoder.ring_full
                 else:
                     fields, buffer = self.encoder.encode(packet.payload)
                 self._encoded = (packet, fields, buffer)
@@ -374,7 +386,7 @@ class _Peer:
         self.pings: deque[int] = deque(maxlen=8)
         self.last_heard = time.monotonic()
         self.next_ping = 0.0
-        self.granted = -1            # the last `allowed` sent: credits go out again only when it moves
+        self.granted: tuple[int, list[int]] | None = None   # the last (allowed, held) sent
 
     @property
     def synced(self) -> bool:
@@ -387,7 +399,8 @@ Item = tuple[str, dict[str, Any], Any, int]
 
 class LinkReceiver(_Endpoint):
     """The consuming end: accepts data only from peers it has exchanged a ping/pong with, queues at
-    most ``window`` messages and grants credits as the node takes them."""
+    most ``window`` messages and grants credits as the node takes them. For shm messages it also
+    tells the sender which ring slots it still holds (queued, in hand, or leased as views downstream)."""
 
     role = "receiver"
 
@@ -397,9 +410,14 @@ class LinkReceiver(_Endpoint):
             raise ValueError(f"window must be >= 1, got {window}")
         self.window = window
         self.peers: dict[bytes, _Peer] = {}
-        self._cond = threading.Condition()
+        # reentrant: a lease's release may run from a garbage collection inside a locked section
+        self._cond = threading.Condition(threading.RLock())
         self._queue: deque[Item] = deque()
         self._in_hand = 0
+        self._held: dict[int, set[int]] = {}     # sender session -> link_seqs of shm slots still in use
+        self._leased = 0
+        self._taken: tuple[int, int] | None = None   # (session, link_seq) of the shm item in hand
+        self._taken_leased = False
 
     # node thread ---------------------------------------------------------------------------
     def take(self, timeout_s: float) -> Item | None:
@@ -411,27 +429,63 @@ class LinkReceiver(_Endpoint):
             if not self._queue:
                 return None
             self._in_hand += 1
-            return self._queue.popleft()
+            item = self._queue.popleft()
+            self._taken, self._taken_leased = _shm_key(item), False
+            return item
+
+    def lease(self, ring_slots: int):
+        """Keep the shm slot of the item in hand after done(): returns the function that frees it
+        (call it once, from any thread), or None when keeping it could use up the sender's ring
+        (the window's messages plus the leases must fit in ``ring_slots``): then copy the frame."""
+        with self._cond:
+            key = self._taken
+            if key is None or self._taken_leased or self._leased + self.window >= ring_slots:
+                return None
+            self._leased += 1
+            self._taken_leased = True
+            self.counters.add("link_shm_leased")
+
+        def release() -> None:
+            with self._cond:
+                self._leased -= 1
+                self._forget(key)
+            self.wake()
+        return release
 
     def done(self) -> None:
-        """The item taken last has been handed on: its slot is free again."""
+        """The item taken last has been handed on: its credit (and, unless leased, its slot) is free."""
         with self._cond:
             self._in_hand -= 1
+            if self._taken is not None and not self._taken_leased:
+                self._forget(self._taken)
+            self._taken = None
         self.wake()
 
-    # I/O thread ----------------------------------------------------------------------------
-    def _free(self) -> int:
-        with self._cond:
-            return max(0, self.window - len(self._queue) - self._in_hand)
+    def _forget(self, key: tuple[int, int] | None) -> None:
+        """(under the lock) this shm slot is no longer held."""
+        if key is None:
+            return
+        held = self._held.get(key[0])
+        if held is not None:
+            held.discard(key[1])
+            if not held:
+                del self._held[key[0]]
 
+    # I/O thread ----------------------------------------------------------------------------
     def _credit(self, peer_id: bytes, peer: _Peer, refresh: bool = False) -> None:
-        """Grant credit; unless ``refresh`` (the heartbeat), only when it grew since the last grant."""
+        """Grant credit and list the held shm slots; unless ``refresh`` (the heartbeat), only when
+        either changed since the last credit."""
         if not peer.synced:
             return
-        allowed = peer.next_expected + self._free()
-        if (refresh or allowed > peer.granted) and self._send(
-                peer_id, self._header(wire.CREDIT, sender_session=peer.session, allowed=allowed)):
-            peer.granted = allowed
+        with self._cond:
+            free = max(0, self.window - len(self._queue) - self._in_hand)
+            held = sorted(self._held.get(peer.session, ()))[:wire.MAX_HELD]
+        allowed = peer.next_expected + free
+        grant = (allowed, held)
+        if (refresh or grant != peer.granted) and self._send(
+                peer_id, self._header(wire.CREDIT, sender_session=peer.session, allowed=allowed,
+                                      received=peer.next_expected, held=held)):
+            peer.granted = grant
 
     def _ping(self, peer_id: bytes, peer: _Peer) -> None:
         t1 = now_ns()
@@ -515,10 +569,21 @@ class LinkReceiver(_Endpoint):
                     self._cond.notify_all()
                 return
             if len(self._queue) >= self.window:
-                self._queue.popleft()
+                self._forget(_shm_key(self._queue.popleft()))
                 self.counters.add("link_overflow")
+            key = _shm_key(item)
+            if key is not None:
+                self._held.setdefault(key[0], set()).add(key[1])
             self._queue.append(item)
             self._cond.notify_all()
+
+
+def _shm_key(item: Item) -> tuple[int, int] | None:
+    """(sender session, link_seq) of a data item whose pixels are in the sender's shm ring."""
+    header = item[1]
+    if item[0] != wire.DATA or header.get("codec") != "shm":
+        return None
+    return header["session"], header["link_seq"]
 
 
 def _plain_meta(meta: dict[str, Any]) -> dict[str, Any]:

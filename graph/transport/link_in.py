@@ -82,7 +82,9 @@ class LinkIn(Node):
                                      max_payload_bytes=self.options.max_payload_mb << 20)
             self.decoders = {header["session"]: decoder}
         try:
-            payload = decoder.decode(header, frame.buffer)
+            # shm frames may arrive as read-only views of the sender's ring (no copy), kept until
+            # the graph drops them; the receiver decides how many it can keep
+            payload = decoder.decode(header, frame.buffer, self.receiver.lease)
         except wire.WireError:
             ctx.count("link_undecodable")
             return None

@@ -9,9 +9,12 @@ Layout of one segment (little endian), named ``pfshm_<pid>_<session hex>_<genera
     64  u64[slots]  stamps: 2*link_seq+1 while slot is written, 2*link_seq+2 when complete
     data_offset + i*slot_bytes: slot i
 
-Slot reuse is tied to the link's cumulative credits: slot = link_seq % slots, and the receiver copies
-a slot out before it frees the credit, so with ``slots`` > the receiver's window a slot is never
-rewritten while unread. The stamps (a seqlock) catch a misconfiguration: a torn read is dropped.
+A slot stays the sender's to avoid until the receiver says it is free: every credit message carries
+``received`` (all link_seq below it have arrived or are lost) and ``held`` (those below it the receiver
+still uses: queued, being decoded, or handed downstream as a read-only view of the slot). When every
+slot is held, the sender sends that frame as an ordinary raw payload instead, so a receiver keeping
+views can slow the link down but never stall it. The stamps (a seqlock) catch a broken peer: a
+frame whose slot was rewritten is dropped.
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ import mmap
 import os
 import re
 import struct
+import weakref
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from multiprocessing import shared_memory
 from typing import Any
 
@@ -77,7 +82,8 @@ def remove_stale_segments(directory: str = SHM_DIR) -> list[str]:
 class ShmRing:
     """The sender's ring: one segment of ``slots`` slots sized for the current frame, re-created
     (under a new generation name) when the frame's byte size changes. The previous segment is kept
-    until the next change, so messages still in flight for it stay readable."""
+    until the next change, so messages still in flight for it stay readable. A slot is reused only
+    once the receiver has released the link_seq written to it (``release``)."""
 
     def __init__(self, session: int, slots: int = 8):
         if not 2 <= slots <= MAX_SLOTS:
@@ -87,6 +93,8 @@ class ShmRing:
         self.generation = 0
         # [SharedMemory, stamps view, slot_bytes, data_offset]; a list so the view can be dropped at close
         self._segments: list[list[Any]] = []
+        self._in_use: dict[int, int] = {}   # link_seq -> slot of the current segment, until released
+        self._next_slot = 0
 
     def _segment_for(self, nbytes: int):
         if self._segments and self._segments[-1][2] == _align(nbytes, 64):
@@ -100,14 +108,21 @@ class ShmRing:
         stamps = np.ndarray((self.slots,), np.uint64, buffer=shm.buf, offset=STAMPS_OFFSET)
         stamps[:] = 0
         self._segments.append([shm, stamps, slot_bytes, data_offset])
+        self._in_use.clear()            # the old segment's slots are no concern of the new one
         while len(self._segments) > 2:
             self._release(self._segments.pop(0))
         return self._segments[-1]
 
-    def write(self, array: np.ndarray, link_seq: int) -> dict[str, Any]:
-        """Copy ``array`` into the slot of ``link_seq`` (the one producer copy); header fields for it."""
+    def write(self, array: np.ndarray, link_seq: int) -> dict[str, Any] | None:
+        """Copy ``array`` into a free slot for ``link_seq`` (the one producer copy) and return the
+        header fields for it; None when the receiver still holds every slot."""
         shm, stamps, slot_bytes, data_offset = self._segment_for(array.nbytes)
-        slot = link_seq % self.slots
+        slot = self._in_use.get(link_seq)       # the same link_seq again (replaced before it went out)
+        if slot is None:
+            slot = self._free_slot()
+            if slot is None:
+                return None
+            self._in_use[link_seq] = slot
         offset = data_offset + slot * slot_bytes
         stamps[slot] = 2 * link_seq + 1
         target = np.ndarray(array.shape, array.dtype, buffer=shm.buf, offset=offset)
@@ -115,6 +130,24 @@ class ShmRing:
         del target
         stamps[slot] = 2 * link_seq + 2
         return {"shm_name": shm.name.lstrip("/"), "shm_slot": slot, "shm_offset": offset}
+
+    def _free_slot(self) -> int | None:
+        used = set(self._in_use.values())
+        for i in range(self.slots):
+            slot = (self._next_slot + i) % self.slots
+            if slot not in used:
+                self._next_slot = slot + 1
+                return slot
+        return None
+
+    def release(self, received: int, held: Iterable[int]) -> None:
+        """The receiver has every link_seq below ``received`` except ``held``: free those slots."""
+        keep = set(held)
+        self._in_use = {seq: slot for seq, slot in self._in_use.items() if seq >= received or seq in keep}
+
+    def release_all(self) -> None:
+        """A new receiver session: nothing of the old one is held any more."""
+        self._in_use.clear()
 
     @staticmethod
     def _release(segment: list[Any]) -> None:
@@ -164,13 +197,18 @@ class _Mapping:
 
 class ShmReader:
     """The receiver's side for one sending session: maps segments by name (read-only, cached, at most
-    two), checks every header field against the segment before reading, and copies the slot out."""
+    two), checks every header field against the segment before reading, then either copies the slot
+    out or, when the link lets it keep the slot (``lease``), returns a read-only view of it."""
 
     def __init__(self, max_payload_bytes: int):
         self.max_bytes = MAX_SLOTS * max_payload_bytes + 65536
         self._maps: OrderedDict[str, _Mapping] = OrderedDict()
 
-    def read(self, header: dict[str, Any], nbytes: int) -> np.ndarray:
+    def read(self, header: dict[str, Any], nbytes: int,
+             lease: Callable[[int], Callable[[], None] | None] | None = None) -> np.ndarray:
+        """The frame of a checked header. ``lease(ring_slots)`` may return a release function: the
+        frame is then a read-only view of the slot (no copy), and release runs once the last array
+        using that memory is gone; otherwise (or without ``lease``) the pixels are copied out."""
         name, slot, offset = header.get("shm_name"), header.get("shm_slot"), header.get("shm_offset")
         if not isinstance(name, str) or not (match := NAME_PATTERN.match(name)):
             raise WireError(f"shm_name {name!r:.80} is not a ring segment name")
@@ -187,12 +225,20 @@ class ShmReader:
         stamp = 2 * header["link_seq"] + 2
         if mapping.stamp(slot) != stamp:
             raise WireError(f"shm slot {slot} does not hold link_seq {header['link_seq']}")
-        out = np.empty(header["shape"], np.dtype(header["dtype"]))
+        dtype, shape = np.dtype(header["dtype"]), header["shape"]
+        release = lease(mapping.slots) if lease is not None else None
+        if release is not None:
+            # every view numpy makes of this array keeps ``holder`` alive (views point at the array
+            # that does not own its memory), so the slot is released exactly when the last one dies
+            holder = np.frombuffer(mapping.map, np.uint8, nbytes, offset)
+            weakref.finalize(holder, release).atexit = False
+            return holder.view(dtype).reshape(shape)
+        out = np.empty(shape, dtype)
         source = np.frombuffer(mapping.map, np.uint8, nbytes, offset)
         np.copyto(out.reshape(-1).view(np.uint8), source)
         del source
         if mapping.stamp(slot) != stamp:           # rewritten while copying: a torn frame, drop it
-            raise WireError(f"shm slot {slot} was overwritten while read (ring smaller than the window?)")
+            raise WireError(f"shm slot {slot} was overwritten while read (the sender ignored `held`?)")
         return out
 
     def _mapping(self, name: str) -> _Mapping:
@@ -206,13 +252,21 @@ class ShmReader:
                 raise WireError(f"shm segment {name} cannot be mapped: {type(exc).__name__}") from None
             self._maps[name] = mapping
             while len(self._maps) > 2:
-                self._maps.popitem(last=False)[1].map.close()
+                _unmap(self._maps.popitem(last=False)[1])
         return mapping
 
     def close(self) -> None:
         for mapping in self._maps.values():
-            mapping.map.close()
+            _unmap(mapping)
         self._maps.clear()
+
+
+def _unmap(mapping: _Mapping) -> None:
+    """Close a mapping; one still viewed by frames downstream stays mapped until they are gone."""
+    try:
+        mapping.map.close()
+    except BufferError:
+        pass                        # views hold the mmap object: it unmaps when the last one dies
 
 
 __all__ = ["NAME_PATTERN", "ShmReader", "ShmRing", "remove_stale_segments", "segment_name"]

@@ -126,9 +126,21 @@ def _check_data(header: dict, limits: Limits) -> None:
         _int(meta, "clock_offset_ns")
 
 
+#: at most this many link_seqs in a credit's ``held`` list (a ring has at most 64 slots)
+MAX_HELD = 64
+
+
 def _check_credit(header: dict, limits: Limits) -> None:
     _uint(header, "sender_session", UINT64_MAX)
     _uint(header, "allowed")
+    if "received" in header or "held" in header:           # both or neither (shm slot release)
+        _uint(header, "received")
+        held = header.get("held")
+        if (not isinstance(held, list) or len(held) > MAX_HELD
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < header["received"]
+                           for v in held)):
+            raise WireError(f"field 'held' must be a list of at most {MAX_HELD} link_seqs below 'received', "
+                            f"got {held!r:.60}")
 
 
 def _check_hello(header: dict, limits: Limits) -> None:

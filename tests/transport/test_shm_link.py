@@ -174,8 +174,10 @@ def test_hostile_shm_headers_are_refused_before_memory_is_read():
             decoder.decode(good, b"xx")
         with pytest.raises(wire.WireError, match="loopback"):
             PayloadDecoder(allow_shm=False).decode(good, b"")
-        # the slot is rewritten by link_seq 9 (same slot in a ring of 4): the old header no longer reads
-        mine.encode_at(frame[::-1].copy(), 9, session)
+        # once the receiver has released link_seq 5, its slot is reused: the old header no longer reads
+        mine.release(6, [])
+        for link_seq in range(9, 13):                              # four more frames in a ring of four
+            mine.encode_at(frame[::-1].copy(), link_seq, session)
         with pytest.raises(wire.WireError, match="does not hold"):
             decoder.decode(good, b"")
     finally:
@@ -183,3 +185,58 @@ def test_hostile_shm_headers_are_refused_before_memory_is_read():
         mine.close()
         theirs.close()
     assert not [n for n in os.listdir(SHM_DIR) if n.startswith(f"pfshm_{os.getpid()}_")]
+
+
+def test_a_held_slot_is_never_rewritten_and_a_full_ring_falls_back_to_raw():
+    session = 0x42
+    frames = [np.full((32, 48, 3), i, np.uint8) for i in range(6)]
+    encoder = ShmEncoder(slots=3)
+    try:
+        sent = [encoder.encode_at(f, i, session) for i, f in enumerate(frames[:3])]
+        assert [fields["codec"] for fields, _ in sent] == ["shm"] * 3
+        # nothing released: the fourth frame cannot take a slot, so it travels as raw pixels
+        fields, payload = encoder.encode_at(frames[3], 3, session)
+        assert fields["codec"] == "raw" and np.array_equal(np.asarray(payload), frames[3])
+        assert encoder.ring_full == 1
+        # the receiver has 0..3 and still holds 1: slots of 0 and 2 are free, 1 stays untouched
+        encoder.release(4, [1])
+        decoder = PayloadDecoder()
+        try:
+            for i in (4, 5):
+                fields, _ = encoder.encode_at(frames[i], i, session)
+                assert fields["codec"] == "shm" and fields["shm_slot"] != sent[1][0]["shm_slot"]
+                assert np.array_equal(decoder.decode(header(session, i, fields), b""), frames[i])
+            assert np.array_equal(decoder.decode(header(session, 1, sent[1][0]), b""), frames[1])
+        finally:
+            decoder.close()
+    finally:
+        encoder.close()
+
+
+def test_a_leased_frame_is_a_read_only_view_released_when_the_last_view_dies():
+    session = 0x43
+    frame = np.arange(32 * 48 * 3, dtype=np.uint32).astype(np.uint8).reshape(32, 48, 3)
+    encoder, decoder = ShmEncoder(slots=4), PayloadDecoder()
+    released, offered = [], []
+
+    def lease(ring_slots):
+        offered.append(ring_slots)
+        return lambda: released.append(1)
+    try:
+        fields, _ = encoder.encode_at(frame, 0, session)
+        view = decoder.decode(header(session, 0, fields), b"", lease)
+        assert offered == [4] and np.array_equal(view, frame)
+        assert not view.flags.writeable                        # downstream cannot scribble on the sender's ring
+        with pytest.raises(ValueError):
+            view[0, 0, 0] = 1
+        crop = view[4:20, 8:40]                                # a view of the view keeps the slot
+        del view
+        assert released == []
+        del crop
+        assert released == [1]
+        # a lease refused (None): the frame is copied out and owns its memory
+        copied = decoder.decode(header(session, 0, fields), b"", lambda slots: None)
+        assert copied.flags.writeable and copied.flags.owndata
+    finally:
+        decoder.close()
+        encoder.close()

@@ -117,3 +117,18 @@ def test_clock_offset_prefers_the_exchange_with_the_shortest_round_trip():
     assert clock.round_trip_ns == 200_000
     clock.add(10, 0, 100, 5)                   # negative round trip: forged, ignored
     assert clock.round_trip_ns == 200_000
+
+
+def credit(**extra) -> dict:
+    return {"v": 1, "kind": "credit", "session": 9, "stream": "a.frame>b", "sender_session": 5, "allowed": 12,
+            **extra}
+
+
+def test_a_credit_lists_held_slots_only_below_received_and_within_bounds():
+    assert wire.unpack(wire.pack(credit()))["allowed"] == 12                  # without slot fields
+    assert wire.unpack(wire.pack(credit(received=10, held=[3, 9])))["held"] == [3, 9]
+    for bad in (dict(received=10), dict(held=[1]), dict(received=10, held=[10]),
+                dict(received=10, held=[-1]), dict(received=10, held=["3"]), dict(received=10, held=[True]),
+                dict(received=100, held=list(range(wire.MAX_HELD + 1))), dict(received=10, held=7)):
+        with pytest.raises(wire.WireError, match="received|held"):
+            wire.unpack(wire.pack(credit(**bad)))

@@ -8,6 +8,7 @@ next hello (see docs/protocol.md).
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import threading
@@ -145,7 +146,9 @@ class _Endpoint:
                 if now >= next_tick:
                     self._tick(now)
                     next_tick = now + self.settings.heartbeat_s
-                timeout_ms = max(0.0, (next_tick - time.monotonic()) * 1000)
+                # whole milliseconds, rounded up: pyzmq truncates a float, and a 0 ms poll in the
+                # last millisecond before each tick would spin
+                timeout_ms = max(0, math.ceil((next_tick - time.monotonic()) * 1000))
                 events = dict(poller.poll(timeout_ms))
                 if self._wake_r in events:
                     try:
@@ -418,6 +421,7 @@ class LinkReceiver(_Endpoint):
         self._leased = 0
         self._taken: tuple[int, int] | None = None   # (session, link_seq) of the shm item in hand
         self._taken_leased = False
+        self._ring_slots = 0        # the sender's ring size, once a lease has been asked for (0: unknown)
 
     # node thread ---------------------------------------------------------------------------
     def take(self, timeout_s: float) -> Item | None:
@@ -436,10 +440,12 @@ class LinkReceiver(_Endpoint):
     def lease(self, ring_slots: int):
         """Keep the shm slot of the item in hand after done(): returns the function that frees it
         (call it once, from any thread), or None when keeping it could use up the sender's ring
-        (the window's messages plus the leases must fit in ``ring_slots``): then copy the frame."""
+        (the window's messages, the leases and one slot of slack for releases not yet reported
+        must fit in ``ring_slots``): then copy the frame."""
         with self._cond:
+            self._ring_slots = ring_slots
             key = self._taken
-            if key is None or self._taken_leased or self._leased + self.window >= ring_slots:
+            if key is None or self._taken_leased or self._leased + self.window + 1 >= ring_slots:
                 return None
             self._leased += 1
             self._taken_leased = True
@@ -474,7 +480,7 @@ class LinkReceiver(_Endpoint):
     # I/O thread ----------------------------------------------------------------------------
     def _credit(self, peer_id: bytes, peer: _Peer, refresh: bool = False) -> None:
         """Grant credit and list the held shm slots; unless ``refresh`` (the heartbeat), only when
-        either changed since the last credit."""
+        that grants more or frees a slot."""
         if not peer.synced:
             return
         with self._cond:
@@ -482,7 +488,12 @@ class LinkReceiver(_Endpoint):
             held = sorted(self._held.get(peer.session, ()))[:wire.MAX_HELD]
         allowed = peer.next_expected + free
         grant = (allowed, held)
-        if (refresh or grant != peer.granted) and self._send(
+        # worth a message: more credit, or freed slots the sender may be short of (a newly held slot
+        # it assumes anyway; freed ones otherwise ride on the next grant, one message a frame)
+        news = peer.granted is None or allowed > peer.granted[0]
+        if not news and not set(peer.granted[1]) <= set(held):
+            news = len(peer.granted[1]) + self.window + 2 > self._ring_slots
+        if (refresh or news) and self._send(
                 peer_id, self._header(wire.CREDIT, sender_session=peer.session, allowed=allowed,
                                       received=peer.next_expected, held=held)):
             peer.granted = grant

@@ -112,38 +112,63 @@ def ms(samples_ns: list[int], q: float) -> float:
     return float(np.percentile(np.asarray(samples_ns, np.int64), q)) / 1e6 if samples_ns else float("nan")
 
 
-def transport_cost(frames: int) -> None:
-    print(f"== 1280x720 frames over a link (credits, window 2), {frames} frames each")
+def unpaced_fps(address: str, frames: int, codec: str, runs: int = 3) -> list[float]:
+    """Frames/s of ``runs`` unpaced runs of ``frames`` frames (window 4), first to last arrival."""
+    rates = []
+    for _ in range(runs):
+        result = link_run(address, frames, 0.0, window=4, codec=codec)
+        rates.append(result["got"] / max(result["seconds"], 1e-9))
+    return rates
+
+
+def median(values: list[float]) -> float:
+    return float(np.median(values))
+
+
+def transport_cost(frames: int, unpaced_frames: int) -> dict[str, float]:
+    print(f"== 1280x720 frames over a link: per-frame cost at 60 fps ({frames} frames, window 2); "
+          f"unpaced frames/s (window 4, median of 3 runs of {unpaced_frames})")
+    rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, address, codec in (("ipc raw", f"ipc://{tmp}/bench", "raw"),
                                      ("tcp raw", "tcp://127.0.0.1:5771", "raw"),
-                                     ("ipc shm", f"ipc://{tmp}/bench", "shm")):
+                                     ("ipc shm", f"ipc://{tmp}/bench", "shm"),
+                                     ("tcp-loopback shm", "tcp://127.0.0.1:5771", "shm")):
             paced = link_run(address, frames, 60.0, codec=codec)
-            flat_out = link_run(address, frames, 0.0, window=4, codec=codec)
-            fps = flat_out["got"] / max(flat_out["seconds"], 1e-9)
-            print(f"{name}: per-frame transport (send -> decoded array) p50 {ms(paced['transport_ns'], 50):.2f} ms "
-                  f"p99 {ms(paced['transport_ns'], 99):.2f} ms at 60 fps; unpaced {fps:.0f} frames/s")
+            runs = unpaced_fps(address, unpaced_frames, codec)
+            rates[name] = median(runs)
+            print(f"{name}: per-frame transport (send -> array in the receiver) p50 "
+                  f"{ms(paced['transport_ns'], 50):.2f} ms p99 {ms(paced['transport_ns'], 99):.2f} ms; "
+                  f"unpaced {rates[name]:.0f} frames/s (runs {', '.join(f'{r:.0f}' for r in runs)})")
+    return rates
 
 
-def imagezmq_baseline(frames: int) -> None:
-    if not Path(IMAGEZMQ_PATH, "imagezmq").is_dir():
-        print("== imagezmq: not installed (see the module docstring), skipped")
-        return
+def imagezmq_fps(connect: str, bind: str, frames: int) -> float:
     sys.path.insert(0, IMAGEZMQ_PATH)
     import imagezmq
 
-    hub = child("imagezmq", "tcp://*:5772", str(frames))
-    sender = imagezmq.ImageSender(connect_to="tcp://127.0.0.1:5772", REQ_REP=True)
+    hub = child("imagezmq", bind, str(frames))
+    sender = imagezmq.ImageSender(connect_to=connect, REQ_REP=True)
     frame = test_frame()
     for _ in range(frames):          # REQ/REP: one reply per image, so send exactly what the hub takes
         sender.send_image("bench", frame)
-    result = json.loads(hub.communicate(timeout=60)[0])
+    result = json.loads(hub.communicate(timeout=120)[0])
     sender.close()
-    ours = link_run("tcp://127.0.0.1:5773", frames, 0.0, window=4)
-    ours_fps = ours["got"] / max(ours["seconds"], 1e-9)
-    theirs = result["got"] / max(result["seconds"], 1e-9)
-    print(f"== imagezmq ImageSender/ImageHub REQ/REP tcp: {theirs:.0f} frames/s; this link over tcp: "
-          f"{ours_fps:.0f} frames/s ({ours_fps / theirs:.2f}x)")
+    return result["got"] / max(result["seconds"], 1e-9)
+
+
+def imagezmq_baseline(frames: int, ours: dict[str, float]) -> None:
+    if not Path(IMAGEZMQ_PATH, "imagezmq").is_dir():
+        print("== imagezmq: not installed (see the module docstring), skipped")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs = {"tcp": median([imagezmq_fps("tcp://127.0.0.1:5772", "tcp://*:5772", frames) for _ in range(3)]),
+                  "ipc": median([imagezmq_fps(f"ipc://{tmp}/iz", f"ipc://{tmp}/iz", frames) for _ in range(3)])}
+    best = max(theirs.values())
+    print(f"== imagezmq ImageSender/ImageHub (REQ/REP), same 720p frames, median of 3 runs of {frames}: "
+          f"tcp {theirs['tcp']:.0f}, ipc {theirs['ipc']:.0f} frames/s")
+    for name, rate in ours.items():
+        print(f"   this link, {name}: {rate:.0f} frames/s = {rate / best:.2f}x imagezmq's best ({best:.0f})")
 
 
 def slow_consumer(frames: int) -> None:
@@ -221,7 +246,7 @@ def slow_consumer_split(frames: int) -> None:
           f"(goal <= 2); {worked} of {frames} frames consumed, the rest dropped and counted")
 
 
-GRAPH = """
+STRESS_GRAPH = """
 [graph]
 name = "bench_split"
 policy = "block"
@@ -241,75 +266,63 @@ inputs = {{ frame = "shrink.frame" }}
 """
 
 
-SHM_PHONE = """
-[graph]
-name = "bench_shm_phone"
-policy = "block"
-[nodes.capture]
-type = "sample_source"
-options = {{ frames = {frames}, fps = 60.0, realtime = {realtime} }}
-[nodes.send]
-type = "link_out"
-inputs = {{ packet = "capture.frame" }}
-options = {{ address = "{address}", mode = "connect", stream = "f", codec = "shm", policy = "block" }}
-"""
-SHM_COMPANION = """
-[graph]
-name = "bench_shm_companion"
-policy = "block"
-[nodes.receive]
-type = "link_in"
-options = {{ address = "{address}", mode = "bind", stream = "f", kind = "frame", window = 4 }}
-[nodes.shrink]
-type = "downscale"
-inputs = {{ frame = "receive.packet" }}
-options = {{ max_width = 640, max_height = 360 }}
-[nodes.output]
-type = "null_sink"
-inputs = {{ frame = "shrink.frame" }}
-"""
+def recipe_graph_text(frames: int, realtime: bool) -> str:
+    """The product's chain (recipe blur) with the camera on the phone and every stage on the companion."""
+    from portraitflow.recipes.loader import load_recipe, recipe_graph
+
+    spec = recipe_graph(load_recipe("blur"), source=("sample_source", {"frames": frames, "fps": 60.0,
+                                                                       "realtime": realtime}),
+                        sink=("null_sink", {}))
+    spec.policy = "block"
+    for node in spec.nodes.values():
+        node.part = "phone" if node.id == "capture" else "companion"
+    return spec.to_toml()
 
 
-def split_ratio(frames: int, realtime: bool) -> None:
+def steady_fps(trace: Path, node: str = "output") -> float:
+    """Frames/s at ``node`` between its 10th and 90th percentile packet (start-up and drain left out)."""
+    events = json.loads(trace.read_text(encoding="utf-8"))
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    ends = sorted(e["ts"] + e.get("dur", 0) for e in events if e.get("ph") == "X" and e.get("name") == node)
+    first, last = len(ends) // 10, len(ends) * 9 // 10
+    return (last - first) / max((ends[last] - ends[first]) / 1e6, 1e-9)
+
+
+def split_vs_whole(graph_text: str, codecs: tuple[str, ...]) -> tuple[float, dict[str, float]]:
+    """Steady frames/s of the graph in one process and split (phone | companion over ipc) per codec."""
     with tempfile.TemporaryDirectory() as tmp:
         graph = Path(tmp, "g.toml")
-        graph.write_text(GRAPH.format(frames=frames, realtime=str(realtime).lower()), encoding="utf-8")
+        graph.write_text(graph_text, encoding="utf-8")
         run = [sys.executable, "-m", "portraitflow.cli.main", "run", "--graph", str(graph)]
-        whole = subprocess.run(run, capture_output=True, text=True, timeout=300).stderr
-        address = f"ipc://{tmp}/split"
-        companion = subprocess.Popen([*run, "--part", "companion", "--bind", address], stderr=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL, text=True)
-        phone = subprocess.run([*run, "--part", "phone", "--connect", address], capture_output=True, text=True,
-                               timeout=300)
-        split = companion.communicate(timeout=300)[1]
-        # the same split with codec shm (the CLI's --codec does not offer it yet: explicit link nodes)
-        shm_address = f"ipc://{tmp}/shm"
-        for name, text in (("p.toml", SHM_PHONE), ("c.toml", SHM_COMPANION)):
-            Path(tmp, name).write_text(text.format(frames=frames, realtime=str(realtime).lower(),
-                                                   address=shm_address), encoding="utf-8")
-        shm_run = [sys.executable, "-m", "portraitflow.cli.main", "run", "--graph"]
-        shm_companion = subprocess.Popen([*shm_run, str(Path(tmp, "c.toml"))], stderr=subprocess.PIPE,
-                                         stdout=subprocess.DEVNULL, text=True)
-        shm_phone = subprocess.run([*shm_run, str(Path(tmp, "p.toml"))], capture_output=True, text=True,
-                                   timeout=300)
-        shm_companion.communicate(timeout=300)
-    if phone.returncode or companion.returncode:
-        print("split run failed:", phone.stderr[-500:], split[-500:])
-        return
+        whole_trace = Path(tmp, "whole.json")
+        subprocess.run([*run, "--trace", str(whole_trace)], capture_output=True, text=True, timeout=600, check=True)
+        split = {}
+        for codec in codecs:
+            address, trace = f"ipc://{tmp}/split-{codec}", Path(tmp, f"{codec}.json")
+            companion = subprocess.Popen([*run, "--part", "companion", "--bind", address, "--trace", str(trace)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            phone = subprocess.run([*run, "--part", "phone", "--connect", address, "--codec", codec],
+                                   capture_output=True, text=True, timeout=600)
+            err = companion.communicate(timeout=600)[1]
+            if phone.returncode or companion.returncode:
+                raise RuntimeError(f"split run failed: {phone.stderr[-400:]} {err[-400:]}")
+            split[codec] = steady_fps(trace)
+        return steady_fps(whole_trace), split
 
-    def fps(summary: str) -> float:
-        return float(re.search(r"frames out in [\d.]+ s \(([\d.]+) fps\)", summary).group(1))
-    # the companion's clock starts when it starts waiting; use the phone's link_out timing instead:
-    # frames out / seconds of the phone part (source to last frame sent)
-    whole_fps, phone_fps = fps(whole), fps(phone.stderr)
-    pace = "paced at 60 fps like a camera" if realtime else "as fast as possible"
-    print(f"== split pipeline (sample_source | link ipc raw | downscale 640x360 -> null_sink), {frames} frames "
-          f"{pace}: one process {whole_fps:.1f} fps, split {phone_fps:.1f} fps (ratio {phone_fps / whole_fps:.2f})")
-    if shm_phone.returncode or shm_companion.returncode:
-        print("split run with shm failed:", shm_phone.stderr[-500:])
-        return
-    shm_fps = fps(shm_phone.stderr)
-    print(f"   same split with codec shm: {shm_fps:.1f} fps (ratio {shm_fps / whole_fps:.2f})")
+
+def split_ratio(frames: int, paced_frames: int) -> None:
+    cases = (("recipe blur (camera | downscale, segment, smooth, fringe, composite, sink)",
+              lambda n, live: recipe_graph_text(n, live)),
+             ("stress graph (camera | downscale 640x360 -> sink: nearly all cost is moving frames)",
+              lambda n, live: STRESS_GRAPH.format(frames=n, realtime=str(live).lower())))
+    print(f"== split pipeline over ipc vs the same graph in one process: steady frames/s at the sink "
+          f"(10th-90th percentile frame, from --trace)")
+    for name, text in cases:
+        for live, n in ((False, frames), (True, paced_frames)):
+            whole, split = split_vs_whole(text(n, live), ("raw", "shm"))
+            pace = "camera paced at 60 fps" if live else "unpaced, 2 cores shared by both parts"
+            ratios = ", ".join(f"{codec} {fps:.1f} ({fps / whole:.2f})" for codec, fps in split.items())
+            print(f"{name}, {n} frames, {pace}: one process {whole:.1f} fps; split {ratios}")
 
 
 def main() -> int:
@@ -326,12 +339,12 @@ def main() -> int:
         elif role == "part":
             return role_part(*rest)
         return 0
-    transport_cost(args.frames)
-    imagezmq_baseline(args.frames)
+    ours = transport_cost(args.frames, 10 * args.frames)
+    imagezmq_baseline(10 * args.frames, {k: v for k, v in ours.items() if k in ("tcp raw", "ipc shm",
+                                                                                  "tcp-loopback shm")})
     slow_consumer(min(args.frames, 150))
     slow_consumer_split(min(args.frames, 180))
-    split_ratio(args.frames, realtime=False)
-    split_ratio(min(args.frames, 180), realtime=True)
+    split_ratio(3 * args.frames, min(args.frames, 300))
     return 0
 
 

@@ -488,9 +488,10 @@ class LinkReceiver(_Endpoint):
             held = sorted(self._held.get(peer.session, ()))[:wire.MAX_HELD]
         allowed = peer.next_expected + free
         grant = (allowed, held)
-        # worth a message: more credit, or freed slots the sender may be short of (a newly held slot
-        # it assumes anyway; freed ones otherwise ride on the next grant, one message a frame)
-        news = peer.granted is None or allowed > peer.granted[0]
+        # worth a message: half a window more credit (the sender still holds the other half, so
+        # it never waits on this), or freed slots the sender may be short of; a newly held slot it
+        # assumes anyway, and freed ones otherwise ride on the next grant
+        news = peer.granted is None or allowed >= peer.granted[0] + max(1, self.window // 2)
         if not news and not set(peer.granted[1]) <= set(held):
             news = len(peer.granted[1]) + self.window + 2 > self._ring_slots
         if (refresh or news) and self._send(

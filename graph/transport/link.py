@@ -2,7 +2,11 @@
 
 Not for: graph nodes (link_out.py / link_in.py wrap these) or payload codecs (codecs.py).
 The binding end uses a ROUTER socket (it may see several peers, e.g. a restarted one), the
-connecting end a DEALER. Credits are cumulative ("you may send link_seq < allowed"), so a lost or
+connecting end a DEALER. The socket and the protocol state are guarded by one lock: the I/O thread
+holds it while it reads and answers, and a node thread that finds it free sends its data (or its
+credit) itself instead of handing it over, saving a thread switch per frame. So that the I/O
+thread never calls into ZeroMQ while it waits, it sleeps in the OS's poll on the socket's ZMQ_FD,
+and whoever used the socket last checks ZMQ_EVENTS afterwards (the ZMQ_FD rules). Credits are cumulative ("you may send link_seq < allowed"), so a lost or
 repeated credit message never over-grants, and a restart on either side resynchronises from the
 next hello (see docs/protocol.md).
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import select
 import threading
 import time
 from collections import deque
@@ -68,6 +73,9 @@ class _Endpoint:
         os.set_blocking(self._wake_w, False)
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        # the socket and the protocol state (module docstring); not reentrant, so a lease released
+        # by a garbage collection inside the I/O thread's own work leaves the work to the loop
+        self._lock = threading.Lock()
         context = zmq.Context.instance()
         self.socket = context.socket(zmq.ROUTER if settings.bind else zmq.DEALER)
         s = self.socket
@@ -131,37 +139,59 @@ class _Endpoint:
             self._wake_r = self._wake_w = -1
 
     def _close_socket(self) -> None:
-        if not self.socket.closed:
-            self.socket.close()
+        with self._lock:
+            if not self.socket.closed:
+                self.socket.close()
 
     # -- the I/O thread ----------------------------------------------------------------------
     def _run(self) -> None:
-        poller = zmq.Poller()
-        poller.register(self.socket, zmq.POLLIN)
-        poller.register(self._wake_r, zmq.POLLIN)
+        poller = select.poll()
+        with self._lock:
+            poller.register(self.socket.getsockopt(zmq.FD), select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
         next_tick = 0.0
         try:
             while not self._closing.is_set():
-                now = time.monotonic()
-                if now >= next_tick:
-                    self._tick(now)
-                    next_tick = now + self.settings.heartbeat_s
-                # whole milliseconds, rounded up: pyzmq truncates a float, and a 0 ms poll in the
-                # last millisecond before each tick would spin
+                with self._lock:
+                    now = time.monotonic()
+                    if now >= next_tick:
+                        self._tick(now)
+                        next_tick = now + self.settings.heartbeat_s
+                    if self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                        self._drain()
+                    self._after_events()
+                    more = self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN
+                if more:
+                    continue
+                # whole milliseconds, rounded up: a 0 ms poll in the last millisecond before each
+                # tick would spin
                 timeout_ms = max(0, math.ceil((next_tick - time.monotonic()) * 1000))
-                events = dict(poller.poll(timeout_ms))
-                if self._wake_r in events:
-                    try:
-                        while os.read(self._wake_r, 4096):
+                for fd, _ in poller.poll(timeout_ms):
+                    if fd == self._wake_r:
+                        try:
+                            while os.read(self._wake_r, 4096):
+                                pass
+                        except BlockingIOError:
                             pass
-                    except BlockingIOError:
-                        pass
-                if self.socket in events:
-                    self._drain()
-                self._after_events()
-            self._on_close()
+            with self._lock:
+                self._on_close()
         except BaseException as exc:  # noqa: BLE001 - reported to the node's thread
             self.error = exc
+
+    def _act_now(self, action) -> None:
+        """From a node thread: run ``action`` (which uses the socket) here if the lock is free, else
+        leave it to the I/O thread; either way nothing arriving meanwhile goes unnoticed."""
+        if self._thread is not None and not self._closing.is_set() and self._lock.acquire(blocking=False):
+            try:
+                if self.error is None and not self.socket.closed:
+                    action()
+                    if not self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                        return              # nothing waiting: the I/O thread may sleep on
+            except zmq.ZMQError:
+                pass                        # the I/O thread will meet it too, and report it
+            finally:
+                self._lock.release()
+        self.wake()
 
     def _drain(self) -> None:
         for _ in range(256):          # bounded, so ticks and sends still happen under a flood
@@ -257,7 +287,7 @@ class LinkSender(_Endpoint):
                 self.counters.add("link_dropped")
             self._pending.append(packet)
         self._raise_error()
-        self.wake()
+        self._act_now(self._after_events)
 
     def finish(self, timeout_s: float) -> bool:
         """Send what is unsent (block: waiting up to timeout_s for credit), then the end message,
@@ -455,7 +485,7 @@ class LinkReceiver(_Endpoint):
             with self._cond:
                 self._leased -= 1
                 self._forget(key)
-            self.wake()
+            self._act_now(self._after_events)
         return release
 
     def done(self) -> None:
@@ -465,7 +495,7 @@ class LinkReceiver(_Endpoint):
             if self._taken is not None and not self._taken_leased:
                 self._forget(self._taken)
             self._taken = None
-        self.wake()
+        self._act_now(self._after_events)
 
     def _forget(self, key: tuple[int, int] | None) -> None:
         """(under the lock) this shm slot is no longer held."""

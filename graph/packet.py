@@ -17,7 +17,8 @@ def now_ns() -> int:
 @dataclass(frozen=True, slots=True)
 class Packet:
     """An immutable packet. Nodes must not modify a payload they received: it may be shared
-    by several downstream edges. Make a new array (or copy) instead.
+    by several downstream edges, and a frame that came over a same-host shm link is a read-only
+    view of the sender's memory. Make a new array (or copy) instead.
 
     capture_ts_ns: monotonic ns, set once by the source and never rewritten downstream.
     seq: the source's sequence number (0, 1, 2, ...), carried along like the timestamp.

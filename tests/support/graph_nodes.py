@@ -1,10 +1,12 @@
-"""Small real nodes for runtime tests: a counting source, a slow stage, a failing stage, a collector.
+"""Small real nodes for runtime tests: a counting source, a slow stage, a failing stage, a collector,
+a stage that keeps references to past frames.
 
 Not for: production graphs; these exercise the runtime's queues, pairing and errors.
 """
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +63,33 @@ class Slow(Node):
     def process(self, ctx):
         time.sleep(self.options.seconds)
         ctx.emit("frame", ctx.inputs["frame"])
+
+
+class Hoard(Node):
+    """Passes frames on and keeps the last ``keep`` of them referenced, like a node with a history;
+    fails if any kept frame changes afterwards (memory reused under it)."""
+
+    inputs = {"frame": Frame}
+    outputs = {"frame": Frame}
+
+    @dataclass(frozen=True)
+    class Options:
+        keep: int = 10
+
+    def open(self, ctx):
+        self.kept = deque(maxlen=self.options.keep)
+
+    def process(self, ctx):
+        packet = ctx.inputs["frame"]
+        self.kept.append((packet, _checksum(packet.payload)))
+        for old, checksum in self.kept:
+            if _checksum(old.payload) != checksum:
+                raise AssertionError(f"frame seq {old.seq} changed while it was kept")
+        ctx.emit("frame", packet)
+
+
+def _checksum(frame: np.ndarray) -> int:
+    return int(frame.sum(dtype=np.uint64))
 
 
 class FailAt(Node):
@@ -129,5 +158,5 @@ class Collect(Node):
 
 
 for name, cls in {"t_count": CountingSource, "t_slow": Slow, "t_fail": FailAt, "t_mask": ToMask,
-                  "t_collect": Collect}.items():
+                  "t_collect": Collect, "t_hoard": Hoard}.items():
     registry.register(name, cls)

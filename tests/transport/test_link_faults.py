@@ -19,12 +19,8 @@ import msgpack
 import numpy as np
 import zmq
 
-from support.split import finish as finish_part, start_part
+from support.split import PORTRAITFLOW_WITH_TEST_NODES, finish as finish_part, start_part
 
-PYTHON_WITH_TEST_NODES = [sys.executable, "-c",
-                          "import sys; sys.path.insert(0, sys.argv.pop(1)); import support.graph_nodes; "
-                          "from portraitflow.cli.main import main; sys.exit(main(sys.argv[1:]))",
-                          str(Path(__file__).resolve().parents[1])]
 
 LIVE_GRAPH = """
 [graph]
@@ -68,7 +64,7 @@ def live_graph(tmp_path: Path, *, frames: int, fps: float, work: str = "downscal
 
 
 def start(graph: Path, part: str, *flags: str) -> subprocess.Popen:
-    return start_part(graph, part, *flags, command=PYTHON_WITH_TEST_NODES)
+    return start_part(graph, part, *flags, command=PORTRAITFLOW_WITH_TEST_NODES)
 
 
 def seqs(out: Path) -> list[int]:

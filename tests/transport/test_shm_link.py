@@ -5,6 +5,7 @@ Not for: the other codecs (test_split_run.py) or protocol faults in general (tes
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -21,7 +22,7 @@ from portraitflow.graph.transport.codecs import PayloadDecoder, ShmEncoder
 from portraitflow.graph.transport.link_out import LinkOut
 from portraitflow.graph.transport.shm_ring import NAME_PATTERN, SHM_DIR
 
-from support.split import PORTRAITFLOW, finish
+from support.split import PORTRAITFLOW, PORTRAITFLOW_WITH_TEST_NODES, finish
 
 
 PHONE = """
@@ -102,6 +103,49 @@ def test_a_split_run_over_ipc_with_shm_delivers_every_frame_pixel_identical(tmp_
         split_png, whole_png = cv2.imread(str(split_out / name)), cv2.imread(str(whole_out / name))
         assert split_png.shape == whole_png.shape == (720, 1280, 3) or split_png.shape == whole_png.shape
         assert np.array_equal(split_png, whole_png), name
+
+
+HOARDING_COMPANION = """
+[graph]
+name = "shm_hoarder"
+policy = "block"
+[nodes.receive]
+type = "link_in"
+options = {{ address = "{address}", mode = "bind", stream = "frames", kind = "frame", window = 4 }}
+[nodes.history]
+type = "t_hoard"
+inputs = {{ frame = "receive.packet" }}
+options = {{ keep = 12 }}
+[nodes.output]
+type = "png_sink"
+inputs = {{ frame = "history.frame" }}
+options = {{ path = "{out}/f_{{seq:04d}}.png" }}
+"""
+
+
+def test_a_receiver_keeping_more_frames_than_the_ring_has_slots_never_stalls_the_link(tmp_path):
+    # the companion keeps 12 frames referenced while the sender's ring has 8 slots: leases must stop
+    # before the ring runs dry, later frames are copied out, and every frame arrives intact
+    frames, address, out = 30, f"ipc://{tmp_path}/shm", tmp_path / "out"
+    out.mkdir()
+    companion = subprocess.Popen([*PORTRAITFLOW_WITH_TEST_NODES, "run", "--graph",
+                                  str(write(tmp_path / "c.toml", HOARDING_COMPANION.format(address=address, out=out)))],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    phone = start(write(tmp_path / "phone.toml", PHONE.format(frames=frames, realtime="false", address=address)))
+    code_p, err_p = finish(phone)
+    code_c, err_c = finish(companion)
+    assert code_p == 0, err_p
+    assert code_c == 0, err_c
+    assert f"link_sent={frames}" in err_p
+    leased = int(re.search(r"link_shm_leased=(\d+)", err_c).group(1))
+    assert 0 < leased < frames, err_c                       # some frames leased, the rest copied
+    whole_out = tmp_path / "whole"
+    whole_out.mkdir()
+    run_graph(parse_graph(WHOLE.format(frames=frames, out=whole_out)))
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"f_{i:04d}.png" for i in range(frames)]
+    for name in names:
+        assert np.array_equal(cv2.imread(str(out / name)), cv2.imread(str(whole_out / name))), name
 
 
 def test_a_killed_sender_leaves_no_segment_after_the_next_start_and_the_receiver_survives(tmp_path):

@@ -125,7 +125,7 @@ def median(values: list[float]) -> float:
     return float(np.median(values))
 
 
-def transport_cost(frames: int, unpaced_frames: int) -> dict[str, float]:
+def transport_cost(frames: int, unpaced_frames: int) -> None:
     print(f"== 1280x720 frames over a link: per-frame cost at 60 fps ({frames} frames, window 2); "
           f"unpaced frames/s (window 4, median of 3 runs of {unpaced_frames})")
     rates = {}
@@ -140,7 +140,6 @@ def transport_cost(frames: int, unpaced_frames: int) -> dict[str, float]:
             print(f"{name}: per-frame transport (send -> array in the receiver) p50 "
                   f"{ms(paced['transport_ns'], 50):.2f} ms p99 {ms(paced['transport_ns'], 99):.2f} ms; "
                   f"unpaced {rates[name]:.0f} frames/s (runs {', '.join(f'{r:.0f}' for r in runs)})")
-    return rates
 
 
 def imagezmq_fps(connect: str, bind: str, frames: int) -> float:
@@ -157,18 +156,27 @@ def imagezmq_fps(connect: str, bind: str, frames: int) -> float:
     return result["got"] / max(result["seconds"], 1e-9)
 
 
-def imagezmq_baseline(frames: int, ours: dict[str, float]) -> None:
+def imagezmq_baseline(frames: int, rounds: int = 5) -> None:
+    """imagezmq and this link in alternating runs (so both meet the same machine load), medians."""
     if not Path(IMAGEZMQ_PATH, "imagezmq").is_dir():
         print("== imagezmq: not installed (see the module docstring), skipped")
         return
+    rates: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        theirs = {"tcp": median([imagezmq_fps("tcp://127.0.0.1:5772", "tcp://*:5772", frames) for _ in range(3)]),
-                  "ipc": median([imagezmq_fps(f"ipc://{tmp}/iz", f"ipc://{tmp}/iz", frames) for _ in range(3)])}
-    best = max(theirs.values())
-    print(f"== imagezmq ImageSender/ImageHub (REQ/REP), same 720p frames, median of 3 runs of {frames}: "
-          f"tcp {theirs['tcp']:.0f}, ipc {theirs['ipc']:.0f} frames/s")
-    for name, rate in ours.items():
-        print(f"   this link, {name}: {rate:.0f} frames/s = {rate / best:.2f}x imagezmq's best ({best:.0f})")
+        runs = {"imagezmq tcp": lambda: imagezmq_fps("tcp://127.0.0.1:5772", "tcp://*:5772", frames),
+                "imagezmq ipc": lambda: imagezmq_fps(f"ipc://{tmp}/iz", f"ipc://{tmp}/iz", frames),
+                "this link, tcp raw": lambda: unpaced_fps("tcp://127.0.0.1:5773", frames, "raw", 1)[0],
+                "this link, ipc shm": lambda: unpaced_fps(f"ipc://{tmp}/ours", frames, "shm", 1)[0],
+                "this link, tcp-loopback shm": lambda: unpaced_fps("tcp://127.0.0.1:5774", frames, "shm", 1)[0]}
+        for _ in range(rounds):
+            for name, run in runs.items():
+                rates.setdefault(name, []).append(run())
+    best = max(median(rates["imagezmq tcp"]), median(rates["imagezmq ipc"]))
+    print(f"== imagezmq ImageSender/ImageHub (REQ/REP) against this link, same 720p frames, {rounds} alternating "
+          f"rounds of {frames} frames each, median frames/s (all runs):")
+    for name, values in rates.items():
+        extra = "" if name.startswith("imagezmq") else f" = {median(values) / best:.2f}x imagezmq's best"
+        print(f"   {name}: {median(values):.0f}{extra} ({', '.join(f'{v:.0f}' for v in values)})")
 
 
 def slow_consumer(frames: int) -> None:
@@ -339,9 +347,8 @@ def main() -> int:
         elif role == "part":
             return role_part(*rest)
         return 0
-    ours = transport_cost(args.frames, 10 * args.frames)
-    imagezmq_baseline(10 * args.frames, {k: v for k, v in ours.items() if k in ("tcp raw", "ipc shm",
-                                                                                  "tcp-loopback shm")})
+    transport_cost(args.frames, 10 * args.frames)
+    imagezmq_baseline(10 * args.frames)
     slow_consumer(min(args.frames, 150))
     slow_consumer_split(min(args.frames, 180))
     split_ratio(3 * args.frames, min(args.frames, 300))

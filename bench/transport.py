@@ -196,9 +196,10 @@ type = "sample_source"
 part = "phone"
 options = {{ frames = {frames}, fps = 60.0, realtime = true }}
 [nodes.work]
-type = "bench_slow"
+type = "t_slow"
 part = "companion"
 inputs = {{ frame = "capture.frame" }}
+options = {{ seconds = 0.04 }}
 [nodes.output]
 type = "null_sink"
 part = "companion"
@@ -207,28 +208,12 @@ inputs = {{ frame = "work.frame" }}
 
 
 def role_part(graph: str, part: str, flag: str, address: str) -> int:
-    """Run one part (flag: bind or connect) of a graph with a 40 ms consumer node ``bench_slow`` registered in this process."""
-    from dataclasses import dataclass as _dataclass
+    """Run one part (flag: bind or connect) of a graph with the test suite's small nodes registered
+    (``t_slow``: a stage that sleeps, tests/support/graph_nodes.py)."""
+    sys.path.insert(0, str(HERE.parents[1] / "tests"))
+    import support.graph_nodes  # noqa: F401 - registers the t_* node types
 
     from portraitflow.cli.main import main as cli_main
-    from portraitflow.graph import registry
-    from portraitflow.graph.kinds import Frame
-    from portraitflow.graph.node import Node
-
-    class BenchSlow(Node):
-        """A consumer that takes 40 ms a frame (a 25 fps stage)."""
-        inputs = {"frame": Frame}
-        outputs = {"frame": Frame}
-
-        @_dataclass(frozen=True)
-        class Options:
-            seconds: float = 0.04
-
-        def process(self, ctx):
-            time.sleep(self.options.seconds)
-            ctx.emit("frame", ctx.inputs["frame"])
-
-    registry.register("bench_slow", BenchSlow)
     return cli_main(["run", "--graph", graph, "--part", part, f"--{flag}", address])
 
 
@@ -247,7 +232,7 @@ def slow_consumer_split(frames: int) -> None:
         print("slow split failed:", phone_err[-400:], companion_err[-400:])
         return
     p50, p95 = float(found.group(1)), float(found.group(2))
-    worked = re.search(r"^work\s+bench_slow\s+(\d+)", companion_err, re.M).group(1)
+    worked = re.search(r"^work\s+t_slow\s+(\d+)", companion_err, re.M).group(1)
     print(f"split graph (phone: 720p camera at 60 fps | companion: 40 ms stage -> sink): capture->sink "
           f"p50 {p50:.1f} ms p95 {p95:.1f} ms, of which 40 ms is the stage itself, so frames are "
           f"{(p50 - 40) / 40:.2f} / {(p95 - 40) / 40:.2f} consumer periods old when it starts on them "

@@ -266,7 +266,7 @@ def recipe_graph_text(frames: int, realtime: bool) -> str:
     spec = recipe_graph(load_recipe("blur"), source=("sample_source", {"frames": frames, "fps": 60.0,
                                                                        "realtime": realtime}),
                         sink=("null_sink", {}))
-    spec.policy = "block"
+    spec.policy = "auto" if realtime else "block"     # live: latest (drop stale frames); else: every frame
     for node in spec.nodes.values():
         node.part = "phone" if node.id == "capture" else "companion"
     return spec.to_toml()
@@ -281,14 +281,21 @@ def steady_fps(trace: Path, node: str = "output") -> float:
     return (last - first) / max((ends[last] - ends[first]) / 1e6, 1e-9)
 
 
-def split_vs_whole(graph_text: str, codecs: tuple[str, ...]) -> tuple[float, dict[str, float]]:
-    """Steady frames/s of the graph in one process and split (phone | companion over ipc) per codec."""
+def latency(summary: str) -> str:
+    found = re.search(r"latency ms: p50 ([\d.]+)\s+p95 [\d.]+\s+p99 ([\d.]+)", summary)
+    return f"{found.group(1)}/{found.group(2)}" if found else "?"
+
+
+def split_vs_whole(graph_text: str, codecs: tuple[str, ...]) -> tuple[tuple[float, str], dict[str, tuple[float, str]]]:
+    """(steady frames/s, capture->sink latency p50/p99 ms) of the graph in one process and split
+    (phone | companion over ipc) per codec."""
     with tempfile.TemporaryDirectory() as tmp:
         graph = Path(tmp, "g.toml")
         graph.write_text(graph_text, encoding="utf-8")
         run = [sys.executable, "-m", "portraitflow.cli.main", "run", "--graph", str(graph)]
         whole_trace = Path(tmp, "whole.json")
-        subprocess.run([*run, "--trace", str(whole_trace)], capture_output=True, text=True, timeout=600, check=True)
+        whole = subprocess.run([*run, "--trace", str(whole_trace)], capture_output=True, text=True, timeout=600,
+                               check=True)
         split = {}
         for codec in codecs:
             address, trace = f"ipc://{tmp}/split-{codec}", Path(tmp, f"{codec}.json")
@@ -299,23 +306,32 @@ def split_vs_whole(graph_text: str, codecs: tuple[str, ...]) -> tuple[float, dic
             err = companion.communicate(timeout=600)[1]
             if phone.returncode or companion.returncode:
                 raise RuntimeError(f"split run failed: {phone.stderr[-400:]} {err[-400:]}")
-            split[codec] = steady_fps(trace)
-        return steady_fps(whole_trace), split
+            split[codec] = (steady_fps(trace), latency(err))
+        return (steady_fps(whole_trace), latency(whole.stderr)), split
 
 
-def split_ratio(frames: int, paced_frames: int) -> None:
+def split_ratio(frames: int, paced_frames: int, rounds: int = 3) -> None:
     cases = (("recipe blur (camera | downscale, segment, smooth, fringe, composite, sink)",
               lambda n, live: recipe_graph_text(n, live)),
              ("stress graph (camera | downscale 640x360 -> sink: nearly all cost is moving frames)",
               lambda n, live: STRESS_GRAPH.format(frames=n, realtime=str(live).lower())))
     print(f"== split pipeline over ipc vs the same graph in one process: steady frames/s at the sink "
-          f"(10th-90th percentile frame, from --trace)")
+          f"(10th-90th percentile frame, from --trace; unpaced: median of {rounds} alternating rounds), "
+          f"capture->sink latency p50/p99 ms")
     for name, text in cases:
         for live, n in ((False, frames), (True, paced_frames)):
-            whole, split = split_vs_whole(text(n, live), ("raw", "shm"))
+            results = [split_vs_whole(text(n, live), ("raw", "shm")) for _ in range(1 if live else rounds)]
+            whole = median([r[0][0] for r in results])
+            parts = []
+            for codec in ("raw", "shm"):
+                rates = [r[1][codec][0] for r in results]
+                parts.append(f"{codec} {median(rates):.1f} ({median(rates) / whole:.2f}; "
+                             f"{results[-1][1][codec][1]} ms)")
             pace = "camera paced at 60 fps" if live else "unpaced, 2 cores shared by both parts"
-            ratios = ", ".join(f"{codec} {fps:.1f} ({fps / whole:.2f})" for codec, fps in split.items())
-            print(f"{name}, {n} frames, {pace}: one process {whole:.1f} fps; split {ratios}")
+            every = "" if live else "; rounds (one process / raw / shm): " + ", ".join(
+                f"{r[0][0]:.0f}/{r[1]['raw'][0]:.0f}/{r[1]['shm'][0]:.0f}" for r in results)
+            print(f"{name}, {n} frames, {pace}: one process {whole:.1f} fps ({results[-1][0][1]} ms); "
+                  f"split {', '.join(parts)}{every}")
 
 
 def main() -> int:

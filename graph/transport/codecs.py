@@ -82,7 +82,8 @@ class Mask8Encoder:
 class ShmEncoder:
     """Same host only: pixels copied into the sender's shared-memory ring (shm_ring.py); the
     ZeroMQ message carries the header (segment name, slot, offset) and an empty payload. When the
-    receiver still holds every slot, the frame goes as a raw payload instead (counted in ``ring_full``)."""
+    receiver still holds every slot, or shared memory has no room for the ring, the frame goes as a raw
+    payload instead (counted in ``counts``: ring_full, no_room)."""
 
     name = "shm"
 
@@ -90,7 +91,6 @@ class ShmEncoder:
         from .shm_ring import remove_stale_segments
         self.slots = slots
         self.ring = None
-        self.ring_full = 0
         self._raw = RawEncoder()
         remove_stale_segments()     # at start-up: segments of senders killed before they could unlink
 
@@ -104,9 +104,14 @@ class ShmEncoder:
             self.ring = ShmRing(session, self.slots)
         slot_fields = self.ring.write(np.ascontiguousarray(array), link_seq)
         if slot_fields is None:
-            self.ring_full += 1
             return self._raw.encode(array)
         return {**fields, "codec": self.name, **slot_fields}, b""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Frames sent raw because every slot was held (ring_full) or shared memory was full (no_room)."""
+        ring = self.ring
+        return {"ring_full": ring.full, "no_room": ring.no_room} if ring is not None else {}
 
     def release(self, received: int, held: list[int]) -> None:
         """From a credit message: the receiver's ``received`` and ``held`` link_seqs (shm_ring.py)."""

@@ -384,8 +384,9 @@ class LinkSender(_Endpoint):
                 if hasattr(self.encoder, "encode_at"):
                     # shm: the ring slot is keyed by link_seq, so credits decide when it is reused
                     fields, buffer = self.encoder.encode_at(packet.payload, self.link_seq, self.session)
-                    if self.encoder.ring_full:
-                        self.counters["link_shm_ring_full"] = self.encoder.ring_full
+                    for name, count in self.encoder.counts.items():
+                        if count:
+                            self.counters[f"link_shm_{name}"] = count
                 else:
                     fields, buffer = self.encoder.encode(packet.payload)
                 self._encoded = (packet, fields, buffer)

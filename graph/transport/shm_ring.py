@@ -79,6 +79,15 @@ def remove_stale_segments(directory: str = SHM_DIR) -> list[str]:
     return removed
 
 
+def shm_room(directory: str = SHM_DIR) -> int:
+    """Bytes still free for shared memory (the tmpfs behind /dev/shm); unlimited where there is none."""
+    try:
+        stat = os.statvfs(directory)
+    except (OSError, AttributeError):
+        return 1 << 62
+    return stat.f_bavail * stat.f_frsize
+
+
 class ShmRing:
     """The sender's ring: one segment of ``slots`` slots sized for the current frame, re-created
     (under a new generation name) when the frame's byte size changes. The previous segment is kept
@@ -94,6 +103,8 @@ class ShmRing:
         # [SharedMemory, stamps view, slot_bytes, data_offset]; a list so the view can be dropped at close
         self._segments: list[list[Any]] = []
         self._in_use: dict[int, int] = {}   # link_seq -> slot of the current segment, until released
+        self.full = 0                       # frames that found every slot held
+        self.no_room = 0                    # frames that found no room for their segment
         self._next_slot = 0
 
     def _segment_for(self, nbytes: int):
@@ -101,9 +112,15 @@ class ShmRing:
             return self._segments[-1]
         slot_bytes = _align(nbytes, 64)
         data_offset = _align(STAMPS_OFFSET + 8 * self.slots, 4096)
+        size = self.nbytes_needed(nbytes)
+        if size > shm_room():
+            # tmpfs hands out pages only when they are written: a segment larger than what is left
+            # (a container's 64 MB /dev/shm, say) would kill this process with SIGBUS mid-copy
+            self.no_room += 1
+            return None
         self.generation += 1
         name = segment_name(os.getpid(), self.session, self.generation)
-        shm = shared_memory.SharedMemory(name=name, create=True, size=data_offset + self.slots * slot_bytes)
+        shm = shared_memory.SharedMemory(name=name, create=True, size=size)
         _LAYOUT.pack_into(shm.buf, 0, MAGIC, self.slots, 0, slot_bytes, data_offset)
         stamps = np.ndarray((self.slots,), np.uint64, buffer=shm.buf, offset=STAMPS_OFFSET)
         stamps[:] = 0
@@ -113,14 +130,23 @@ class ShmRing:
             self._release(self._segments.pop(0))
         return self._segments[-1]
 
+    def nbytes_needed(self, frame_bytes: int) -> int:
+        """The size of a ring segment for frames of ``frame_bytes``."""
+        return _align(STAMPS_OFFSET + 8 * self.slots, 4096) + self.slots * _align(frame_bytes, 64)
+
     def write(self, array: np.ndarray, link_seq: int) -> dict[str, Any] | None:
         """Copy ``array`` into a free slot for ``link_seq`` (the one producer copy) and return the
-        header fields for it; None when the receiver still holds every slot."""
-        shm, stamps, slot_bytes, data_offset = self._segment_for(array.nbytes)
+        header fields for it; None when the receiver still holds every slot or shared memory has no
+        room for a ring of this frame size (counted in ``no_room``)."""
+        segment = self._segment_for(array.nbytes)
+        if segment is None:
+            return None
+        shm, stamps, slot_bytes, data_offset = segment
         slot = self._in_use.get(link_seq)       # the same link_seq again (replaced before it went out)
         if slot is None:
             slot = self._free_slot()
             if slot is None:
+                self.full += 1
                 return None
             self._in_use[link_seq] = slot
         offset = data_offset + slot * slot_bytes

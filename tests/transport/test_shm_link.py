@@ -20,7 +20,7 @@ from portraitflow.graph.runner import run_graph
 from portraitflow.graph.transport import wire
 from portraitflow.graph.transport.codecs import PayloadDecoder, ShmEncoder
 from portraitflow.graph.transport.link_out import LinkOut
-from portraitflow.graph.transport.shm_ring import NAME_PATTERN, SHM_DIR
+from portraitflow.graph.transport.shm_ring import NAME_PATTERN, SHM_DIR, ShmRing, shm_room
 
 from support.split import PORTRAITFLOW, PORTRAITFLOW_WITH_TEST_NODES, finish
 
@@ -241,7 +241,7 @@ def test_a_held_slot_is_never_rewritten_and_a_full_ring_falls_back_to_raw():
         # nothing released: the fourth frame cannot take a slot, so it travels as raw pixels
         fields, payload = encoder.encode_at(frames[3], 3, session)
         assert fields["codec"] == "raw" and np.array_equal(np.asarray(payload), frames[3])
-        assert encoder.ring_full == 1
+        assert encoder.counts == {"ring_full": 1, "no_room": 0}
         # the receiver has 0..3 and still holds 1: slots of 0 and 2 are free, 1 stays untouched
         encoder.release(4, [1])
         decoder = PayloadDecoder()
@@ -284,3 +284,19 @@ def test_a_leased_frame_is_a_read_only_view_released_when_the_last_view_dies():
     finally:
         decoder.close()
         encoder.close()
+
+
+def test_a_ring_larger_than_the_free_shared_memory_is_never_created():
+    # tmpfs gives pages only when written: a segment beyond what is free would SIGBUS the sender
+    # mid-copy, so the ring checks the room first and the link sends that frame raw instead
+    ring = ShmRing(0x44, slots=64)
+    huge = np.broadcast_to(np.zeros(4, np.uint8), (65535, 65535, 4))     # 17 GB a slot, no memory behind it
+    try:
+        assert ring.nbytes_needed(huge.nbytes) > shm_room()
+        assert ring.write(huge, 0) is None
+        assert ring.no_room == 1 and ring.full == 0
+        assert segments_of(os.getpid()) == []
+        small = np.zeros((8, 8, 3), np.uint8)
+        assert ring.write(small, 1) is not None                   # a frame that fits still uses the ring
+    finally:
+        ring.close()

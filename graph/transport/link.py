@@ -511,7 +511,7 @@ class LinkReceiver(_Endpoint):
     # I/O thread ----------------------------------------------------------------------------
     def _credit(self, peer_id: bytes, peer: _Peer, refresh: bool = False) -> None:
         """Grant credit and list the held shm slots; unless ``refresh`` (the heartbeat), only when
-        that grants more or frees a slot."""
+        that is news to the sender (see below)."""
         if not peer.synced:
             return
         with self._cond:

@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     link.add_argument("--bind", metavar="ADDRESS", help="this part binds its links (tcp://*:5555, ipc:///tmp/x)")
     link.add_argument("--connect", metavar="ADDRESS", help="this part connects its links (tcp://host:5555)")
     link.add_argument("--codec", choices=["raw", "jpeg", "h264", "shm"],
-                      help="codec of frame links this part sends (shm: shared memory, same host only)")
+                      help="codec of frame links this part sends (default: shm on the same Linux host, "
+                           "raw on the same host elsewhere, jpeg across machines; shm: shared memory, "
+                           "same host only, raw until the receiver accepts it)")
     link.add_argument("--mask-codec", choices=["raw", "mask8", "shm"],
                       help="codec of mask links this part sends")
     link.add_argument("--key", default="", help="CurveZMQ: this part's certificate (NAME.key_secret)")

@@ -52,8 +52,9 @@ class PartSettings:
 
     bind: str | None = None            # this part binds every link at this base address
     connect: str | None = None         # ... or connects every link to it
-    codec: str | None = None           # frame links this part sends: raw|jpeg|h264|shm (default: raw when
-                                       # local, jpeg otherwise)
+    codec: str | None = None           # frame links this part sends: raw|jpeg|h264|shm (default: shm when
+                                       # local on Linux (raw until the receiver can map it), raw when local
+                                       # elsewhere, jpeg otherwise)
     mask_codec: str | None = None      # mask links this part sends: raw|mask8|shm (default alike)
     secret_key: str = ""
     server_key: str = ""
@@ -146,11 +147,12 @@ def _endpoint(spec: GraphSpec, link: Link, settings: PartSettings, receiving: bo
 def _add_link_out(out: GraphSpec, spec: GraphSpec, link: Link, settings: PartSettings) -> None:
     options = _endpoint(spec, link, settings, receiving=False)
     from .transport.security import is_local
+    from .transport.shm_ring import shm_supported
     local = is_local(options["address"])
     if link.kind == "mask":
         codec = settings.mask_codec or ("raw" if local else "mask8")
     else:
-        codec = settings.codec or ("raw" if local else "jpeg")
+        codec = settings.codec or (("shm" if shm_supported() else "raw") if local else "jpeg")
     options.update(policy=link.policy.value, codec=codec)
     out.nodes[link.out_node] = NodeSpec(link.out_node, "link_out", options, link.source_part)
     out.edges.append(EdgeSpec(link.source, link.source_port, link.out_node, "packet",

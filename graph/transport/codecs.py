@@ -81,9 +81,12 @@ class Mask8Encoder:
 
 class ShmEncoder:
     """Same host only: pixels copied into the sender's shared-memory ring (shm_ring.py); the
-    ZeroMQ message carries the header (segment name, slot, offset) and an empty payload. When the
-    receiver still holds every slot, or shared memory has no room for the ring, the frame goes as a raw
-    payload instead (counted in ``counts``: ring_full, no_room)."""
+    ZeroMQ message carries the header (segment name, slot, offset) and an empty payload.
+
+    Until the receiver has said it can map the ring (``answer``), frames go as raw payloads that
+    offer the segment's name, so nothing is lost where the two ends do not share /dev/shm (another
+    container, say). Frames also go raw while the receiver holds every slot, or when shared memory has
+    no room for the ring (``counts``)."""
 
     name = "shm"
 
@@ -91,6 +94,7 @@ class ShmEncoder:
         from .shm_ring import remove_stale_segments
         self.slots = slots
         self.ring = None
+        self.accepted: bool | None = None      # the receiver's answer to the offer (None: not yet)
         self._raw = RawEncoder()
         remove_stale_segments()     # at start-up: segments of senders killed before they could unlink
 
@@ -99,19 +103,36 @@ class ShmEncoder:
 
     def encode_at(self, array: np.ndarray, link_seq: int, session: int) -> tuple[dict[str, Any], Buffer]:
         fields = describe(array)
+        if self.accepted is False:
+            return self._raw.encode(array)
         if self.ring is None:
             from .shm_ring import ShmRing
             self.ring = ShmRing(session, self.slots)
+        if self.accepted is None:
+            name = self.ring.segment_name_for(array.nbytes)
+            raw_fields, buffer = self._raw.encode(array)
+            return ({**raw_fields, "shm_offer": name} if name else raw_fields), buffer
         slot_fields = self.ring.write(np.ascontiguousarray(array), link_seq)
         if slot_fields is None:
             return self._raw.encode(array)
         return {**fields, "codec": self.name, **slot_fields}, b""
 
+    def answer(self, accepted: bool) -> None:
+        """The receiver's answer to the offered segment (credit field ``shm``)."""
+        if accepted is False and self.ring is not None:
+            self.ring.close()                   # it will never be read: give the memory back
+            self.ring = None
+        self.accepted = accepted
+
     @property
     def counts(self) -> dict[str, int]:
-        """Frames sent raw because every slot was held (ring_full) or shared memory was full (no_room)."""
+        """Frames sent raw because every slot was held (ring_full) or shared memory was full (no_room);
+        refused: 1 when the receiver cannot map the ring."""
         ring = self.ring
-        return {"ring_full": ring.full, "no_room": ring.no_room} if ring is not None else {}
+        counts = {"ring_full": ring.full, "no_room": ring.no_room} if ring is not None else {}
+        if self.accepted is False:
+            counts["refused"] = 1
+        return counts
 
     def release(self, received: int, held: list[int]) -> None:
         """From a credit message: the receiver's ``received`` and ``held`` link_seqs (shm_ring.py)."""
@@ -119,8 +140,10 @@ class ShmEncoder:
             self.ring.release(received, held)
 
     def release_all(self) -> None:
+        """A new receiver session: it holds none of the slots, and has yet to answer the offer."""
         if self.ring is not None:
             self.ring.release_all()
+        self.accepted = None
 
     def close(self) -> None:
         if self.ring is not None:
@@ -151,6 +174,15 @@ class PayloadDecoder:
         self._shm = None
         self.allow_shm = allow_shm          # False on a receiver reachable from other hosts
         self.max_payload_bytes = max_payload_bytes
+
+    def can_map_shm(self, header: dict[str, Any]) -> bool:
+        """Whether the segment a raw message offers (``shm_offer``) can be read here."""
+        if not self.allow_shm:
+            return False
+        if self._shm is None:
+            from .shm_ring import ShmReader
+            self._shm = ShmReader(self.max_payload_bytes)
+        return self._shm.can_map(header.get("shm_offer"), header["session"])
 
     def decode(self, header: dict[str, Any], buffer: Buffer, lease=None) -> np.ndarray:
         """The array of one data message. ``lease`` (shm only, see ShmReader.read) lets a shm frame

@@ -344,6 +344,8 @@ class LinkSender(_Endpoint):
                 self.allowed = max(self.allowed, header["allowed"])
             if "received" in header and hasattr(self.encoder, "release"):
                 self.encoder.release(header["received"], header["held"])
+            if "shm" in header and hasattr(self.encoder, "answer") and self.encoder.accepted is None:
+                self.encoder.answer(header["shm"])
             self.receiver_peer = peer
             self._last_heard = time.monotonic()
         elif kind == wire.PING:
@@ -421,6 +423,7 @@ class _Peer:
         self.last_heard = time.monotonic()
         self.next_ping = 0.0
         self.granted: tuple[int, list[int]] | None = None   # the last (allowed, held) sent
+        self.told_shm: bool | None = None                   # the last shm answer sent
 
     @property
     def synced(self) -> bool:
@@ -453,6 +456,7 @@ class LinkReceiver(_Endpoint):
         self._taken: tuple[int, int] | None = None   # (session, link_seq) of the shm item in hand
         self._taken_leased = False
         self._ring_slots = 0        # the sender's ring size, once a lease has been asked for (0: unknown)
+        self._shm_answers: dict[int, bool] = {}   # sender session -> can its shm segments be mapped here
 
     # node thread ---------------------------------------------------------------------------
     def take(self, timeout_s: float) -> Item | None:
@@ -489,6 +493,18 @@ class LinkReceiver(_Endpoint):
             self._act_now(self._after_events)
         return release
 
+    def shm_answer(self, session: int) -> bool | None:
+        with self._cond:
+            return self._shm_answers.get(session)
+
+    def answer_shm(self, session: int, accepted: bool) -> None:
+        """Tell that sender session whether its offered shm segment can be mapped here (in credits)."""
+        with self._cond:
+            self._shm_answers[session] = accepted
+            while len(self._shm_answers) > MAX_PEERS:
+                del self._shm_answers[next(iter(self._shm_answers))]
+        self._act_now(self._after_events)
+
     def done(self) -> None:
         """The item taken last has been handed on: its credit (and, unless leased, its slot) is free."""
         with self._cond:
@@ -517,6 +533,7 @@ class LinkReceiver(_Endpoint):
         with self._cond:
             free = max(0, self.window - len(self._queue) - self._in_hand)
             held = sorted(self._held.get(peer.session, ()))[:wire.MAX_HELD]
+            shm = self._shm_answers.get(peer.session)
         allowed = peer.next_expected + free
         grant = (allowed, held)
         # worth a message: half a window more credit (the sender still holds the other half, so
@@ -525,10 +542,14 @@ class LinkReceiver(_Endpoint):
         news = peer.granted is None or allowed >= peer.granted[0] + max(1, self.window // 2)
         if not news and not set(peer.granted[1]) <= set(held):
             news = len(peer.granted[1]) + self.window + 2 > self._ring_slots
+        fields: dict[str, Any] = {"received": peer.next_expected, "held": held}
+        if shm is not None:
+            fields["shm"] = shm
+            news = news or shm != peer.told_shm
         if (refresh or news) and self._send(
-                peer_id, self._header(wire.CREDIT, sender_session=peer.session, allowed=allowed,
-                                      received=peer.next_expected, held=held)):
+                peer_id, self._header(wire.CREDIT, sender_session=peer.session, allowed=allowed, **fields)):
             peer.granted = grant
+            peer.told_shm = shm
 
     def _ping(self, peer_id: bytes, peer: _Peer) -> None:
         t1 = now_ns()

@@ -22,6 +22,7 @@ import mmap
 import os
 import re
 import struct
+import sys
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -79,6 +80,11 @@ def remove_stale_segments(directory: str = SHM_DIR) -> list[str]:
     return removed
 
 
+def shm_supported() -> bool:
+    """Whether this machine offers the shared memory the shm codec uses (Linux's /dev/shm)."""
+    return sys.platform.startswith("linux") and os.path.isdir(SHM_DIR)
+
+
 def shm_room(directory: str = SHM_DIR) -> int:
     """Bytes still free for shared memory (the tmpfs behind /dev/shm); unlimited where there is none."""
     try:
@@ -129,6 +135,12 @@ class ShmRing:
         while len(self._segments) > 2:
             self._release(self._segments.pop(0))
         return self._segments[-1]
+
+    def segment_name_for(self, nbytes: int) -> str | None:
+        """The name of the segment that frames of ``nbytes`` would use (created now if need be), or
+        None when shared memory has no room for it: what the sender offers before it uses shm."""
+        segment = self._segment_for(nbytes)
+        return None if segment is None else segment[0].name.lstrip("/")
 
     def nbytes_needed(self, frame_bytes: int) -> int:
         """The size of a ring segment for frames of ``frame_bytes``."""
@@ -236,10 +248,7 @@ class ShmReader:
         frame is then a read-only view of the slot (no copy), and release runs once the last array
         using that memory is gone; otherwise (or without ``lease``) the pixels are copied out."""
         name, slot, offset = header.get("shm_name"), header.get("shm_slot"), header.get("shm_offset")
-        if not isinstance(name, str) or not (match := NAME_PATTERN.match(name)):
-            raise WireError(f"shm_name {name!r:.80} is not a ring segment name")
-        if int(match.group(2), 16) != header["session"]:
-            raise WireError(f"shm segment {name} does not belong to sender session {header['session']:016x}")
+        _check_name(name, header["session"])
         for field, value in (("shm_slot", slot), ("shm_offset", offset)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise WireError(f"field {field!r} must be a non-negative int, got {value!r:.60}")
@@ -267,6 +276,16 @@ class ShmReader:
             raise WireError(f"shm slot {slot} was overwritten while read (the sender ignored `held`?)")
         return out
 
+    def can_map(self, name: Any, session: int) -> bool:
+        """Whether the sender's offered segment ``name`` can be mapped here (same /dev/shm, allowed,
+        a sound layout): the answer a receiver gives before the sender uses shm."""
+        try:
+            _check_name(name, session)
+            self._mapping(name)
+        except WireError:
+            return False
+        return True
+
     def _mapping(self, name: str) -> _Mapping:
         mapping = self._maps.get(name)
         if mapping is None:
@@ -285,6 +304,14 @@ class ShmReader:
         for mapping in self._maps.values():
             _unmap(mapping)
         self._maps.clear()
+
+
+def _check_name(name: Any, session: int) -> None:
+    """A ring segment name, and one of this sender session's own (a sender names only its segments)."""
+    if not isinstance(name, str) or not (match := NAME_PATTERN.match(name)):
+        raise WireError(f"shm_name {name!r:.80} is not a ring segment name")
+    if int(match.group(2), 16) != session:
+        raise WireError(f"shm segment {name} does not belong to sender session {session:016x}")
 
 
 def _unmap(mapping: _Mapping) -> None:

@@ -124,6 +124,9 @@ def _check_data(header: dict, limits: Limits) -> None:
         raise WireError(f"field 'meta' must be a map of at most {limits.max_meta_items} items")
     if "clock_offset_ns" in meta:
         _int(meta, "clock_offset_ns")
+    offer = header.get("shm_offer")
+    if offer is not None and (not isinstance(offer, str) or len(offer) > 64):
+        raise WireError(f"field 'shm_offer' must be a segment name of at most 64 characters, got {offer!r:.60}")
 
 
 #: at most this many link_seqs in a credit's ``held`` list (a ring has at most 64 slots)
@@ -141,6 +144,8 @@ def _check_credit(header: dict, limits: Limits) -> None:
                            for v in held)):
             raise WireError(f"field 'held' must be a list of at most {MAX_HELD} link_seqs below 'received', "
                             f"got {held!r:.60}")
+    if "shm" in header and not isinstance(header["shm"], bool):
+        raise WireError(f"field 'shm' must be true or false, got {header['shm']!r:.60}")
 
 
 def _check_hello(header: dict, limits: Limits) -> None:

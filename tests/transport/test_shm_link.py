@@ -22,7 +22,7 @@ from portraitflow.graph.transport.codecs import PayloadDecoder, ShmEncoder
 from portraitflow.graph.transport.link_out import LinkOut
 from portraitflow.graph.transport.shm_ring import NAME_PATTERN, SHM_DIR, ShmRing, shm_room
 
-from support.split import PORTRAITFLOW, PORTRAITFLOW_WITH_TEST_NODES, finish
+from support.split import PORTRAITFLOW, PORTRAITFLOW_WITH_TEST_NODES, finish, split_graph, start_part
 
 
 PHONE = """
@@ -193,6 +193,8 @@ def test_hostile_shm_headers_are_refused_before_memory_is_read():
     session, other_session = 0x1234, 0x5678
     frame = np.arange(48 * 64 * 3, dtype=np.uint32).astype(np.uint8).reshape(48, 64, 3)
     mine, theirs = ShmEncoder(slots=4), ShmEncoder(slots=4)
+    mine.answer(True)                                      # as if the receiver had accepted the offer
+    theirs.answer(True)
     decoder = PayloadDecoder()
     try:
         fields, payload = mine.encode_at(frame, 5, session)
@@ -235,6 +237,7 @@ def test_a_held_slot_is_never_rewritten_and_a_full_ring_falls_back_to_raw():
     session = 0x42
     frames = [np.full((32, 48, 3), i, np.uint8) for i in range(6)]
     encoder = ShmEncoder(slots=3)
+    encoder.answer(True)
     try:
         sent = [encoder.encode_at(f, i, session) for i, f in enumerate(frames[:3])]
         assert [fields["codec"] for fields, _ in sent] == ["shm"] * 3
@@ -261,6 +264,7 @@ def test_a_leased_frame_is_a_read_only_view_released_when_the_last_view_dies():
     session = 0x43
     frame = np.arange(32 * 48 * 3, dtype=np.uint32).astype(np.uint8).reshape(32, 48, 3)
     encoder, decoder = ShmEncoder(slots=4), PayloadDecoder()
+    encoder.answer(True)
     released, offered = [], []
 
     def lease(ring_slots):
@@ -300,3 +304,53 @@ def test_a_ring_larger_than_the_free_shared_memory_is_never_created():
         assert ring.write(small, 1) is not None                   # a frame that fits still uses the ring
     finally:
         ring.close()
+
+
+def private_shm_command() -> list[str] | None:
+    """The CLI run in its own mount namespace with an empty /dev/shm of its own (like a container that
+    does not share the host's), or None where this machine does not allow it (not root, no unshare)."""
+    prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+              'mount -t tmpfs -o size=16m tmpfs /dev/shm && exec "$@"', "sh"]
+    try:
+        probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return [*prefix, *PORTRAITFLOW] if probe.returncode == 0 else None
+
+
+def run_default_split(tmp_path: Path, companion_command: list[str]) -> tuple[str, str, Path]:
+    """sample_source on the phone -> downscale -> PNGs on the companion, over ipc, codecs by default."""
+    frames, address, out = 12, f"ipc://{tmp_path}/split", tmp_path / "out"
+    out.mkdir()
+    graph = write(tmp_path / "split.toml", split_graph(frames, out))
+    companion = start_part(graph, "companion", "--bind", address, command=companion_command)
+    phone = start_part(graph, "phone", "--connect", address)
+    code_p, err_p = finish(phone)
+    code_c, err_c = finish(companion)
+    assert code_p == 0, err_p
+    assert code_c == 0, err_c
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    run_graph(parse_graph(split_graph(frames, whole)))
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"f_{i:04d}.png" for i in range(frames)]          # nothing lost, whatever the codec
+    for name in names:
+        assert np.array_equal(cv2.imread(str(out / name)), cv2.imread(str(whole / name))), name
+    return err_p, err_c, out
+
+
+def test_a_same_host_split_uses_shared_memory_once_the_receiver_accepts_it(tmp_path):
+    err_p, err_c, _ = run_default_split(tmp_path, PORTRAITFLOW)
+    assert "link_shm_accepted=1" in err_c, err_c
+    assert int(re.search(r"link_shm_leased=(\d+)", err_c).group(1)) > 0, err_c
+    assert "link_shm_refused" not in err_p, err_p
+
+
+def test_a_receiver_without_the_senders_shared_memory_refuses_it_and_every_frame_still_arrives(tmp_path):
+    command = private_shm_command()
+    if command is None:
+        pytest.skip("needs unshare and mount (root) to give the companion a /dev/shm of its own")
+    err_p, err_c, _ = run_default_split(tmp_path, command)
+    assert "link_shm_unreachable=1" in err_c, err_c
+    assert "link_shm_refused=1" in err_p, err_p
+    assert "link_undecodable" not in err_c and "link_shm_leased" not in err_c, err_c

@@ -15,6 +15,7 @@ import pytest
 from portraitflow.graph.graph_file import parse_graph
 from portraitflow.graph.parts import PartSettings, link_address, plan_links, split_part
 from portraitflow.graph.runner import run_graph
+from portraitflow.graph.transport.shm_ring import shm_supported
 
 from support.split import PORTRAITFLOW, finish, free_tcp_port, split_graph, start_part
 
@@ -64,8 +65,11 @@ def test_links_are_derived_from_the_edges_between_parts(tmp_path):
     assert sorted(phone.nodes) == ["capture", "to_companion_capture_frame"]
     assert sorted(companion.nodes) == ["from_phone_capture_frame", "output", "shrink"]
     out = phone.nodes["to_companion_capture_frame"].options
-    assert (out["address"], out["mode"], out["codec"], out["policy"]) == ("tcp://127.0.0.1:6000", "connect",
-                                                                          "raw", "block")
+    # a same-host link offers shared memory where the machine has it (raw until the receiver accepts)
+    assert (out["address"], out["mode"], out["codec"], out["policy"]) == (
+        "tcp://127.0.0.1:6000", "connect", "shm" if shm_supported() else "raw", "block")
+    assert split_part(spec, "phone", PartSettings(connect="tcp://laptop:6000", insecure=True)).nodes[
+        "to_companion_capture_frame"].options["codec"] == "jpeg"
     inp = companion.nodes["from_phone_capture_frame"].options
     assert (inp["address"], inp["mode"], inp["kind"]) == ("tcp://*:6000", "bind", "frame")
     assert [e.name for e in companion.edges] == ["shrink.frame->output.frame",

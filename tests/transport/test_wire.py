@@ -132,3 +132,16 @@ def test_a_credit_lists_held_slots_only_below_received_and_within_bounds():
                 dict(received=100, held=list(range(wire.MAX_HELD + 1))), dict(received=10, held=7)):
         with pytest.raises(wire.WireError, match="received|held"):
             wire.unpack(wire.pack(credit(**bad)))
+
+
+def test_the_shm_offer_and_its_answer_are_checked():
+    fields, _ = make_encoder("raw").encode(frame())
+    offer = data_header(fields, shm_offer="pfshm_1_0000000000000005_1")
+    assert wire.unpack(wire.pack(offer))["shm_offer"] == offer["shm_offer"]
+    for bad in (7, b"x", "x" * 65):
+        with pytest.raises(wire.WireError, match="shm_offer"):
+            wire.unpack(wire.pack(data_header(fields, shm_offer=bad)))
+    assert wire.unpack(wire.pack(credit(received=1, held=[], shm=False)))["shm"] is False
+    for bad in (1, "yes", None):
+        with pytest.raises(wire.WireError, match="shm"):
+            wire.unpack(wire.pack(credit(received=1, held=[], shm=bad)))

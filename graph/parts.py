@@ -165,16 +165,12 @@ def _add_link_in(out: GraphSpec, spec: GraphSpec, link: Link, settings: PartSett
                    window=1 if link.policy is DropPolicy.LATEST else 4)
     out.nodes[link.in_node] = NodeSpec(link.in_node, "link_in", options, link.target_part)
     for edge in link.edges:
-        if link.policy is DropPolicy.LATEST:
-            # link_in hands every arriving frame on at once (its credit returns at once), and this
-            # edge keeps only the newest: a slow consumer always starts on the freshest frame (about
-            # one producer period old) instead of one that waited a whole consumer period in a queue.
-            # The sender drops (counted) only when the link itself cannot keep up.
-            policy, queue = DropPolicy.LATEST, 1
-        else:
-            r = resolved[id(edge)]
-            policy, queue = r.policy, r.queue_size
-        out.edges.append(EdgeSpec(link.in_node, "packet", edge.target, edge.target_port, policy, queue))
+        # each edge keeps its policy and queue size from the whole graph: link_in hands every frame
+        # on at once, so on a latest edge its credit comes back at once and a slow consumer starts on
+        # the newest frames, exactly as in one process; the sender drops (counted) only when the link
+        # itself cannot keep up
+        r = resolved[id(edge)]
+        out.edges.append(EdgeSpec(link.in_node, "packet", edge.target, edge.target_port, r.policy, r.queue_size))
 
 
 def link_address(base: str, index: int) -> str:

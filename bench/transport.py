@@ -167,7 +167,8 @@ def imagezmq_baseline(frames: int, rounds: int = 5) -> None:
                 "imagezmq ipc": lambda: imagezmq_fps(f"ipc://{tmp}/iz", f"ipc://{tmp}/iz", frames),
                 "this link, tcp raw": lambda: unpaced_fps("tcp://127.0.0.1:5773", frames, "raw", 1)[0],
                 "this link, ipc shm": lambda: unpaced_fps(f"ipc://{tmp}/ours", frames, "shm", 1)[0],
-                "this link, tcp-loopback shm": lambda: unpaced_fps("tcp://127.0.0.1:5774", frames, "shm", 1)[0]}
+                "this link, tcp-loopback shm":
+                    lambda: unpaced_fps("tcp://127.0.0.1:5774", frames, "shm", 1)[0]}
         for _ in range(rounds):
             for name, run in runs.items():
                 rates.setdefault(name, []).append(run())
@@ -286,7 +287,10 @@ def latency(summary: str) -> str:
     return f"{found.group(1)}/{found.group(2)}" if found else "?"
 
 
-def split_vs_whole(graph_text: str, codecs: tuple[str, ...]) -> tuple[tuple[float, str], dict[str, tuple[float, str]]]:
+Rate = tuple[float, str]      # steady frames/s, capture->sink latency "p50/p99"
+
+
+def split_vs_whole(graph_text: str, codecs: tuple[str, ...]) -> tuple[Rate, dict[str, Rate]]:
     """(steady frames/s, capture->sink latency p50/p99 ms) of the graph in one process and split
     (phone | companion over ipc) per codec."""
     with tempfile.TemporaryDirectory() as tmp:

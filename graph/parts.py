@@ -170,7 +170,8 @@ def _add_link_in(out: GraphSpec, spec: GraphSpec, link: Link, settings: PartSett
         # the newest frames, exactly as in one process; the sender drops (counted) only when the link
         # itself cannot keep up
         r = resolved[id(edge)]
-        out.edges.append(EdgeSpec(link.in_node, "packet", edge.target, edge.target_port, r.policy, r.queue_size))
+        out.edges.append(EdgeSpec(link.in_node, "packet", edge.target, edge.target_port, r.policy,
+                                  r.queue_size))
 
 
 def link_address(base: str, index: int) -> str:

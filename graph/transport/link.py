@@ -1,4 +1,4 @@
-"""The two ends of a link: an I/O thread per end that owns the ZeroMQ socket and runs the protocol.
+"""The two ends of a link: an I/O thread per end that serves the ZeroMQ socket and runs the protocol.
 
 Not for: graph nodes (link_out.py / link_in.py wrap these) or payload codecs (codecs.py).
 The binding end uses a ROUTER socket (it may see several peers, e.g. a restarted one), the
@@ -6,9 +6,10 @@ connecting end a DEALER. The socket and the protocol state are guarded by one lo
 holds it while it reads and answers, and a node thread that finds it free sends its data (or its
 credit) itself instead of handing it over, saving a thread switch per frame. So that the I/O
 thread never calls into ZeroMQ while it waits, it sleeps in the OS's poll on the socket's ZMQ_FD,
-and whoever used the socket last checks ZMQ_EVENTS afterwards (the ZMQ_FD rules). Credits are cumulative ("you may send link_seq < allowed"), so a lost or
-repeated credit message never over-grants, and a restart on either side resynchronises from the
-next hello (see docs/protocol.md).
+and whoever used the socket last checks ZMQ_EVENTS afterwards (the ZMQ_FD rules).
+Credits are cumulative ("you may send link_seq < allowed"), so a lost or repeated credit message
+never over-grants, and a restart on either side resynchronises from the next hello (see
+docs/protocol.md).
 """
 from __future__ import annotations
 
@@ -312,7 +313,7 @@ class LinkSender(_Endpoint):
         if self.error is not None:
             raise self.error
 
-    # I/O thread ----------------------------------------------------------------------------
+    # under the lock: the I/O thread, or a node thread that found it free (_act_now) ---------
     def _tick(self, now: float) -> None:
         if self.receiver_session is not None and now - self._last_heard > PEER_TIMEOUT_S:
             # the receiver is gone: its credits are void; a fresh credit message restores them
@@ -524,7 +525,7 @@ class LinkReceiver(_Endpoint):
             if not held:
                 del self._held[key[0]]
 
-    # I/O thread ----------------------------------------------------------------------------
+    # under the lock: the I/O thread, or a node thread that found it free (_act_now) ---------
     def _credit(self, peer_id: bytes, peer: _Peer, refresh: bool = False) -> None:
         """Grant credit and list the held shm slots; unless ``refresh`` (the heartbeat), only when
         that is news to the sender (see below)."""

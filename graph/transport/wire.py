@@ -126,7 +126,8 @@ def _check_data(header: dict, limits: Limits) -> None:
         _int(meta, "clock_offset_ns")
     offer = header.get("shm_offer")
     if offer is not None and (not isinstance(offer, str) or len(offer) > 64):
-        raise WireError(f"field 'shm_offer' must be a segment name of at most 64 characters, got {offer!r:.60}")
+        raise WireError(f"field 'shm_offer' must be a segment name of at most 64 characters, "
+                        f"got {offer!r:.60}")
 
 
 #: at most this many link_seqs in a credit's ``held`` list (a ring has at most 64 slots)

@@ -132,8 +132,8 @@ def test_a_slow_companion_gets_fresh_frames_and_the_phone_counts_its_drops(tmp_p
     assert sent + dropped == 180, phone_summary           # every frame is either sent or counted
     received = counter(companion_summary, "link_received")
     assert received == sent or received == sent - 1, (phone_summary, companion_summary)
-    edge = re.search(r"edge from_phone_shrink_frame\.packet->work\.frame \(latest, queue 2\): dropped (\d+) of (\d+)",
-                     companion_summary)
+    edge = re.search(r"edge from_phone_shrink_frame\.packet->work\.frame \(latest, queue 2\): "
+                     r"dropped (\d+) of (\d+)", companion_summary)
     assert edge, companion_summary
     worked = int(re.search(r"^work\s+t_slow\s+(\d+)", companion_summary, re.M).group(1))
     assert worked < 120 and dropped + int(edge.group(1)) > 30, companion_summary   # the consumer takes < 2/3

@@ -128,8 +128,8 @@ def test_a_receiver_keeping_more_frames_than_the_ring_has_slots_never_stalls_the
     # before the ring runs dry, later frames are copied out, and every frame arrives intact
     frames, address, out = 30, f"ipc://{tmp_path}/shm", tmp_path / "out"
     out.mkdir()
-    companion = subprocess.Popen([*PORTRAITFLOW_WITH_TEST_NODES, "run", "--graph",
-                                  str(write(tmp_path / "c.toml", HOARDING_COMPANION.format(address=address, out=out)))],
+    graph = write(tmp_path / "c.toml", HOARDING_COMPANION.format(address=address, out=out))
+    companion = subprocess.Popen([*PORTRAITFLOW_WITH_TEST_NODES, "run", "--graph", str(graph)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     phone = start(write(tmp_path / "phone.toml", PHONE.format(frames=frames, realtime="false", address=address)))
     code_p, err_p = finish(phone)
@@ -274,7 +274,7 @@ def test_a_leased_frame_is_a_read_only_view_released_when_the_last_view_dies():
         fields, _ = encoder.encode_at(frame, 0, session)
         view = decoder.decode(header(session, 0, fields), b"", lease)
         assert offered == [4] and np.array_equal(view, frame)
-        assert not view.flags.writeable                        # downstream cannot scribble on the sender's ring
+        assert not view.flags.writeable                # downstream cannot scribble on the sender's ring
         with pytest.raises(ValueError):
             view[0, 0, 0] = 1
         crop = view[4:20, 8:40]                                # a view of the view keeps the slot

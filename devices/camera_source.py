@@ -15,6 +15,7 @@ import av
 import av.logging
 
 from ..graph import DeviceError, Frame, Node
+from ..graph.options import Above, check_ranges
 from .pacing import SourceClock
 
 NO_CAMERA_HINT = "use --input sample or a video file"
@@ -128,8 +129,7 @@ class CameraSource(Node):
                 raise ValueError("device must be an index or a device path/name")
             if self.width < 16 or self.height < 16:
                 raise ValueError(f"width and height must be >= 16, got {self.width}x{self.height}")
-            if not 0 < self.fps <= 240:
-                raise ValueError(f"fps must be in (0, 240], got {self.fps}")
+            check_ranges(self, fps=(Above(0), 240))
 
     @property
     def live(self) -> bool:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..graph import DeviceError, EndOfStream, Frame, Node
+from ..graph.options import Above, check_ranges
 from .pacing import SourceClock
 
 
@@ -49,8 +50,7 @@ class ImageSource(Node):
         def __post_init__(self):
             if not self.path:
                 raise ValueError("path must name an image file")
-            if not 0 < self.fps <= 240:
-                raise ValueError(f"fps must be in (0, 240], got {self.fps}")
+            check_ranges(self, fps=(Above(0), 240))
             if self.frames < 0:
                 raise ValueError(f"frames must be >= 0 (0 = endless), got {self.frames}")
 

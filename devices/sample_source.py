@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from ..graph import DeviceError, EndOfStream, Frame, Node
+from ..graph.options import Above, check_ranges
 from .pacing import SourceClock
 
 PHOTO = Path(__file__).parent / "assets" / "astronaut_512.png"
@@ -84,8 +85,7 @@ class SampleSource(Node):
         def __post_init__(self):
             if self.frames < 1:
                 raise ValueError(f"frames must be >= 1, got {self.frames}")
-            if not 0 < self.fps <= 240:
-                raise ValueError(f"fps must be in (0, 240], got {self.fps}")
+            check_ranges(self, fps=(Above(0), 240))
 
     @property
     def live(self) -> bool:

@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 
-from ..graph.options import check_ranges
+from ..graph.options import Above, check_ranges
 from ..graph import DeviceError, Frame, Node
 
 #: the container each URL scheme carries
@@ -54,9 +54,7 @@ class StreamSink(Node):
                 schemes = ", ".join(s + "://" for s in CONTAINER_FOR_SCHEME)
                 raise ValueError(f"url must start with one of {schemes}"
                                  f", got {self.url!r}")
-            if not 0 < self.fps <= 240:
-                raise ValueError(f"fps must be in (0, 240], got {self.fps}")
-            check_ranges(self, bitrate_kbps=(100, 100000), keyframe_seconds=(0.1, 10))
+            check_ranges(self, fps=(Above(0), 240), bitrate_kbps=(100, 100000), keyframe_seconds=(0.1, 10))
             if self.preset not in PRESETS:
                 raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
 

@@ -15,7 +15,7 @@ from typing import Literal
 import av
 import cv2
 
-from ..graph.options import check_ranges
+from ..graph.options import Above, check_ranges
 from ..graph import DeviceError, Frame, Node
 
 #: file extension -> FFmpeg muxer
@@ -58,11 +58,7 @@ class VideoSink(Node):
         def __post_init__(self):
             if Path(self.path).suffix.lower() not in CONTAINERS:
                 raise ValueError(f"path must end in {', '.join(CONTAINERS)}, got {self.path!r}")
-            if not 0 < self.fps <= 240:
-                raise ValueError(f"fps must be in (0, 240], got {self.fps}")
-            check_ranges(self, crf=(0, 51))
-            if not 0 < self.keyframe_s <= 10:
-                raise ValueError(f"keyframe_s must be in (0, 10], got {self.keyframe_s}")
+            check_ranges(self, fps=(Above(0), 240), crf=(0, 51), keyframe_s=(Above(0), 10))
 
     def open(self, ctx) -> None:
         path = Path(self.options.path)

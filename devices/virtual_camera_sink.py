@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 
 from ..graph import DeviceError, Frame, Node
+from ..graph.options import Above, check_ranges
 
 INSTALL_EXTRA = "pip install 'portraitflow[vcam]'"
 
@@ -49,8 +50,7 @@ class VirtualCameraSink(Node):
             if self.width < 0 or self.height < 0 or (self.width == 0) != (self.height == 0):
                 raise ValueError(f"width and height must both be 0 (first frame's size) or both positive, "
                                  f"got {self.width}x{self.height}")
-            if not 0 < self.fps <= 120:
-                raise ValueError(f"fps must be in (0, 120], got {self.fps}")
+            check_ranges(self, fps=(Above(0), 120))
 
     def open(self, ctx) -> None:
         try:

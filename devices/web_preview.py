@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import cv2
 
-from ..graph.options import check_ranges
+from ..graph.options import Above, check_ranges
 from ..graph import ConfigError, DeviceError, Frame, Node
 from ..graph.stats import percentile_ms
 
@@ -74,9 +74,7 @@ class WebPreviewSink(Node):
         quality: int = 80
 
         def __post_init__(self):
-            if not 0 < self.max_fps <= 120:
-                raise ValueError(f"max_fps must be in (0, 120], got {self.max_fps}")
-            check_ranges(self, max_width=(64, 7680), quality=(10, 100))
+            check_ranges(self, max_fps=(Above(0), 120), max_width=(64, 7680), quality=(10, 100))
 
     def __init__(self, node_id: str, options: Any = None, type_name: str | None = None):
         super().__init__(node_id, options, type_name)

@@ -135,16 +135,28 @@ def build_options(options_cls: type, raw: dict[str, Any] | None, *, file: str | 
         raise ConfigError(str(exc), file=file, node=node, field=field) from None
 
 
-def check_ranges(options: Any, **ranges: tuple[float, float]) -> None:
-    """For an Options dataclass's __post_init__: raise ValueError naming the first option outside
-    its inclusive [low, high] range; ``build_options`` turns it into a ConfigError naming the field.
+@dataclasses.dataclass(frozen=True)
+class Above:
+    """An exclusive lower bound for check_ranges: ``fps=(Above(0), 240)`` admits (0, 240]."""
 
-        check_ranges(self, quality=(10, 100), max_width=(64, 7680))
+    value: float
+
+
+def check_ranges(options: Any, **ranges: tuple[float | Above, float]) -> None:
+    """For an Options dataclass's __post_init__: raise ValueError naming the first option outside
+    its inclusive [low, high] range (or (low, high] with ``Above(low)``); ``build_options`` turns it
+    into a ConfigError naming the field.
+
+        check_ranges(self, quality=(10, 100), max_width=(64, 7680), fps=(Above(0), 240))
     """
     for name, (low, high) in ranges.items():
         value = getattr(options, name)
-        if not low <= value <= high:
-            error = ValueError(f"{name} must be in [{low}, {high}], got {value}")
+        if isinstance(low, Above):
+            ok, interval = low.value < value <= high, f"({low.value}, {high}]"
+        else:
+            ok, interval = low <= value <= high, f"[{low}, {high}]"
+        if not ok:
+            error = ValueError(f"{name} must be in {interval}, got {value}")
             error.field = name  # type: ignore[attr-defined]
             raise error
 

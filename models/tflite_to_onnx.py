@@ -203,12 +203,7 @@ class _Converter:
     def _conv(self, op, depthwise: bool) -> None:
         x, w, b = (self.tensor(op.Inputs(k)) for k in range(3))
         out = self.value_name(op.Outputs(0))
-        if depthwise:
-            opts = tflite.DepthwiseConv2DOptions()
-        else:
-            opts = tflite.Conv2DOptions()
-        table = op.BuiltinOptions()
-        opts.Init(table.Bytes, table.Pos)
+        opts = _builtin_options(op, tflite.DepthwiseConv2DOptions if depthwise else tflite.Conv2DOptions)
         stride = (opts.StrideH(), opts.StrideW())
         dilation = (opts.DilationHFactor(), opts.DilationWFactor())
         kernel_hw = w.shape[1:3]
@@ -235,9 +230,7 @@ class _Converter:
     def op_average_pool_2d(self, op) -> None:
         x = self.tensor(op.Inputs(0))
         out = self.value_name(op.Outputs(0))
-        opts = tflite.Pool2DOptions()
-        table = op.BuiltinOptions()
-        opts.Init(table.Bytes, table.Pos)
+        opts = _builtin_options(op, tflite.Pool2DOptions)
         kernel = (opts.FilterHeight(), opts.FilterWidth())
         if opts.FusedActivationFunction() != ActivationFunctionType.NONE:
             raise ModelError(f"model {self.model_name!r}: AVERAGE_POOL_2D with a fused activation "
@@ -255,9 +248,7 @@ class _Converter:
         x = self.tensor(op.Inputs(0))
         axes = self.tensor(op.Inputs(1)).data
         out = self.value_name(op.Outputs(0))
-        opts = tflite.ReducerOptions()
-        table = op.BuiltinOptions()
-        opts.Init(table.Bytes, table.Pos)
+        opts = _builtin_options(op, tflite.ReducerOptions)
         axes_nhwc = sorted(int(a) % 4 for a in np.atleast_1d(axes))
         if axes_nhwc == [1, 2] and opts.KeepDims():
             self.add("GlobalAveragePool", [x.name], [out])
@@ -271,9 +262,7 @@ class _Converter:
         x = self.tensor(op.Inputs(0))
         size = self.tensor(op.Inputs(1)).data
         out = self.value_name(op.Outputs(0))
-        opts = tflite.ResizeBilinearOptions()
-        table = op.BuiltinOptions()
-        opts.Init(table.Bytes, table.Pos)
+        opts = _builtin_options(op, tflite.ResizeBilinearOptions)
         if opts.AlignCorners():
             mode = "align_corners"
         elif opts.HalfPixelCenters():
@@ -309,6 +298,16 @@ class _Converter:
                  [out_tensor.name], kernel_shape=[k_h, k_w], strides=[stride_h, stride_w], pads=pads)
 
 
+def _builtin_options(op, options_cls: type):
+    """The operator's builtin options table read as ``options_cls``, or None when it has none."""
+    table = op.BuiltinOptions()
+    if table is None:
+        return None
+    opts = options_cls()
+    opts.Init(table.Bytes, table.Pos)
+    return opts
+
+
 def _unary(onnx_op: str) -> Callable:
     def handler(conv: _Converter, op) -> None:
         conv.add(onnx_op, [conv.value_name(op.Inputs(0))], [conv.value_name(op.Outputs(0))])
@@ -318,12 +317,8 @@ def _unary(onnx_op: str) -> Callable:
 def _binary(onnx_op: str, options_cls: type) -> Callable:
     def handler(conv: _Converter, op) -> None:
         out = conv.value_name(op.Outputs(0))
-        activation = ActivationFunctionType.NONE
-        table = op.BuiltinOptions()
-        if table is not None:
-            opts = options_cls()
-            opts.Init(table.Bytes, table.Pos)
-            activation = opts.FusedActivationFunction()
+        opts = _builtin_options(op, options_cls)
+        activation = opts.FusedActivationFunction() if opts is not None else ActivationFunctionType.NONE
         target = conv.fused(onnx_op, out, activation)
         conv.add(onnx_op, [conv.activation_input(op, 0), conv.activation_input(op, 1)], [target])
         conv.finish_activation(target, out, activation)

@@ -102,7 +102,6 @@ class ShmEncoder:
         raise TypeError("the shm codec needs the link_seq of the message: call encode_at")
 
     def encode_at(self, array: np.ndarray, link_seq: int, session: int) -> tuple[dict[str, Any], Buffer]:
-        fields = describe(array)
         if self.accepted is False:
             return self._raw.encode(array)
         if self.ring is None:
@@ -112,6 +111,7 @@ class ShmEncoder:
             name = self.ring.segment_name_for(array.nbytes)
             raw_fields, buffer = self._raw.encode(array)
             return ({**raw_fields, "shm_offer": name} if name else raw_fields), buffer
+        fields = describe(array)                # checks the array before it is copied anywhere
         slot_fields = self.ring.write(np.ascontiguousarray(array), link_seq)
         if slot_fields is None:
             return self._raw.encode(array)

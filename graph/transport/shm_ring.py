@@ -116,9 +116,7 @@ class ShmRing:
     def _segment_for(self, nbytes: int):
         if self._segments and self._segments[-1][2] == _align(nbytes, 64):
             return self._segments[-1]
-        slot_bytes = _align(nbytes, 64)
-        data_offset = _align(STAMPS_OFFSET + 8 * self.slots, 4096)
-        size = self.nbytes_needed(nbytes)
+        slot_bytes, data_offset, size = self._layout(nbytes)
         if size > shm_room():
             # tmpfs hands out pages only when they are written: a segment larger than what is left
             # (a container's 64 MB /dev/shm, say) would kill this process with SIGBUS mid-copy
@@ -142,9 +140,15 @@ class ShmRing:
         segment = self._segment_for(nbytes)
         return None if segment is None else segment[0].name.lstrip("/")
 
+    def _layout(self, frame_bytes: int) -> tuple[int, int, int]:
+        """(slot_bytes, data_offset, segment size) of a ring for frames of ``frame_bytes``."""
+        slot_bytes = _align(frame_bytes, 64)
+        data_offset = _align(STAMPS_OFFSET + 8 * self.slots, 4096)
+        return slot_bytes, data_offset, data_offset + self.slots * slot_bytes
+
     def nbytes_needed(self, frame_bytes: int) -> int:
         """The size of a ring segment for frames of ``frame_bytes``."""
-        return _align(STAMPS_OFFSET + 8 * self.slots, 4096) + self.slots * _align(frame_bytes, 64)
+        return self._layout(frame_bytes)[2]
 
     def write(self, array: np.ndarray, link_seq: int) -> dict[str, Any] | None:
         """Copy ``array`` into a free slot for ``link_seq`` (the one producer copy) and return the

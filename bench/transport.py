@@ -46,6 +46,7 @@ def role_receiver(address: str, frames: int, slow_s: float, window: int) -> None
         if kind != "data":
             receiver.done()
             break
+        receiver.answer_shm_offer(header, decoder.can_map_shm)          # as link_in does
         array = decoder.decode(header, frame.buffer, receiver.lease)   # shm: a view of the slot, no copy
         now = now_ns()
         transport_ns.append(now - header["sender_ts_ns"])

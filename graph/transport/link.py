@@ -23,7 +23,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
 import zmq
 
 from ..errors import ConfigError, DeviceError
@@ -221,7 +220,12 @@ class _Endpoint:
 
     def _send(self, peer: bytes, header: dict[str, Any], payload: Any = None) -> bool:
         parts: list[Any] = [peer] if self.settings.bind else []
-        parts.append(wire.pack(header))
+        try:
+            packed = wire.pack(header)
+        except (TypeError, ValueError, OverflowError):
+            # metadata msgpack cannot carry: send its plain entries instead (never pickle)
+            packed = wire.pack({**header, "meta": _plain_meta(header.get("meta", {}))})
+        parts.append(packed)
         if payload is not None:
             parts.append(payload)
         try:
@@ -396,7 +400,7 @@ class LinkSender(_Endpoint):
             _, fields, buffer = self._encoded
             header = self._header(wire.DATA, link_seq=self.link_seq, seq=packet.seq,
                                   capture_ts_ns=packet.capture_ts_ns, sender_ts_ns=now_ns(),
-                                  meta=_plain_meta(packet.meta), **fields)
+                                  meta=packet.meta, **fields)
             if not self._send(self.receiver_peer, header, buffer):
                 return                    # no connection right now: keep it, try again
             self.link_seq += 1
@@ -494,16 +498,19 @@ class LinkReceiver(_Endpoint):
             self._act_now(self._after_events)
         return release
 
-    def shm_answer(self, session: int) -> bool | None:
+    def answer_shm_offer(self, header: dict[str, Any], can_map) -> None:
+        """For a data message of the item in hand that offers the sender's shm ring (``shm_offer``)
+        and has no answer yet: ask ``can_map(header)`` and tell the sender in the following credits."""
+        session = header["session"]
         with self._cond:
-            return self._shm_answers.get(session)
-
-    def answer_shm(self, session: int, accepted: bool) -> None:
-        """Tell that sender session whether its offered shm segment can be mapped here (in credits)."""
+            if "shm_offer" not in header or session in self._shm_answers:
+                return
+        accepted = can_map(header)
         with self._cond:
             self._shm_answers[session] = accepted
             while len(self._shm_answers) > MAX_PEERS:
                 del self._shm_answers[next(iter(self._shm_answers))]
+        self.counters.add("link_shm_accepted" if accepted else "link_shm_unreachable")
         self._act_now(self._after_events)
 
     def done(self) -> None:
@@ -652,10 +659,6 @@ def _shm_key(item: Item) -> tuple[int, int] | None:
 
 
 def _plain_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """The packet's metadata if msgpack can carry it, else its plain entries (never pickle)."""
-    try:
-        msgpack.packb(meta, use_bin_type=True)
-        return meta
-    except (TypeError, ValueError, OverflowError):
-        return {k: v for k, v in meta.items()
-                if isinstance(k, str) and isinstance(v, (str, int, float, bool, type(None)))}
+    """The plain entries of metadata msgpack cannot carry whole (str keys; str, number, bool or None)."""
+    return {k: v for k, v in meta.items()
+            if isinstance(k, str) and isinstance(v, (str, int, float, bool, type(None)))}

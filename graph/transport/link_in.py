@@ -81,11 +81,8 @@ class LinkIn(Node):
             decoder = PayloadDecoder(allow_shm=is_local(self.options.address),
                                      max_payload_bytes=self.options.max_payload_mb << 20)
             self.decoders = {header["session"]: decoder}
-        if "shm_offer" in header and self.receiver.shm_answer(header["session"]) is None:
-            # the sender offers its shared-memory ring: say whether it can be read from here
-            accepted = decoder.can_map_shm(header)
-            ctx.count("link_shm_accepted" if accepted else "link_shm_unreachable")
-            self.receiver.answer_shm(header["session"], accepted)
+        # a sender offering its shared-memory ring learns whether it can be read from here
+        self.receiver.answer_shm_offer(header, decoder.can_map_shm)
         try:
             # shm frames may arrive as read-only views of the sender's ring (no copy), kept until
             # the graph drops them; the receiver decides how many it can keep

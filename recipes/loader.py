@@ -152,9 +152,14 @@ def apply_settings(recipe: Recipe, overrides: dict[str, str] | None) -> dict[str
 
 
 def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, dict],
-                 settings: dict[str, str] | None = None) -> GraphSpec:
+                 settings: dict[str, str] | None = None, resize: dict[str, Any] | None = None) -> GraphSpec:
     """The standard chain for ``recipe`` between ``source`` and ``sink`` ((node type, options) each):
-    capture -> downscale -> segment -> smooth -> fringe -> composite -> output."""
+    capture -> downscale -> segment -> smooth -> fringe -> composite -> output.
+
+    The mask stages work at the downscale node's working size; the composite draws on the capture's
+    own full frame (its mask is brought up to it), so the output keeps the input's resolution.
+    ``resize`` (options of nodes/resize.py) puts a node 'size' right after the capture to choose
+    another output size (`--size`, `--max-size`)."""
     look_settings = apply_settings(recipe, settings)
     spec = GraphSpec(name=f"recipe:{recipe.name}")
     spec.add("capture", source[0], **dict(source[1]))
@@ -167,9 +172,11 @@ def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, d
     for edge in ("capture.frame->downscale.frame", "downscale.frame->segment.frame",
                  "segment.mask->smooth.mask", "downscale.frame->smooth.frame",
                  "smooth.mask->fringe.mask", "downscale.frame->fringe.frame",
-                 "fringe.mask->composite.mask", "downscale.frame->composite.frame",
+                 "fringe.mask->composite.mask", "capture.frame->composite.frame",
                  "composite.frame->output.frame"):
         a, b = edge.split("->")
         spec.connect(a, b)
+    if resize is not None:
+        spec.insert_after("capture.frame", "size", "resize", **resize)
     spec.file = recipe.file
     return spec

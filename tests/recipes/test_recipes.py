@@ -31,7 +31,7 @@ def test_recipe_graph_is_the_standard_chain() -> None:
     assert {e.name for e in spec.edges} == {
         "capture.frame->downscale.frame", "downscale.frame->segment.frame", "segment.mask->smooth.mask",
         "downscale.frame->smooth.frame", "smooth.mask->fringe.mask", "downscale.frame->fringe.frame",
-        "fringe.mask->composite.mask", "downscale.frame->composite.frame", "composite.frame->output.frame"}
+        "fringe.mask->composite.mask", "capture.frame->composite.frame", "composite.frame->output.frame"}
     composite = spec.nodes["composite"].options
     assert composite["look"] == "poster" and composite["settings"]["title"] == "HELLO"
 

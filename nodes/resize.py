@@ -20,25 +20,10 @@ import cv2
 import numpy as np
 
 from ..graph import Frame, Node
-from ..graph.errors import ConfigError
 from ..graph.options import check_ranges
 
 #: the largest side we accept (8K UHD is 7680x4320)
 MAX_SIDE = 8192
-
-
-def parse_size(text: str, flag: str) -> tuple[int, int]:
-    """'1920x1080' -> (1920, 1080); a ConfigError naming ``flag`` otherwise."""
-    width, sep, height = text.lower().partition("x")
-    try:
-        size = (int(width), int(height)) if sep else None
-    except ValueError:
-        size = None
-    if size is None:
-        raise ConfigError(f"expected WIDTHxHEIGHT such as 1920x1080, got {text!r}", field=flag)
-    if not all(16 <= side <= MAX_SIDE for side in size):
-        raise ConfigError(f"width and height must be in [16, {MAX_SIDE}], got {text!r}", field=flag)
-    return size
 
 
 def scaled_size(width: int, height: int, target_w: int, target_h: int, fit: str) -> tuple[int, int]:

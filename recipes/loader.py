@@ -133,13 +133,8 @@ def parse_setting_value(recipe: Recipe, key: str, text: str) -> Any:
     if key not in fields:
         raise ConfigError(f"unknown setting {key!r} for look {recipe.look!r} (known: {', '.join(fields)})",
                           file=recipe.file, field=f"--set {key}")
-    tp = fields[key][0]
-    if tp is str or (isinstance(tp, type) and issubclass(tp, str)):
-        return text
-    try:
-        return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
-        return text   # e.g. a Literal choice written without quotes: the look's check names it
+    from .overrides import value_as
+    return value_as(fields[key][0], text)
 
 
 def apply_settings(recipe: Recipe, overrides: dict[str, str] | None) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 Not for: the looks themselves (nodes/looks/, one file each) or mask work (smooth, fringe).
 in:  frame (Frame, BGR)  mask (Mask at the frame's resolution, from the fringe node; optional)
-out: frame (Frame: BGR; BGRA for look "replace" with background = "transparent")
-options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil"; settings = { the look's
+out: frame (Frame: BGR; BGRA for look "cutout" and for "replace" with background = "transparent")
+options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil" | "cutout"; settings = { the look's
          settings, see nodes/looks/<look>.py }; mask_max_age_ms; mask_wait_ms
 example: [nodes.composite] type = "composite"  options = { look = "poster", settings = { title = "HELLO" } }
 
@@ -23,7 +23,7 @@ from ..graph import ConfigError, Context, Frame, Mask, Node, Pairing
 from .looks.catalogue import build_settings, look_class
 from .looks.look import Look
 
-LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil"]
+LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil", "cutout"]
 
 
 class Composite(Node):

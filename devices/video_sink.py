@@ -1,8 +1,10 @@
-"""Record frames to an H.264 video file (MP4, MOV or MKV by extension) with PyAV and libx264.
+"""Record frames to a video file (MP4, MOV, MKV or WebM by extension) with PyAV: H.264 for opaque frames,
+and for frames with alpha ProRes 4444 in .mov, VP9 with alpha in .webm/.mkv (video_codecs.py's table).
 
-Not for: stills (png_sink.py) or streaming to a network (a transport node's job).
-in: frame (Frame, BGR or BGRA: alpha is dropped)   options: path, fps=30.0, crf=20, preset="veryfast",
-    keyframe_s=0.5, timestamps="index"
+Not for: stills and PNG sequences (png_sink.py) or streaming to a network (stream_sink.py).
+in: frame (Frame, BGR or BGRA: alpha kept where the container can, else dropped with one warning)
+options: path, fps=30.0, crf=20, preset="veryfast", keyframe_s=0.5, timestamps="index",
+         codec="auto" (by the first frame: alpha or not) | "h264" | "prores4444" | "qtrle" | "vp9" | "vp9-opaque"
 example: `portraitflow run --output out.mp4`
 """
 from __future__ import annotations
@@ -17,9 +19,8 @@ import cv2
 
 from ..graph.options import Above, check_ranges
 from ..graph import DeviceError, Frame, Node
-
-#: file extension -> FFmpeg muxer
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+from .alpha_drop import AlphaDropWarning
+from .video_codecs import CODECS, CONTAINERS, choose_codec, video_frame
 #: pts are in 1/90000 s (the MPEG clock): exact for 30, 25, 60 and 29.97 fps alike
 TIME_BASE = Fraction(1, 90_000)
 #: MP4/MOV are written as fragments, one per keyframe, with the index up front (empty_moov): every
@@ -54,10 +55,19 @@ class VideoSink(Node):
                         "slow", "slower", "veryslow"] = "veryfast"
         keyframe_s: float = 0.5
         timestamps: Literal["index", "capture"] = "index"
+        codec: Literal["auto", "h264", "prores4444", "qtrle", "vp9", "vp9-opaque"] = "auto"
 
         def __post_init__(self):
-            if Path(self.path).suffix.lower() not in CONTAINERS:
+            suffix = Path(self.path).suffix.lower()
+            if suffix not in CONTAINERS:
                 raise ValueError(f"path must end in {', '.join(CONTAINERS)}, got {self.path!r}")
+            if self.codec != "auto":
+                try:
+                    choose_codec(suffix, self.codec, has_alpha=CODECS[self.codec].alpha)
+                except ValueError as exc:
+                    error = ValueError(f"{self.path}: {exc}")
+                    error.field = "codec"   # type: ignore[attr-defined]  (build_options reads it)
+                    raise error from None
             check_ranges(self, fps=(Above(0), 240), crf=(0, 51), keyframe_s=(Above(0), 10))
 
     def open(self, ctx) -> None:
@@ -70,11 +80,15 @@ class VideoSink(Node):
         self._first_ts: int | None = None
         self._last_pts = -1
         self._written = 0
+        self._alpha_drop = AlphaDropWarning(f"{self.id} ({Path(self.options.path).name}, H.264)")
 
-    def _start(self, height: int, width: int) -> None:
-        """Open the file at the first frame, when the size is known (no frame: no file)."""
+    def _start(self, height: int, width: int, has_alpha: bool) -> None:
+        """Open the file at the first frame, when the size and whether it has alpha are known (no frame:
+        no file)."""
         path = self.options.path
-        muxer = CONTAINERS[Path(path).suffix.lower()]
+        suffix = Path(path).suffix.lower()
+        muxer = CONTAINERS[suffix].muxer
+        self._codec = codec = choose_codec(suffix, self.options.codec, has_alpha)
         if muxer in ("mp4", "mov"):
             options = FRAGMENTED_MP4
         else:   # MKV: close a cluster (written out whole) at least every keyframe interval
@@ -84,10 +98,13 @@ class VideoSink(Node):
         except (av.FFmpegError, OSError) as exc:
             raise DeviceError(f"cannot create video file {path}: {exc}") from exc
         rate = Fraction(self.options.fps).limit_denominator(1001)
-        stream = container.add_stream("libx264", rate=rate, options={
-            "crf": str(self.options.crf), "preset": self.options.preset})
-        stream.width, stream.height = width + width % 2, height + height % 2
-        stream.pix_fmt = "yuv420p"
+        options = dict(codec.options)
+        if codec.encoder == "libx264":
+            options.update(crf=str(self.options.crf), preset=self.options.preset)
+        stream = container.add_stream(codec.encoder, rate=rate, options=options)
+        pad = 1 if codec.even_size else 0
+        stream.width, stream.height = width + pad * (width % 2), height + pad * (height % 2)
+        stream.pix_fmt = codec.pix_fmt
         stream.time_base = TIME_BASE
         stream.codec_context.time_base = TIME_BASE
         # a short GOP: each keyframe closes an MP4 fragment, bounding what a hard kill can lose
@@ -110,15 +127,15 @@ class VideoSink(Node):
         image = packet.payload
         height, width = image.shape[:2]
         if self._size is None:
-            self._start(height, width)
+            self._start(height, width, has_alpha=image.shape[2] == 4)
         elif (height, width) != self._size:
             raise DeviceError(f"{self.options.path}: frame size changed mid-stream, expected "
                               f"{self._size[1]}x{self._size[0]}, got {width}x{height}")
-        if height % 2 or width % 2:
+        if not self._codec.alpha:
+            self._alpha_drop.check(ctx, image)
+        if self._codec.even_size and (height % 2 or width % 2):
             image = cv2.copyMakeBorder(image, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
-        code = cv2.COLOR_BGRA2YUV_I420 if image.shape[2] == 4 else cv2.COLOR_BGR2YUV_I420
-        yuv = cv2.cvtColor(image, code)
-        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        frame = video_frame(image, self._codec)
         frame.pts = self._pts(packet.capture_ts_ns)
         frame.time_base = TIME_BASE
         self._mux(self._stream.encode(frame))

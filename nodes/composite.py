@@ -3,8 +3,8 @@
 Not for: the looks themselves (nodes/looks/, one file each) or mask work (smooth, fringe).
 in:  frame (Frame, BGR, full resolution)  mask (Mask from the fringe node, at the frame's size or at the
      chain's working size with the same aspect: brought up bilinearly; optional)
-out: frame (Frame: BGR; BGRA for look "replace" with background = "transparent")
-options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil"; settings = { the look's
+out: frame (Frame: BGR; BGRA for look "cutout" and for "replace" with background = "transparent")
+options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil" | "cutout"; settings = { the look's
          settings, see nodes/looks/<look>.py }; mask_max_age_ms; mask_wait_ms
 example: [nodes.composite] type = "composite"  options = { look = "poster", settings = { title = "HELLO" } }
 
@@ -24,7 +24,7 @@ from ..graph import ConfigError, Context, Frame, Mask, Node, Pairing
 from .looks.catalogue import build_settings, look_class
 from .looks.look import Look
 
-LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil"]
+LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil", "cutout"]
 
 
 class Composite(Node):

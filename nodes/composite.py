@@ -33,7 +33,6 @@ class Composite(Node):
     inputs = {"frame": Frame, "mask": Mask}
     optional_inputs = frozenset({"mask"})
     outputs = {"frame": Frame}
-    pairing = Pairing(primary="frame", wait_ms=100.0, max_age_ms=250.0)
 
     @dataclass(frozen=True)
     class Options:
@@ -55,9 +54,12 @@ class Composite(Node):
                 error.field = "settings"   # type: ignore[attr-defined]  (build_options reads it)
                 raise error from None
 
+    @classmethod
+    def pairing_for(cls, options: "Composite.Options") -> Pairing:
+        """The frame drives; its mask is waited for and aged as the options say."""
+        return Pairing(primary="frame", wait_ms=options.mask_wait_ms, max_age_ms=options.mask_max_age_ms)
+
     def open(self, ctx: Context) -> None:
-        self.pairing = Pairing(primary="frame", wait_ms=self.options.mask_wait_ms,
-                               max_age_ms=self.options.mask_max_age_ms)
         self._look = self._make_look()
         self._full_mask: np.ndarray | None = None   # reused: the look never keeps the mask past render()
 

@@ -29,6 +29,23 @@ def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def float_in(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number in (low, high] (frame rates: 0 is not a rate)."""
+    expected = f"a number > {low:g} and <= {high:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not low < value <= high:   # also refuses nan
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
 def size(text: str) -> tuple[int, int]:
     """An argparse type: '1920x1080' -> (1920, 1080), each side in [16, MAX_SIDE]."""
     width, sep, height = text.strip().lower().partition("x")

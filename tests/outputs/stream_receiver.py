@@ -34,7 +34,11 @@ def main() -> int:
             received_ns = time.monotonic_ns()
             band = image[8:48].max(axis=2)     # the rows where the test draws its moving square
             columns = np.nonzero(band.mean(axis=0) > 200)[0]
+            grey = image[:24, :16 * 24].mean(axis=2)    # the camera schedule's 16-bit index code
+            code = grey.reshape(24, 16, 24).mean(axis=(0, 2)) > 128 if image.shape[1] >= 16 * 24 else []
             print(json.dumps({"received_ns": received_ns, "width": image.shape[1], "height": image.shape[0],
+                              "pts": frame.pts, "time": float(frame.time) if frame.time is not None else None,
+                              "code": int(sum(int(b) << i for i, b in enumerate(code))),
                               "grey": float(np.median(image[image.shape[0] // 2:])),
                               "square_x": float(columns.mean()) if columns.size else None}), flush=True)
             count += 1

@@ -97,8 +97,13 @@ class VideoSink(Node):
         except (av.FFmpegError, OSError) as exc:
             raise DeviceError(f"cannot create video file {path}: {exc}") from exc
         rate = self._clock.rate or Fraction(30)
-        stream = container.add_stream("libx264", rate=rate, options={
-            "crf": str(self.options.crf), "preset": self.options.preset})
+        x264 = {"crf": str(self.options.crf), "preset": self.options.preset}
+        if muxer in ("mp4", "mov"):
+            # no B-frames: with them the first dts is negative and a fragmented MP4 (no edit list)
+            # shifts the whole video later by the reorder delay (80 ms at 25 fps) while the sound's
+            # first packet stays at 0: picture and sound would start apart. MKV stores negative dts.
+            x264["bf"] = "0"
+        stream = container.add_stream("libx264", rate=rate, options=x264)
         stream.width, stream.height = width + width % 2, height + height % 2
         stream.pix_fmt = "yuv420p"
         stream.time_base = TIME_BASE

@@ -61,13 +61,14 @@ def write_clip(path: Path, *, fps: float = 25.0, frames: int = 0, frame_times_s:
 
 
 def _corrupted(packet: av.Packet) -> av.Packet:
-    data = bytearray(bytes(packet))
-    junk = np.random.default_rng(7).integers(0, 256, len(data), dtype=np.uint8).tobytes()
-    data[:] = junk          # the whole payload: NAL lengths and all
-    bad = av.Packet(bytes(data))
-    bad.pts, bad.dts, bad.time_base, bad.stream = packet.pts, packet.dts, packet.time_base, packet.stream
-    bad.is_keyframe = packet.is_keyframe
-    return bad
+    """The packet with its slice data overwritten by junk, in place. The first 5 bytes (the NAL's
+    length or start code, and its header) stay, so demuxers and parsers still see one packet; the
+    decoder gets garbage where the slice header and macroblocks were."""
+    payload = memoryview(packet)
+    junk = np.random.default_rng(7).integers(0, 256, len(payload) - 5, dtype=np.uint8)
+    junk[junk == 0] = 0xFF      # no start codes inside the junk: it must stay one packet
+    payload[5:] = junk.tobytes()
+    return packet
 
 
 def _write_tone(container, audio, seconds: float) -> None:
@@ -115,9 +116,16 @@ class Probe:
         return self.frame_times[-1] + 1 / self.fps
 
 
-def probe(path: Path) -> Probe:
+def probe(path: Path, cut_short: bool = False) -> Probe:
+    """``cut_short``: the file ends mid-packet (a write failed): read up to the damage."""
+    frames = []
     with av.open(str(path)) as container:
-        frames = [(float(f.time), f.width, f.height) for f in container.decode(video=0)]
+        try:
+            for f in container.decode(video=0):
+                frames.append((float(f.time), f.width, f.height))
+        except av.InvalidDataError:
+            if not cut_short:
+                raise
     audio_codec, audio_start, samples, rate = None, None, 0, 1
     with av.open(str(path)) as container:
         if container.streams.audio:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from support.media_files import probe, write_clip
 
 
@@ -121,3 +120,32 @@ options = {{ path = "{out}" }}
     assert output.size == (1920, 1080)
     assert_same_timing(source, output)
     assert_sound_matches_video(output, "aac")
+
+
+@pytest.mark.parametrize("scheme", ["udp", "rtmp"])
+def test_a_stream_carries_the_files_sound(tmp_path, scheme):
+    import socket
+
+    from support.stream_receiving import free_port, received, start_receiver
+
+    src = write_clip(tmp_path / "in.mp4", fps=25, frames=75)          # 3.0 s, AAC
+    if scheme == "udp":
+        url, fmt, listen = f"udp://127.0.0.1:{free_port(socket.SOCK_DGRAM)}", "mpegts", False
+    else:
+        url, fmt, listen = f"rtmp://127.0.0.1:{free_port()}/live/sound", "flv", True
+    receiver = start_receiver(url, fmt, 75, listen=listen)
+    sound: list[dict] = []
+    try:
+        result = run_cli("--input", str(src), "--output", url)
+        frames = received(receiver, sound=sound)
+    finally:
+        receiver.kill()
+    assert result.returncode == 0, result.stderr
+    assert len(frames) >= 60
+    assert sound, "no audio in the stream"
+    audio_seconds = sum(s["samples"] for s in sound) / sound[0]["rate"]
+    video_seconds = frames[-1]["time"] - frames[0]["time"] + 1 / 25
+    # UDP: the receiver joins at the first keyframe, the sound may start a little before it
+    assert audio_seconds == pytest.approx(3.0 if scheme == "rtmp" else video_seconds, abs=0.15)
+    # in sync: the sound decoded around the last frame is timed like it
+    assert sound[-1]["audio_time"] == pytest.approx(frames[-1]["time"], abs=0.1)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-
-
 import support.camera_schedule  # noqa: F401  (registers t_camera_schedule)
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import GraphSpec

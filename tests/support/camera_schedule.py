@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
 from portraitflow.graph import EndOfStream, Frame, Node, registry
 from portraitflow.graph.media_time import NANOSECONDS, media_meta
 
@@ -83,6 +82,8 @@ class CameraScheduleSource(Node):
     """
 
     outputs = {"frame": Frame}
+    #: capture_ts_ns of every frame emitted, per ``record`` key (for latency at a receiver)
+    captured: dict[str, dict[int, int]] = {}
 
     @dataclass(frozen=True)
     class Options:
@@ -91,6 +92,7 @@ class CameraScheduleSource(Node):
         width: int = 640
         height: int = 480
         seed: int = 1
+        record: str = ""
 
     @property
     def live(self) -> bool:
@@ -102,6 +104,8 @@ class CameraScheduleSource(Node):
         self.background = np.dstack([(x * 255 // self.options.width), (y * 255 // self.options.height),
                                      np.full_like(x, 96)]).astype(np.uint8)
         self.next = 0
+        self.record = CameraScheduleSource.captured.setdefault(self.options.record, {})
+        self.record.clear()
         self.start_ns: int | None = None
         self.last_capture_ns = 0
 
@@ -118,6 +122,7 @@ class CameraScheduleSource(Node):
         stamp_index(image, shot.index)
         capture_ns = max(time.monotonic_ns(), self.last_capture_ns + 1)   # the graph clock must increase
         self.last_capture_ns = capture_ns
+        self.record[shot.index] = capture_ns
         meta = {"frame_index": shot.index, **media_meta(shot.media_ns, NANOSECONDS, self.options.fps)}
         ctx.emit("frame", ctx.new_packet(image, capture_ts_ns=capture_ns, meta=meta))
         self.next += 1

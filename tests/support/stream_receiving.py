@@ -27,10 +27,13 @@ def start_receiver(url: str, container_format: str, max_frames: int, listen: boo
     return proc
 
 
-def received(proc: subprocess.Popen, timeout: float = 30) -> list[dict]:
-    """The frames the receiver decoded (it ends after its max_frames, or when the stream stops)."""
+def received(proc: subprocess.Popen, timeout: float = 30, sound: list | None = None) -> list[dict]:
+    """The frames the receiver decoded (it ends after its max_frames, or when the stream stops);
+    the audio frames it decoded are appended to ``sound`` when given."""
     out, err = proc.communicate(timeout=timeout)
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]
     frames = [line for line in lines if "grey" in line]
-    assert frames, f"the receiver decoded nothing: {lines} {err[-2000:]}"
+    if sound is not None:
+        sound.extend(line for line in lines if "audio_time" in line)
+    assert frames, f"the receiver decoded nothing: {lines[-5:]} {err[-2000:]}"
     return frames

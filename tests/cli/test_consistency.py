@@ -130,5 +130,5 @@ def test_preview_web_with_an_output_writes_it(tmp_path: Path) -> None:
                        "--output", "kept.mp4", "--quiet", timeout=120, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["kept.mp4"]
-    with av.open(str(tmp_path / "kept.mp4")) as container:
-        assert sum(1 for _ in container.decode(video=0)) == 8
+    with av.open(str(tmp_path / "kept.mp4")) as container:   # live (the preview paces the source):
+        assert 1 <= sum(1 for _ in container.decode(video=0)) <= 8   # a slow encoder may drop, counted

@@ -30,6 +30,23 @@ def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def float_in(low: float, high: float, *, low_exclusive: bool = False) -> Callable[[str], float]:
+    """An argparse type: a number in [low, high] ((low, high] with low_exclusive)."""
+    expected = f"a number in {'(' if low_exclusive else '['}{low:g}, {high:g}]"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not (low < value if low_exclusive else low <= value) or not value <= high:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value:g}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
 def size(text: str) -> tuple[int, int]:
     """An argparse type: '1920x1080' -> (1920, 1080), each side in [16, MAX_SIDE]."""
     width, sep, height = text.strip().lower().partition("x")

@@ -246,11 +246,25 @@ def check_recipes(run, ws) -> None:
     assert {"blur", "poster", "stencil"} <= set(names)
 
 
+def expected_size(argv, width: int, height: int) -> tuple[int, int]:
+    """(height, width) of the output for an input of width x height under --size / --max-size."""
+    if "--size" in argv:
+        w, h = map(int, argv[argv.index("--size") + 1].split("x"))
+        return h, w
+    if "--max-size" in argv:
+        w, h = map(int, argv[argv.index("--max-size") + 1].split("x"))
+        scale = min(1.0, w / width, h / height)
+        return round(height * scale), round(width * scale)
+    return height, width
+
+
 def run_file_to_file(cmd: Command, ws: Workspace) -> None:
-    ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20)
+    size = (1920, 1080) if "--max-size" in cmd.argv else (640, 360)   # big enough for the cap to act
+    ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20, size=size)
     assert_ok(ws.run(cmd.argv))
     frames = frames_of(ws.root / cmd.argv[cmd.argv.index("--output") + 1])
-    assert len(frames) == 20 and frames[0].shape == (360, 640, 3)   # every frame, at the input's size
+    assert len(frames) == 20                    # every frame
+    assert frames[0].shape[:2] == expected_size(cmd.argv, *size)
 
 
 def run_readme_graph(cmd: Command, ws: Workspace) -> None:
@@ -272,8 +286,9 @@ def run_render(cmd: Command, ws: Workspace) -> None:
     run = ws.run(cmd.argv)
     assert_ok(run)
     out = cmd.argv[cmd.argv.index("-o") + 1]
-    assert cv2.imread(str(ws.root / out)).shape == (512, 512, 3)
-    assert f"wrote {out}" in run.stdout
+    height, width = expected_size(cmd.argv, 512, 512)
+    assert cv2.imread(str(ws.root / out)).shape == (height, width, 3)
+    assert f"wrote {out}" in run.stdout and f"{width}x{height}" in run.stdout
 
 
 def run_gallery(cmd: Command, ws: Workspace) -> None:
@@ -506,7 +521,7 @@ RULES: list[tuple[str, Callable[[Command, Workspace], None]]] = [
     (r".* && python -m pytest", run_test_command),
     (r"portraitflow recipes", run_as_written(check_recipes)),
     (r"portraitflow run .*--input camera .*", run_with_camera),
-    (r"portraitflow run --input \S+\.mp4 --output \S+\.mp4", run_file_to_file),
+    (r"portraitflow run --input \S+\.mp4 --output \S+\.mp4( --(max-)?size \d+x\d+)?", run_file_to_file),
     (r"portraitflow run --graph \S+\.toml --max-frames \d+", run_readme_graph),
     (r"portraitflow graph (check|show) \S+\.toml", run_graph_tool),
     (r"portraitflow render \S+ .*", run_render),

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4K": (3840, 2160)}
+NODES = ("capture", "downscale", "segment", "smooth", "fringe", "composite", "output")
 PHOTO = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mediapipe_parity" / \
     "astronaut_in_coffee_1280x720.png"
 
@@ -38,7 +39,8 @@ def one_run(recipe: str, image: str, frames: int, mp4: str | None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipes", default="blur,poster,stencil")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--mp4", action="store_true", help="write an MP4 (libx264) instead of a null sink")
@@ -69,10 +71,10 @@ def main() -> None:
                 r = json.loads(proc.stdout.strip().splitlines()[-1])
                 base = base or r["ms_per_frame"]
                 nodes = r["node_ms_p50"]
-                detail = "  ".join(f"{k} {nodes[k]:.1f}" for k in ("capture", "downscale", "segment", "smooth", "fringe", "composite", "output")
-                                   if k in nodes)
-                print(f"{recipe:<8} {name:>5}: {r['ms_per_frame']:6.1f} ms/frame ({r['ms_per_frame'] / base:4.2f}x"
-                      f" 720p)   node p50 ms: {detail}")
+                detail = "  ".join(f"{k} {nodes[k]:.1f}" for k in NODES if k in nodes)
+                ratio = r["ms_per_frame"] / base
+                print(f"{recipe:<8} {name:>5}: {r['ms_per_frame']:6.1f} ms/frame ({ratio:4.2f}x 720p)   "
+                      f"node p50 ms: {detail}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sheet", default="eval-worst.png",
                    help="contact sheet PNG to write (default: %(default)s)")
     p.add_argument("--worst", type=int_in(1, 100), default=4, help="rows on the sheet (default: %(default)s)")
-    p.add_argument("--tolerance", type=float_in(0, 100, low_exclusive=True), default=2.0,
+    p.add_argument("--tolerance", type=float_in(0, 100), default=2.0,
                    help="boundary F tolerance in px (default: %(default)s)")
     p.add_argument("--cache-dir", default=None, help="model cache directory")
     p.set_defaults(func=run_eval)

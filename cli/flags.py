@@ -30,17 +30,17 @@ def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def float_in(low: float, high: float, *, low_exclusive: bool = False) -> Callable[[str], float]:
-    """An argparse type: a number in [low, high] ((low, high] with low_exclusive)."""
-    expected = f"a number in {'(' if low_exclusive else '['}{low:g}, {high:g}]"
+def float_in(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number in (low, high] (frame rates: 0 is not a rate)."""
+    expected = f"a number > {low:g} and <= {high:g}"
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if not (low < value if low_exclusive else low <= value) or not value <= high:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {value:g}")
+        if not low < value <= high:   # also refuses nan
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
         return value
 
     parse.__name__ = "number"

@@ -14,7 +14,7 @@ from ..graph.runner import GraphRunner, run_graph
 from ..graph.spec import GraphSpec, NodeSpec
 from ..graph.stats import percentile_ms
 from ..graph.validate import resolve
-from .flags import add_size_flags, describe_resize, int_in, resize_options
+from .flags import add_size_flags, describe_resize, float_in, int_in, resize_options
 
 DEFAULT_RECIPE = "blur"
 DEFAULT_OUTPUT = "portraitflow-out.mp4"
@@ -36,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"a .mp4/.mkv path, a .png path, preview or null (default: {DEFAULT_OUTPUT}; "
                         "with --preview web and no --output, nothing is written)")
     p.add_argument("--max-frames", type=int_in(1), default=None, help="stop after N frames from each source")
+    p.add_argument("--fps", type=float_in(0, 240), default=None, metavar="N",
+                   help="write the output at a constant N frames/s (default: the input's own timing, "
+                        "constant or variable rate)")
+    p.add_argument("--no-audio", action="store_true",
+                   help="drop the input file's sound (by default a file or stream output keeps it)")
     p.add_argument("--realtime", action="store_true",
                    help="pace file and sample sources at their frame rate (as a camera would be)")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
@@ -100,11 +105,32 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
                 node.options["realtime"] = True
     if args.preview == "web":
         _add_web_preview(spec)
+    _set_output_timing(spec, args)
+    return spec
+
+
+def _set_output_timing(spec: GraphSpec, args: argparse.Namespace) -> None:
+    """The encoding sinks' timing and sound: a live recording keeps its real (capture) timing, a file
+    its own media time; --fps fixes the rate; the input file's audio goes to the output unless
+    --no-audio. A stream is live by nature: file and sample sources feeding one play in real time."""
+    from ..devices.audio_track import has_audio
+
+    sinks = [n for n in spec.nodes.values() if n.type in ("video_sink", "stream_sink")]
+    if any(n.type == "stream_sink" for n in sinks):
+        for node in spec.nodes.values():
+            if node.type in PACEABLE_SOURCES:
+                node.options.setdefault("realtime", True)
     live = args.realtime or any(n.type == "camera_source" for n in spec.nodes.values())
-    for node in spec.nodes.values():
+    files = [n.options["path"] for n in spec.nodes.values()
+             if n.type == "video_source" and "://" not in str(n.options.get("path", ""))]
+    audio = files[0] if len(files) == 1 and not args.no_audio and has_audio(files[0]) else ""
+    for node in sinks:
         if live and node.type == "video_sink":
             node.options.setdefault("timestamps", "capture")   # a live recording keeps its real timing
-    return spec
+        if args.fps is not None:
+            node.options["fps"] = args.fps
+        if audio:
+            node.options.setdefault("audio_from", audio)
 
 
 def _add_web_preview(spec: GraphSpec) -> None:

@@ -3,8 +3,8 @@
 Not for: the looks themselves (nodes/looks/, one file each) or mask work (smooth, fringe).
 in:  frame (Frame, BGR, full resolution)  mask (Mask from the fringe node, at the frame's size or at the
      chain's working size with the same aspect: brought up bilinearly; optional)
-out: frame (Frame: BGR; BGRA for look "replace" with background = "transparent")
-options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil"; settings = { the look's
+out: frame (Frame: BGR; BGRA for look "cutout" and for "replace" with background = "transparent")
+options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil" | "cutout"; settings = { the look's
          settings, see nodes/looks/<look>.py }; mask_max_age_ms; mask_wait_ms
 example: [nodes.composite] type = "composite"  options = { look = "poster", settings = { title = "HELLO" } }
 
@@ -24,7 +24,7 @@ from ..graph import ConfigError, Context, Frame, Mask, Node, Pairing
 from .looks.catalogue import build_settings, look_class
 from .looks.look import Look
 
-LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil"]
+LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil", "cutout"]
 
 
 class Composite(Node):
@@ -33,7 +33,6 @@ class Composite(Node):
     inputs = {"frame": Frame, "mask": Mask}
     optional_inputs = frozenset({"mask"})
     outputs = {"frame": Frame}
-    pairing = Pairing(primary="frame", wait_ms=100.0, max_age_ms=250.0)
 
     @dataclass(frozen=True)
     class Options:
@@ -55,9 +54,12 @@ class Composite(Node):
                 error.field = "settings"   # type: ignore[attr-defined]  (build_options reads it)
                 raise error from None
 
+    @classmethod
+    def pairing_for(cls, options: "Composite.Options") -> Pairing:
+        """The frame drives; its mask is waited for and aged as the options say."""
+        return Pairing(primary="frame", wait_ms=options.mask_wait_ms, max_age_ms=options.mask_max_age_ms)
+
     def open(self, ctx: Context) -> None:
-        self.pairing = Pairing(primary="frame", wait_ms=self.options.mask_wait_ms,
-                               max_age_ms=self.options.mask_max_age_ms)
         self._look = self._make_look()
         self._full_mask: np.ndarray | None = None   # reused: the look never keeps the mask past render()
 

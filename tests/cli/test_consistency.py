@@ -41,7 +41,7 @@ def assert_one_line_error(run: subprocess.CompletedProcess, *expected: str) -> N
     (["run", "--max-size", "99999x10"], ["--max-size"]),
     (["run", "--size", "640x480", "--max-size", "640x480"], ["--max-size", "not allowed with"]),
     (["render", "x.png", "-o", "y.png", "--size", "big"], ["--size", "WIDTHxHEIGHT"]),
-    (["eval", "--images", "a", "--masks", "b", "--tolerance", "0"], ["--tolerance", "(0, 100]"]),
+    (["eval", "--images", "a", "--masks", "b", "--tolerance", "0"], ["--tolerance", "a number > 0 and <= 100"]),
     (["eval", "--images", "a", "--masks", "b", "--worst", "-1"], ["--worst", "[1, 100]"]),
     (["mask", "x.png", "-o", "m", "--threads", "0"], ["--threads", "[1, 64]"]),
 ])

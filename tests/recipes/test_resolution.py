@@ -11,12 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from portraitflow.recipes.loader import load_recipe
+from portraitflow.recipes.loader import list_recipes, load_recipe
 from portraitflow.recipes.still import render_still
 
 from support.paths import PARITY
 
-RECIPES = ["blur", "colour_pop", "double_exposure", "poster", "replace", "stencil"]
+RECIPES = list_recipes()   # every bundled recipe, new ones included
 
 
 def portraitflow(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

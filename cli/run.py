@@ -50,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress line, no summary")
     p.add_argument("--preview", choices=["web"], help="web: also show the output live on a local page "
                    "(http://127.0.0.1:PORT/) with a recipe picker and per-node statistics")
-    p.add_argument("--port", type=int_in(0, 65535), default=8765, help="--preview web: the page's port (0: any free port)")
+    p.add_argument("--port", type=int_in(0, 65535), default=8765,
+                   help="--preview web: the page's port (0: any free port)")
     p.add_argument("--trace", metavar="FILE.json",
                    help="write a Chrome trace-event file (Perfetto opens it): a span per node per packet")
     link = p.add_argument_group("split graphs (docs/protocol.md)")

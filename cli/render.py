@@ -29,6 +29,8 @@ def register(subparsers) -> None:
     p.add_argument("--recipe", default=DEFAULT_RECIPE,
                    help=f"recipe name or .toml path (default {DEFAULT_RECIPE})")
     p.add_argument("-o", "--output", required=True, help="output .png")
+    p.add_argument("--key-colour", metavar="green|blue|#RRGGBB",
+                   help="flatten a transparent look (cutout, background=transparent) onto a key colour")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
                    help="override a recipe setting, e.g. --set title=\"NIGHT SHIFT\" (repeatable)")
     p.set_defaults(func=handle)
@@ -36,6 +38,6 @@ def register(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
-    path = render_still(recipe, args.image, args.output, parse_sets(args.sets))
+    path = render_still(recipe, args.image, args.output, parse_sets(args.sets), key_colour=args.key_colour)
     print(f"wrote {path} ({recipe.name})")
     return 0

@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--output", default=None,
                    help=f"a .mp4/.mkv path, a .png path, preview or null (default: {DEFAULT_OUTPUT})")
     p.add_argument("--max-frames", type=int, default=None, help="stop after N frames from each source")
+    p.add_argument("--key-colour", metavar="green|blue|#RRGGBB",
+                   help="draw the look's transparency as a flat key colour (a green screen for OBS's chroma "
+                        "key or a video call): for outputs without alpha (vcam, udp://, rtmp://, .mp4)")
     p.add_argument("--realtime", action="store_true",
                    help="pace file and sample sources at their frame rate (as a camera would be)")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
@@ -74,8 +77,11 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
         from ..recipes.loader import load_recipe, recipe_graph
 
         settings = dict(_parse_setting(s) for s in args.settings)
-        spec = recipe_graph(load_recipe(args.recipe or DEFAULT_RECIPE),
-                            source=source or source_for("sample"),
+        recipe = load_recipe(args.recipe or DEFAULT_RECIPE)
+        if args.key_colour:
+            from ..recipes.loader import check_key_colour
+            check_key_colour(recipe, settings)
+        spec = recipe_graph(recipe, source=source or source_for("sample"),
                             sink=sink or sink_for(DEFAULT_OUTPUT), settings=settings)
     if args.realtime:
         for node in spec.nodes.values():
@@ -83,6 +89,9 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
                 node.options["realtime"] = True
     if args.preview == "web":
         _add_web_preview(spec)
+    if args.key_colour:   # after the web preview, which keeps the alpha (the OBS page shows it)
+        from ..nodes.key_colour import add_key_colour
+        add_key_colour(spec, args.key_colour)
     live = args.realtime or any(n.type == "camera_source" for n in spec.nodes.values())
     for node in spec.nodes.values():
         if live and node.type == "video_sink":

@@ -151,6 +151,20 @@ def apply_settings(recipe: Recipe, overrides: dict[str, str] | None) -> dict[str
     return settings
 
 
+def makes_alpha(recipe: Recipe, settings: dict[str, str] | None = None) -> bool:
+    """Whether the recipe's look (with these --set overrides) draws BGRA frames (cutout, transparent)."""
+    from ..nodes.looks.catalogue import make_look
+    return make_look(recipe.look, apply_settings(recipe, settings)).channels == 4
+
+
+def check_key_colour(recipe: Recipe, settings: dict[str, str] | None = None) -> None:
+    """--key-colour draws behind the look's transparency: refuse it for a look that has none."""
+    if not makes_alpha(recipe, settings):
+        raise ConfigError(f"--key-colour needs a look with transparency, but recipe {recipe.name!r} draws an "
+                          f"opaque frame (use --recipe cutout, or --set background=transparent with replace)",
+                          file=recipe.file, field="--key-colour")
+
+
 def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, dict],
                  settings: dict[str, str] | None = None) -> GraphSpec:
     """The standard chain for ``recipe`` between ``source`` and ``sink`` ((node type, options) each):

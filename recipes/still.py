@@ -14,23 +14,29 @@ import numpy as np
 from ..graph.errors import ConfigError, DeviceError
 from ..graph.runner import run_graph
 from ..nodes.looks.typesetting import TypeStyle, fit_line, stamp_onto
-from .loader import Recipe, recipe_graph
+from ..nodes.key_colour import add_key_colour
+from .loader import Recipe, check_key_colour, recipe_graph
 
 #: the bundled sample photo (devices/assets), used by the gallery
 SAMPLE_PHOTO = Path(__file__).resolve().parent.parent / "devices" / "assets" / "astronaut_512.png"
 
 
 def render_still(recipe: Recipe, image: str | Path, output: str | Path,
-                 settings: dict[str, str] | None = None) -> Path:
-    """Run the recipe's graph once on ``image`` and write ``output`` (.png). Returns the path."""
+                 settings: dict[str, str] | None = None, *, key_colour: str | None = None) -> Path:
+    """Run the recipe's graph once on ``image`` and write ``output`` (.png). Returns the path.
+    ``key_colour`` ("green", "blue", "#RRGGBB") flattens a transparent look onto that colour."""
     image, output = Path(image), Path(output)
     if not image.is_file():
         raise DeviceError(f"image not found: {str(image)!r}")
     if output.suffix.lower() != ".png":
         raise ConfigError(f"output must be a .png file, got {str(output)!r}", field="-o")
     output.parent.mkdir(parents=True, exist_ok=True)
+    if key_colour:
+        check_key_colour(recipe, settings)
     spec = recipe_graph(recipe, source=("image_source", {"path": str(image), "frames": 1}),
                         sink=("png_sink", {"path": str(output)}), settings=settings)
+    if key_colour:
+        add_key_colour(spec, key_colour)
     run_graph(spec)
     if not output.is_file():
         raise DeviceError(f"the graph ended without writing {str(output)!r}")

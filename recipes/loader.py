@@ -185,7 +185,21 @@ def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, d
                  "composite.frame->output.frame"):
         a, b = edge.split("->")
         spec.connect(a, b)
+    video = video_setting(recipe.look, look_settings)
+    if video is not None:   # a look setting names a video file: decode it beside the chain, on its own thread
+        spec.add("background", "background_video", path=video)
+        spec.connect("capture.frame", "background.frame")
+        spec.connect("background.frame", "composite.background")
     if resize is not None:
         spec.insert_after("capture.frame", "size", "resize", **resize)
     spec.file = recipe.file
     return spec
+
+
+def video_setting(look: str, settings: dict[str, Any]) -> str | None:
+    """The video file a look's settings name (replace's background, the double exposure's fill), if any."""
+    from ..nodes.background_video import is_video_background
+    for key in LOOKS[look].video_settings:
+        if is_video_background(settings.get(key)):
+            return settings[key]
+    return None

@@ -161,3 +161,28 @@ def test_an_image_background_adds_no_video_node() -> None:
     with pytest.raises(ConfigError):
         recipe_graph(load_recipe("replace"), source=("sample_source", {}), sink=("null_sink", {}),
                      settings={"bogus": "x.mp4"})
+
+
+def test_the_double_exposure_fill_plays_a_video_inside_the_silhouette(tmp_path: Path, model_cache) -> None:
+    from support.graph_nodes import Collect
+    clip = make_clip(tmp_path / "city.mp4", fps=24, frames=25, width=640, height=360)
+    spec = recipe_graph(load_recipe("double_exposure"), source=("sample_source", {"frames": 12}),
+                        sink=("null_sink", {}), settings={"fill": str(clip), "blend": "lighten"})
+    assert spec.nodes["background"].options["path"] == str(clip)
+    spec.add("collect", "t_collect", key="double-video")
+    spec.connect("composite.frame", "collect.frame")
+    spec.connect("fringe.mask", "collect.mask")
+    run_graph(spec)
+    collected = Collect.received["double-video"]
+    assert len(collected) == 12
+    import cv2
+    levels = []
+    for frame, mask in collected:
+        full = cv2.resize(mask.payload, (1280, 720))
+        inside = cv2.erode((full > 0.99).astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool)
+        inside[360:] = False                       # above the fade at the bottom
+        assert inside.sum() > 5_000
+        levels.append(float(np.percentile(frame.payload[inside].min(axis=1), 10)))
+    # "lighten" keeps the brighter of portrait and fill: the darkest parts of the person show the clip's
+    # grey, which rises 10 levels per clip frame (24 fps under 30)
+    assert levels[-1] - levels[0] > 40

@@ -57,6 +57,11 @@ class PngSink(Node):
         self._pattern = "{" in self._path
         self._index = 0
         parent = Path(self._path.format(seq=0, index=0)).parent
+        if self._pattern and not parent.exists():   # a sequence goes in a folder of its own: make it
+            try:
+                parent.mkdir(parents=True)
+            except OSError as exc:
+                raise DeviceError(f"cannot write {self.options.path}: cannot create {parent}: {exc}") from exc
         if not parent.is_dir():
             raise DeviceError(f"cannot write {self.options.path}: directory {parent} does not exist")
 

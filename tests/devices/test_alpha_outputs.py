@@ -26,8 +26,7 @@ def cutout_run(tmp_path_factory, model_cache):
     """The cutout recipe on 12 frames of the moving sample clip, written at once to a ProRes .mov, a VP9
     .webm, a QuickTime-Animation .mov and a PNG sequence, with the chain's own masks collected beside."""
     from support.graph_nodes import Collect
-    out = tmp_path_factory.mktemp("alpha")
-    (out / "seq").mkdir()
+    out = tmp_path_factory.mktemp("alpha")   # seq/ is not made here: the PNG sink makes a sequence's folder
     spec = recipe_graph(load_recipe("cutout"), source=("sample_source", {"frames": FRAMES}),
                         sink=("video_sink", {"path": str(out / "cut.mov")}))
     spec.add("webm", "video_sink", path=str(out / "cut.webm"))

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import cv2
 
-from ..graph.options import check_ranges
 from ..graph import DeviceError, Frame, Node
+from ..graph.options import check_ranges
 
 #: FFmpeg's printf-style sequence number (%d, %05d), read as this sink's {index}
 _PRINTF_NUMBER = re.compile(r"%(0?\d*)d")

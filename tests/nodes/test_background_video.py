@@ -10,8 +10,6 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from support import graph_nodes  # noqa: F401  (registers t_collect)
-
 from portraitflow.graph import ConfigError
 from portraitflow.graph.errors import NodeError
 from portraitflow.graph.runner import run_graph
@@ -19,6 +17,7 @@ from portraitflow.graph.spec import GraphSpec
 from portraitflow.graph.testing import make_node
 from portraitflow.nodes.background_video import BackgroundVideo, cover
 from portraitflow.recipes.loader import load_recipe, recipe_graph
+from support import graph_nodes  # noqa: F401  (registers t_collect)
 
 BAR = 16   # px of colour bar at each side of the clip (left red, right blue): they show what was cropped
 

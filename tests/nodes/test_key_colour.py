@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import graph_nodes  # noqa: F401  (registers t_collect)
-from support.alpha_video import decode_bgra, read_png_sequence
-
 from portraitflow.graph import ConfigError
 from portraitflow.graph.runner import run_graph
 from portraitflow.nodes.key_colour import add_key_colour, parse_key_colour
 from portraitflow.nodes.looks.blend import mask_to_alpha
 from portraitflow.recipes.loader import load_recipe, recipe_graph
+from support import graph_nodes  # noqa: F401  (registers t_collect)
+from support.alpha_video import decode_bgra, read_png_sequence
 
 
 @pytest.mark.parametrize("colour, bgr", [("green", (0, 255, 0)), ("blue", (255, 0, 0)),

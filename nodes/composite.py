@@ -54,6 +54,12 @@ class Composite(Node):
                 error.field = "settings"   # type: ignore[attr-defined]  (build_options reads it)
                 raise error from None
 
+    @staticmethod
+    def settings_options(options: "Composite.Options") -> type:
+        """The dataclass the ``settings`` table follows for ``options.look`` (the web preview draws
+        the look's controls from it)."""
+        return look_class(options.look).Settings
+
     def open(self, ctx: Context) -> None:
         self.pairing = Pairing(primary="frame", wait_ms=self.options.mask_wait_ms,
                                max_age_ms=self.options.mask_max_age_ms)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...graph.options import OptionInfo, build_options, describe_options
 from .background_replace import BackgroundReplace
+from .cutout import Cutout
 from .double_exposure import DoubleExposure
 from .look import Look
 from .portrait_blur import PortraitBlur
@@ -15,7 +16,7 @@ from .poster import Poster
 from .stencil import Stencil
 
 LOOKS: dict[str, type[Look]] = {cls.name: cls for cls in
-                                (DoubleExposure, Stencil, Poster, PortraitBlur, BackgroundReplace)}
+                                (DoubleExposure, Stencil, Poster, PortraitBlur, BackgroundReplace, Cutout)}
 #: looks whose output must never show the raw background (the composite fails closed for them)
 HIDES_BACKGROUND = frozenset(LOOKS)
 

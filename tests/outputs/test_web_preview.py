@@ -578,3 +578,92 @@ def test_sink_keeps_at_most_max_fps_frames(source_fps, max_fps, shown):
     jpeg, number, capture_ts_ns, alpha_rows = node.latest.newer_than(0, 0.1)
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert 57 <= image.mean() <= 60 and alpha_rows == 0     # the newest frame kept is one of the last sent
+
+
+# -- the real command: the standard chain with the model, a transparent look, saving a recipe ---------------
+def test_run_preview_web_real_chain_keeps_alpha_offers_the_look_and_saves_a_recipe(tmp_path, model_cache):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from portraitflow.recipes.loader import load_recipe
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    command = [sys.executable, "-m", "portraitflow", "run", "--recipe", "replace", "--set", "background=transparent",
+               "--output", "null", "--preview", "web", "--port", "0", "--quiet"]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+                            cwd=tmp_path)
+    try:
+        preview = proc.stderr.readline().split()
+        obs = proc.stderr.readline().split()
+        assert preview[0] == "preview:" and "?token=" in preview[1], preview
+        assert obs[0] == "obs:" and obs[1].split("?")[0].endswith("/obs"), obs
+        base, token = preview[1].split("?token=")
+        hostport = base.split("//")[1].rstrip("/")
+
+        def call(path, body=None):
+            headers = {"X-Portraitflow-Token": token}
+            if body is not None:
+                headers.update({"Content-Type": "application/json", "Origin": f"http://{hostport}"})
+            request = urllib.request.Request(base + path.lstrip("/"), None if body is None else json.dumps(body).encode(),
+                                             headers)
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status, response.headers, response.read()
+            except urllib.error.HTTPError as error:
+                return error.code, error.headers, error.read()
+
+        status, headers, jpeg = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(call("frame.jpg?after=0")),
+                                         timeout_s=60, what="the first frame through the model")
+        alpha_rows = int(headers["X-Alpha-Rows"])
+        stacked = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert alpha_rows == 720 and stacked.shape == (1440, 1280, 3)      # 1280x720 colour + its alpha
+        alpha = stacked[alpha_rows:, :, 1]
+        assert (alpha < 8).mean() > 0.2 and (alpha > 247).mean() > 0.1     # background out, the person in
+        assert alpha[360, 640] > 247 and alpha[40, 40] < 8                # the sample's astronaut is centred
+
+        controls = json.loads(call("controls")[2])
+        assert controls["look"]["name"] == "replace" and controls["recipe"] == "replace"
+        settings = {o["name"]: o for o in controls["look"]["settings"]}
+        assert (settings["light_wrap"]["low"], settings["light_wrap"]["high"]) == (0, 1)
+        assert settings["background"]["value"] == "transparent"
+        assert [n["id"] for n in controls["nodes"]] == ["downscale", "segment", "smooth", "fringe", "composite"]
+        assert call("options", {"node": "composite", "settings": {"light_wrap": 0.2}})[0] == 200
+        assert call("options", {"node": "fringe", "options": {"feather": 2.5}})[0] == 200
+
+        status, _, answer = call("save-recipe", {"name": "my_cutout"})
+        assert status == 200, answer
+        path = json.loads(answer)["path"]
+        assert path == str(tmp_path / "config" / "portraitflow" / "recipes" / "my_cutout.toml")
+        recipe = load_recipe(path)                                       # what `--recipe PATH` reads
+        assert recipe.look == "replace" and recipe.settings["light_wrap"] == 0.2
+        assert recipe.settings["background"] == "transparent" and recipe.node_options["fringe"]["feather"] == 2.5
+        status, _, answer = call("save-recipe", {"name": "my_cutout"})
+        assert status == 400 and b"exists already" in answer
+        assert call("save-recipe", {"name": "../escape"})[0] == 400
+        assert proc.poll() is None                                       # still running throughout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+
+
+def test_a_graph_file_with_the_standard_chain_is_offered_the_recipes():
+    import argparse
+
+    from portraitflow.cli.run import _web_preview_looks
+    from portraitflow.devices.endpoints import sink_for, source_for
+    from portraitflow.graph.validate import resolve
+    from portraitflow.recipes.loader import list_recipes, load_recipe, recipe_graph
+
+    args = argparse.Namespace(graph="my-graph.toml", recipe=None)
+    chain = resolve(recipe_graph(load_recipe("poster"), source=source_for("sample"), sink=sink_for("null")))
+    looks, current = _web_preview_looks(args, chain)
+    assert list(looks) == list_recipes() and current is None
+    assert looks["blur"]["composite"]["look"] == "blur" and "fringe" in looks["blur"]
+    assert _web_preview_looks(args, resolve(tint_graph())) == ({}, None)     # no standard chain: none

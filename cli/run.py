@@ -178,8 +178,10 @@ def _web_preview_server(args: argparse.Namespace, graph):
     from ..devices.web_preview import WebPreviewServer
     from ..recipes.writer import save_running_recipe, saved_recipes_dir
     looks, current = _web_preview_looks(args, graph)
-    return WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current, host=args.preview_bind,
-                            port=args.port, save_recipe=partial(save_running_recipe, saved_recipes_dir()))
+    server = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current, host=args.preview_bind,
+                              port=args.port, save_recipe=partial(save_running_recipe, saved_recipes_dir()))
+    server.controls.modified = bool(args.settings)     # --set: the recipe, changed
+    return server
 
 
 def _replace(spec: GraphSpec, node_id: str, endpoint: tuple[str, dict] | None, flag: str) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..graph import ConfigError
 from ..graph.options import build_options, describe_options

@@ -17,8 +17,9 @@ import json
 import math
 import secrets
 import socket
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, Mapping
+from typing import Any
 
 #: a control request is a few settings; the biggest (a recipe's whole settings) is well under this
 MAX_BODY_BYTES = 64 * 1024
@@ -72,7 +73,7 @@ class RequestGuard:
         if host in self.hosts or (self.wildcard and _is_ip_literal_with_port(host, self.port)):
             return host
         raise Refused(HTTPStatus.FORBIDDEN, f"Host {host or '(none)'!r} is not this server "
-                                            f"(expected {sorted(self.hosts)[0]})")
+                                            f"(expected {min(self.hosts)})")
 
     def check_site(self, headers: Mapping[str, str]) -> None:
         """Browsers say where a request comes from: another site may neither read nor embed us."""

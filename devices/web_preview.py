@@ -228,7 +228,7 @@ class WebPreviewServer:
     def obs_url(self) -> str:
         return f"{self.url}obs?token={self.token}"
 
-    def start(self) -> "WebPreviewServer":
+    def start(self) -> WebPreviewServer:
         self._thread = threading.Thread(target=self._http.serve_forever, name="web-preview", daemon=True)
         self._thread.start()
         return self
@@ -386,7 +386,7 @@ _BODIES = {
 
 
 def _handler_for(server: WebPreviewServer) -> type[BaseHTTPRequestHandler]:
-    guard_of = lambda: server.guard    # noqa: E731 - bound after the socket (the port is known then)
+    guard_of = lambda: server.guard
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"     # keep-alive: one connection carries the whole frame loop
@@ -401,7 +401,7 @@ def _handler_for(server: WebPreviewServer) -> type[BaseHTTPRequestHandler]:
             self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._unread_body = False
 
-        def log_message(self, format, *args):   # noqa: A002 - the stdlib's name
+        def log_message(self, format, *args):
             pass                                 # one line per frame would flood the terminal
 
         # -- routing ------------------------------------------------------------------------
@@ -574,4 +574,4 @@ def _drain(sock: socket.socket, limit_bytes: int = 1 << 30, limit_s: float = 3.0
         pass
 
 
-__all__ = ["WebPreviewSink", "WebPreviewServer", "LatestFrame", "TOKEN_HEADER", "is_loopback"]
+__all__ = ["TOKEN_HEADER", "LatestFrame", "WebPreviewServer", "WebPreviewSink", "is_loopback"]

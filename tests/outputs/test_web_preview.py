@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import pytest
-
 from portraitflow.devices.web_preview import WebPreviewServer
 from portraitflow.graph import Frame, Node, registry
 from portraitflow.graph.errors import ConfigError

@@ -420,6 +420,7 @@ def _handler_for(server: WebPreviewServer) -> type[BaseHTTPRequestHandler]:
             except Refused as refused:
                 self._unread_body = True
                 self._json(refused.status, {"error": refused.reason})
+                self.close_connection = True    # what follows on this connection is the refused body
                 return False
             return super().handle_expect_100()
 

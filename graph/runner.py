@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from fractions import Fraction
 from typing import Callable
 
 from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
@@ -93,7 +94,10 @@ class GraphRunner:
             raise ConfigError(f"no node {node_id!r} in the running graph", node=node_id)
         current = dataclasses.asdict(self.nodes[node_id].options) if node_id in self.nodes else {}
         options = build_options(rn.cls.Options, {**current, **raw}, node=node_id)
-        node_contract(rn.cls, options, node=node_id)    # a rule the node cannot run with fails here
+        pairing, _ = node_contract(rn.cls, options, node=node_id)   # a rule it cannot run with fails here
+        if (pairing and pairing.primary) != (rn.pairing and rn.pairing.primary):
+            raise ConfigError("these options change which input drives the node; that cannot change "
+                              "while it runs", node=node_id)
         with self._pending_lock:
             self._pending_options[node_id] = options
 
@@ -269,13 +273,16 @@ class GraphRunner:
 
 
     def _media_time_s(self, packet: Packet) -> float | None:
-        """The packet's time in the media: its file's own pts when the source gave one, else the
-        time since the run's first frame (packets from another process carry their clock's offset)."""
-        pts, time_base = packet.meta.get("pts"), packet.meta.get("time_base")
-        if isinstance(pts, int) and pts >= 0 and isinstance(time_base, str) and "/" in time_base:
-            num, _, den = time_base.partition("/")
-            if num.isdigit() and den.isdigit() and int(den):
-                return pts * int(num) / int(den)
+        """The packet's time in its media: the source's own pts and time base when it gave them,
+        else the time since the run's first frame (packets from another process carry their
+        clock's offset)."""
+        for pts_key, base_key in (("media_pts", "media_time_base"), ("pts", "time_base")):
+            pts, time_base = packet.meta.get(pts_key), packet.meta.get(base_key)
+            if isinstance(pts, int) and not isinstance(pts, bool) and pts >= 0 and isinstance(time_base, str):
+                try:
+                    return float(pts * Fraction(time_base))
+                except (ValueError, ZeroDivisionError):
+                    pass
         first = self.first_capture_ts_ns
         if first is None:
             return None

@@ -72,6 +72,19 @@ class GraphSpec:
                                    DropPolicy(policy) if policy else None, queue_size))
         return self
 
+    def insert_after(self, source: str, node_id: str, node_type: str, *, part: str | None = None,
+                     **options: Any) -> "GraphSpec":
+        """Put a one-in one-out node (ports named like ``source``'s) on every edge leaving
+        ``"node.port"``: its consumers now read the new node, which reads ``source``."""
+        s_node, s_port = split_address(source)
+        if s_node not in self.nodes:
+            raise ValueError(f"no node {s_node!r} to insert {node_id!r} after (nodes: {', '.join(self.nodes)})")
+        for edge in self.edges:
+            if edge.source == s_node and edge.source_port == s_port:
+                edge.source = node_id
+        self.add(node_id, node_type, part=part if part is not None else self.nodes[s_node].part, **options)
+        return self.connect(source, f"{node_id}.{s_port}")
+
     def to_toml(self, *, comments: dict[str, str] | None = None) -> str:
         """The graph-file text of this spec (see graph/graph_file.py for the format); ``comments``
         maps node ids to a comment line written above that node's table. Short options stay inline;

@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from fractions import Fraction
 from typing import Callable
 
 from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
+from .media_time import media_seconds
 from .node import Context, Node
 from .options import build_options
 from .packet import CLOCK_OFFSET_KEY, Packet
@@ -273,16 +273,12 @@ class GraphRunner:
 
 
     def _media_time_s(self, packet: Packet) -> float | None:
-        """The packet's time in its media: the source's own pts and time base when it gave them,
-        else the time since the run's first frame (packets from another process carry their
+        """The packet's time in its media: the source's media time (graph/media_time.py) when it
+        stamped one, else the time since the run's first frame (packets from another process carry their
         clock's offset)."""
-        for pts_key, base_key in (("media_pts", "media_time_base"), ("pts", "time_base")):
-            pts, time_base = packet.meta.get(pts_key), packet.meta.get(base_key)
-            if isinstance(pts, int) and not isinstance(pts, bool) and pts >= 0 and isinstance(time_base, str):
-                try:
-                    return float(pts * Fraction(time_base))
-                except (ValueError, ZeroDivisionError):
-                    pass
+        seconds = media_seconds(packet.meta)
+        if seconds is not None:
+            return float(seconds)
         first = self.first_capture_ts_ns
         if first is None:
             return None

@@ -20,7 +20,7 @@ from ..graph.options import OptionInfo, build_options, describe_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("nodes", help="list the node types (built-in and plugins) with ports and options",
+    p = subparsers.add_parser("nodes", help="list the node types (built-ins, plugins): ports and options",
                               description="List every installed node type: its ports and kinds, its pairing "
                                           "and its options (type, default, range, doc). With TYPE, that one "
                                           "in detail.")
@@ -180,8 +180,9 @@ def _detail(info: NodeInfo) -> str:
     if any(line.strip() for line in rest):
         lines += ["", *("  " + line.strip() if line.strip() else "" for line in rest)]
     lines += ["", "  inputs:"]
+    several = len(info.inputs) > 1
     lines += [f"    {p['port']:<12} {p['kind']:<6} " + " ".join(
-        w for w, on in (("primary", p["primary"] and len(info.inputs) > 1), ("optional", p["optional"])) if on)
+        w for w, on in (("primary", p["primary"] and several), ("optional", p["optional"])) if on)
         for p in info.inputs] or ["    none (a source)"]
     lines += ["  outputs:"]
     lines += [f"    {p['port']:<12} {p['kind']}" for p in info.outputs] or ["    none (a sink)"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
 from .media_time import media_seconds
@@ -64,7 +64,7 @@ class GraphRunner:
             self.stats.nodes[rn.id] = NodeStats(rn.id, rn.type, role, rn.part)
 
     # -- control -------------------------------------------------------------------------------
-    def start(self) -> "GraphRunner":
+    def start(self) -> GraphRunner:
         self.stats.started = time.monotonic()
         for rn in self.graph.nodes:
             node = rn.instantiate()

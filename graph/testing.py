@@ -125,7 +125,8 @@ class NodeHarness:
                               node=self.node_id, field=f"inputs.{unknown[0]}")
         registry.register(FEED_TYPE, _Feed)
         registry.register(COLLECT_TYPE, _Collect)
-        spec = GraphSpec(name=f"harness:{self.type_name}", policy=self.policy.value, queue_size=self.queue_size)
+        spec = GraphSpec(name=f"harness:{self.type_name}", policy=self.policy.value,
+                         queue_size=self.queue_size)
         spec.add(self.node_id, self.type_name, **self.options)
         # every required input gets a feed (maybe empty); an optional one only when it is given
         fed = [p for p in cls.inputs if p in inputs or p not in cls.optional_inputs]
@@ -143,7 +144,8 @@ class NodeHarness:
                                                        "pace": self.pace})
         outputs: dict[str, list[Packet]] = {port: [] for port in cls.outputs}
         for port in cls.outputs:
-            graph.node(f"output_{port}").cls = type(f"Collect_{port}", (_Collect,), {"received": outputs[port]})
+            graph.node(f"output_{port}").cls = type(f"Collect_{port}", (_Collect,),
+                                                    {"received": outputs[port]})
         if self.instance is not None:
             index = graph.nodes.index(graph.node(self.node_id))
             graph.nodes[index] = _GivenInstance.of(graph.nodes[index], self.instance)
@@ -168,7 +170,7 @@ class _GivenInstance(ResolvedNode):
     given: Node | None = None
 
     @classmethod
-    def of(cls, resolved: ResolvedNode, node: Node) -> "_GivenInstance":
+    def of(cls, resolved: ResolvedNode, node: Node) -> _GivenInstance:
         fields = {f.name: getattr(resolved, f.name) for f in dataclasses.fields(ResolvedNode)}
         return cls(**fields, given=node)
 

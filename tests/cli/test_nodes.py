@@ -17,7 +17,7 @@ def _json(capsys, *args: str):
 
 def test_every_registered_type_is_listed_with_its_options_including_the_plugin():
     result = subprocess.run([sys.executable, "-m", "portraitflow", "nodes"], capture_output=True, text=True,
-                            timeout=120)
+                            timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     names = {ep.name for ep in entry_points(group="portraitflow.nodes")}
     assert {"mirror", "segment", "fringe", "composite", "video_source"} <= names
@@ -39,7 +39,8 @@ def test_json_listing_carries_kinds_ranges_defaults_docs_and_pairing(capsys):
     assert fringe["outputs"] == [{"port": "mask", "kind": "mask"}]
     assert fringe["pairing"] == {"primary": "frame", "wait_ms": 100.0, "max_age_ms": 250.0}
     feather = next(o for o in fringe["options"] if o["name"] == "feather")
-    assert (feather["type"], feather["default"], feather["low"], feather["high"]) == ("float", 0.0, 0.0, 100.0)
+    assert (feather["type"], feather["default"]) == ("float", 0.0)
+    assert (feather["low"], feather["high"]) == (0.0, 100.0)
     assert "softness" in feather["doc"]
     style = next(o for o in fringe["options"] if o["name"] == "style")
     assert style["kind"] == "choice" and "halftone" in style["choices"]

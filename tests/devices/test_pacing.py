@@ -2,6 +2,8 @@
 least a period apart (a lower bound only: a busy machine may be slower, never faster)."""
 from __future__ import annotations
 
+import itertools
+
 from portraitflow.devices.image_source import ImageSource
 from portraitflow.devices.pacing import SourceClock
 from portraitflow.devices.sample_source import SampleSource
@@ -12,7 +14,7 @@ from portraitflow.graph.testing import make_node, run_node
 def test_stamps_strictly_increase_even_in_a_tight_loop():
     clock = SourceClock()
     stamps = [clock.stamp() for _ in range(10_000)]
-    assert all(b > a for a, b in zip(stamps, stamps[1:]))
+    assert all(b > a for a, b in itertools.pairwise(stamps))
 
 
 def test_unpaced_clock_never_sleeps(monkeypatch):

@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 import pytest
 from device_helpers import numbered_frame
-
 from portraitflow.devices.null_sink import NullSink
 from portraitflow.devices.png_sink import PngSink
 from portraitflow.devices.preview_sink import PreviewSink

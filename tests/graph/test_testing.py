@@ -6,13 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
+import support.graph_nodes  # noqa: F401  (registers t_fail)
 from portraitflow.graph import ConfigError, ContractError, Frame, Mask, Node
 from portraitflow.graph.packet import Packet
 from portraitflow.graph.testing import NodeHarness, make_node, packets, run_node
 from portraitflow.nodes.fringe import Fringe
-
-import support.graph_nodes  # noqa: F401  (registers t_fail)
 
 
 def frame_and_model_mask(i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +86,8 @@ def test_the_runners_output_checks_apply_timestamps_and_kinds():
     frames = packets([np.zeros((4, 4, 3), np.uint8)] * 3)
     with pytest.raises(ContractError, match="timestamps must increase") as info:
         run_node(Rewinds, {"frame": frames})
-    assert "node 'node' (harness:" in "".join(info.value.__notes__) and "at frame 1" in "".join(info.value.__notes__)
+    note = "".join(info.value.__notes__)
+    assert "node 'node' (harness:" in note and "at frame 1" in note
     with pytest.raises(ContractError, match=r"output 'mask' \(mask\): expected float32 HxW, got float64"):
         run_node(make_node(MakesFloat64, {"scale": 2.0}), {"frame": frames})
 

@@ -59,6 +59,8 @@ class GraphRunner:
         self._input_sets: dict[str, InputSet] = {}
         #: the first capture timestamp any source emitted: media times in errors count from it
         self.first_capture_ts_ns: int | None = None
+        #: the first media time (s) a source stamped: a frame's media time in errors counts from it
+        self.first_media_s = None
         for rn in self.graph.nodes:
             role = "source" if not rn.cls.inputs else "sink" if not rn.cls.outputs else "node"
             self.stats.nodes[rn.id] = NodeStats(rn.id, rn.type, role, rn.part)
@@ -172,6 +174,7 @@ class GraphRunner:
             last_ts[port] = packet.capture_ts_ns
             if is_source and self.first_capture_ts_ns is None:
                 self.first_capture_ts_ns = packet.capture_ts_ns
+                self.first_media_s = media_seconds(packet.meta)
             stats.emitted += 1
             streams = outputs.get(port, ())
             if streams:
@@ -271,14 +274,13 @@ class GraphRunner:
             err.exit_code = exc.exit_code
         return err
 
-
     def _media_time_s(self, packet: Packet) -> float | None:
-        """The packet's time in its media: the source's media time (graph/media_time.py) when it
-        stamped one, else the time since the run's first frame (packets from another process carry their
-        clock's offset)."""
-        seconds = media_seconds(packet.meta)
-        if seconds is not None:
-            return float(seconds)
+        """The packet's time in the media, from the run's first frame: its source's media time
+        (graph/media_time.py: a file's own pts) when it has one, else its capture time (packets from
+        another process carry their clock's offset)."""
+        media = media_seconds(packet.meta)
+        if media is not None and self.first_media_s is not None:
+            return float(max(0, media - self.first_media_s))
         first = self.first_capture_ts_ns
         if first is None:
             return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
 from .media_time import media_seconds
@@ -68,7 +68,7 @@ class GraphRunner:
             self.stats.nodes[rn.id] = NodeStats(rn.id, rn.type, role, rn.part)
 
     # -- control -------------------------------------------------------------------------------
-    def start(self) -> "GraphRunner":
+    def start(self) -> GraphRunner:
         self.stats.started = time.monotonic()
         for rn in self.graph.nodes:
             node = rn.instantiate()
@@ -101,7 +101,10 @@ class GraphRunner:
             current = self.current_options(node_id)
             base = dataclasses.asdict(current) if current is not None else {}
             options = build_options(rn.cls.Options, {**base, **raw}, node=node_id)
-            node_contract(rn.cls, options, node=node_id)    # a rule the node cannot run with fails here
+            pairing, _ = node_contract(rn.cls, options, node=node_id)   # a rule it cannot run with fails here
+            if (pairing and pairing.primary) != (rn.pairing and rn.pairing.primary):
+                raise ConfigError("these options change which input drives the node; that cannot change "
+                                  "while it runs", node=node_id)
             self._pending_options[node_id] = options
         return options
 

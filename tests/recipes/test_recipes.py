@@ -120,3 +120,25 @@ def test_gallery_command_writes_a_contact_sheet(tmp_path: Path) -> None:
     assert main(["gallery", "-o", str(out)]) == 0
     sheet = cv2.imread(str(out))
     assert sheet is not None and sheet.shape[0] > 2 * 360 and sheet.shape[1] > 3 * 360
+
+
+def test_stencil_title_is_sprayed_under_the_portrait_and_absent_by_default(tmp_path: Path) -> None:
+    source = FIXTURES / "astronaut_512.png"
+    plain = cv2.imread(str(render_still(load_recipe("stencil"), source, tmp_path / "plain.png")))
+    titled = cv2.imread(str(render_still(load_recipe("stencil"), source, tmp_path / "titled.png",
+                                         {"title": "MY FILM"})))
+    band = int(plain.shape[0] * 0.84)
+    changed = np.abs(plain.astype(np.int16) - titled.astype(np.int16)).max(axis=2) > 0
+    assert not changed[:band - 1].any()            # the portrait above the caption is untouched
+    caption = titled[band + 2:]
+    grey = cv2.cvtColor(caption, cv2.COLOR_BGR2GRAY)
+    ink, letters = grey < 80, grey > 170            # an ink band with light letters on it
+    assert ink.mean() > 0.6 and 0.05 < letters.mean() < 0.4
+    columns = np.flatnonzero(letters.any(axis=0))
+    assert abs((columns[0] + columns[-1]) / 2 - plain.shape[1] / 2) < plain.shape[1] * 0.05   # centred
+
+
+def test_stencil_title_longer_than_a_caption_is_refused() -> None:
+    with pytest.raises(ConfigError, match="title must be at most 40"):
+        recipe_graph(load_recipe("stencil"), source=("image_source", {"path": "x.png"}),
+                     sink=("png_sink", {"path": "out.png"}), settings={"title": "X" * 41})

@@ -9,13 +9,16 @@ example: graph `segment = { type = "segment", model = "auto", threads = 1, gate_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+import cv2
 import numpy as np
 
 from ..graph import Frame, Mask, Node
 from ..models.fetch import ensure_model
 from ..models.registry import DEFAULT_MODELS, RegisteredModel, choose_model_for_aspect
 from ..models.segmenter import Segmenter
+from .frame_edge import extend_bottom, harden_borders
 from .mask_gating import MaskGate
 
 #: gate_model values that are not model names
@@ -29,16 +32,20 @@ class FrameSegmenter:
     frame size). gate_model "auto" gates an "auto" primary with the other default model and leaves an
     explicitly named model ungated (its output stays MediaPipe's); "none" never gates; a model name
     always gates with that model. The gate model runs on every ``gate_every``-th frame and its last mask
-    is reused in between (the gate is dilated, so a few frames of motion stay inside it). Models are
+    is reused in between (the gate is dilated, so a few frames of motion stay inside it). frame_edges
+    "auto" | "extend" | "keep": see nodes/frame_edge.py ("auto" extends for model "auto"). Models are
     fetched on construction; sessions load lazily. Not thread-safe: one per node.
     """
 
     def __init__(self, model: str = "auto", threads: int = 1, gate_model: str = GATE_AUTO,
-                 gate_every: int = 1, gate_dilate_px: int = 3, cache_dir: str | None = None):
+                 gate_every: int = 1, gate_dilate_px: int = 3, frame_edges: str = "auto",
+                 cache_dir: str | None = None):
         names = DEFAULT_MODELS if model == "auto" else (model,)
         self.threads = threads
         self.gate_every = gate_every
         self._auto = model == "auto"
+        # "auto": the default chain (model auto) handles frame edges; a named model's mask stays its own
+        self.frame_edges = frame_edges == "extend" or (frame_edges == "auto" and self._auto)
         self._models: dict[str, RegisteredModel] = {name: ensure_model(name, cache_dir) for name in names}
         self._gate_name = gate_model
         if gate_model not in (GATE_AUTO, GATE_NONE) and gate_model not in self._models:
@@ -75,21 +82,46 @@ class FrameSegmenter:
             self._segmenters[name] = segmenter
         return segmenter
 
+    def _gate_mask(self, name: str, frame: np.ndarray) -> np.ndarray:
+        """The gate model's mask for the whole frame. A frame much wider than the gate model's input
+        (16:9 into the square model) is letterboxed rather than squashed: squashed, the square model
+        loses most of a 720p body (the sample's astronaut: half the suit under 0.5) and its gate would
+        cut the person; letterboxed it is solid. Taller frames are stretched as the model expects
+        (pillarboxing a 3:4 portrait into the 16:9 model: 240 dev portraits' MAD 25.5 -> 40.5)."""
+        segmenter = self.segmenter(name)
+        model_w, model_h = segmenter.size
+        h, w = frame.shape[:2]
+        if w * model_h <= 1.2 * h * model_w:
+            return segmenter(frame)
+        inner_h = max(2, round(model_w * h / w))
+        if w > 2 * model_w:   # a cheap bilinear step to twice the size, then an exact 2x area average
+            frame = cv2.resize(frame, (2 * model_w, 2 * inner_h), interpolation=cv2.INTER_LINEAR)
+        small = cv2.resize(frame, (model_w, inner_h), interpolation=cv2.INTER_AREA)
+        top = (model_h - inner_h) // 2
+        boxed = cv2.copyMakeBorder(small, top, model_h - inner_h - top, 0, 0, cv2.BORDER_CONSTANT, value=0)
+        return segmenter(boxed)[top:top + inner_h]
+
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, str, str | None]:
         h, w = frame.shape[:2]
         primary = self._primary_name(w, h)
         mask = self.segmenter(primary)(frame)
         gate_name = self.gate_name_for(primary)
+        if self.frame_edges:
+            mask = extend_bottom(mask)
         if gate_name is None:
-            return mask, primary, None
+            return (harden_borders(mask, out=mask) if self.frame_edges else mask), primary, None
         last = self._last_gate
         due = self._frames_since_gate >= self.gate_every - 1
         if last is None or last[0] != gate_name or last[1] != (w, h) or due:
-            self._last_gate = last = (gate_name, (w, h), self.segmenter(gate_name)(frame))
+            gate_mask = self._gate_mask(gate_name, frame)
+            if self.frame_edges:
+                gate_mask = extend_bottom(gate_mask)
+            self._last_gate = last = (gate_name, (w, h), gate_mask)
             self._frames_since_gate = 0
         else:
             self._frames_since_gate += 1
-        return self._gate(mask, last[2]), primary, gate_name
+        gated = self._gate(mask, last[2])
+        return (harden_borders(gated, out=gated) if self.frame_edges else gated), primary, gate_name
 
 
 class Segment(Node):
@@ -100,7 +132,8 @@ class Segment(Node):
     onnxruntime's intra-op thread count: 1 leaves the second core to the other stages. ``gate_model``:
     "auto", "none" or a model name; ``gate_every``: run the gate model on every Nth frame only (2-3
     when CPU is short; the 144x256 model costs ~3 ms a frame on one core); ``gate_dilate_px``: reach
-    of the gate past the second model's edge, in model px. Models are fetched into the cache in open().
+    of the gate past the second model's edge, in model px; ``frame_edges``: the person solid up to the
+    frame's border ("auto": for model "auto"). Models are fetched into the cache in open().
     """
 
     inputs = {"frame": Frame}
@@ -113,6 +146,7 @@ class Segment(Node):
         gate_model: str = GATE_AUTO
         gate_every: int = 1
         gate_dilate_px: int = 3
+        frame_edges: Literal["auto", "extend", "keep"] = "auto"
 
         def __post_init__(self):
             if not self.model:
@@ -128,7 +162,8 @@ class Segment(Node):
 
     def open(self, ctx) -> None:
         o = self.options
-        self._segment = FrameSegmenter(o.model, o.threads, o.gate_model, o.gate_every, o.gate_dilate_px)
+        self._segment = FrameSegmenter(o.model, o.threads, o.gate_model, o.gate_every, o.gate_dilate_px,
+                                       o.frame_edges)
 
     def options_changed(self, ctx) -> None:
         self.open(ctx)   # another model or thread count: models come from the cache, sessions reload lazily

@@ -237,9 +237,25 @@ def dusk(height: int, width: int) -> np.ndarray:
     return np.clip(image + grain(height, width, seed=71)[..., None] * 3.0, 0, 255).astype(np.uint8)
 
 
+def teal_sky(height: int, width: int) -> np.ndarray:
+    """A blockbuster poster sky: deep teal night at the top through steel-blue cloud to a warm amber
+    glow low behind the figure (the orange of teal-orange lives in the skin and this glow only)."""
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    top, mid = (np.asarray(parse_colour(c), np.float32) for c in ("#06171d", "#1f4a55"))
+    column = _mix(top, mid, np.clip(t / 0.75, 0, 1) ** 1.2)
+    image = np.broadcast_to(column, (height, width, 3)).astype(np.float32)
+    clouds = fractal_noise(height, width, seed=73, base_cell=max(16, width // 5), octaves=4)
+    image = image * (0.8 + 0.4 * clouds[..., None])
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    glow = np.exp(-(((xx - 0.5 * width) / (0.55 * width)) ** 2 + ((yy - 0.92 * height) / (0.30 * height)) ** 2))
+    image = _mix(image, np.asarray(parse_colour("#d9894a"), np.float32), glow * 0.55)
+    return np.clip(image + grain(height, width, seed=74)[..., None] * 3.0, 0, 255).astype(np.uint8)
+
+
 #: the procedural assets by name: each makes an HxW uint8 BGR image
 PROCEDURAL: dict[str, Callable[[int, int], np.ndarray]] = {
-    "city": city, "dusk": dusk, "landscape": landscape, "paper": paper, "studio": studio, "wall": wall,
+    "city": city, "dusk": dusk, "landscape": landscape, "paper": paper, "studio": studio, "teal_sky": teal_sky,
+    "wall": wall,
 }
 
 

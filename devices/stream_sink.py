@@ -2,7 +2,8 @@
 
 Not for: files (video_sink.py) or the virtual camera (virtual_camera_sink.py). OBS's Media Source, VLC,
 ffplay and streaming servers receive it: `ffplay -fflags nobuffer udp://127.0.0.1:23000`.
-in: frame (Frame, BGR or BGRA; odd sizes lose their last row/column)
+in: frame (Frame, BGR or BGRA: alpha is dropped with one warning, see --key-colour; odd sizes lose their
+    last row/column)
 options: url, fps, bitrate_kbps, keyframe_seconds, preset
 example: {type = "stream_sink", options = {url = "rtmp://127.0.0.1/live/portrait"}}
 """
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..graph.options import Above, check_ranges
 from ..graph import DeviceError, Frame, Node
+from .alpha_drop import AlphaDropWarning
 
 #: the container each URL scheme carries
 CONTAINER_FOR_SCHEME = {"udp": "mpegts", "tcp": "mpegts", "srt": "mpegts", "rtmp": "flv", "rtmps": "flv"}
@@ -63,6 +65,7 @@ class StreamSink(Node):
         self._stream = None
         self._first_ts_ns = 0
         self._last_pts = -1
+        self._alpha_drop = AlphaDropWarning(f"{self.id} (stream {self.options.url})")
 
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
@@ -74,6 +77,7 @@ class StreamSink(Node):
         if image.shape[0] < height or image.shape[1] < width:
             raise DeviceError(f"stream {self.options.url}: frame size changed from {width}x{height} to "
                               f"{image.shape[1]}x{image.shape[0]} (a stream keeps its first frame's size)")
+        self._alpha_drop.check(ctx, image)
         image = image[:height, :width]
         if not image.flags.c_contiguous:
             image = np.ascontiguousarray(image)

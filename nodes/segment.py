@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..graph import Frame, Mask, Node
+from ..graph.options import check_ranges
 from ..models.fetch import ensure_model
 from ..models.registry import DEFAULT_MODELS, RegisteredModel, choose_model_for_aspect
 from ..models.segmenter import Segmenter
@@ -153,12 +154,7 @@ class Segment(Node):
                 raise ValueError("model must be a model name or 'auto', got an empty string")
             if not self.gate_model:
                 raise ValueError("gate_model must be 'auto', 'none' or a model name, got an empty string")
-            if not 1 <= self.threads <= 64:
-                raise ValueError(f"threads must be between 1 and 64, got {self.threads}")
-            if not 1 <= self.gate_every <= 300:
-                raise ValueError(f"gate_every must be between 1 and 300 frames, got {self.gate_every}")
-            if not 0 <= self.gate_dilate_px <= 32:
-                raise ValueError(f"gate_dilate_px must be between 0 and 32, got {self.gate_dilate_px}")
+            check_ranges(self, threads=(1, 64), gate_every=(1, 300), gate_dilate_px=(0, 32))
 
     def open(self, ctx) -> None:
         o = self.options

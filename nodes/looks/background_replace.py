@@ -17,6 +17,7 @@ from ...recipes.assets import load_asset
 from ..light_wrap import LightWrap
 from .blend import alpha_blend, mask_to_alpha
 from .cutout import cut_out
+from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
 from .scratch import Scratch
@@ -37,6 +38,7 @@ class BackgroundReplace(Look):
         background_blur: float = 0.0    # soften an image background (fraction of frame width) for depth
         background_dim: float = 0.0     # 0..0.8: darken the background
         greyscale_contrast: float = 0.35  # colour pop only: punch of the grey background
+        decontaminate: bool = True      # the person's own colour at soft edges (no halo of the old background)
 
         def __post_init__(self):
             if not isinstance(self.background, str) or not self.background:
@@ -57,6 +59,7 @@ class BackgroundReplace(Look):
                                scratch=self._scratch) if s.light_wrap > 0 else None
         self._grey_lut = curve_lut(s_curve(s.greyscale_contrast) * (1.0 - s.background_dim))
         self._background = self._glow = None
+        self._edge_colour = EdgeColour(height, width, scratch=self._scratch) if s.decontaminate else None
         if s.background in (GREYSCALE, TRANSPARENT):
             return
         background = load_asset(s.background, height, width, field="settings.background")
@@ -85,6 +88,8 @@ class BackgroundReplace(Look):
         if mask is None:
             return background.copy()
         person = frame
+        if self._edge_colour is not None and self._background is not None:   # colour pop keeps its scene
+            person = self._edge_colour(frame, mask, alpha)
         if self._wrap is not None and glow is not None:
-            person = self._wrap.apply(frame, glow, mask, alpha, out=self._scratch.get("person", frame.shape))
+            person = self._wrap.apply(person, glow, mask, alpha, out=self._scratch.get("person", frame.shape))
         return alpha_blend(person, background, alpha, scratch=self._scratch)

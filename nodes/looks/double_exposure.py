@@ -20,7 +20,8 @@ import numpy as np
 
 from ...graph.options import check_ranges
 from ...recipes.assets import load_asset
-from .blend import alpha_blend
+from .blend import alpha_blend, mask_to_alpha
+from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
 from .reduced import grow, reduced_size, shrink
@@ -52,6 +53,7 @@ class DoubleExposure(Look):
         face_clear: float = 0.8            # 0..1: how much of the fill is held back over the head
         feather: float = 0.012             # edge softness, fraction of the frame width
         fade: float = 0.30                 # 0..1: how far up from the bottom the silhouette dissolves
+        decontaminate: bool = True         # the person's own tones at soft edges (no halo of the old wall)
 
         def __post_init__(self):
             check_ranges(self, portrait_contrast=(0, 1.5), portrait_gamma=(0.5, 3.0), portrait_lift=(0, 0.5),
@@ -73,6 +75,7 @@ class DoubleExposure(Look):
         fade = smoothstep((1.0 - rows) / max(s.fade, 1e-3)) if s.fade > 0 else np.ones_like(rows)
         self._fade = np.ascontiguousarray(np.repeat(np.rint(fade * 255).astype(np.uint8)[:, None], width, 1))
         self._weighted_fills: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._edge_colour = EdgeColour(height, width, scratch=self._scratch) if s.decontaminate else None
 
     def _head_step(self, person_small: np.ndarray) -> int:
         """The top of the silhouette (the crown of the head) in _HEAD_STEPS of the frame height."""
@@ -135,5 +138,7 @@ class DoubleExposure(Look):
         height, width = mask.shape
         person_small = shrink(mask, self._small)
         fill = self._fill_for(self._head_step(person_small))
+        if self._edge_colour is not None:
+            frame = self._edge_colour(frame, mask, mask_to_alpha(mask))
         return alpha_blend(self._exposed(frame, fill), self._ground,
                            self._silhouette(person_small, height, width), scratch=self._scratch)

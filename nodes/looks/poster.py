@@ -20,6 +20,7 @@ import numpy as np
 from ...graph.options import check_ranges
 from ...recipes.assets import load_asset, parse_colour
 from .blend import alpha_blend, grey3, mask_to_alpha
+from .edge_colour import EdgeColour
 from .grading import duotone_lut, teal_orange_lut
 from .look import Look
 from .scratch import Scratch
@@ -54,6 +55,7 @@ class Poster(Look):
         title_colour: str = "#f7efe2"
         vignette: float = 0.55
         title_weight: int = 800
+        decontaminate: bool = True       # the person's own colour at soft edges (no halo of the old background)
 
         def __post_init__(self):
             for name in ("shadow", "highlight", "title_colour"):
@@ -74,6 +76,7 @@ class Poster(Look):
         has_type = bool(s.title.strip() or s.credit.strip() or s.tagline.strip())
         self._light = vignette_map(height, width, amount=s.vignette,
                                    bottom_fade=0.7 if has_type else 0.0, fade_start=0.6)
+        self._edge_colour = EdgeColour(height, width, scratch=self._scratch) if s.decontaminate else None
         self._set_type(height, width)
 
     def _set_type(self, height: int, width: int) -> None:
@@ -119,6 +122,9 @@ class Poster(Look):
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         s = self.settings
+        alpha = mask_to_alpha(mask) if mask is not None else None
+        if alpha is not None and self._edge_colour is not None:
+            frame = self._edge_colour(frame, mask, alpha)
         if s.grade == "duotone":
             source = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
             source = cv2.merge((source, source, source), dst=self._scratch.get("grey3", frame.shape))
@@ -128,7 +134,7 @@ class Poster(Look):
         if mask is None:
             composed = self._plate
         else:
-            composed = alpha_blend(graded, self._plate, mask_to_alpha(mask), scratch=self._scratch,
+            composed = alpha_blend(graded, self._plate, alpha, scratch=self._scratch,
                                    out=self._scratch.get("composed", frame.shape))
         out = cv2.multiply(composed, self._light, scale=1 / 255)
         centre = frame.shape[1] // 2

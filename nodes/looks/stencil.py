@@ -5,9 +5,9 @@ caption under the portrait (a bold word on an ink band, as on a stencil campaign
 Not for: halftone or glow fringes (nodes/fringe.py offers those as mask styles). Output: BGR.
 Cut the way stencil artists prepare a photo (desaturate, even out the contrast, a median filter before
 the threshold, then smooth curvy shapes with no islands too small to cut): the grey is equalised
-locally (CLAHE) and median-filtered at working size; tone thresholds follow the person's own
-brightness (quantiles inside the mask), so the layers split every face into 2-3 flat areas whatever
-the exposure; the cut layers lose every island smaller than the knife's scale (a majority filter
+locally (CLAHE) and median-filtered at working size; tone thresholds follow the head's own
+brightness (quantiles inside the top of the silhouette), so the layers split every face into 2-3
+flat areas whatever the exposure; the cut layers lose every island smaller than the knife's scale (a majority filter
 on the tone labels); each layer's edge is then smoothed and re-cut at full size, so shapes are crisp
 and curved, not pixel stairs. The silhouette is cut the same way (a clean edge); ``spray`` adds a
 fine mist of droplets just outside it, and ``overspray`` a haze of ink around the figure.
@@ -76,12 +76,11 @@ class Stencil(Look):
         rng = np.random.default_rng(5)
         noise = rng.random((height, width), dtype=np.float32)
         self._dither = np.rint(255.0 * (1.0 - 0.5 * s.spray * (1.0 - noise ** 6))).astype(np.uint8)
-        small_w = self._small[0]
+        small_w = min(self._small)   # the knife's scale follows the frame's short side
         self._smooth_sigma = s.smoothness * small_w
         self._shape_sigma = max(0.8, 0.0035 * small_w)
         self._mist_sigma = max(1.0, 0.008 * small_w)
-        self._median_k = max(3, int(0.016 * small_w) | 1)
-        self._island_k = max(3, int(0.025 * small_w) | 1)
+        self._median_scale, self._island_scale = 0.028, 0.042   # of the head's width
         self._clahe = cv2.createCLAHE(clipLimit=1.2, tileGridSize=(3, 3))
         self._overspray_sigma = 0.02 * small_w
         colours = [parse_colour(s.ink), parse_colour(s.light)] if s.tones == 2 else \
@@ -112,18 +111,40 @@ class Stencil(Look):
         return out
 
     def _tone_levels(self, grey_small: np.ndarray, person_small: np.ndarray) -> list[float]:
-        inside = grey_small[person_small > 0.5]
+        """Thresholds from the head's brightness (the top of the silhouette): the face is what must
+        split into its 2-3 tones; a bright suit or a dark coat would otherwise set them."""
+        person = person_small > 0.5
+        rows = np.flatnonzero(person.any(axis=1))
+        if rows.size:
+            head_bottom = rows[0] + max(1, int(0.4 * (rows[-1] - rows[0] + 1)))
+            person[head_bottom:] = False
+        inside = grey_small[person]
         if inside.size < 64:
             inside = grey_small.ravel()
         quantiles = (50,) if self.settings.tones == 2 else (36, 70)
         return [float(q) for q in np.percentile(inside, quantiles)]
+
+    def _knife(self, person_small: np.ndarray) -> tuple[int, int]:
+        """(median, island) kernel sizes in working px, from the head's width (the widest row in the top
+        fifth of the silhouette): features are cut at the face's scale, so a small face in a wide
+        frame keeps its eyes and mouth and a close-up loses its skin texture."""
+        person = person_small > 0.5
+        rows = np.flatnonzero(person.any(axis=1))
+        head_width = float(min(person_small.shape))
+        if rows.size:
+            head = person[rows[0]:rows[0] + max(1, (rows[-1] - rows[0] + 1) // 5)]
+            head_width = float(head.sum(axis=1).max())
+        def odd(x: float) -> int:
+            return max(3, int(x) | 1)
+        return odd(self._median_scale * head_width), odd(self._island_scale * head_width)
 
     def _layers(self, frame: np.ndarray, person_small: np.ndarray) -> np.ndarray:
         """The tone index (0 = ink .. tones-1 = light) per full-resolution pixel, uint8."""
         height, width = frame.shape[:2]
         grey = shrink(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._small)
         grey = self._clahe.apply(grey)
-        grey = cv2.medianBlur(grey, self._median_k)
+        median_k, island_k = self._knife(person_small)
+        grey = cv2.medianBlur(grey, median_k)
         if self._smooth_sigma > 0.3:
             grey = cv2.GaussianBlur(grey, (0, 0), self._smooth_sigma)
         levels = self._tone_levels(grey, person_small)
@@ -132,7 +153,7 @@ class Stencil(Look):
             labels += (grey > level).astype(np.uint8)
         # islands smaller than the knife's scale go: a median of the ordered labels is a majority vote
         # between neighbouring layers; twice removes specks and closes pinholes
-        labels = cv2.medianBlur(cv2.medianBlur(labels, self._island_k), self._island_k)
+        labels = cv2.medianBlur(cv2.medianBlur(labels, island_k), island_k)
         index = self._scratch.get("index", (height, width))
         index[:] = 0
         for layer in range(1, len(levels) + 1):

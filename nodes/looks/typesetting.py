@@ -69,6 +69,17 @@ def fit_line(text: str, max_width: float, max_size: float, style: TypeStyle = Ty
     return stamp
 
 
+def common_size(texts: list[str], max_width: float, max_size: float, style: TypeStyle = TypeStyle()) -> float:
+    """The one size at which every line of ``texts`` fits ``max_width`` (at most ``max_size``): captions
+    set at a common size read as a set, where fitting each line alone gives every tile its own size."""
+    size = float(max_size)
+    for text in texts:
+        probe = set_line(text, 100, style)
+        if probe.size:
+            size = min(size, 100.0 * max_width / probe.shape[1] * 0.97)
+    return size
+
+
 def stamp_onto(image: np.ndarray, stamp: np.ndarray, colour_bgr: tuple[int, int, int],
                centre_x: int, top_y: int) -> None:
     """Ink ``stamp`` in ``colour`` onto ``image`` in place (the caller owns image), clipped to it."""

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
@@ -57,6 +56,7 @@ class ClipReader:
     exact fractions (pts x time base), so a loop of 12 frames at 10 fps is exactly 1.2 s, not 1.2000000002."""
 
     def __init__(self, path: str, *, loop: bool = True):
+        import av   # here, not at the top: looks import is_video_background, and the CLI's --help stays light
         self.path, self.loop = path, loop
         try:
             self._container = av.open(path)
@@ -81,6 +81,7 @@ class ClipReader:
 
     def _next_frame(self) -> tuple[Fraction, av.VideoFrame] | None:
         """(time from the clip's start in s, frame), or None at the end of the clip."""
+        import av
         try:
             frame = next(self._frames)
         except StopIteration:
@@ -95,6 +96,7 @@ class ClipReader:
 
     def _wrap(self) -> None:
         """Back to the clip's first frame (the end has been reached)."""
+        import av
         try:
             self._container.seek(0, stream=self._stream)
         except av.FFmpegError as exc:

@@ -18,8 +18,16 @@ from ..graph.errors import PortraitflowError
 ORDER = ["run", "render", "recipes", "gallery", "mask", "eval", "models", "graph", "keys"]
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage mistakes (a bad flag value, a missing argument) end like every other error: one line
+    naming the flag, exit code 2; `--help` has the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog="portraitflow",
         description="Turn a live selfie into a designed portrait, in real time.")
     parser.add_argument("--version", action="version", version=f"portraitflow {__version__}")

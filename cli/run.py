@@ -14,6 +14,7 @@ from ..graph.runner import GraphRunner, run_graph
 from ..graph.spec import GraphSpec, NodeSpec
 from ..graph.stats import percentile_ms
 from ..graph.validate import resolve
+from .flags import add_size_flags, describe_resize, float_in, int_in, resize_options
 
 DEFAULT_RECIPE = "blur"
 DEFAULT_OUTPUT = "portraitflow-out.mp4"
@@ -32,9 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", default=None,
                    help="sample (default), a video or image path, camera or camera:N or /dev/videoN")
     p.add_argument("--output", default=None,
-                   help=f"a .mp4/.mkv path, a .png path, preview or null (default: {DEFAULT_OUTPUT})")
-    p.add_argument("--max-frames", type=int, default=None, help="stop after N frames from each source")
-    p.add_argument("--fps", type=float, default=None, metavar="N",
+                   help=f"a .mp4/.mkv path, a .png path, preview or null (default: {DEFAULT_OUTPUT}; "
+                        "with --preview web and no --output, nothing is written)")
+    p.add_argument("--max-frames", type=int_in(1), default=None, help="stop after N frames from each source")
+    p.add_argument("--fps", type=float_in(0, 240), default=None, metavar="N",
                    help="write the output at a constant N frames/s (default: the input's own timing, "
                         "constant or variable rate)")
     p.add_argument("--no-audio", action="store_true",
@@ -42,11 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--realtime", action="store_true",
                    help="pace file and sample sources at their frame rate (as a camera would be)")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a recipe setting (repeatable)")
+                   help="override a look setting (KEY=VALUE: the composite node's look, also in --graph "
+                        "runs) or a node's option (NODE.OPTION=VALUE, e.g. fringe.feather=2); repeatable")
+    add_size_flags(p)
     p.add_argument("--quiet", action="store_true", help="no progress line, no summary")
     p.add_argument("--preview", choices=["web"], help="web: also show the output live on a local page "
                    "(http://127.0.0.1:PORT/) with a recipe picker and per-node statistics")
-    p.add_argument("--port", type=int, default=8765, help="--preview web: the page's port (0: any free port)")
+    p.add_argument("--port", type=int_in(0, 65535), default=8765, help="--preview web: the page's port (0: any free port)")
     p.add_argument("--trace", metavar="FILE.json",
                    help="write a Chrome trace-event file (Perfetto opens it): a span per node per packet")
     link = p.add_argument_group("split graphs (docs/protocol.md)")
@@ -68,20 +72,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def build_spec(args: argparse.Namespace) -> GraphSpec:
     from ..devices.endpoints import sink_for, source_for
+    from ..recipes.overrides import apply_sets, parse_sets, split_sets
 
     source = source_for(args.input) if args.input else None
     sink = sink_for(args.output) if args.output else None
+    sets = parse_sets(args.settings)
+    resize = resize_options(args)
     if args.graph:
         spec = load_graph_file(args.graph)
         _replace(spec, "capture", source, "--input")
         _replace(spec, "output", sink, "--output")
+        if resize is not None:
+            if "capture" not in spec.nodes:
+                raise ConfigError(f"--size/--max-size need a node with id 'capture' to resize after "
+                                  f"(nodes: {', '.join(spec.nodes)})", file=spec.file)
+            spec.insert_after("capture.frame", "size", "resize", **resize)
+        apply_sets(spec, sets)
     else:
         from ..recipes.loader import load_recipe, recipe_graph
 
-        settings = dict(_parse_setting(s) for s in args.settings)
+        look_sets, node_sets = split_sets(sets)
+        if sink is None:   # a web preview alone writes nothing; otherwise the default file
+            sink = sink_for("null" if args.preview == "web" else DEFAULT_OUTPUT)
         spec = recipe_graph(load_recipe(args.recipe or DEFAULT_RECIPE),
-                            source=source or source_for("sample"),
-                            sink=sink or sink_for(DEFAULT_OUTPUT), settings=settings)
+                            source=source or source_for("sample"), sink=sink, settings=look_sets,
+                            resize=resize)
+        apply_sets(spec, node_sets)
     if args.realtime:
         for node in spec.nodes.values():
             if node.type in PACEABLE_SOURCES:
@@ -160,13 +176,6 @@ def _replace(spec: GraphSpec, node_id: str, endpoint: tuple[str, dict] | None, f
     spec.nodes[node_id] = NodeSpec(node_id, endpoint[0], dict(endpoint[1]), old.part)
 
 
-def _parse_setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise ConfigError(f"--set expects KEY=VALUE, got {text!r}")
-    return key.strip(), value
-
-
 class _Progress:
     """A progress bar for file inputs, a one-line status (fps in/out, drops, latency) for live ones."""
 
@@ -228,6 +237,8 @@ def _run(args: argparse.Namespace) -> int:
                                port=args.port).start()
         print(f"preview: {web.url}", file=sys.stderr, flush=True)
 
+    if not args.quiet and resize_options(args) is not None:
+        print(f"output size: {describe_resize(resize_options(args))}", file=sys.stderr)
     stats = None
     try:
         stats = run_graph(graph, max_frames=args.max_frames, on_start=web.attach if web else None,

@@ -2,7 +2,8 @@
 
 Not for: files (video_sink.py) or the virtual camera (virtual_camera_sink.py). OBS's Media Source, VLC,
 ffplay and streaming servers receive it: `ffplay -fflags nobuffer udp://127.0.0.1:23000`.
-in: frame (Frame, BGR or BGRA; odd sizes lose their last row/column)
+in: frame (Frame, BGR or BGRA: alpha is dropped with one warning, see --key-colour; odd sizes lose their
+    last row/column)
 options: url, fps=0 (the source's timing), bitrate_kbps, keyframe_seconds, preset, timestamps="media",
          audio_from=""
 example: {type = "stream_sink", options = {url = "rtmp://127.0.0.1/live/portrait"}}
@@ -24,6 +25,7 @@ from .audio_track import AudioTrack
 from .letterbox import letterbox
 from .muxer import Muxer
 from .output_clock import OutputClock, Timing
+from .alpha_drop import AlphaDropWarning
 
 #: the container each URL scheme carries
 CONTAINER_FOR_SCHEME = {"udp": "mpegts", "tcp": "mpegts", "srt": "mpegts", "rtmp": "flv", "rtmps": "flv"}
@@ -82,6 +84,7 @@ class StreamSink(Node):
         container_format = CONTAINER_FOR_SCHEME[urlsplit(self.options.url).scheme]
         self._time_base = TIME_BASE[container_format]
         self._clock = OutputClock(self._time_base, self.options.timestamps, self.options.fps, count=ctx.count)
+        self._alpha_drop = AlphaDropWarning(f"{self.id} (stream {self.options.url})")
 
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
@@ -119,6 +122,7 @@ class StreamSink(Node):
                 image.shape[0] > height + 1 or image.shape[1] > width + 1:
             image = letterbox(image, width, height)    # another size, not just an odd row or column
             ctx.count("frames_letterboxed")
+        self._alpha_drop.check(ctx, image)
         image = image[:height, :width]
         if not image.flags.c_contiguous:
             image = np.ascontiguousarray(image)

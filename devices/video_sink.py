@@ -1,8 +1,11 @@
-"""Record frames to an H.264 video file (MP4, MOV or MKV by extension) with PyAV and libx264.
+"""Record frames to a video file (MP4, MOV, MKV or WebM by extension) with PyAV: H.264 for opaque frames,
+and for frames with alpha ProRes 4444 in .mov, VP9 with alpha in .webm/.mkv (video_codecs.py's table).
 
-Not for: stills (png_sink.py) or streaming to a network (a transport node's job).
-in: frame (Frame, BGR or BGRA: alpha is dropped)   options: path, fps=0 (the source's timing), crf=20,
-    preset="veryfast", keyframe_s=0.5, timestamps="media", audio_from=""
+Not for: stills and PNG sequences (png_sink.py) or streaming to a network (stream_sink.py).
+in: frame (Frame, BGR or BGRA: alpha kept where the container can, else dropped with one warning)
+options: path, fps=0 (the source's timing), crf=20, preset="veryfast", keyframe_s=0.5, timestamps="media",
+         audio_from="", codec="auto" (by the first frame: alpha or not) | "h264" | "prores4444" | "qtrle" |
+         "vp9" | "vp9-opaque"
 example: `portraitflow run --output out.mp4`
 """
 from __future__ import annotations
@@ -18,13 +21,13 @@ import cv2
 from ..graph import DeviceError, Frame, Node, Packet
 from ..graph.media_time import media_seconds
 from ..graph.options import Above, check_ranges
+from .alpha_drop import AlphaDropWarning
 from .audio_track import AudioTrack
 from .letterbox import letterbox
 from .muxer import Muxer
 from .output_clock import OutputClock, Timing
+from .video_codecs import CODECS, CONTAINERS, choose_codec, video_frame
 
-#: file extension -> FFmpeg muxer
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 #: pts are in 1/90000 s (the MPEG clock): exact for 30, 25, 60 and 29.97 fps alike
 TIME_BASE = Fraction(1, 90_000)
 #: MP4/MOV are written as fragments, one per keyframe, with the index up front (empty_moov): every
@@ -35,9 +38,10 @@ FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flu
 
 class VideoSink(Node):
     """Encodes each frame as it arrives; the output size is the first frame's (odd sizes padded to even
-    by repeating the last row/column, as yuv420p needs; a later frame of another size is letterboxed
-    into it and counted "frames_letterboxed"). BGR->I420 is done by OpenCV (faster than PyAV's
-    reformat). Counts "frames_written".
+    by repeating the last row/column, as 4:2:0 needs; a later frame of another size is letterboxed
+    into it and counted "frames_letterboxed"). The codec is chosen when the first frame arrives:
+    with alpha, the container's alpha codec (an .mp4 drops alpha, saying so once on stderr and counting
+    "alpha_dropped"). BGR->I420 is done by OpenCV (faster than PyAV's reformat). Counts "frames_written".
 
     Timestamps (``timestamps``, see devices/output_clock.py), in 1/90000 s: "media" (default) keeps
     the source's own timing, so the file has the input's rate and duration, constant or variable;
@@ -67,10 +71,19 @@ class VideoSink(Node):
         keyframe_s: float = 0.5
         timestamps: Timing = "media"
         audio_from: str = ""          # a media file whose first audio stream goes into the output
+        codec: Literal["auto", "h264", "prores4444", "qtrle", "vp9", "vp9-opaque"] = "auto"
 
         def __post_init__(self):
-            if Path(self.path).suffix.lower() not in CONTAINERS:
+            suffix = Path(self.path).suffix.lower()
+            if suffix not in CONTAINERS:
                 raise ValueError(f"path must end in {', '.join(CONTAINERS)}, got {self.path!r}")
+            if self.codec != "auto":
+                try:
+                    choose_codec(suffix, self.codec, has_alpha=CODECS[self.codec].alpha)
+                except ValueError as exc:
+                    error = ValueError(f"{self.path}: {exc}")
+                    error.field = "codec"   # type: ignore[attr-defined]  (build_options reads it)
+                    raise error from None
             check_ranges(self, fps=(0, 240), crf=(0, 51), keyframe_s=(Above(0), 10))
 
     def open(self, ctx) -> None:
@@ -88,7 +101,10 @@ class VideoSink(Node):
         """Open the file at the first frame, when the size and rate are known (no frame: no file)."""
         path = self.options.path
         height, width = first.payload.shape[:2]
-        muxer = CONTAINERS[Path(path).suffix.lower()]
+        suffix = Path(path).suffix.lower()
+        muxer = CONTAINERS[suffix].muxer
+        self._codec = codec = choose_codec(suffix, self.options.codec, has_alpha=first.payload.shape[2] == 4)
+        self._alpha_drop = AlphaDropWarning(f"{self.id} ({Path(path).name}, {codec.encoder})")
         if muxer in ("mp4", "mov"):
             options = FRAGMENTED_MP4
         else:   # MKV: close a cluster (written out whole) at least every keyframe interval
@@ -98,15 +114,18 @@ class VideoSink(Node):
         except (av.FFmpegError, OSError) as exc:
             raise DeviceError(f"cannot create video file {path}: {exc}") from exc
         rate = self._clock.rate or Fraction(30)
-        x264 = {"crf": str(self.options.crf), "preset": self.options.preset}
-        if muxer in ("mp4", "mov"):
-            # no B-frames: with them the first dts is negative and a fragmented MP4 (no edit list)
-            # shifts the whole video later by the reorder delay (80 ms at 25 fps) while the sound's
-            # first packet stays at 0: picture and sound would start apart. MKV stores negative dts.
-            x264["bf"] = "0"
-        stream = container.add_stream("libx264", rate=rate, options=x264)
-        stream.width, stream.height = width + width % 2, height + height % 2
-        stream.pix_fmt = "yuv420p"
+        options = dict(codec.options)
+        if codec.encoder == "libx264":
+            options.update(crf=str(self.options.crf), preset=self.options.preset)
+            if muxer in ("mp4", "mov"):
+                # no B-frames: with them the first dts is negative and a fragmented MP4 (no edit
+                # list) shifts the video later by the reorder delay (80 ms at 25 fps) while the
+                # sound's first packet stays at 0: picture and sound would start apart
+                options["bf"] = "0"
+        stream = container.add_stream(codec.encoder, rate=rate, options=options)
+        pad = 1 if codec.even_size else 0
+        stream.width, stream.height = width + pad * (width % 2), height + pad * (height % 2)
+        stream.pix_fmt = codec.pix_fmt
         stream.time_base = TIME_BASE
         # the encoder counts in the same fine time base: with its default (1 / rate) PyAV would
         # round every pts to a frame period, and two frames closer than that would collide
@@ -131,7 +150,7 @@ class VideoSink(Node):
             self._start(ctx, packet)
         if not pts_list:
             return
-        frame = av.VideoFrame.from_ndarray(self._to_i420(ctx, packet.payload), format="yuv420p")
+        frame = self._to_frame(ctx, packet.payload)
         frame.time_base = TIME_BASE
         duration = self._clock.frame_duration()
         for pts in pts_list:
@@ -139,15 +158,16 @@ class VideoSink(Node):
             self._mux_video(self._stream.encode(frame), duration)
             ctx.count("frames_written")
 
-    def _to_i420(self, ctx, image):
+    def _to_frame(self, ctx, image) -> av.VideoFrame:
         height, width = self._size
         if image.shape[:2] != (height, width):
             image = letterbox(image, width, height)
             ctx.count("frames_letterboxed")
-        if height % 2 or width % 2:
+        if not self._codec.alpha:
+            self._alpha_drop.check(ctx, image)
+        if self._codec.even_size and (height % 2 or width % 2):
             image = cv2.copyMakeBorder(image, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
-        code = cv2.COLOR_BGRA2YUV_I420 if image.shape[2] == 4 else cv2.COLOR_BGR2YUV_I420
-        return cv2.cvtColor(image, code)
+        return video_frame(image, self._codec)
 
     def _mux_video(self, packets, duration: int) -> None:
         if packets and self._audio is not None and self._lead_ticks is None:

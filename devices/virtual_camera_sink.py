@@ -2,7 +2,8 @@
 
 Not for: network streams (stream_sink.py) or files (video_sink.py). Backends: v4l2loopback on Linux,
 OBS Virtual Camera on Windows and macOS; a missing backend is a DeviceError that says what to install.
-in: frame (Frame, BGR or BGRA)   options: width, height (0: the first frame's), fps, device, backend
+in: frame (Frame, BGR or BGRA: alpha is dropped with one warning, see --key-colour)
+options: width, height (0: the first frame's), fps, device, backend
 example: {type = "virtual_camera_sink", options = {fps = 30.0}}
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import cv2
 from ..graph import DeviceError, Frame, Node
 from ..graph.options import Above, check_ranges
 from .letterbox import letterbox
+from .alpha_drop import AlphaDropWarning
 
 INSTALL_EXTRA = "pip install 'portraitflow[vcam]'"
 
@@ -62,6 +64,7 @@ class VirtualCameraSink(Node):
                               f"then {backend_install_hint()}") from exc
         self._pyvirtualcam = pyvirtualcam
         self._camera = None
+        self._alpha_drop = AlphaDropWarning(f"{self.id} (virtual camera)")
 
     def process(self, ctx) -> None:
         image = ctx.inputs["frame"].payload
@@ -70,6 +73,7 @@ class VirtualCameraSink(Node):
                                              self.options.height or image.shape[0])
         camera = self._camera
         if image.shape[2] == 4:
+            self._alpha_drop.check(ctx, image)
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
         if (image.shape[1], image.shape[0]) != (camera.width, camera.height):
             image = letterbox(image, camera.width, camera.height)    # aspect kept, black bars

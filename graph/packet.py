@@ -8,6 +8,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+#: metadata a packet from another process carries (set by graph/transport's link_in): that
+#: process's monotonic clock minus this one's, so capture_ts_ns + offset is on this clock
+CLOCK_OFFSET_KEY = "clock_offset_ns"
+
 
 def now_ns() -> int:
     """The graph's clock: monotonic nanoseconds (time.monotonic_ns)."""

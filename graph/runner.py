@@ -14,14 +14,15 @@ import time
 from typing import Callable
 
 from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
+from .media_time import media_seconds
 from .node import Context, Node
 from .options import build_options
-from .packet import Packet
+from .packet import CLOCK_OFFSET_KEY, Packet
 from .pairing import InputSet
 from .spec import GraphSpec
 from .stats import EdgeStats, NodeStats, RunStats
 from .stream import Stream
-from .validate import ResolvedGraph, ResolvedNode, resolve
+from .validate import ResolvedGraph, ResolvedNode, node_contract, resolve
 
 #: called as observer(node_id, capture_ts_ns, start_ns, end_ns) after each process() (tracing)
 Observer = Callable[[str, int | None, int, int], None]
@@ -55,6 +56,11 @@ class GraphRunner:
             self._in_streams[e.target][e.target_port] = stream
             self.stats.edges[edge.name] = EdgeStats(edge.name, edge.policy.value, edge.queue_size)
         self.nodes: dict[str, Node] = {}
+        self._input_sets: dict[str, InputSet] = {}
+        #: the first capture timestamp any source emitted: media times in errors count from it
+        self.first_capture_ts_ns: int | None = None
+        #: the first media time (s) a source stamped: a frame's media time in errors counts from it
+        self.first_media_s = None
         for rn in self.graph.nodes:
             role = "source" if not rn.cls.inputs else "sink" if not rn.cls.outputs else "node"
             self.stats.nodes[rn.id] = NodeStats(rn.id, rn.type, role, rn.part)
@@ -90,6 +96,7 @@ class GraphRunner:
             raise ConfigError(f"no node {node_id!r} in the running graph", node=node_id)
         current = dataclasses.asdict(self.nodes[node_id].options) if node_id in self.nodes else {}
         options = build_options(rn.cls.Options, {**current, **raw}, node=node_id)
+        node_contract(rn.cls, options, node=node_id)    # a rule the node cannot run with fails here
         with self._pending_lock:
             self._pending_options[node_id] = options
 
@@ -98,6 +105,9 @@ class GraphRunner:
             with self._pending_lock:
                 options = self._pending_options.pop(node.id)
             node.options = options
+            inputs = self._input_sets.get(node.id)
+            if inputs is not None:   # the pairing follows the options, as it was checked
+                inputs.pairing = node_contract(type(node), options, node=node.id)[0]
             node.options_changed(ctx)
 
     def fail(self, error: BaseException) -> None:
@@ -144,6 +154,7 @@ class GraphRunner:
         outputs = self._out_streams[rn.id]
         last_ts: dict[str, int] = {}
         waited = [0]
+        is_source = not rn.cls.inputs
 
         def emit(port: str, packet: Packet) -> None:
             kind = rn.cls.outputs.get(port)
@@ -158,6 +169,9 @@ class GraphRunner:
                 raise ContractError(f"output {port!r}: timestamps must increase, got {packet.capture_ts_ns} "
                                     f"after {previous}")
             last_ts[port] = packet.capture_ts_ns
+            if is_source and self.first_capture_ts_ns is None:
+                self.first_capture_ts_ns = packet.capture_ts_ns
+                self.first_media_s = media_seconds(packet.meta)
             stats.emitted += 1
             streams = outputs.get(port, ())
             if streams:
@@ -168,7 +182,7 @@ class GraphRunner:
 
         ctx = Context(rn.id, emit)
         ctx.counters = stats.counters
-        current_ts: int | None = None
+        current: Packet | None = None   # the primary packet being processed, for error messages
         try:
             try:
                 node.open(ctx)
@@ -181,8 +195,8 @@ class GraphRunner:
                     pass
                 self._run_source(node, ctx, stats, waited)
             else:
-                inputs = InputSet(self._in_streams[rn.id], rn.cls.pairing and node.pairing,
-                                  self._conds[rn.id], self._abort)
+                inputs = InputSet(self._in_streams[rn.id], rn.pairing, self._conds[rn.id], self._abort)
+                self._input_sets[rn.id] = inputs
                 stats.late_or_missing = inputs.late_or_missing
                 is_sink = not rn.cls.outputs
                 while not self._abort.is_set():
@@ -190,6 +204,7 @@ class GraphRunner:
                     if got is None:
                         break
                     primary = got[inputs.primary]  # type: ignore[index]
+                    current = primary
                     current_ts = primary.capture_ts_ns if primary else None
                     ctx.inputs = got
                     if self._pending_options:
@@ -202,14 +217,14 @@ class GraphRunner:
                     stats.process_ns.append(end - start - waited[0])
                     if is_sink and current_ts is not None:
                         # packets from another process carry its clock's offset (graph/transport/link.py)
-                        offset = primary.meta.get("clock_offset_ns", 0) if primary else 0
+                        offset = primary.meta.get(CLOCK_OFFSET_KEY, 0) if primary else 0
                         stats.latency_ns.append(time.monotonic_ns() - current_ts - offset)
                     for observer in self.observers:
                         observer(rn.id, current_ts, start, end)
                     if ctx.stop_requested:
                         self.stop()
         except BaseException as exc:  # noqa: BLE001 - any failure stops the graph, named
-            self.fail(self._wrap(rn, exc, current_ts))
+            self.fail(self._wrap(rn, exc, current, next_index=stats.emitted if is_source else None))
         finally:
             try:
                 node.close(ctx)
@@ -241,14 +256,33 @@ class GraphRunner:
             if ctx.stop_requested:
                 return
 
-    @staticmethod
-    def _wrap(rn: ResolvedNode, exc: BaseException, ts: int | None) -> BaseException:
+    def _wrap(self, rn: ResolvedNode, exc: BaseException, packet: Packet | None,
+              next_index: int | None = None) -> BaseException:
+        """``packet``: the primary packet being processed; ``next_index``: for a source, the index
+        of the frame it was making."""
         if isinstance(exc, NodeError):
             return exc
-        err = NodeError(rn.id, rn.type, ts, exc)
+        if packet is None:
+            err = NodeError(rn.id, rn.type, None, exc, frame_index=next_index)
+        else:
+            err = NodeError(rn.id, rn.type, packet.capture_ts_ns, exc, frame_index=packet.seq,
+                            media_time_s=self._media_time_s(packet))
         if isinstance(exc, PortraitflowError):
             err.exit_code = exc.exit_code
         return err
+
+    def _media_time_s(self, packet: Packet) -> float | None:
+        """The packet's time in the media, from the run's first frame: its source's media time
+        (graph/media_time.py: a file's own pts) when it has one, else its capture time (packets from
+        another process carry their clock's offset)."""
+        media = media_seconds(packet.meta)
+        if media is not None and self.first_media_s is not None:
+            return float(max(0, media - self.first_media_s))
+        first = self.first_capture_ts_ns
+        if first is None:
+            return None
+        offset = packet.meta.get(CLOCK_OFFSET_KEY, 0)
+        return max(0, packet.capture_ts_ns + offset - first) / 1e9
 
 
 def run_graph(graph: GraphSpec | ResolvedGraph, *, max_frames: int | None = None,

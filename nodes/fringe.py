@@ -21,6 +21,7 @@ import numpy as np
 
 from ..graph.kinds import Frame, Mask
 from ..graph.node import Context, Node, Pairing
+from ..graph.options import Above, check_ranges
 from .fringe_styles import FringeStyler
 from .guided_upsample import GuidedUpsampler, check_frame_and_mask
 
@@ -43,20 +44,8 @@ class FringeOptions:
     guide_long_side: int = 320
 
     def __post_init__(self) -> None:
-        checks = [
-            ("feather", 0.0 <= self.feather <= 100.0, "between 0 and 100"),
-            ("spread", -100.0 <= self.spread <= 100.0, "between -100 and 100"),
-            ("style_width", 0.0 < self.style_width <= 400.0, "above 0 and at most 400"),
-            ("halftone_cell", 2 <= self.halftone_cell <= 256, "between 2 and 256"),
-            ("radius", 1 <= self.radius <= 32, "between 1 and 32"),
-            ("eps", 0.0 < self.eps <= 1.0, "above 0 and at most 1"),
-            ("guide_long_side", 16 <= self.guide_long_side <= 4096, "between 16 and 4096"),
-        ]
-        for name, ok, expected in checks:
-            if not ok:
-                error = ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
-                error.field = name  # type: ignore[attr-defined]
-                raise error
+        check_ranges(self, feather=(0.0, 100.0), spread=(-100.0, 100.0), style_width=(Above(0.0), 400.0),
+                     halftone_cell=(2, 256), radius=(1, 32), eps=(Above(0.0), 1.0), guide_long_side=(16, 4096))
 
 
 class EdgeRefiner:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..graph import Frame, Mask, Node
+from ..graph.options import check_ranges
 from ..models.fetch import ensure_model
 from ..models.registry import DEFAULT_MODELS, RegisteredModel, choose_model_for_aspect
 from ..models.segmenter import Segmenter
@@ -34,8 +35,7 @@ class Segment(Node):
         def __post_init__(self):
             if not self.model:
                 raise ValueError("model must be a model name or 'auto', got an empty string")
-            if not 1 <= self.threads <= 64:
-                raise ValueError(f"threads must be between 1 and 64, got {self.threads}")
+            check_ranges(self, threads=(1, 64))
 
     def open(self, ctx) -> None:
         names = DEFAULT_MODELS if self.options.model == "auto" else (self.options.model,)

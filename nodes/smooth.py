@@ -25,6 +25,7 @@ import numpy as np
 from ..graph.errors import ContractError
 from ..graph.kinds import Frame, Mask
 from ..graph.node import Context, Node, Pairing
+from ..graph.options import Above, check_ranges
 
 # MediaPipe's polynomial approximation of the squared binary-entropy uncertainty as a function of
 # (p - 0.5)^2 (segmentation_smoothing_calculator.cc); keeps the blend free of log() calls.
@@ -62,16 +63,7 @@ class SmoothOptions:
     """grey levels (0-255) of difference after warping above which a pixel gives up its past."""
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.combine_with_previous <= 1.0:
-            error = ValueError(f"combine_with_previous must be between 0 and 1, "
-                               f"got {self.combine_with_previous!r}")
-            error.field = "combine_with_previous"  # type: ignore[attr-defined]
-            raise error
-        if not 0.0 < self.change_threshold <= 255.0:
-            error = ValueError(f"change_threshold must be above 0 and at most 255, "
-                               f"got {self.change_threshold!r}")
-            error.field = "change_threshold"  # type: ignore[attr-defined]
-            raise error
+        check_ranges(self, combine_with_previous=(0.0, 1.0), change_threshold=(Above(0.0), 255.0))
 
 
 class TemporalSmoother:

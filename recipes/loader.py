@@ -133,13 +133,8 @@ def parse_setting_value(recipe: Recipe, key: str, text: str) -> Any:
     if key not in fields:
         raise ConfigError(f"unknown setting {key!r} for look {recipe.look!r} (known: {', '.join(fields)})",
                           file=recipe.file, field=f"--set {key}")
-    tp = fields[key][0]
-    if tp is str or (isinstance(tp, type) and issubclass(tp, str)):
-        return text
-    try:
-        return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
-        return text   # e.g. a Literal choice written without quotes: the look's check names it
+    from .overrides import value_as
+    return value_as(fields[key][0], text)
 
 
 def apply_settings(recipe: Recipe, overrides: dict[str, str] | None) -> dict[str, Any]:
@@ -152,9 +147,14 @@ def apply_settings(recipe: Recipe, overrides: dict[str, str] | None) -> dict[str
 
 
 def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, dict],
-                 settings: dict[str, str] | None = None) -> GraphSpec:
+                 settings: dict[str, str] | None = None, resize: dict[str, Any] | None = None) -> GraphSpec:
     """The standard chain for ``recipe`` between ``source`` and ``sink`` ((node type, options) each):
-    capture -> downscale -> segment -> smooth -> fringe -> composite -> output."""
+    capture -> downscale -> segment -> smooth -> fringe -> composite -> output.
+
+    The mask stages work at the downscale node's working size; the composite draws on the capture's
+    own full frame (its mask is brought up to it), so the output keeps the input's resolution.
+    ``resize`` (options of nodes/resize.py) puts a node 'size' right after the capture to choose
+    another output size (`--size`, `--max-size`)."""
     look_settings = apply_settings(recipe, settings)
     spec = GraphSpec(name=f"recipe:{recipe.name}")
     spec.add("capture", source[0], **dict(source[1]))
@@ -167,9 +167,11 @@ def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, d
     for edge in ("capture.frame->downscale.frame", "downscale.frame->segment.frame",
                  "segment.mask->smooth.mask", "downscale.frame->smooth.frame",
                  "smooth.mask->fringe.mask", "downscale.frame->fringe.frame",
-                 "fringe.mask->composite.mask", "downscale.frame->composite.frame",
+                 "fringe.mask->composite.mask", "capture.frame->composite.frame",
                  "composite.frame->output.frame"):
         a, b = edge.split("->")
         spec.connect(a, b)
+    if resize is not None:
+        spec.insert_after("capture.frame", "size", "resize", **resize)
     spec.file = recipe.file
     return spec

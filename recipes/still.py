@@ -5,8 +5,10 @@ Not for: live runs (`portraitflow run --recipe`), which build the same graph wit
 """
 from __future__ import annotations
 
+import struct
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -15,26 +17,40 @@ from ..graph.errors import ConfigError, DeviceError
 from ..graph.runner import run_graph
 from ..nodes.looks.typesetting import TypeStyle, fit_line, stamp_onto
 from .loader import Recipe, recipe_graph
+from .overrides import apply_sets, split_sets
 
 #: the bundled sample photo (devices/assets), used by the gallery
 SAMPLE_PHOTO = Path(__file__).resolve().parent.parent / "devices" / "assets" / "astronaut_512.png"
 
 
 def render_still(recipe: Recipe, image: str | Path, output: str | Path,
-                 settings: dict[str, str] | None = None) -> Path:
-    """Run the recipe's graph once on ``image`` and write ``output`` (.png). Returns the path."""
+                 settings: dict[str, str] | None = None, *, resize: dict[str, Any] | None = None) -> Path:
+    """Run the recipe's graph once on ``image`` and write ``output`` (.png), at the photo's own size
+    unless ``resize`` (nodes/resize.py options) says otherwise. ``settings`` are `--set` overrides:
+    look settings, and NODE.OPTION keys for the chain's nodes. Returns the path."""
     image, output = Path(image), Path(output)
     if not image.is_file():
         raise DeviceError(f"image not found: {str(image)!r}")
     if output.suffix.lower() != ".png":
         raise ConfigError(f"output must be a .png file, got {str(output)!r}", field="-o")
     output.parent.mkdir(parents=True, exist_ok=True)
+    look_sets, node_sets = split_sets(settings or {})
     spec = recipe_graph(recipe, source=("image_source", {"path": str(image), "frames": 1}),
-                        sink=("png_sink", {"path": str(output)}), settings=settings)
-    run_graph(spec)
+                        sink=("png_sink", {"path": str(output)}), settings=look_sets, resize=resize)
+    run_graph(apply_sets(spec, node_sets))
     if not output.is_file():
         raise DeviceError(f"the graph ended without writing {str(output)!r}")
     return output
+
+
+def png_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) from a PNG's header, without decoding the picture."""
+    with open(path, "rb") as file:
+        head = file.read(24)
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        raise DeviceError(f"not a PNG file: {str(path)!r}")
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
 
 
 def contact_sheet(tiles: list[tuple[str, str, np.ndarray]], *, columns: int = 3,

@@ -1,8 +1,8 @@
 """Background replace and colour pop: a chosen image, colour or the frame's own greyscale behind the
 person, with light wrap so the person sits in the scene.
 
-Not for: blurring the real background (portrait_blur.py). Output: BGR; BGRA (alpha = person) when
-``background = "transparent"``.
+Not for: blurring the real background (portrait_blur.py). Output: BGR; BGRA (alpha = person, edges
+colour-decontaminated: cutout.py's cut_out) when ``background = "transparent"``.
 background: "procedural:NAME" | "#rrggbb" | an image path | "greyscale" (colour pop) | "transparent".
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ...graph.options import check_ranges
 from ...recipes.assets import load_asset
 from ..light_wrap import LightWrap
 from .blend import alpha_blend, mask_to_alpha
+from .cutout import cut_out
 from .grading import curve_lut, s_curve
 from .look import Look
 from .scratch import Scratch
@@ -69,10 +70,10 @@ class BackgroundReplace(Look):
             self._glow = self._wrap.glow(background)
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        if self.settings.background == TRANSPARENT:
+            return cut_out(frame, mask)
         height, width = frame.shape[:2]
         alpha = mask_to_alpha(mask) if mask is not None else np.zeros((height, width), np.uint8)
-        if self.settings.background == TRANSPARENT:
-            return cv2.merge((*cv2.split(frame[..., :3]), alpha))
         if self._background is not None:
             background, glow = self._background, self._glow
         else:   # colour pop: the scene itself, in greyscale (its glow stays one channel: 3x cheaper)

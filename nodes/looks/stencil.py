@@ -1,5 +1,6 @@
 """Stencil art: the person posterised to two or three flat spray-paint tones, with a stippled edge and
-overspray, on a weathered wall; the background is gone.
+overspray, on a weathered wall; the background is gone. An optional title is sprayed as a poster
+caption under the portrait (a bold word on an ink band, as on a stencil campaign poster).
 
 Not for: halftone or glow fringes (nodes/fringe.py offers those as mask styles). Output: BGR.
 Tone thresholds follow the person's own brightness (quantiles inside the mask), so the three layers
@@ -19,6 +20,7 @@ from .grading import posterise_lut
 from .look import Look
 from .reduced import grow, reduced_size, shrink
 from .scratch import Scratch
+from .typesetting import TypeStyle, fit_line, stamp_onto
 
 _INV255 = 1.0 / 255.0
 
@@ -43,6 +45,7 @@ class Stencil(Look):
         spray: float = 0.6                   # 0..1: stipple across the soft edge
         overspray: float = 0.35              # 0..1: haze of ink around the figure
         paint_texture: float = 0.5           # 0..1: how much of the wall shows through the paint
+        title: str = ""                      # caption under the portrait ("" = none), set in capitals
 
         def __post_init__(self):
             if self.tones not in (2, 3):
@@ -50,6 +53,8 @@ class Stencil(Look):
             for name in ("ink", "mid", "light"):
                 parse_colour(getattr(self, name), field=name)
             check_ranges(self, smoothness=(0, 0.05), spray=(0, 1), overspray=(0, 1), paint_texture=(0, 1))
+            if len(self.title) > 40:
+                raise ValueError(f"title must be at most 40 characters, got {len(self.title)}")
 
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
@@ -72,6 +77,26 @@ class Stencil(Look):
         colours = [parse_colour(s.ink), parse_colour(s.light)] if s.tones == 2 else \
             [parse_colour(s.ink), parse_colour(s.mid), parse_colour(s.light)]
         self._colours = colours
+        self._caption = self._spray_caption(height, width)
+
+    def _spray_caption(self, height: int, width: int) -> np.ndarray | None:
+        """The caption band (bottom rows of the frame, BGR), made once per size: the title in the
+        lightest paint on an ink band, both taking the wall's relief like the portrait's paint.
+        Sizes are fractions of the frame, so a 4K render looks like a 720p one."""
+        title = self.settings.title.strip().upper()
+        if not title:
+            return None
+        band_height = max(8, round(height * 0.16))
+        stamp = fit_line(title, width * 0.84, band_height * 0.62, TypeStyle(weight=900, tracking=0.08))
+        band = np.empty((band_height, width, 3), np.uint8)
+        band[:] = self._colours[0]
+        stamp_onto(band, stamp, self._colours[-1], width // 2, (band_height - stamp.shape[0]) // 2)
+        return cv2.multiply(band, self._relief[height - band_height:], scale=_INV255)
+
+    def _with_caption(self, out: np.ndarray) -> np.ndarray:
+        if self._caption is not None:
+            out[out.shape[0] - self._caption.shape[0]:] = self._caption
+        return out
 
     def _tone_lut(self, grey_small: np.ndarray, person_small: np.ndarray) -> np.ndarray:
         inside = grey_small[person_small > 0.5]
@@ -84,7 +109,7 @@ class Stencil(Look):
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         height, width = frame.shape[:2]
         if mask is None:
-            return self._wall.copy()
+            return self._with_caption(self._wall.copy())
         grey_small = shrink(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._small)
         if self._smooth_sigma > 0.3:
             grey_small = cv2.GaussianBlur(grey_small, (0, 0), self._smooth_sigma)
@@ -109,4 +134,4 @@ class Stencil(Look):
         else:
             out = self._wall.copy()
         out = cv2.copyTo(paint, droplets, out)
-        return out
+        return self._with_caption(out)

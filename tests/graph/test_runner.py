@@ -68,7 +68,7 @@ def test_a_raising_node_stops_the_graph_naming_node_type_and_timestamp():
         run_graph(spec)
     err = info.value
     assert err.node_id == "bad" and err.node_type == "t_fail"
-    assert "node 'bad' (t_fail)" in str(err) and "capture_ts_ns=" in str(err) and "boom" in str(err)
+    assert "node 'bad' (t_fail)" in str(err) and "at frame 2 (t=" in str(err) and "boom" in str(err)
     assert err.capture_ts_ns is not None
     assert len(Collect.received["fail"]) == 2     # what came before the error was delivered
 

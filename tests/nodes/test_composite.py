@@ -130,8 +130,12 @@ def test_transparent_background_gives_bgra_with_the_mask_as_alpha() -> None:
     frame, mask = photo("camera_512")
     out, _ = composite("replace", frame, mask, background="transparent")
     assert out.shape == (*frame.shape[:2], 4)
-    assert np.array_equal(out[..., :3], frame)
     assert np.abs(out[..., 3].astype(np.int16) - np.rint(mask * 255)).max() <= 1
+    # the colour is the frame's, except at soft edges where the person's own colour is estimated
+    solid, soft = out[..., 3] == 255, (out[..., 3] > 0) & (out[..., 3] < 255)
+    assert np.array_equal(out[..., :3][solid], frame[solid])
+    changed = np.any(out[..., :3] != frame, axis=2)
+    assert changed[soft].mean() > 0.5 and not changed[out[..., 3] == 0].all()
 
 
 def test_poster_sets_the_users_title() -> None:

@@ -21,11 +21,11 @@ import numpy as np
 from ..graph import DeviceError, Frame, Node, Packet
 from ..graph.media_time import media_seconds
 from ..graph.options import check_ranges
+from .alpha_drop import AlphaDropWarning
 from .audio_track import AudioTrack
 from .letterbox import letterbox
 from .muxer import Muxer
 from .output_clock import OutputClock, Timing
-from .alpha_drop import AlphaDropWarning
 
 #: the container each URL scheme carries
 CONTAINER_FOR_SCHEME = {"udp": "mpegts", "tcp": "mpegts", "srt": "mpegts", "rtmp": "flv", "rtmps": "flv"}

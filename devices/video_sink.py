@@ -118,9 +118,9 @@ class VideoSink(Node):
         if codec.encoder == "libx264":
             options.update(crf=str(self.options.crf), preset=self.options.preset)
             if muxer in ("mp4", "mov"):
-                # no B-frames: with them the first dts is negative and a fragmented MP4 (no edit
-                # list) shifts the video later by the reorder delay (80 ms at 25 fps) while the
-                # sound's first packet stays at 0: picture and sound would start apart
+                # no B-frames: with them the first dts is negative and a fragmented MP4 (no edit list)
+                # shifts the whole video later by the reorder delay (80 ms at 25 fps) while the sound's
+                # first packet stays at 0: picture and sound would start apart. MKV stores negative dts.
                 options["bf"] = "0"
         stream = container.add_stream(codec.encoder, rate=rate, options=options)
         pad = 1 if codec.even_size else 0

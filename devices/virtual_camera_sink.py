@@ -15,8 +15,8 @@ import cv2
 
 from ..graph import DeviceError, Frame, Node
 from ..graph.options import Above, check_ranges
-from .letterbox import letterbox
 from .alpha_drop import AlphaDropWarning
+from .letterbox import letterbox
 
 INSTALL_EXTRA = "pip install 'portraitflow[vcam]'"
 

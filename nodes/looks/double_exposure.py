@@ -16,6 +16,7 @@ import numpy as np
 
 from ...graph.options import check_ranges
 from ...recipes.assets import load_asset
+from ..background_video import is_video_background
 from .blend import alpha_blend
 from .grading import curve_lut, s_curve
 from .look import Look
@@ -28,6 +29,7 @@ _INV255 = 1.0 / 255.0
 class DoubleExposure(Look):
     name = "double_exposure"
     summary = "the silhouette filled with a landscape, fading into a paper ground"
+    video_settings = ("fill",)   # a video file as the fill: it plays inside the silhouette
 
     @dataclass(frozen=True)
     class Settings:
@@ -48,9 +50,13 @@ class DoubleExposure(Look):
         s = self.settings
         self._scratch = Scratch()
         self._ground = load_asset(s.ground, height, width, field="settings.ground")
-        fill = load_asset(s.fill, height, width, field="settings.fill")
-        self._fill = fill
-        self._fill_inverted = cv2.bitwise_not(fill)
+        self._fill_is_video = is_video_background(s.fill)
+        if self._fill_is_video:   # the clip's frames arrive per frame (composite's background input)
+            self._fill = self._fill_inverted = None
+        else:
+            fill = load_asset(s.fill, height, width, field="settings.fill")
+            self._fill = fill
+            self._fill_inverted = cv2.bitwise_not(fill)
         tone = s_curve(s.portrait_contrast) ** s.portrait_gamma
         tone = s.portrait_lift + (1.0 - s.portrait_lift) * np.clip(tone / 0.92, 0.0, 1.0)
         self._tone_lut = curve_lut(tone)
@@ -63,19 +69,29 @@ class DoubleExposure(Look):
         fade = fade * fade * (3.0 - 2.0 * fade)
         self._fade = np.ascontiguousarray(np.repeat(np.rint(fade * 255).astype(np.uint8)[:, None], width, 1))
 
+    def _current_fill(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(fill, inverted fill): the still one, or the video's current frame (mid grey until it arrives)."""
+        if not self._fill_is_video:
+            return self._fill, self._fill_inverted
+        video = self.video_background
+        if video is None or video.shape != frame.shape:
+            video = np.full_like(frame, 128)
+        return video, cv2.bitwise_not(video, dst=self._scratch.get("fill_inverted", frame.shape))
+
     def _exposed(self, frame: np.ndarray) -> np.ndarray:
         grey = cv2.LUT(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._tone_lut)
         portrait = cv2.merge((grey, grey, grey), dst=self._scratch.get("portrait", frame.shape))
         out = self._scratch.get("exposed", frame.shape)
         blend = self.settings.blend
+        fill, fill_inverted = self._current_fill(frame)
         if blend == "screen":
             cv2.bitwise_not(portrait, dst=portrait)
-            cv2.multiply(portrait, self._fill_inverted, dst=out, scale=_INV255)
+            cv2.multiply(portrait, fill_inverted, dst=out, scale=_INV255)
             cv2.bitwise_not(out, dst=out)
         elif blend == "multiply":
-            cv2.multiply(portrait, self._fill, dst=out, scale=_INV255)
+            cv2.multiply(portrait, fill, dst=out, scale=_INV255)
         else:
-            cv2.max(portrait, self._fill, dst=out)
+            cv2.max(portrait, fill, dst=out)
         return out
 
     def _silhouette(self, mask: np.ndarray) -> np.ndarray:

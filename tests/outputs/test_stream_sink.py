@@ -39,8 +39,9 @@ def index_from_square(square_x: float) -> int:
     return round((square_x + 0.5 - 16) / 3)
 
 
-def start_receiver(url: str, container_format: str, listen: bool = False) -> subprocess.Popen:
-    args = [sys.executable, str(RECEIVER), url, container_format, str(FRAMES + 10)]
+def start_receiver(url: str, container_format: str, listen: bool = False,
+                   max_frames: int = FRAMES + 10) -> subprocess.Popen:
+    args = [sys.executable, str(RECEIVER), url, container_format, str(max_frames)]
     args += ["listen"] if listen else []
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert json.loads(proc.stdout.readline()) == {"ready": True}, proc.stderr.read()
@@ -50,7 +51,7 @@ def start_receiver(url: str, container_format: str, listen: bool = False) -> sub
 
 def send(url: str, frames: list[np.ndarray] | None = None, fps: float = 60.0) -> None:
     """Feed the sink at a camera's pace (a burst would overflow a UDP receiver's buffer)."""
-    node = make_node(StreamSink, {"url": url, "keyframe_seconds": 0.2, "fps": fps})
+    node = make_node(StreamSink, {"url": url, "keyframe_seconds": 0.2})
     ctx = Context(node.id, lambda port, packet: None)
     node.open(ctx)
     try:
@@ -128,7 +129,7 @@ def test_odd_frame_sizes_are_cropped_to_even_and_bgra_is_accepted():
 
 @pytest.mark.parametrize("options, field", [
     ({"url": "http://example.com/x"}, "url"),
-    ({"fps": 0}, "fps"),
+    ({"fps": -1}, "fps"),
     ({"bitrate_kbps": 10}, "bitrate_kbps"),
     ({"preset": "slowest"}, "preset"),
 ])

@@ -56,6 +56,12 @@ class Composite(Node):
                 error.field = "settings"   # type: ignore[attr-defined]  (build_options reads it)
                 raise error from None
 
+    @staticmethod
+    def settings_options(options: "Composite.Options") -> type:
+        """The dataclass the ``settings`` table follows for ``options.look`` (the web preview draws
+        the look's controls from it)."""
+        return look_class(options.look).Settings
+
     @classmethod
     def pairing_for(cls, options: "Composite.Options") -> Pairing:
         """The frame drives; its mask is waited for and aged as the options say."""

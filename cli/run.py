@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"a .mp4/.mkv path, a .png path, preview or null (default: {DEFAULT_OUTPUT}; "
                         "with --preview web and no --output, nothing is written)")
     p.add_argument("--max-frames", type=int_in(1), default=None, help="stop after N frames from each source")
+    p.add_argument("--key-colour", metavar="green|blue|#RRGGBB",
+                   help="draw the look's transparency as a flat key colour (a green screen for OBS's chroma "
+                        "key or a video call): for outputs without alpha (vcam, udp://, rtmp://, .mp4)")
     p.add_argument("--fps", type=float_in(0, 240), default=None, metavar="N",
                    help="write the output at a constant N frames/s (default: the input's own timing, "
                         "constant or variable rate)")
@@ -51,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--preview", choices=["web"], help="web: also show the output live on a local page "
                    "(http://127.0.0.1:PORT/?token=..., printed at start) with every setting of the look and "
                    "the chain, recipes, pause, snapshot and statistics; /obs?token=... is an OBS Browser Source")
-    p.add_argument("--port", type=int_in(0, 65535), default=8765, help="--preview web: the page's port (0: any free port)")
+    p.add_argument("--port", type=int_in(0, 65535), default=8765,
+                   help="--preview web: the page's port (0: any free port)")
     p.add_argument("--preview-bind", default="127.0.0.1", metavar="ADDR",
                    help="--preview web: the address to listen on (default 127.0.0.1); any other address "
                         "needs the token for everything, the page included")
@@ -98,8 +102,11 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
         look_sets, node_sets = split_sets(sets)
         if sink is None:   # a web preview alone writes nothing; otherwise the default file
             sink = sink_for("null" if args.preview == "web" else DEFAULT_OUTPUT)
-        spec = recipe_graph(load_recipe(args.recipe or DEFAULT_RECIPE),
-                            source=source or source_for("sample"), sink=sink, settings=look_sets,
+        recipe = load_recipe(args.recipe or DEFAULT_RECIPE)
+        if args.key_colour:
+            from ..recipes.loader import check_key_colour
+            check_key_colour(recipe, look_sets)
+        spec = recipe_graph(recipe, source=source or source_for("sample"), sink=sink, settings=look_sets,
                             resize=resize)
         apply_sets(spec, node_sets)
     if args.realtime:
@@ -108,6 +115,9 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
                 node.options["realtime"] = True
     if args.preview == "web":
         _add_web_preview(spec)
+    if args.key_colour:   # after the web preview, which keeps the alpha (the OBS page shows it)
+        from ..nodes.key_colour import add_key_colour
+        add_key_colour(spec, args.key_colour)
     _set_output_timing(spec, args)
     return spec
 

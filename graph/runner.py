@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
+from .media_time import media_seconds
 from .node import Context, Node
 from .options import build_options
 from .packet import CLOCK_OFFSET_KEY, Packet
@@ -60,12 +61,14 @@ class GraphRunner:
         self._input_sets: dict[str, InputSet] = {}
         #: the first capture timestamp any source emitted: media times in errors count from it
         self.first_capture_ts_ns: int | None = None
+        #: the first media time (s) a source stamped: a frame's media time in errors counts from it
+        self.first_media_s = None
         for rn in self.graph.nodes:
             role = "source" if not rn.cls.inputs else "sink" if not rn.cls.outputs else "node"
             self.stats.nodes[rn.id] = NodeStats(rn.id, rn.type, role, rn.part)
 
     # -- control -------------------------------------------------------------------------------
-    def start(self) -> "GraphRunner":
+    def start(self) -> GraphRunner:
         self.stats.started = time.monotonic()
         for rn in self.graph.nodes:
             node = rn.instantiate()
@@ -98,7 +101,10 @@ class GraphRunner:
             current = self.current_options(node_id)
             base = dataclasses.asdict(current) if current is not None else {}
             options = build_options(rn.cls.Options, {**base, **raw}, node=node_id)
-            node_contract(rn.cls, options, node=node_id)    # a rule the node cannot run with fails here
+            pairing, _ = node_contract(rn.cls, options, node=node_id)   # a rule it cannot run with fails here
+            if (pairing and pairing.primary) != (rn.pairing and rn.pairing.primary):
+                raise ConfigError("these options change which input drives the node; that cannot change "
+                                  "while it runs", node=node_id)
             self._pending_options[node_id] = options
         return options
 
@@ -195,6 +201,7 @@ class GraphRunner:
             last_ts[port] = packet.capture_ts_ns
             if is_source and self.first_capture_ts_ns is None:
                 self.first_capture_ts_ns = packet.capture_ts_ns
+                self.first_media_s = media_seconds(packet.meta)
             stats.emitted += 1
             streams = outputs.get(port, ())
             if streams:
@@ -297,15 +304,13 @@ class GraphRunner:
             err.exit_code = exc.exit_code
         return err
 
-
     def _media_time_s(self, packet: Packet) -> float | None:
-        """The packet's time in the media: its file's own pts when the source gave one, else the
-        time since the run's first frame (packets from another process carry their clock's offset)."""
-        pts, time_base = packet.meta.get("pts"), packet.meta.get("time_base")
-        if isinstance(pts, int) and pts >= 0 and isinstance(time_base, str) and "/" in time_base:
-            num, _, den = time_base.partition("/")
-            if num.isdigit() and den.isdigit() and int(den):
-                return pts * int(num) / int(den)
+        """The packet's time in the media, from the run's first frame: its source's media time
+        (graph/media_time.py: a file's own pts) when it has one, else its capture time (packets from
+        another process carry their clock's offset)."""
+        media = media_seconds(packet.meta)
+        if media is not None and self.first_media_s is not None:
+            return float(max(0, media - self.first_media_s))
         first = self.first_capture_ts_ns
         if first is None:
             return None

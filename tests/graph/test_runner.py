@@ -4,11 +4,9 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from portraitflow.graph import NodeError
 from portraitflow.graph.runner import GraphRunner, run_graph
 from portraitflow.graph.spec import GraphSpec
-
 from support.graph_nodes import Collect
 
 
@@ -119,7 +117,6 @@ def test_options_change_while_running_and_bad_values_are_refused():
 
 def test_sources_wait_until_every_node_is_open():
     """A slow open() downstream (a model loading) must not make a live source's first frames drop."""
-    import dataclasses
     from portraitflow.graph import registry
     from support.graph_nodes import Slow
 

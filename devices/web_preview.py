@@ -86,12 +86,13 @@ class Snapshot:
 
     def __init__(self):
         self._cond = threading.Condition()
+        self._one_at_a_time = threading.Lock()   # two snapshot requests must not reset each other's
         self.wanted = False
         self.image: np.ndarray | None = None
         self.last: np.ndarray | None = None    # the newest frame, not copied: read only when nothing flows
 
     def take(self, timeout_s: float) -> np.ndarray | None:
-        with self._cond:
+        with self._one_at_a_time, self._cond:
             self.image, self.wanted = None, True
             got = self._cond.wait_for(lambda: self.image is not None, timeout_s)
             self.wanted = False
@@ -195,9 +196,11 @@ class WebPreviewServer:
         self._lock = threading.Lock()
         self.serve_cpu_ns = 0           # CPU time of the threads sending frames (for the figures)
         self.frames_served = 0
+        self.deadlines = _RequestDeadlines(client_timeout_s)
         try:
             self._http = _BoundedServer((host, port), _handler_for(self), max_threads)
         except OSError as exc:
+            self.deadlines.close()
             raise DeviceError(f"web preview: cannot listen on {host}:{port}: {exc}") from exc
         self.guard = RequestGuard(host, self._http.server_address[1], self.token,
                                   token_for_everything=token_for_everything)
@@ -246,6 +249,7 @@ class WebPreviewServer:
             self._http.shutdown()
             self._thread.join(5)
         self._http.server_close()
+        self.deadlines.close()
 
     # -- what the endpoints do ------------------------------------------------------------------
     def sink(self) -> WebPreviewSink | None:
@@ -358,6 +362,44 @@ class _BoundedServer(ThreadingHTTPServer):
             print(f"web preview: {type(error).__name__}: {error}", file=sys.stderr)   # one line, no traceback
 
 
+class _RequestDeadlines:
+    """A request's head and body must arrive within ``limit_s`` in all, not only with no silence that
+    long: a client dripping a byte at a time (slowloris) is cut off too. One watchdog thread."""
+
+    def __init__(self, limit_s: float):
+        self.limit_s = limit_s
+        self._due: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="web-preview-deadlines", daemon=True)
+        self._thread.start()
+
+    def arm(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._due[sock] = time.monotonic() + self.limit_s
+
+    def disarm(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._due.pop(sock, None)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(2)
+
+    def _watch(self) -> None:
+        while not self._closed.wait(min(0.25, self.limit_s / 4)):
+            now = time.monotonic()
+            with self._lock:
+                late = [sock for sock, due in self._due.items() if due < now]
+                for sock in late:
+                    del self._due[sock]
+            for sock in late:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)      # its blocked read returns: the thread is free
+                except OSError:
+                    pass
+
+
 def _answer_busy(request: socket.socket) -> None:
     body = b'{"error": "too many connections to the preview; try again"}'
     try:
@@ -405,7 +447,15 @@ def _handler_for(server: WebPreviewServer) -> type[BaseHTTPRequestHandler]:
             pass                                 # one line per frame would flood the terminal
 
         # -- routing ------------------------------------------------------------------------
+        def handle_one_request(self):
+            server.deadlines.arm(self.request)      # the request line, headers and body: in time
+            try:
+                super().handle_one_request()
+            finally:
+                server.deadlines.disarm(self.request)
+
         def do_GET(self):
+            server.deadlines.disarm(self.request)   # all in: a long poll may now take its time
             self._serve(self._get)
 
         def do_POST(self):
@@ -485,6 +535,7 @@ def _handler_for(server: WebPreviewServer) -> type[BaseHTTPRequestHandler]:
             if len(body) < length:
                 raise Refused(HTTPStatus.BAD_REQUEST, "the body ended before Content-Length")
             self._unread_body = False
+            server.deadlines.disarm(self.request)
             fields, required = _BODIES[path]
             data = expect_object(parse_json(body or b"null"), fields, required)
             if path == "/recipe":

@@ -476,6 +476,18 @@ def test_slow_clients_time_out_and_threads_are_bounded():
         slow.sendall(b"GET /sta")
         assert slow.recv(100) == b""                     # closed by the server, well before our 10 s
         slow.close()
+        # slowloris: a byte every 0.1 s is never silent for 1 s, yet the whole head must come in 1 s
+        drip = socket.create_connection((host, int(port)), timeout=10)
+        request = f"GET /stats HTTP/1.1\r\nHost: {host}:{port}\r\nX-Padding: {'x' * 200}\r\n\r\n".encode()
+        sent = 0
+        try:
+            for sent in range(len(request)):              # 20 s at this pace if it were let through
+                drip.sendall(request[sent: sent + 1])
+                time.sleep(0.1)
+        except OSError:
+            pass                                         # the server hung up: what we wanted
+        assert sent < len(request) - 1 or drip.recv(100) == b""
+        drip.close()
         # four idle connections hold the four threads: a fifth is told 503 at once, not queued
         idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(4)]
         wait_for(lambda: server._http._slots._value == 0, what="the four threads to be taken")

@@ -38,8 +38,15 @@ class ControlSurface:
         self.saver = save_recipe
         self.modified = False          # a setting changed since the recipe was chosen
         self.runner = None
-        self.version = 0
+        self._changes = 0
         self._lock = threading.Lock()
+
+    @property
+    def version(self) -> int:
+        """Grows with every change made here and every change the runner undid (the page redraws)."""
+        runner = self.runner
+        undone = sum(s.counters.get("option_change_undone", 0) for s in runner.stats.nodes.values()) if runner else 0
+        return self._changes + undone
 
     # -- what is offered ------------------------------------------------------------------------
     def controllable(self) -> list:
@@ -67,6 +74,7 @@ class ControlSurface:
                     {**info.as_dict(), "value": _plain(current[info.name]), "editable": info.kind in EDITABLE_KINDS}
                     for info in describe_options(settings_class)]}
         return {"version": self.version, "recipe": self.current_look, "modified": self.modified,
+                "undone_changes": dict(runner.undone_changes),
                 "recipes": list(self.looks),
                 "paused": runner.paused, "can_save": self.saver is not None and look is not None,
                 "nodes": nodes, "look": look}
@@ -92,7 +100,7 @@ class ControlSurface:
                 change["settings"] = {**current.settings, **settings}
             new = runner.set_options(node_id, change)
             self.modified = True
-            self.version += 1
+            self._changes += 1
         return {"node": node_id, "options": {k: _plain(v) for k, v in dataclasses.asdict(new).items()}}
 
     def switch_look(self, name: str) -> None:
@@ -109,13 +117,13 @@ class ControlSurface:
                 if changed:
                     runner.set_options(node_id, changed)
             self.current_look, self.modified = name, False
-            self.version += 1
+            self._changes += 1
 
     def set_paused(self, paused: bool) -> None:
         runner = self._running()
         runner.pause() if paused else runner.resume()
         with self._lock:
-            self.version += 1
+            self._changes += 1
 
     def save_recipe(self, name: str) -> Path:
         if self.saver is None:

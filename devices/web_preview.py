@@ -290,7 +290,8 @@ class WebPreviewServer:
                                "recipes": list(self.controls.looks), "version": self.controls.version,
                                "browser_fps": clients.get("page", {}).get("fps"), "clients": clients,
                                "serve_cpu_ms_per_frame": _finite(cpu_ms) if cpu_ms is not None else None,
-                               "paused": bool(runner and runner.paused), "nodes": [], "edges": []}
+                               "paused": bool(runner and runner.paused), "nodes": [], "edges": [],
+                               "undone_changes": dict(runner.undone_changes) if runner else {}}
         if runner is None:
             return out
         counts = {node_id: s.processed for node_id, s in runner.stats.nodes.items()}

@@ -640,6 +640,15 @@ def test_run_preview_web_real_chain_keeps_alpha_offers_the_look_and_saves_a_reci
         assert (settings["light_wrap"]["low"], settings["light_wrap"]["high"]) == (0, 1)
         assert settings["background"]["value"] == "transparent"
         assert [n["id"] for n in controls["nodes"]] == ["downscale", "segment", "smooth", "fringe", "composite"]
+        # an image path that does not load is valid as data: accepted, then undone when the look fails on it
+        assert call("options", {"node": "composite", "settings": {"background": "/nowhere/backdrop.png"}})[0] == 200
+        undone = wait_for(lambda: json.loads(call("stats")[2])["undone_changes"].get("composite"),
+                          timeout_s=30, what="the failed change to be undone")
+        assert "backdrop.png" in undone
+        look = {o["name"]: o["value"] for o in json.loads(call("controls")[2])["look"]["settings"]}
+        assert look["background"] == "transparent"
+        assert call("frame.jpg?after=0")[0] == 200 and proc.poll() is None    # the run goes on
+
         assert call("options", {"node": "composite", "settings": {"light_wrap": 0.2}})[0] == 200
         assert call("options", {"node": "fringe", "options": {"feather": 2.5}})[0] == 200
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import pytest
-from portraitflow.devices.web_preview import WebPreviewServer
+from portraitflow.devices.web_server import WebPreviewServer
 from portraitflow.graph import Frame, Node, registry
 from portraitflow.graph.errors import ConfigError
 from portraitflow.graph.options import check_ranges

@@ -1,6 +1,6 @@
 """The web preview's control surface: what settings a running graph offers, and changing them live.
 
-Not for: HTTP (web_preview.py) or request checks (web_guard.py). Every control is drawn from a node's
+Not for: HTTP (web_server.py) or request checks (web_guard.py). Every control is drawn from a node's
 typed Options (graph/options.describe_options: type, default, range, choices, doc line) and every change
 goes through GraphRunner.set_options, which validates it with the node's own checks: a bad value is a
 ConfigError naming the node and field, and the running look stays as it was.

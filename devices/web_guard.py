@@ -1,6 +1,6 @@
 """What the web preview accepts from a browser or a script: the checks every request passes first.
 
-Not for: serving (web_preview.py) or what a valid change means (web_controls.py). The preview can show
+Not for: serving (web_server.py) or what a valid change means (web_controls.py). The preview can show
 the camera and change the look, so it trusts no page and no process:
 - Host must name the address it listens on (a DNS-rebinding page sends its own name: refused);
 - a request a browser marks cross-site (Sec-Fetch-Site) is refused, so no other page reads or embeds it;

@@ -45,7 +45,9 @@ class ControlSurface:
     def version(self) -> int:
         """Grows with every change made here and every change the runner undid (the page redraws)."""
         runner = self.runner
-        undone = sum(s.counters.get("option_change_undone", 0) for s in runner.stats.nodes.values()) if runner else 0
+        if runner is None:
+            return self._changes
+        undone = sum(s.counters.get("option_change_undone", 0) for s in runner.stats.nodes.values())
         return self._changes + undone
 
     # -- what is offered ------------------------------------------------------------------------
@@ -71,7 +73,8 @@ class ControlSurface:
             if settings_class is not None and look is None:
                 current = dataclasses.asdict(build_options(settings_class, options.settings))
                 look = {"node": rn.id, "name": getattr(options, "look", None), "settings": [
-                    {**info.as_dict(), "value": _plain(current[info.name]), "editable": info.kind in EDITABLE_KINDS}
+                    {**info.as_dict(), "value": _plain(current[info.name]),
+                     "editable": info.kind in EDITABLE_KINDS}
                     for info in describe_options(settings_class)]}
         return {"version": self.version, "recipe": self.current_look, "modified": self.modified,
                 "undone_changes": dict(runner.undone_changes),

@@ -123,7 +123,8 @@ class WebPreviewSink(Node):
         height, width = bgra.shape[:2]
         padded = -(-height // 16) * 16
         if self._stacked is None or self._stacked.shape != (padded + height, width, 3):
-            self._stacked = np.zeros((padded + height, width, 3), np.uint8)   # reused: no per-frame allocation
+            # reused: no allocation per frame (and the padding rows stay black)
+            self._stacked = np.zeros((padded + height, width, 3), np.uint8)
         cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR, dst=self._stacked[:height])
         cv2.cvtColor(cv2.extractChannel(bgra, 3), cv2.COLOR_GRAY2BGR, dst=self._stacked[padded:])
         return self._stacked, padded

@@ -44,8 +44,9 @@ MAX_THREADS = 32
 SNAPSHOT_WAIT_S = 1.0
 #: the pages' security headers: nothing but this server, no framing by another page, no referrer
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; "
-                               "script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
+                               "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
+                               "connect-src 'self'; frame-ancestors 'none'",
     "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 CLIENT_KINDS = ("page", "obs")
 
@@ -151,9 +152,11 @@ class WebPreviewServer:
     def report_client(self, data: dict) -> None:
         client = data.get("client", "page")
         if client not in CLIENT_KINDS:
-            raise Refused(HTTPStatus.BAD_REQUEST, f"field 'client': expected one of {', '.join(CLIENT_KINDS)}, "
+            raise Refused(HTTPStatus.BAD_REQUEST, f"field 'client': expected one of "
+                                                  f"{', '.join(CLIENT_KINDS)}, "
                                                   f"got {client!r}")
-        reading = {k: (round(float(v), 2) if v is not None else None) for k, v in data.items() if k != "client"}
+        reading = {k: (round(float(v), 2) if v is not None else None)
+                   for k, v in data.items() if k != "client"}
         if any(v is not None and v < 0 for v in reading.values()):
             raise Refused(HTTPStatus.BAD_REQUEST, "client statistics are never negative")
         with self._lock:
@@ -291,7 +294,8 @@ def _answer_busy(request: socket.socket) -> None:
     try:
         request.settimeout(0.5)
         request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                        b"Connection: close\r\nRetry-After: 1\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                        b"Connection: close\r\nRetry-After: 1\r\nContent-Length: %d\r\n\r\n%s"
+                        % (len(body), body))
     except OSError:
         pass
 

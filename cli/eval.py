@@ -8,6 +8,8 @@ import argparse
 import math
 import sys
 
+from .flags import float_in, int_in
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -26,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="model name, or auto to pick by each photo's aspect (default: %(default)s)")
     p.add_argument("--sheet", default="eval-worst.png",
                    help="contact sheet PNG to write (default: %(default)s)")
-    p.add_argument("--worst", type=int, default=4, help="rows on the sheet (default: %(default)s)")
-    p.add_argument("--tolerance", type=float, default=2.0,
+    p.add_argument("--worst", type=int_in(1, 100), default=4, help="rows on the sheet (default: %(default)s)")
+    p.add_argument("--tolerance", type=float_in(0, 100), default=2.0,
                    help="boundary F tolerance in px (default: %(default)s)")
     p.add_argument("--cache-dir", default=None, help="model cache directory")
     p.set_defaults(func=run_eval)

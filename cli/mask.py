@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..graph.errors import ConfigError, DeviceError, PortraitflowError
+from .flags import int_in
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--raw", action="store_true",
                         help="the model's probability upscaled bilinearly, with no refinement")
     parser.add_argument("--npy", action="store_true", help="write float32 .npy instead of 8-bit PNG")
-    parser.add_argument("--threads", type=int, default=2, help="onnxruntime threads (default: 2)")
+    parser.add_argument("--threads", type=int_in(1, 64), default=2, help="onnxruntime threads (default: 2)")
     parser.set_defaults(func=run_mask)
 
 

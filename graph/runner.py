@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
+from .media_time import media_seconds
 from .node import Context, Node
 from .options import build_options
 from .packet import CLOCK_OFFSET_KEY, Packet
@@ -42,7 +43,9 @@ class GraphRunner:
         self._open_count = 0
         self._open_lock = threading.Lock()
         self._pending_options: dict[str, object] = {}
-        self._pending_lock = threading.Lock()
+        self._pending_lock = threading.RLock()     # set_options reads the pending options under it
+        self._resumed = threading.Event()
+        self._resumed.set()
         self._conds = {n.id: threading.Condition() for n in self.graph.nodes}
         self.streams: dict[str, Stream] = {}
         self._out_streams: dict[str, dict[str, list[Stream]]] = {n.id: {} for n in self.graph.nodes}
@@ -58,12 +61,14 @@ class GraphRunner:
         self._input_sets: dict[str, InputSet] = {}
         #: the first capture timestamp any source emitted: media times in errors count from it
         self.first_capture_ts_ns: int | None = None
+        #: the first media time (s) a source stamped: a frame's media time in errors counts from it
+        self.first_media_s = None
         for rn in self.graph.nodes:
             role = "source" if not rn.cls.inputs else "sink" if not rn.cls.outputs else "node"
             self.stats.nodes[rn.id] = NodeStats(rn.id, rn.type, role, rn.part)
 
     # -- control -------------------------------------------------------------------------------
-    def start(self) -> "GraphRunner":
+    def start(self) -> GraphRunner:
         self.stats.started = time.monotonic()
         for rn in self.graph.nodes:
             node = rn.instantiate()
@@ -84,18 +89,34 @@ class GraphRunner:
             if self._open_count == len(self.graph.nodes):
                 self._all_open.set()
 
-    def set_options(self, node_id: str, raw: dict) -> None:
+    def set_options(self, node_id: str, raw: dict) -> object:
         """Change a running node's options (validated now, applied before its next process() call,
         on its own thread, so a node never sees options change mid-packet). E.g. switching a
-        recipe's look live from the web preview."""
+        recipe's look live from the web preview. Changes sent before the node applied the previous
+        ones build on them (two sliders moved within one frame both count). Returns the new options."""
         rn = next((n for n in self.graph.nodes if n.id == node_id), None)
         if rn is None:
             raise ConfigError(f"no node {node_id!r} in the running graph", node=node_id)
-        current = dataclasses.asdict(self.nodes[node_id].options) if node_id in self.nodes else {}
-        options = build_options(rn.cls.Options, {**current, **raw}, node=node_id)
-        node_contract(rn.cls, options, node=node_id)    # a rule the node cannot run with fails here
         with self._pending_lock:
+            current = self.current_options(node_id)
+            base = dataclasses.asdict(current) if current is not None else {}
+            options = build_options(rn.cls.Options, {**base, **raw}, node=node_id)
+            pairing, _ = node_contract(rn.cls, options, node=node_id)   # a rule it cannot run with fails here
+            if (pairing and pairing.primary) != (rn.pairing and rn.pairing.primary):
+                raise ConfigError("these options change which input drives the node; that cannot change "
+                                  "while it runs", node=node_id)
             self._pending_options[node_id] = options
+        return options
+
+    def current_options(self, node_id: str) -> object | None:
+        """The node's options as the next process() call will see them (changes not yet applied
+        included); None before the node exists."""
+        with self._pending_lock:
+            pending = self._pending_options.get(node_id)
+        if pending is not None:
+            return pending
+        node = self.nodes.get(node_id)
+        return node.options if node is not None else None
 
     def _apply_pending(self, node: Node, ctx: Context) -> None:
         if node.id in self._pending_options:
@@ -106,6 +127,18 @@ class GraphRunner:
             if inputs is not None:   # the pairing follows the options, as it was checked
                 inputs.pairing = node_contract(type(node), options, node=node.id)[0]
             node.options_changed(ctx)
+
+    def pause(self) -> None:
+        """Sources stop producing until resume() (what is in flight still reaches the sinks); stop()
+        still ends a paused graph."""
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self._resumed.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
 
     def fail(self, error: BaseException) -> None:
         """A node failed: record the first error and stop the sources; what was already produced
@@ -168,6 +201,7 @@ class GraphRunner:
             last_ts[port] = packet.capture_ts_ns
             if is_source and self.first_capture_ts_ns is None:
                 self.first_capture_ts_ns = packet.capture_ts_ns
+                self.first_media_s = media_seconds(packet.meta)
             stats.emitted += 1
             streams = outputs.get(port, ())
             if streams:
@@ -236,6 +270,9 @@ class GraphRunner:
         while not self._stop.is_set():
             if self.max_frames is not None and stats.emitted >= self.max_frames:
                 return
+            if not self._resumed.is_set():
+                self._resumed.wait(0.1)    # paused: look again for stop() every 0.1 s
+                continue
             if self._pending_options:
                 self._apply_pending(node, ctx)
             waited[0] = 0
@@ -267,15 +304,13 @@ class GraphRunner:
             err.exit_code = exc.exit_code
         return err
 
-
     def _media_time_s(self, packet: Packet) -> float | None:
-        """The packet's time in the media: its file's own pts when the source gave one, else the
-        time since the run's first frame (packets from another process carry their clock's offset)."""
-        pts, time_base = packet.meta.get("pts"), packet.meta.get("time_base")
-        if isinstance(pts, int) and pts >= 0 and isinstance(time_base, str) and "/" in time_base:
-            num, _, den = time_base.partition("/")
-            if num.isdigit() and den.isdigit() and int(den):
-                return pts * int(num) / int(den)
+        """The packet's time in the media, from the run's first frame: its source's media time
+        (graph/media_time.py: a file's own pts) when it has one, else its capture time (packets from
+        another process carry their clock's offset)."""
+        media = media_seconds(packet.meta)
+        if media is not None and self.first_media_s is not None:
+            return float(max(0, media - self.first_media_s))
         first = self.first_capture_ts_ns
         if first is None:
             return None

@@ -15,8 +15,9 @@ import numpy as np
 
 from ..graph.errors import ConfigError, DeviceError
 from ..graph.runner import run_graph
+from ..nodes.key_colour import add_key_colour
 from ..nodes.looks.typesetting import TypeStyle, common_size, set_line, stamp_onto
-from .loader import Recipe, recipe_graph
+from .loader import Recipe, check_key_colour, recipe_graph
 from .overrides import apply_sets, split_sets
 
 #: the bundled sample photo (devices/assets), used by the gallery
@@ -24,10 +25,12 @@ SAMPLE_PHOTO = Path(__file__).resolve().parent.parent / "devices" / "assets" / "
 
 
 def render_still(recipe: Recipe, image: str | Path, output: str | Path,
-                 settings: dict[str, str] | None = None, *, resize: dict[str, Any] | None = None) -> Path:
+                 settings: dict[str, str] | None = None, *, resize: dict[str, Any] | None = None,
+                 key_colour: str | None = None) -> Path:
     """Run the recipe's graph once on ``image`` and write ``output`` (.png), at the photo's own size
     unless ``resize`` (nodes/resize.py options) says otherwise. ``settings`` are `--set` overrides:
-    look settings, and NODE.OPTION keys for the chain's nodes. Returns the path."""
+    look settings, and NODE.OPTION keys for the chain's nodes. ``key_colour`` ("green", "blue",
+    "#RRGGBB") flattens a transparent look onto that colour. Returns the path."""
     image, output = Path(image), Path(output)
     if not image.is_file():
         raise DeviceError(f"image not found: {str(image)!r}")
@@ -35,8 +38,12 @@ def render_still(recipe: Recipe, image: str | Path, output: str | Path,
         raise ConfigError(f"output must be a .png file, got {str(output)!r}", field="-o")
     output.parent.mkdir(parents=True, exist_ok=True)
     look_sets, node_sets = split_sets(settings or {})
+    if key_colour:
+        check_key_colour(recipe, look_sets)
     spec = recipe_graph(recipe, source=("image_source", {"path": str(image), "frames": 1}),
                         sink=("png_sink", {"path": str(output)}), settings=look_sets, resize=resize)
+    if key_colour:
+        add_key_colour(spec, key_colour)
     run_graph(apply_sets(spec, node_sets))
     if not output.is_file():
         raise DeviceError(f"the graph ended without writing {str(output)!r}")

@@ -20,6 +20,7 @@ import numpy as np
 
 from ...graph.options import check_ranges
 from ...recipes.assets import load_asset
+from ..background_video import is_video_background
 from .blend import alpha_blend, mask_to_alpha
 from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
@@ -41,6 +42,7 @@ def smoothstep(t: np.ndarray) -> np.ndarray:
 class DoubleExposure(Look):
     name = "double_exposure"
     summary = "the silhouette filled with a landscape, fading into a paper ground"
+    video_settings = ("fill",)   # a video file as the fill: it plays inside the silhouette
 
     @dataclass(frozen=True)
     class Settings:
@@ -63,7 +65,9 @@ class DoubleExposure(Look):
         s = self.settings
         self._scratch = Scratch()
         self._ground = load_asset(s.ground, height, width, field="settings.ground")
-        self._fill = load_asset(s.fill, height, width, field="settings.fill")
+        # a video fill's frames arrive per frame (the composite's background input)
+        self._fill_is_video = is_video_background(s.fill)
+        self._fill = None if self._fill_is_video else load_asset(s.fill, height, width, field="settings.fill")
         tone = s_curve(s.portrait_contrast) ** s.portrait_gamma
         tone = s.portrait_lift + (1.0 - s.portrait_lift) * np.clip(tone, 0.0, 1.0)
         self._tone_lut = curve_lut(tone)
@@ -83,13 +87,21 @@ class DoubleExposure(Look):
         top = rows[0] / person_small.shape[0] if rows.size else 0.0
         return int(round(top * _HEAD_STEPS))
 
-    def _fill_for(self, head_step: int) -> np.ndarray:
-        """The fill as the blend needs it (inverted for screen), held back over the head."""
-        cached = self._weighted_fills.get(head_step)
-        if cached is not None:
-            self._weighted_fills.move_to_end(head_step)
-            return cached
-        height, width = self._fill.shape[:2]
+    def _fill_for(self, head_step: int, frame: np.ndarray) -> np.ndarray:
+        """The fill as the blend needs it (inverted for screen), held back over the head: a still fill
+        is made once per head position (a small cache), a video fill from its current frame (mid grey
+        until the clip's first frame arrives)."""
+        if not self._fill_is_video:
+            cached = self._weighted_fills.get(head_step)
+            if cached is not None:
+                self._weighted_fills.move_to_end(head_step)
+                return cached
+            fill = self._fill
+        else:
+            fill = self.video_background
+            if fill is None or fill.shape != frame.shape:
+                fill = np.full_like(frame, 128)
+        height = fill.shape[0]
         s = self.settings
         top = head_step / _HEAD_STEPS
         span = max(1.0 - top, 0.2)
@@ -99,15 +111,16 @@ class DoubleExposure(Look):
         weight = 1.0 - s.face_clear * (1.0 - smoothstep((rows - 0.32) / 0.28))
         weight3 = weight[:, None, None].astype(np.float32)
         if s.blend == "screen":      # screen with a darker fill leaves the portrait: weight the fill
-            made = 255 - np.rint(self._fill * weight3).astype(np.uint8)
+            made = 255 - np.rint(fill * weight3).astype(np.uint8)
         elif s.blend == "multiply":  # multiply with a lighter fill leaves it: weight towards white
-            made = np.rint(255 - (255 - self._fill.astype(np.float32)) * weight3).astype(np.uint8)
+            made = np.rint(255 - (255 - fill.astype(np.float32)) * weight3).astype(np.uint8)
         else:
-            made = np.rint(self._fill * weight3).astype(np.uint8)
+            made = np.rint(fill * weight3).astype(np.uint8)
         made = np.ascontiguousarray(made)
-        self._weighted_fills[head_step] = made
-        if len(self._weighted_fills) > 3:
-            self._weighted_fills.popitem(last=False)
+        if not self._fill_is_video:
+            self._weighted_fills[head_step] = made
+            if len(self._weighted_fills) > 3:
+                self._weighted_fills.popitem(last=False)
         return made
 
     def _exposed(self, frame: np.ndarray, fill: np.ndarray) -> np.ndarray:
@@ -137,7 +150,7 @@ class DoubleExposure(Look):
             return self._ground.copy()
         height, width = mask.shape
         person_small = shrink(mask, self._small)
-        fill = self._fill_for(self._head_step(person_small))
+        fill = self._fill_for(self._head_step(person_small), frame)
         if self._edge_colour is not None:
             frame = self._edge_colour(frame, mask, mask_to_alpha(mask))
         return alpha_blend(self._exposed(frame, fill), self._ground,

@@ -56,8 +56,8 @@ class ClosingSource(Node):
         key: str = "k"
         fps: float = 100.0
 
-    @property
-    def live(self) -> bool:
+    @classmethod
+    def live_for(cls, options) -> bool:
         return True
 
     def open(self, ctx):

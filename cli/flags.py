@@ -6,7 +6,8 @@ Not for: option checks inside graphs (graph/options.py does those for graph and 
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: the largest output side we accept (8K UHD is 7680x4320); matches nodes/resize.py
 MAX_SIDE = 8192

@@ -19,6 +19,8 @@ def register(subparsers) -> None:
     p.add_argument("--recipe", default=DEFAULT_RECIPE,
                    help=f"recipe name or .toml path (default {DEFAULT_RECIPE})")
     p.add_argument("-o", "--output", required=True, help="output .png")
+    p.add_argument("--key-colour", metavar="green|blue|#RRGGBB",
+                   help="flatten a transparent look (cutout, background=transparent) onto a key colour")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
                    help="override a look setting, e.g. --set title=\"NIGHT SHIFT\", or a node's option "
                         "(NODE.OPTION=VALUE, e.g. fringe.feather=2); repeatable")
@@ -28,7 +30,8 @@ def register(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
-    path = render_still(recipe, args.image, args.output, parse_sets(args.sets), resize=resize_options(args))
+    path = render_still(recipe, args.image, args.output, parse_sets(args.sets), resize=resize_options(args),
+                        key_colour=args.key_colour)
     width, height = png_size(path)
     print(f"wrote {path} ({recipe.name}, {width}x{height})")
     return 0

@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"a .mp4/.mkv path, a .png path, preview or null (default: {DEFAULT_OUTPUT}; "
                         "with --preview web and no --output, nothing is written)")
     p.add_argument("--max-frames", type=int_in(1), default=None, help="stop after N frames from each source")
+    p.add_argument("--key-colour", metavar="green|blue|#RRGGBB",
+                   help="draw the look's transparency as a flat key colour (a green screen for OBS's chroma "
+                        "key or a video call): for outputs without alpha (vcam, udp://, rtmp://, .mp4)")
     p.add_argument("--fps", type=float_in(0, 240), default=None, metavar="N",
                    help="write the output at a constant N frames/s (default: the input's own timing, "
                         "constant or variable rate)")
@@ -49,8 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_size_flags(p)
     p.add_argument("--quiet", action="store_true", help="no progress line, no summary")
     p.add_argument("--preview", choices=["web"], help="web: also show the output live on a local page "
-                   "(http://127.0.0.1:PORT/) with a recipe picker and per-node statistics")
-    p.add_argument("--port", type=int_in(0, 65535), default=8765, help="--preview web: the page's port (0: any free port)")
+                   "(http://127.0.0.1:PORT/?token=..., printed at start) with every setting of the look and "
+                   "the chain, recipes, pause, snapshot and statistics; /obs?token=... is an OBS Browser Source")
+    p.add_argument("--port", type=int_in(0, 65535), default=8765,
+                   help="--preview web: the page's port (0: any free port)")
+    p.add_argument("--preview-bind", default="127.0.0.1", metavar="ADDR",
+                   help="--preview web: the address to listen on (default 127.0.0.1); any other address "
+                        "needs the token for everything, the page included")
     p.add_argument("--trace", metavar="FILE.json",
                    help="write a Chrome trace-event file (Perfetto opens it): a span per node per packet")
     link = p.add_argument_group("split graphs (docs/protocol.md)")
@@ -94,8 +102,11 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
         look_sets, node_sets = split_sets(sets)
         if sink is None:   # a web preview alone writes nothing; otherwise the default file
             sink = sink_for("null" if args.preview == "web" else DEFAULT_OUTPUT)
-        spec = recipe_graph(load_recipe(args.recipe or DEFAULT_RECIPE),
-                            source=source or source_for("sample"), sink=sink, settings=look_sets,
+        recipe = load_recipe(args.recipe or DEFAULT_RECIPE)
+        if args.key_colour:
+            from ..recipes.loader import check_key_colour
+            check_key_colour(recipe, look_sets)
+        spec = recipe_graph(recipe, source=source or source_for("sample"), sink=sink, settings=look_sets,
                             resize=resize)
         apply_sets(spec, node_sets)
     if args.realtime:
@@ -104,6 +115,9 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
                 node.options["realtime"] = True
     if args.preview == "web":
         _add_web_preview(spec)
+    if args.key_colour:   # after the web preview, which keeps the alpha (the OBS page shows it)
+        from ..nodes.key_colour import add_key_colour
+        add_key_colour(spec, args.key_colour)
     _set_output_timing(spec, args)
     return spec
 
@@ -148,22 +162,36 @@ def _add_web_preview(spec: GraphSpec) -> None:
 
 def _web_preview_looks(args: argparse.Namespace, graph) -> tuple[dict[str, dict[str, dict]], str | None]:
     """Each bundled recipe as the options of the running graph's nodes it sets (same id and type),
-    so the page can switch looks live; a graph file (--graph) offers none."""
-    if args.graph:
-        return {}, None
+    so the page can switch looks live. A graph file (--graph) is offered them when it has the
+    standard chain (every processing node of a recipe, by id and type); else none."""
     import dataclasses
 
     from ..devices.endpoints import sink_for, source_for
-    from ..recipes.loader import list_recipes, load_recipe, recipe_graph
+    from ..recipes.loader import CHAIN, list_recipes, load_recipe, recipe_graph
     running = {n.id: n.type for n in graph.nodes}
+    if args.graph and any(running.get(node_id) != node_type for node_id, node_type in CHAIN.items()):
+        return {}, None
     looks: dict[str, dict[str, dict]] = {}
     for name in list_recipes():
         recipe_spec = recipe_graph(load_recipe(name), source=source_for("sample"), sink=sink_for("null"))
         nodes = [n for n in resolve(recipe_spec).nodes if running.get(n.id) == n.type and n.cls.inputs
                  and n.cls.outputs]   # processing nodes only: the source and sink stay as run
         looks[name] = {n.id: dataclasses.asdict(n.options) for n in nodes}
-    current = load_recipe(args.recipe or DEFAULT_RECIPE).name
+    current = None if args.graph else load_recipe(args.recipe or DEFAULT_RECIPE).name
     return looks, current
+
+
+def _web_preview_server(args: argparse.Namespace, graph):
+    """The page's server for this run: its looks, where "Save as recipe" writes, the address."""
+    from functools import partial
+
+    from ..devices.web_preview import WebPreviewServer
+    from ..recipes.writer import save_running_recipe, saved_recipes_dir
+    looks, current = _web_preview_looks(args, graph)
+    server = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current, host=args.preview_bind,
+                              port=args.port, save_recipe=partial(save_running_recipe, saved_recipes_dir()))
+    server.controls.modified = bool(args.settings)     # --set: the recipe, changed
+    return server
 
 
 def _replace(spec: GraphSpec, node_id: str, endpoint: tuple[str, dict] | None, flag: str) -> None:
@@ -231,11 +259,8 @@ def _run(args: argparse.Namespace) -> int:
         from ..graph.trace import TraceRecorder
         recorder = TraceRecorder.for_graph(graph, process=args.part or "local")
     if args.preview == "web":
-        from ..devices.web_preview import WebPreviewServer
-        looks, current = _web_preview_looks(args, graph)
-        web = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current,
-                               port=args.port).start()
-        print(f"preview: {web.url}", file=sys.stderr, flush=True)
+        web = _web_preview_server(args, graph).start()
+        print(f"preview: {web.control_url}\nobs:     {web.obs_url}", file=sys.stderr, flush=True)
 
     if not args.quiet and resize_options(args) is not None:
         print(f"output size: {describe_resize(resize_options(args))}", file=sys.stderr)

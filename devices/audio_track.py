@@ -27,6 +27,8 @@ COPYABLE = {
     "mpegts": {"aac", "mp3", "mp2", "ac3"},
     "flv": {"aac", "mp3"},
 }
+#: inputs whose audio packets only another transport stream takes as they are
+TRANSPORT_STREAM_FORMATS = {"mpegts", "aac"}
 #: what an output container gets when the input's codec cannot be copied into it
 REENCODE_CODEC = "aac"
 REENCODE_BITRATE = 160_000
@@ -65,7 +67,12 @@ class AudioTrack:
         self._origin_s = origin_s
         self._count = count or (lambda name, n=1: None)
         codec = self._in_stream.codec_context.name
-        self.copy = codec in COPYABLE.get(container.format.name.split(",")[0], set())
+        out_format = container.format.name.split(",")[0]
+        in_format = self._input.format.name.split(",")[0]
+        # MPEG-TS stream types are not MP4/MKV/FLV codec tags, and its AAC has ADTS headers those
+        # refuse ("Malformed AAC bitstream", "Tag [15] incompatible"): from a TS, copy only into a TS
+        from_transport_stream = in_format in TRANSPORT_STREAM_FORMATS and out_format != "mpegts"
+        self.copy = codec in COPYABLE.get(out_format, set()) and not from_transport_stream
         if self.copy:
             self._out_stream = container.add_stream_from_template(self._in_stream)
         else:
@@ -80,12 +87,28 @@ class AudioTrack:
         self._packets = self._input.demux(self._in_stream)
         self._pending: list[tuple[Fraction, object]] = []    # (output start s, packet or frame)
         self._done = False
+        self.lead_s: Fraction | None = None      # set by the first packet written (see prime)
         self._written_until = Fraction(0)
 
     @property
     def codec_description(self) -> str:
         source = self._in_stream.codec_context.name
         return f"{source} copied" if self.copy else f"{source} re-encoded to {REENCODE_CODEC}"
+
+    def prime(self, muxer: Muxer) -> Fraction:
+        """Before the first video packet: write sound until the first audio packet is out, and
+        return ``lead_s``, how much later than the media clock both tracks must be written.
+
+        An AAC encoder's first packet starts before 0 (its priming samples), as may a copied first
+        packet. A fragmented MP4 has no edit list to say so, and FFmpeg's muxer then shifts the
+        packets after the first (seen: 21 ms between video frames 0 and 1). So nothing negative is
+        written: audio and video both go ``lead_s`` later, and stay in sync."""
+        while self.lead_s is None and (self._pending or self._read_more()):
+            _start_s, unit = self._pending.pop(0)
+            self._write(muxer, unit, None)
+        if self.lead_s is None:
+            self.lead_s = Fraction(0)
+        return self.lead_s
 
     def write_until(self, muxer: Muxer, until_s: Fraction) -> None:
         """Mux every audio unit that starts before output time ``until_s``."""
@@ -108,7 +131,13 @@ class AudioTrack:
                         break
                     self._write(muxer, unit, end_s)
                 if not self.copy:
-                    muxer.mux(self._out_stream.encode(None))
+                    packets = self._out_stream.encode(None)
+                    lead = round((self.lead_s or 0) / self._out_stream.time_base)
+                    for packet in packets:
+                        packet.pts += lead
+                        if packet.dts is not None:
+                            packet.dts += lead
+                    muxer.mux(packets)
         finally:
             self._input.close()
 
@@ -148,14 +177,25 @@ class AudioTrack:
             if packet.dts is not None:
                 packet.dts -= shift
             packet.stream = self._out_stream
-            muxer.mux(packet)
+            packets = [packet]
             self._count("audio_packets_copied")
+        else:
+            frame = self._trimmed(unit, end_s)
+            if frame is None:
+                return
+            packets = self._out_stream.encode(frame)
+            self._count("audio_frames_encoded")
+        if not packets:
             return
-        frame = self._trimmed(unit, end_s)
-        if frame is None:
-            return
-        muxer.mux(self._out_stream.encode(frame))
-        self._count("audio_frames_encoded")
+        if self.lead_s is None:
+            first = packets[0]
+            self.lead_s = max(Fraction(0), -first.pts * first.time_base) if first.pts is not None else Fraction(0)
+        for packet in packets:
+            lead = round(self.lead_s / packet.time_base)
+            packet.pts += lead
+            if packet.dts is not None:
+                packet.dts += lead
+        muxer.mux(packets)
 
     def _trimmed(self, frame: av.AudioFrame, end_s: Fraction | None) -> av.AudioFrame | None:
         """The frame re-timed to the output clock, without samples before 0 or after ``end_s``."""

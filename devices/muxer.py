@@ -7,7 +7,7 @@ line, and the file keeps what was written before the error.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import av
 

@@ -17,8 +17,9 @@ delivers bursts (2-3 frames within a millisecond), jitter and duplicate timestam
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Callable, Literal
+from typing import Literal
 
 from ..graph import Packet
 from ..graph.media_time import media_rate, media_seconds

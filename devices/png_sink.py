@@ -15,8 +15,8 @@ from pathlib import Path
 
 import cv2
 
-from ..graph.options import check_ranges
 from ..graph import DeviceError, Frame, Node
+from ..graph.options import check_ranges
 
 #: FFmpeg's printf-style sequence number (%d, %05d), read as this sink's {index}
 _PRINTF_NUMBER = re.compile(r"%(0?\d*)d")
@@ -57,6 +57,11 @@ class PngSink(Node):
         self._pattern = "{" in self._path
         self._index = 0
         parent = Path(self._path.format(seq=0, index=0)).parent
+        if self._pattern and not parent.exists():   # a sequence goes in a folder of its own: make it
+            try:
+                parent.mkdir(parents=True)
+            except OSError as exc:
+                raise DeviceError(f"cannot write {self.options.path}: cannot create {parent}: {exc}") from exc
         if not parent.is_dir():
             raise DeviceError(f"cannot write {self.options.path}: directory {parent} does not exist")
 

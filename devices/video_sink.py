@@ -93,6 +93,7 @@ class VideoSink(Node):
         self._muxer: Muxer | None = None
         self._stream = None
         self._audio: AudioTrack | None = None
+        self._lead_ticks: int | None = None          # both tracks written this much later (AudioTrack.prime)
         self._size: tuple[int, int] | None = None     # (height, width) of the first frame
         self._clock = OutputClock(TIME_BASE, self.options.timestamps, self.options.fps, count=ctx.count)
 
@@ -116,6 +117,11 @@ class VideoSink(Node):
         options = dict(codec.options)
         if codec.encoder == "libx264":
             options.update(crf=str(self.options.crf), preset=self.options.preset)
+            if muxer in ("mp4", "mov"):
+                # no B-frames: with them the first dts is negative and a fragmented MP4 (no edit list)
+                # shifts the whole video later by the reorder delay (80 ms at 25 fps) while the sound's
+                # first packet stays at 0: picture and sound would start apart. MKV stores negative dts.
+                options["bf"] = "0"
         stream = container.add_stream(codec.encoder, rate=rate, options=options)
         pad = 1 if codec.even_size else 0
         stream.width, stream.height = width + pad * (width % 2), height + pad * (height % 2)
@@ -164,13 +170,18 @@ class VideoSink(Node):
         return video_frame(image, self._codec)
 
     def _mux_video(self, packets, duration: int) -> None:
+        if packets and self._audio is not None and self._lead_ticks is None:
+            self._lead_ticks = round(self._audio.prime(self._muxer) / TIME_BASE)
         for packet in packets:
             packet.duration = duration     # the last frame's length: the file's duration
+            if self._lead_ticks:
+                packet.pts += self._lead_ticks
+                packet.dts += self._lead_ticks
         self._muxer.mux(packets)
         if packets and self._audio is not None:
             # sound up to the video the muxer has: audio never runs ahead of the first video packet
             # (the MP4 muxer would shift the track by the encoder's B-frame delay after it)
-            self._audio.write_until(self._muxer, packets[-1].dts * TIME_BASE)
+            self._audio.write_until(self._muxer, (packets[-1].dts - (self._lead_ticks or 0)) * TIME_BASE)
 
     def close(self, ctx) -> None:
         muxer = getattr(self, "_muxer", None)

@@ -83,12 +83,19 @@ class VideoSource(Node):
         self._last_media_pts: int | None = None
 
     def _decode_frames(self):
-        """Frames of one pass over the file; a packet the decoder rejects is counted and skipped."""
-        consecutive_errors = 0
+        """Frames of one pass over the file; a packet the decoder rejects is counted and skipped.
+
+        FFmpeg's H.264 decoder often conceals a damaged packet instead of failing: it just makes no
+        frame of it. So at the end of a pass, packets that gave no frame are counted as errors too
+        (one frame per packet, as in H.264/HEVC/MPEG-4 files)."""
+        consecutive_errors = packets = frames_out = raised = 0
         for packet in self._container.demux(self._stream):
+            if packet.size:
+                packets += 1
             try:
                 frames = packet.decode()
             except av.FFmpegError as exc:
+                raised += 1
                 self._ctx_count("decode_errors")
                 consecutive_errors += 1
                 if consecutive_errors >= MAX_CONSECUTIVE_DECODE_ERRORS:
@@ -97,7 +104,11 @@ class VideoSource(Node):
                 continue
             if frames:
                 consecutive_errors = 0
+            frames_out += len(frames)
             yield from frames
+        silently_dropped = packets - raised - frames_out
+        if silently_dropped > 0:
+            self._ctx_count("decode_errors", silently_dropped)
 
     def _next_frame(self) -> av.VideoFrame | None:
         try:

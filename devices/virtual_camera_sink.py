@@ -16,6 +16,7 @@ import cv2
 from ..graph import DeviceError, Frame, Node
 from ..graph.options import Above, check_ranges
 from .alpha_drop import AlphaDropWarning
+from .letterbox import letterbox
 
 INSTALL_EXTRA = "pip install 'portraitflow[vcam]'"
 
@@ -35,7 +36,8 @@ def backend_install_hint(platform: str = sys.platform) -> str:
 class VirtualCameraSink(Node):
     """Sends each frame to the virtual camera, then sleeps until the camera's next frame is due, so
     a file played as fast as it decodes still reaches the camera at ``fps``. Frames of another size
-    than the camera's are resized (a camera cannot change size while apps are watching it).
+    than the camera's are letterboxed into it, aspect kept, and counted "frames_letterboxed" (a
+    camera cannot change size while apps are watching it).
     """
 
     inputs = {"frame": Frame}
@@ -74,7 +76,8 @@ class VirtualCameraSink(Node):
             self._alpha_drop.check(ctx, image)
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
         if (image.shape[1], image.shape[0]) != (camera.width, camera.height):
-            image = cv2.resize(image, (camera.width, camera.height), interpolation=cv2.INTER_AREA)
+            image = letterbox(image, camera.width, camera.height)    # aspect kept, black bars
+            ctx.count("frames_letterboxed")
         camera.send(image)
         camera.sleep_until_next_frame()
 

@@ -1,16 +1,20 @@
-"""Watch the running graph in a browser: a sink that keeps the latest frame as JPEG, and a local web server.
+"""Watch and steer the running graph in a browser: a sink that keeps the latest frame as JPEG, and a web server.
 
-Not for: recording or streaming (video_sink.py, stream_sink.py); the page is for one local viewer.
-The server (stdlib http.server, 127.0.0.1 only) serves the page (assets/web_preview.html), the newest
-frame by long polling, per-node statistics as JSON, and a recipe picker: a POST switches the look
-live through GraphRunner.set_options, without restarting the graph.
-    node:   {type = "web_preview_sink", options = {max_fps = 30.0}}   in: frame (Frame, BGR or BGRA)
+Not for: recording or streaming (video_sink.py, stream_sink.py); the page is for the person at the camera.
+The server (stdlib http.server, 127.0.0.1 unless told otherwise) serves the control page
+(assets/web_preview.html), the OBS page (assets/web_preview_obs.html: the output alone, with its alpha),
+the newest frame by long polling, per-node statistics, and the controls (devices/web_controls.py) that
+change the running graph live through GraphRunner.set_options. Every request passes devices/web_guard.py.
+    node:   {type = "web_preview_sink", options = {max_fps = 60.0}}   in: frame (Frame, BGR or BGRA)
     server: WebPreviewServer(looks={"blur": {"composite": {...}}, ...}).start(); server.attach(runner)
+A BGRA frame travels as one JPEG holding the colour on top and the alpha (as grey) below it, the colour's
+rows padded to a multiple of 16 so no JPEG block mixes the two; the page puts the alpha back on a canvas.
+(A PNG or WebP with alpha costs 25-90 ms a 720p frame here, the JPEG pair 3 ms: shared/perf-facts.)
 """
 from __future__ import annotations
 
-import dataclasses
 import json
+import math
 import socket
 import sys
 import threading
@@ -24,54 +28,96 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import cv2
+import numpy as np
 
+from ..graph import ConfigError, DeviceError, Frame, Node, now_ns
 from ..graph.options import Above, check_ranges
-from ..graph import ConfigError, DeviceError, Frame, Node
 from ..graph.stats import percentile_ms
+from .web_controls import ControlSurface, RecipeSaver
+from .web_guard import TOKEN_HEADER, Refused, RequestGuard, expect_object, is_loopback, new_token, parse_json
 
-PAGE = Path(__file__).parent / "assets" / "web_preview.html"
+ASSETS = Path(__file__).parent / "assets"
+PAGES = {"/": ASSETS / "web_preview.html", "/obs": ASSETS / "web_preview_obs.html"}
+SCRIPTS = {"/frames.js": ASSETS / "web_preview_frames.js"}
 #: a long poll for the next frame answers "nothing new" after this long, so a stalled graph never
 #: holds a browser request (or the server's thread) forever
 FRAME_WAIT_S = 2.0
 STATS_WINDOW_S = 2.0
+#: a client that sends nothing (or reads nothing) for this long loses its connection and its thread
+CLIENT_TIMEOUT_S = 10.0
+#: serving threads at most; a connection beyond them gets 503 at once (a page holds two or three)
+MAX_THREADS = 32
+SNAPSHOT_WAIT_S = 1.0
+#: the pages' security headers: nothing but this server, no framing by another page, no referrer
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; "
+                               "script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+CLIENT_KINDS = ("page", "obs")
 
 
 class LatestFrame:
-    """The newest JPEG and its number; readers wait for a newer one (one writer, many readers)."""
+    """The newest JPEG and what the page needs to show it; readers wait for a newer one."""
 
     def __init__(self):
         self._cond = threading.Condition()
         self.jpeg: bytes | None = None
         self.number = 0
-        self.capture_ts_ns = 0
+        self.capture_ts_ns = 0          # on this process's clock (a split graph's offset applied)
+        self.alpha_rows = 0             # > 0: the alpha is stacked below the colour, at this row
 
-    def publish(self, jpeg: bytes, capture_ts_ns: int) -> None:
+    def publish(self, jpeg: bytes, capture_ts_ns: int, alpha_rows: int = 0) -> None:
         with self._cond:
-            self.jpeg, self.capture_ts_ns = jpeg, capture_ts_ns
+            self.jpeg, self.capture_ts_ns, self.alpha_rows = jpeg, capture_ts_ns, alpha_rows
             self.number += 1
             self._cond.notify_all()
 
-    def newer_than(self, number: int, timeout_s: float) -> tuple[bytes, int, int] | None:
-        """(jpeg, number, capture_ts_ns) of a frame newer than ``number``, or None after timeout_s."""
+    def newer_than(self, number: int, timeout_s: float) -> tuple[bytes, int, int, int] | None:
+        """(jpeg, number, capture_ts_ns, alpha_rows) of a frame newer than ``number``, or None after
+        timeout_s."""
         with self._cond:
             if not self._cond.wait_for(lambda: self.number > number and self.jpeg is not None, timeout_s):
                 return None
-            return self.jpeg, self.number, self.capture_ts_ns
+            return self.jpeg, self.number, self.capture_ts_ns, self.alpha_rows
+
+
+class Snapshot:
+    """A full-resolution copy of one frame, made only when asked for (no copy per frame)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self.wanted = False
+        self.image: np.ndarray | None = None
+        self.last: np.ndarray | None = None    # the newest frame, not copied: read only when nothing flows
+
+    def take(self, timeout_s: float) -> np.ndarray | None:
+        with self._cond:
+            self.image, self.wanted = None, True
+            got = self._cond.wait_for(lambda: self.image is not None, timeout_s)
+            self.wanted = False
+            return self.image if got else self.last
+
+    def offer(self, image: np.ndarray) -> None:
+        self.last = image
+        if self.wanted:
+            with self._cond:
+                self.image = image.copy()
+                self._cond.notify_all()
 
 
 class WebPreviewSink(Node):
     """Encodes at most ``max_fps`` frames a second as JPEG (downscaled to ``max_width``) into
     ``self.latest``, which the server reads. Frames above the rate are skipped and counted, so a
-    60 fps graph does not spend a core on JPEGs nobody sees.
+    fast graph does not spend a core on JPEGs nobody sees. BGRA frames keep their alpha (see above).
     """
 
     inputs = {"frame": Frame}
 
     @dataclass(frozen=True)
     class Options:
-        max_fps: float = 30.0
-        max_width: int = 960
-        quality: int = 80
+        max_fps: float = 60.0       # frames a second encoded at most (the page and OBS show each)
+        max_width: int = 1920       # wider frames are downscaled (720p and 1080p go through as they are)
+        quality: int = 80           # JPEG quality
 
         def __post_init__(self):
             check_ranges(self, max_fps=(Above(0), 120), max_width=(64, 7680), quality=(10, 100))
@@ -79,10 +125,13 @@ class WebPreviewSink(Node):
     def __init__(self, node_id: str, options: Any = None, type_name: str | None = None):
         super().__init__(node_id, options, type_name)
         self.latest = LatestFrame()     # exists before open(), so a server can hold it from the start
+        self.snapshot = Snapshot()
         self._next_due_ns = 0
+        self._stacked: np.ndarray | None = None
 
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
+        self.snapshot.offer(packet.payload)
         now = packet.capture_ts_ns       # the frame's own time: the rate follows the source's clock
         period = int(1e9 / self.options.max_fps)
         # a quarter period of slack: a source at exactly max_fps arrives with jitter and must not
@@ -92,50 +141,94 @@ class WebPreviewSink(Node):
             return
         self._next_due_ns = max(self._next_due_ns, now - period // 2) + period
         image = packet.payload
-        if image.shape[2] == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
         if image.shape[1] > self.options.max_width:
             height = round(image.shape[0] * self.options.max_width / image.shape[1])
             image = cv2.resize(image, (self.options.max_width, height), interpolation=cv2.INTER_AREA)
+        alpha_rows = 0
+        if image.shape[2] == 4:
+            image, alpha_rows = self._stack_alpha(image)
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.options.quality])
         if not ok:
             raise DeviceError(f"web preview: JPEG encoding failed for a {image.shape} frame")
-        self.latest.publish(jpeg.tobytes(), packet.capture_ts_ns)
+        local_capture_ns = packet.capture_ts_ns + packet.meta.get("clock_offset_ns", 0)
+        self.latest.publish(jpeg.tobytes(), local_capture_ns, alpha_rows)
+
+    def _stack_alpha(self, bgra: np.ndarray) -> tuple[np.ndarray, int]:
+        """One BGR image: the colour, black rows up to a multiple of 16, then the alpha as grey."""
+        height, width = bgra.shape[:2]
+        padded = -(-height // 16) * 16
+        if self._stacked is None or self._stacked.shape != (padded + height, width, 3):
+            self._stacked = np.zeros((padded + height, width, 3), np.uint8)   # reused: no per-frame allocation
+        cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR, dst=self._stacked[:height])
+        cv2.cvtColor(cv2.extractChannel(bgra, 3), cv2.COLOR_GRAY2BGR, dst=self._stacked[padded:])
+        return self._stacked, padded
 
 
 class WebPreviewServer:
-    """The local page and its endpoints. ``looks`` maps a recipe name to the options of the nodes it
-    sets ({node id: {option: value}}); switching sends them to the running graph.
+    """The pages and their endpoints. ``looks`` maps a recipe name to the options of the nodes it
+    sets ({node id: {option: value}}); ``save_recipe`` writes the current settings as a recipe file.
+    ``token`` (default: a new random one) is required for control, and for everything when ``host``
+    is not a loopback address (or ``token_for_everything``). A client silent for ``client_timeout_s``
+    is disconnected; at most ``max_threads`` connections are served at once.
 
-    GET  /                  the page
-    GET  /frame.jpg?after=N  the first frame newer than N (long poll); X-Frame-Number header; 204 if none
-    GET  /stats             {"nodes": [...], "edges": [...], "recipe", "recipes": [...], "browser_fps"}
-    POST /recipe            {"name": "poster"} -> switches the look live
-    POST /client-stats      {"fps": 29.8}: the page reports the frame rate it shows
+    GET  /  /obs             the control page; the OBS Browser Source page (output and alpha only)
+    GET  /frame.jpg?after=N   the first frame newer than N (long poll); X-Frame-Number, X-Capture-Ts-Ns,
+                              X-Alpha-Rows (alpha stacked below the colour from this row) headers; 204 if none
+    GET  /snapshot.png        the next frame at full resolution (with its alpha when it has one)
+    GET  /stats  /controls  /clock   statistics; the settings offered; this server's clock (ns)
+    POST /recipe {"name"}  /options {"node", "options"?, "settings"?}  /pause {"paused"}
+    POST /save-recipe {"name"}  /client-stats {"client", "fps", "latency_ms_p50", "latency_ms_p99", ...}
     """
 
     def __init__(self, *, sink_id: str = "preview", looks: dict[str, dict[str, dict]] | None = None,
-                 current_look: str | None = None, host: str = "127.0.0.1", port: int = 0):
+                 current_look: str | None = None, host: str = "127.0.0.1", port: int = 0,
+                 token: str | None = None, save_recipe: RecipeSaver | None = None,
+                 max_threads: int = MAX_THREADS, client_timeout_s: float = CLIENT_TIMEOUT_S,
+                 token_for_everything: bool | None = None):
         self.sink_id = sink_id
-        self.looks = dict(looks or {})
-        self.current_look = current_look
+        self.client_timeout_s = client_timeout_s
+        self.controls = ControlSurface(looks, current_look, save_recipe)
+        self.token = token or new_token()
         self.runner = None
-        self.browser_fps: float | None = None
+        self.clients: dict[str, dict[str, Any]] = {}
         self._samples: deque[tuple[float, dict[str, int]]] = deque()
         self._lock = threading.Lock()
+        self.serve_cpu_ns = 0           # CPU time of the threads sending frames (for the figures)
+        self.frames_served = 0
         try:
-            self._http = _QuietServer((host, port), _handler_for(self))
+            self._http = _BoundedServer((host, port), _handler_for(self), max_threads)
         except OSError as exc:
             raise DeviceError(f"web preview: cannot listen on {host}:{port}: {exc}") from exc
-        self._http.daemon_threads = True
+        self.guard = RequestGuard(host, self._http.server_address[1], self.token,
+                                  token_for_everything=token_for_everything)
         self._thread: threading.Thread | None = None
 
     @property
-    def url(self) -> str:
-        host, port = self._http.server_address[:2]
-        return f"http://{host}:{port}/"
+    def looks(self) -> dict[str, dict[str, dict]]:
+        return self.controls.looks
 
-    def start(self) -> "WebPreviewServer":
+    @property
+    def current_look(self) -> str | None:
+        return self.controls.current_look
+
+    @property
+    def url(self) -> str:
+        """The page's address without the token (read-only on loopback)."""
+        host, port = self._http.server_address[:2]
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        return f"http://{shown}:{port}/"
+
+    @property
+    def control_url(self) -> str:
+        """The page with the token: what to open to steer the run (printed at start)."""
+        return f"{self.url}?token={self.token}"
+
+    @property
+    def obs_url(self) -> str:
+        return f"{self.url}obs?token={self.token}"
+
+    def start(self) -> WebPreviewServer:
         self._thread = threading.Thread(target=self._http.serve_forever, name="web-preview", daemon=True)
         self._thread.start()
         return self
@@ -146,6 +239,7 @@ class WebPreviewServer:
             raise ConfigError(f"web preview: no node {self.sink_id!r} in the running graph "
                               f"(nodes: {', '.join(runner.nodes)})")
         self.runner = runner
+        self.controls.runner = runner
 
     def close(self) -> None:
         if self._thread is not None:     # shutdown() would wait forever for a loop never started
@@ -154,33 +248,47 @@ class WebPreviewServer:
         self._http.server_close()
 
     # -- what the endpoints do ------------------------------------------------------------------
-    def latest(self) -> LatestFrame | None:
+    def sink(self) -> WebPreviewSink | None:
         runner = self.runner
-        return runner.nodes[self.sink_id].latest if runner is not None else None
+        return runner.nodes[self.sink_id] if runner is not None else None   # type: ignore[return-value]
+
+    def latest(self) -> LatestFrame | None:
+        sink = self.sink()
+        return sink.latest if sink is not None else None
 
     def switch_look(self, name: str) -> None:
-        """Send the look's node options to the running graph (only those that differ, so e.g. the
-        model is not reloaded when only the composite changes)."""
-        if name not in self.looks:
-            raise ConfigError(f"unknown recipe {name!r} (expected one of: {', '.join(self.looks)})")
-        runner = self.runner
-        if runner is None:
-            raise ConfigError("the graph is not running yet")
-        for node_id, options in self.looks[name].items():
-            node = runner.nodes.get(node_id)
-            current = dataclasses.asdict(node.options) if node is not None else {}
-            changed = {k: v for k, v in options.items() if current.get(k) != v}
-            if changed:
-                runner.set_options(node_id, changed)
-        self.current_look = name
+        self.controls.switch_look(name)
+
+    def report_client(self, data: dict) -> None:
+        client = data.get("client", "page")
+        if client not in CLIENT_KINDS:
+            raise Refused(HTTPStatus.BAD_REQUEST, f"field 'client': expected one of {', '.join(CLIENT_KINDS)}, "
+                                                  f"got {client!r}")
+        reading = {k: (round(float(v), 2) if v is not None else None) for k, v in data.items() if k != "client"}
+        if any(v is not None and v < 0 for v in reading.values()):
+            raise Refused(HTTPStatus.BAD_REQUEST, "client statistics are never negative")
+        with self._lock:
+            self.clients[client] = {**reading, "at": time.monotonic()}
+
+    @property
+    def browser_fps(self) -> float | None:
+        return self.clients.get("page", {}).get("fps")
 
     def stats(self) -> dict:
         runner = self.runner
-        out: dict[str, Any] = {"recipe": self.current_look, "recipes": list(self.looks),
-                               "browser_fps": self.browser_fps, "nodes": [], "edges": []}
+        now = time.monotonic()
+        with self._lock:
+            clients = {k: {n: v for n, v in c.items() if n != "at"} for k, c in self.clients.items()
+                       if now - c["at"] < 5.0}
+            served = self.frames_served
+            cpu_ms = self.serve_cpu_ns / 1e6 / served if served else None
+        out: dict[str, Any] = {"recipe": self.controls.current_look, "modified": self.controls.modified,
+                               "recipes": list(self.controls.looks), "version": self.controls.version,
+                               "browser_fps": clients.get("page", {}).get("fps"), "clients": clients,
+                               "serve_cpu_ms_per_frame": _finite(cpu_ms) if cpu_ms is not None else None,
+                               "paused": bool(runner and runner.paused), "nodes": [], "edges": []}
         if runner is None:
             return out
-        now = time.monotonic()
         counts = {node_id: s.processed for node_id, s in runner.stats.nodes.items()}
         with self._lock:
             self._samples.append((now, counts))
@@ -204,75 +312,223 @@ class WebPreviewServer:
                 "dropped": dropped_into.get(node_id, 0), "counters": dict(s.counters)})
         return out
 
+    def snapshot_png(self) -> bytes:
+        sink = self.sink()
+        image = sink.snapshot.take(SNAPSHOT_WAIT_S) if sink is not None else None
+        if image is None:
+            raise Refused(HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet: the graph is starting")
+        ok, png = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        if not ok:
+            raise DeviceError(f"web preview: PNG encoding failed for a {image.shape} frame")
+        return png.tobytes()
 
-class _QuietServer(ThreadingHTTPServer):
+
+class _BoundedServer(ThreadingHTTPServer):
+    """A thread per connection, at most ``max_threads``: one more gets 503 and is closed at once."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], handler: type, max_threads: int):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self._slots = threading.BoundedSemaphore(max_threads)
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            _answer_busy(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
     def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], ConnectionError):   # a closed tab is not an error
-            super().handle_error(request, client_address)
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):   # a closed tab, a slow client
+            print(f"web preview: {type(error).__name__}: {error}", file=sys.stderr)   # one line, no traceback
 
 
-def _finite(value: float) -> float | None:
-    return round(value, 2) if value == value else None   # NaN (no samples yet) -> null in JSON
+def _answer_busy(request: socket.socket) -> None:
+    body = b'{"error": "too many connections to the preview; try again"}'
+    try:
+        request.settimeout(0.5)
+        request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                        b"Connection: close\r\nRetry-After: 1\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    except OSError:
+        pass
+
+
+def _finite(value: float | None) -> float | None:
+    return round(value, 2) if value is not None and math.isfinite(value) else None   # NaN -> null in JSON
+
+
+#: POST endpoints: the fields each accepts (name -> JSON types) and those it requires
+_NUMBER = (int, float)
+_OPTIONAL_NUMBER = (int, float, type(None))
+_BODIES = {
+    "/recipe": ({"name": (str,)}, ("name",)),
+    "/options": ({"node": (str,), "options": (dict,), "settings": (dict,)}, ("node",)),
+    "/pause": ({"paused": (bool,)}, ("paused",)),
+    "/save-recipe": ({"name": (str,)}, ("name",)),
+    "/client-stats": ({"client": (str,), "fps": _NUMBER, "latency_ms_p50": _OPTIONAL_NUMBER,
+                       "latency_ms_p99": _OPTIONAL_NUMBER, "frames": _NUMBER}, ()),
+}
 
 
 def _handler_for(server: WebPreviewServer) -> type[BaseHTTPRequestHandler]:
+    guard_of = lambda: server.guard
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"     # keep-alive: one connection carries the whole frame loop
+        timeout = server.client_timeout_s   # every read and write on the connection (slow clients)
+        server_version = "portraitflow"
+        sys_version = ""
 
         def setup(self):
             super().setup()
             # headers and body leave in two writes: with Nagle's algorithm the body waits for the
             # browser's delayed ACK (40 ms), which capped the page at ~22 fps
             self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._unread_body = False
 
-        def log_message(self, format, *args):   # noqa: A002 - the stdlib's name
+        def log_message(self, format, *args):
             pass                                 # one line per frame would flood the terminal
 
+        # -- routing ------------------------------------------------------------------------
         def do_GET(self):
-            parts = urlsplit(self.path)
-            if parts.path == "/":
-                self._send(HTTPStatus.OK, "text/html; charset=utf-8", PAGE.read_bytes())
-            elif parts.path == "/frame.jpg":
-                self._frame(parse_qs(parts.query))
-            elif parts.path == "/stats":
-                self._json(HTTPStatus.OK, server.stats())
-            else:
-                self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {parts.path}"})
+            self._serve(self._get)
 
         def do_POST(self):
-            path = urlsplit(self.path).path
+            self._serve(self._post)
+
+        def handle_expect_100(self):
+            # curl asks before sending a big body: refuse it before it is sent, not after
             try:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if path == "/recipe":
-                    server.switch_look(str(body.get("name")))
-                    self._json(HTTPStatus.OK, {"recipe": server.current_look})
-                elif path == "/client-stats":
-                    server.browser_fps = float(body["fps"])
-                    self._json(HTTPStatus.OK, {})
-                else:
-                    self._json(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {path}"})
-            except (ValueError, KeyError, TypeError) as exc:   # ConfigError is a ValueError
-                self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+                self._check_common()
+                guard_of().check_control(self.headers, self._query())
+                guard_of().body_length(self.headers)
+            except Refused as refused:
+                self._unread_body = True
+                self._json(refused.status, {"error": refused.reason})
+                self.close_connection = True    # what follows on this connection is the refused body
+                return False
+            return super().handle_expect_100()
+
+        def _query(self) -> dict[str, list[str]]:
+            return parse_qs(urlsplit(self.path).query)
+
+        def _check_common(self) -> None:
+            guard = guard_of()
+            guard.check_host(self.headers)
+            guard.check_site(self.headers)
+            if guard.token_for_everything:
+                guard.check_token(self.headers, self._query())
+
+        def _serve(self, route) -> None:
+            try:
+                self._check_common()
+                route(urlsplit(self.path).path, self._query())
+            except Refused as refused:
+                self._json(refused.status, {"error": refused.reason})
+            except ConfigError as exc:     # a value the node's options refuse: the look is unchanged
+                self._json(HTTPStatus.BAD_REQUEST, {"error": " ".join(str(exc).split())})
+            except (ConnectionError, TimeoutError):
+                self.close_connection = True
+            except Exception as exc:   # noqa: BLE001 - a bug must cost one response, not the server
+                print(f"web preview: {self.command} {urlsplit(self.path).path}: {type(exc).__name__}: {exc}",
+                      file=sys.stderr)
+                self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(exc).__name__}: {exc}"[:300]})
+            if self._unread_body:
+                self.close_connection = True
+
+        def _get(self, path: str, query: dict) -> None:
+            if path in PAGES:
+                self._send(HTTPStatus.OK, "text/html; charset=utf-8", PAGES[path].read_bytes(), PAGE_HEADERS)
+            elif path in SCRIPTS:
+                self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", SCRIPTS[path].read_bytes(),
+                           {"X-Content-Type-Options": "nosniff"})
+            elif path == "/frame.jpg":
+                self._frame(query)
+            elif path == "/stats":
+                self._json(HTTPStatus.OK, server.stats())
+            elif path == "/controls":
+                self._json(HTTPStatus.OK, server.controls.describe() if server.runner else {"nodes": []})
+            elif path == "/clock":
+                self._json(HTTPStatus.OK, {"now_ns": now_ns()})
+            elif path == "/snapshot.png":
+                self._send(HTTPStatus.OK, "image/png", server.snapshot_png(),
+                           {"Content-Disposition": 'attachment; filename="portraitflow-snapshot.png"'})
+            else:
+                raise Refused(HTTPStatus.NOT_FOUND, f"no page {path}")
+
+        def _post(self, path: str, query: dict) -> None:
+            if path not in _BODIES:
+                self._unread_body = True
+                raise Refused(HTTPStatus.NOT_FOUND, f"no endpoint {path}")
+            self._unread_body = True            # until it is read: refusals close the connection
+            guard_of().check_control(self.headers, query)
+            length = guard_of().body_length(self.headers)
+            try:
+                body = self.rfile.read(length)
+            except TimeoutError:
+                raise Refused(HTTPStatus.REQUEST_TIMEOUT, "the body did not arrive in time") from None
+            if len(body) < length:
+                raise Refused(HTTPStatus.BAD_REQUEST, "the body ended before Content-Length")
+            self._unread_body = False
+            fields, required = _BODIES[path]
+            data = expect_object(parse_json(body or b"null"), fields, required)
+            if path == "/recipe":
+                server.controls.switch_look(data["name"])
+                self._json(HTTPStatus.OK, {"recipe": server.controls.current_look})
+            elif path == "/options":
+                if "options" not in data and "settings" not in data:
+                    raise Refused(HTTPStatus.BAD_REQUEST, "expected 'options' or 'settings' to change")
+                self._json(HTTPStatus.OK, server.controls.set_options(
+                    data["node"], data.get("options"), data.get("settings")))
+            elif path == "/pause":
+                server.controls.set_paused(data["paused"])
+                self._json(HTTPStatus.OK, {"paused": data["paused"]})
+            elif path == "/save-recipe":
+                written = server.controls.save_recipe(data["name"])
+                self._json(HTTPStatus.OK, {"path": str(written)})
+            else:
+                server.report_client(data)
+                self._json(HTTPStatus.OK, {})
 
         def _frame(self, query: dict) -> None:
             latest = server.latest()
             try:
                 after = int(query.get("after", ["0"])[0])
             except ValueError:
-                after = 0
+                raise Refused(HTTPStatus.BAD_REQUEST, "after: expected a frame number") from None
             got = latest.newer_than(after, FRAME_WAIT_S) if latest is not None else None
             if got is None:
                 if latest is None:
                     time.sleep(0.2)             # the graph is starting: the page asks again
                 self._send(HTTPStatus.NO_CONTENT, "text/plain", b"")
                 return
-            jpeg, number, capture_ts_ns = got
+            start = time.thread_time_ns()
+            jpeg, number, capture_ts_ns, alpha_rows = got
             self._send(HTTPStatus.OK, "image/jpeg", jpeg, {"X-Frame-Number": str(number),
-                                                           "X-Capture-Ts-Ns": str(capture_ts_ns)})
+                                                           "X-Capture-Ts-Ns": str(capture_ts_ns),
+                                                           "X-Alpha-Rows": str(alpha_rows)})
+            with server._lock:
+                server.serve_cpu_ns += time.thread_time_ns() - start
+                server.frames_served += 1
 
+        # -- answers ------------------------------------------------------------------------
         def _json(self, status: HTTPStatus, data: dict) -> None:
-            self._send(status, "application/json", json.dumps(data).encode())
+            self._send(status, "application/json", json.dumps(data, allow_nan=False).encode())
 
         def _send(self, status: HTTPStatus, content_type: str, body: bytes,
                   headers: dict[str, str] | None = None) -> None:
@@ -280,12 +536,43 @@ def _handler_for(server: WebPreviewServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            if self._unread_body:
+                self.send_header("Connection", "close")
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
             try:
                 self.wfile.write(body)
+                self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
-                pass                            # the tab was closed mid-frame
+                self.close_connection = True        # the tab was closed mid-frame
+
+        def finish(self):
+            try:
+                super().finish()
+            finally:
+                if self._unread_body:
+                    _drain(self.request)
 
     return Handler
+
+
+def _drain(sock: socket.socket, limit_bytes: int = 1 << 30, limit_s: float = 3.0) -> None:
+    """After refusing a body unread: stop sending, then read and discard what the client still sends
+    (bounded), so it reads our answer instead of a reset connection. Nothing is kept in memory."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + limit_s
+        buffer = bytearray(1 << 16)
+        received = 0
+        while received < limit_bytes and time.monotonic() < deadline:
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            n = sock.recv_into(buffer)
+            if not n:
+                break
+            received += n
+    except OSError:
+        pass
+
+
+__all__ = ["TOKEN_HEADER", "LatestFrame", "WebPreviewServer", "WebPreviewSink", "is_loopback"]

@@ -43,7 +43,9 @@ class GraphRunner:
         self._open_count = 0
         self._open_lock = threading.Lock()
         self._pending_options: dict[str, object] = {}
-        self._pending_lock = threading.Lock()
+        self._pending_lock = threading.RLock()     # set_options reads the pending options under it
+        self._resumed = threading.Event()
+        self._resumed.set()
         self._conds = {n.id: threading.Condition() for n in self.graph.nodes}
         self.streams: dict[str, Stream] = {}
         self._out_streams: dict[str, dict[str, list[Stream]]] = {n.id: {} for n in self.graph.nodes}
@@ -87,21 +89,34 @@ class GraphRunner:
             if self._open_count == len(self.graph.nodes):
                 self._all_open.set()
 
-    def set_options(self, node_id: str, raw: dict) -> None:
+    def set_options(self, node_id: str, raw: dict) -> object:
         """Change a running node's options (validated now, applied before its next process() call,
         on its own thread, so a node never sees options change mid-packet). E.g. switching a
-        recipe's look live from the web preview."""
+        recipe's look live from the web preview. Changes sent before the node applied the previous
+        ones build on them (two sliders moved within one frame both count). Returns the new options."""
         rn = next((n for n in self.graph.nodes if n.id == node_id), None)
         if rn is None:
             raise ConfigError(f"no node {node_id!r} in the running graph", node=node_id)
-        current = dataclasses.asdict(self.nodes[node_id].options) if node_id in self.nodes else {}
-        options = build_options(rn.cls.Options, {**current, **raw}, node=node_id)
-        pairing, _ = node_contract(rn.cls, options, node=node_id)   # a rule it cannot run with fails here
-        if (pairing and pairing.primary) != (rn.pairing and rn.pairing.primary):
-            raise ConfigError("these options change which input drives the node; that cannot change "
-                              "while it runs", node=node_id)
         with self._pending_lock:
+            current = self.current_options(node_id)
+            base = dataclasses.asdict(current) if current is not None else {}
+            options = build_options(rn.cls.Options, {**base, **raw}, node=node_id)
+            pairing, _ = node_contract(rn.cls, options, node=node_id)   # a rule it cannot run with fails here
+            if (pairing and pairing.primary) != (rn.pairing and rn.pairing.primary):
+                raise ConfigError("these options change which input drives the node; that cannot change "
+                                  "while it runs", node=node_id)
             self._pending_options[node_id] = options
+        return options
+
+    def current_options(self, node_id: str) -> object | None:
+        """The node's options as the next process() call will see them (changes not yet applied
+        included); None before the node exists."""
+        with self._pending_lock:
+            pending = self._pending_options.get(node_id)
+        if pending is not None:
+            return pending
+        node = self.nodes.get(node_id)
+        return node.options if node is not None else None
 
     def _apply_pending(self, node: Node, ctx: Context) -> None:
         if node.id in self._pending_options:
@@ -112,6 +127,18 @@ class GraphRunner:
             if inputs is not None:   # the pairing follows the options, as it was checked
                 inputs.pairing = node_contract(type(node), options, node=node.id)[0]
             node.options_changed(ctx)
+
+    def pause(self) -> None:
+        """Sources stop producing until resume() (what is in flight still reaches the sinks); stop()
+        still ends a paused graph."""
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self._resumed.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
 
     def fail(self, error: BaseException) -> None:
         """A node failed: record the first error and stop the sources; what was already produced
@@ -243,6 +270,9 @@ class GraphRunner:
         while not self._stop.is_set():
             if self.max_frames is not None and stats.emitted >= self.max_frames:
                 return
+            if not self._resumed.is_set():
+                self._resumed.wait(0.1)    # paused: look again for stop() every 0.1 s
+                continue
             if self._pending_options:
                 self._apply_pending(node, ctx)
             waited[0] = 0

@@ -3,6 +3,8 @@
 Not for: the looks themselves (nodes/looks/, one file each) or mask work (smooth, fringe).
 in:  frame (Frame, BGR, full resolution)  mask (Mask from the fringe node, at the frame's size or at the
      chain's working size with the same aspect: brought up bilinearly; optional)
+     background (Frame, BGR at the frame's size, from a background_video node: the current frame of a
+     look's video setting; optional, the look keeps the last one it got)
 out: frame (Frame: BGR; BGRA for look "cutout" and for "replace" with background = "transparent")
 options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil" | "cutout"; settings = { the look's
          settings, see nodes/looks/<look>.py }; mask_max_age_ms; mask_wait_ms
@@ -30,8 +32,8 @@ LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil", "c
 class Composite(Node):
     """The last stage before the sink: one look, chosen by name, with typed settings."""
 
-    inputs = {"frame": Frame, "mask": Mask}
-    optional_inputs = frozenset({"mask"})
+    inputs = {"frame": Frame, "mask": Mask, "background": Frame}
+    optional_inputs = frozenset({"mask", "background"})
     outputs = {"frame": Frame}
 
     @dataclass(frozen=True)
@@ -54,6 +56,12 @@ class Composite(Node):
                 error.field = "settings"   # type: ignore[attr-defined]  (build_options reads it)
                 raise error from None
 
+    @staticmethod
+    def settings_options(options: "Composite.Options") -> type:
+        """The dataclass the ``settings`` table follows for ``options.look`` (the web preview draws
+        the look's controls from it)."""
+        return look_class(options.look).Settings
+
     @classmethod
     def pairing_for(cls, options: "Composite.Options") -> Pairing:
         """The frame drives; its mask is waited for and aged as the options say."""
@@ -64,7 +72,9 @@ class Composite(Node):
         self._full_mask: np.ndarray | None = None   # reused: the look never keeps the mask past render()
 
     def options_changed(self, ctx: Context) -> None:
+        video_background = self._look.video_background
         self._look = self._make_look()
+        self._look.video_background = video_background
 
     def _make_look(self) -> Look:
         cls = look_class(self.options.look, node=self.id)
@@ -99,5 +109,8 @@ class Composite(Node):
         mask = self._usable_mask(ctx, frame)
         if mask is None:
             ctx.count("fail_closed")
+        background = ctx.inputs.get("background")
+        if background is not None:
+            self._look.video_background = background.payload
         out = self._look.render(frame, mask)
         ctx.emit("frame", packet.derive(out, look=self.options.look))

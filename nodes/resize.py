@@ -61,7 +61,8 @@ class Resize(Node):
             return
         scaled = frame
         if size != (w, h):   # INTER_AREA when shrinking (no aliasing), bilinear when enlarging
-            scaled = cv2.resize(frame, size, interpolation=cv2.INTER_AREA if size[0] < w else cv2.INTER_LINEAR)
+            interpolation = cv2.INTER_AREA if size[0] < w else cv2.INTER_LINEAR
+            scaled = cv2.resize(frame, size, interpolation=interpolation)
         if o.fit == "cover":
             x0, y0 = (size[0] - o.width) // 2, (size[1] - o.height) // 2
             scaled = np.ascontiguousarray(scaled[y0:y0 + o.height, x0:x0 + o.width])

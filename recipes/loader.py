@@ -146,6 +146,20 @@ def apply_settings(recipe: Recipe, overrides: dict[str, str] | None) -> dict[str
     return settings
 
 
+def makes_alpha(recipe: Recipe, settings: dict[str, str] | None = None) -> bool:
+    """Whether the recipe's look (with these --set overrides) draws BGRA frames (cutout, transparent)."""
+    from ..nodes.looks.catalogue import make_look
+    return make_look(recipe.look, apply_settings(recipe, settings)).channels == 4
+
+
+def check_key_colour(recipe: Recipe, settings: dict[str, str] | None = None) -> None:
+    """--key-colour draws behind the look's transparency: refuse it for a look that has none."""
+    if not makes_alpha(recipe, settings):
+        raise ConfigError(f"--key-colour needs a look with transparency, but recipe {recipe.name!r} draws an "
+                          f"opaque frame (use --recipe cutout, or --set background=transparent with replace)",
+                          file=recipe.file, field="--key-colour")
+
+
 def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, dict],
                  settings: dict[str, str] | None = None, resize: dict[str, Any] | None = None) -> GraphSpec:
     """The standard chain for ``recipe`` between ``source`` and ``sink`` ((node type, options) each):
@@ -171,7 +185,21 @@ def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, d
                  "composite.frame->output.frame"):
         a, b = edge.split("->")
         spec.connect(a, b)
+    video = video_setting(recipe.look, look_settings)
+    if video is not None:   # a look setting names a video file: decode it beside the chain, on its own thread
+        spec.add("background", "background_video", path=video)
+        spec.connect("capture.frame", "background.frame")
+        spec.connect("background.frame", "composite.background")
     if resize is not None:
         spec.insert_after("capture.frame", "size", "resize", **resize)
     spec.file = recipe.file
     return spec
+
+
+def video_setting(look: str, settings: dict[str, Any]) -> str | None:
+    """The video file a look's settings name (replace's background, the double exposure's fill), if any."""
+    from ..nodes.background_video import is_video_background
+    for key in LOOKS[look].video_settings:
+        if is_video_background(settings.get(key)):
+            return settings[key]
+    return None

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import graph_nodes  # noqa: F401  (registers t_collect)
-from support.alpha_video import decode_bgra, probe, read_png_sequence
-
+from portraitflow.devices.video_sink import VideoSink
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.testing import make_node, packets, run_node
-from portraitflow.devices.video_sink import VideoSink
 from portraitflow.nodes.looks.blend import mask_to_alpha
 from portraitflow.recipes.loader import load_recipe, recipe_graph
+from support import graph_nodes  # noqa: F401  (registers t_collect)
+from support.alpha_video import decode_bgra, probe, read_png_sequence
 
 FRAMES = 12
 
@@ -26,8 +25,7 @@ def cutout_run(tmp_path_factory, model_cache):
     """The cutout recipe on 12 frames of the moving sample clip, written at once to a ProRes .mov, a VP9
     .webm, a QuickTime-Animation .mov and a PNG sequence, with the chain's own masks collected beside."""
     from support.graph_nodes import Collect
-    out = tmp_path_factory.mktemp("alpha")
-    (out / "seq").mkdir()
+    out = tmp_path_factory.mktemp("alpha")   # seq/ is not made here: the PNG sink makes a sequence's folder
     spec = recipe_graph(load_recipe("cutout"), source=("sample_source", {"frames": FRAMES}),
                         sink=("video_sink", {"path": str(out / "cut.mov")}))
     spec.add("webm", "video_sink", path=str(out / "cut.webm"))
@@ -130,3 +128,18 @@ def test_transparent_replace_to_mov_keeps_alpha_and_mp4_warns_once(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("cannot carry alpha") == 1
     assert ".mov" in done.stderr and "--key-colour" in done.stderr
+
+
+def test_a_stream_of_a_cut_out_warns_once_and_a_key_colour_silences_it(tmp_path: Path, model_cache) -> None:
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_socket:   # a free UDP port; nobody listens
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    url = f"udp://127.0.0.1:{port}"
+    done = _run_cli("run", "--recipe", "cutout", "--output", url, "--max-frames", "8", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("cannot carry alpha") == 1 and url in done.stderr
+    keyed = _run_cli("run", "--recipe", "cutout", "--output", url, "--max-frames", "8", "--quiet",
+                     "--key-colour", "blue", cwd=tmp_path)
+    assert keyed.returncode == 0, keyed.stderr
+    assert "cannot carry alpha" not in keyed.stderr

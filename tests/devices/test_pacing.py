@@ -47,3 +47,20 @@ def test_realtime_sources_take_at_least_their_duration(video_file, tmp_path):
         # may be slower, never faster), and a paced source drops nothing on the way
         assert stamps[-1] - stamps[0] >= duration * 0.99 * 1e9, node.type_name
         assert result.dropped == 0 and result.processed == len(stamps)
+
+
+def test_after_a_stall_play_goes_on_in_real_time_without_a_burst():
+    """A paused graph (web preview) holds the source for seconds: the frames that fell due meanwhile
+    are not sent in a burst afterwards."""
+    import time as _time
+
+    from portraitflow.devices.pacing import STALL_NS, SourceClock
+
+    clock = SourceClock(fps=100.0, realtime=True)
+    clock.wait_frame(0)
+    clock.wait_frame(1)
+    _time.sleep(STALL_NS / 1e9 + 0.2)                # the pause
+    clock.wait_frame(2)                              # late: not waited for, and the start moves
+    before = _time.monotonic()
+    clock.wait_frame(3)                              # due one period after frame 2, not long ago
+    assert _time.monotonic() - before >= 0.005

@@ -131,3 +131,54 @@ def test_sources_wait_until_every_node_is_open():
     stats = run_graph(spec)
     assert len(Collect.received["open"]) == 10, stats.summary()
     assert stats.dropped == 0
+
+
+def test_option_changes_sent_before_the_node_applies_them_all_count():
+    """Two settings changed within one frame (two sliders, a look's settings merged) both arrive."""
+    from portraitflow.graph import registry
+    from dataclasses import dataclass
+    from support.graph_nodes import Slow
+
+    class TwoKnobs(Slow):
+        @dataclass(frozen=True)
+        class Options:
+            seconds: float = 0.05
+            other: float = 0.0
+
+    registry.register("t_two_knobs", TwoKnobs)
+    spec = (GraphSpec(name="two").add("src", "t_count", frames=100000, fps=50.0)
+            .add("slow", "t_two_knobs", seconds=0.05).add("sink", "t_collect", key="two")
+            .connect("src.frame", "slow.frame").connect("slow.frame", "sink.frame"))
+    runner = GraphRunner(spec).start()
+    try:
+        runner.set_options("slow", {"seconds": 0.01})
+        runner.set_options("slow", {"other": 2.0})       # built on the pending change, not on the running one
+        assert (runner.current_options("slow").seconds, runner.current_options("slow").other) == (0.01, 2.0)
+        deadline = time.monotonic() + 10
+        while runner.nodes["slow"].options.other != 2.0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (runner.nodes["slow"].options.seconds, runner.nodes["slow"].options.other) == (0.01, 2.0)
+    finally:
+        runner.stop()
+        assert runner.wait(5.0)
+
+
+def test_pause_holds_the_sources_and_resume_goes_on_and_stop_ends_a_paused_graph():
+    runner = GraphRunner(chain(frames=100000, fps=100.0, key="pause")).start()
+    try:
+        deadline = time.monotonic() + 10
+        while runner.stats.nodes["src"].emitted < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        runner.pause()
+        assert runner.paused
+        at_pause = runner.stats.nodes["src"].emitted
+        time.sleep(0.3)                                  # 30 frames' worth at 100 fps
+        assert runner.stats.nodes["src"].emitted <= at_pause + 1   # at most the one being made
+        runner.resume()
+        while runner.stats.nodes["src"].emitted < at_pause + 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert runner.stats.nodes["src"].emitted >= at_pause + 5
+        runner.pause()
+    finally:
+        runner.stop()                                    # a paused graph still stops
+        assert runner.wait(5.0)

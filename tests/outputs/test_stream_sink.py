@@ -37,8 +37,9 @@ def index_from_square(square_x: float) -> int:
     return round((square_x + 0.5 - 16) / 3)
 
 
-def start_receiver(url: str, container_format: str, listen: bool = False) -> subprocess.Popen:
-    args = [sys.executable, str(RECEIVER), url, container_format, str(FRAMES + 10)]
+def start_receiver(url: str, container_format: str, listen: bool = False,
+                   max_frames: int = FRAMES + 10) -> subprocess.Popen:
+    args = [sys.executable, str(RECEIVER), url, container_format, str(max_frames)]
     args += ["listen"] if listen else []
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert json.loads(proc.stdout.readline()) == {"ready": True}, proc.stderr.read()
@@ -119,7 +120,7 @@ def test_odd_frame_sizes_are_cropped_to_even_and_bgra_is_accepted():
 
 @pytest.mark.parametrize("options, field", [
     ({"url": "http://example.com/x"}, "url"),
-    ({"fps": 0}, "fps"),
+    ({"fps": -1}, "fps"),
     ({"bitrate_kbps": 10}, "bitrate_kbps"),
     ({"preset": "slowest"}, "preset"),
 ])

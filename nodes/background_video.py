@@ -17,13 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import cv2
 import numpy as np
 
 from ..graph import Context, DeviceError, Frame, Node
 from ..graph.media_time import media_seconds
+
+if TYPE_CHECKING:
+    import av
 
 #: settings values ending like this are video backgrounds (anything else is an image or procedural asset)
 VIDEO_BACKGROUND_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts",
@@ -58,6 +61,7 @@ class ClipReader:
 
     def __init__(self, path: str, *, loop: bool = True):
         self.path, self.loop = path, loop
+        import av  # here, not at the top: the recipe catalogue (and `portraitflow --help`) stays PyAV-free
         try:
             self._container = av.open(path)
             self._stream = self._container.streams.video[0]
@@ -81,6 +85,7 @@ class ClipReader:
 
     def _next_frame(self) -> tuple[Fraction, av.VideoFrame] | None:
         """(time from the clip's start in s, frame), or None at the end of the clip."""
+        import av
         try:
             frame = next(self._frames)
         except StopIteration:
@@ -95,6 +100,7 @@ class ClipReader:
 
     def _wrap(self) -> None:
         """Back to the clip's first frame (the end has been reached)."""
+        import av
         try:
             self._container.seek(0, stream=self._stream)
         except av.FFmpegError as exc:

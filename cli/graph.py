@@ -33,12 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export = sub.add_parser("export", help="write a recipe's whole graph as a graph file",
                             description="Write the graph `portraitflow run --recipe NAME` runs as a graph "
                                         "file: `graph check` accepts it and `run --graph FILE` runs it "
-                                        "identically (its --input/--output replace the nodes capture/output).")
+                                        "identically (its --input/--output replace the nodes capture and "
+                                        "output).")
     export.add_argument("--recipe", required=True, help="recipe name or .toml recipe path")
     export.add_argument("-o", "--output-file", dest="output_file", metavar="FILE",
                         help="where to write it (default: print it)")
     export.add_argument("--input", default=DEFAULT_INPUT, help=f"the capture node (default: {DEFAULT_INPUT})")
-    export.add_argument("--output", default=DEFAULT_OUTPUT, help=f"the output node (default: {DEFAULT_OUTPUT})")
+    export.add_argument("--output", default=DEFAULT_OUTPUT,
+                        help=f"the output node (default: {DEFAULT_OUTPUT})")
     export.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe setting (repeatable), as `run --set` does")
     export.set_defaults(func=_export)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-
 import portraitflow as pf
 
 
@@ -42,7 +41,7 @@ def main() -> None:
             last = packet.payload
     print(f"{frames.stats.frames_in()} frames in, {frames.stats.dropped} dropped on the way to Python")
     if args.out and last is not None:
-        import cv2   # the frames are BGR, as OpenCV writes them
+        import cv2  # the frames are BGR, as OpenCV writes them
         if not cv2.imwrite(args.out, np.ascontiguousarray(last)):
             raise SystemExit(f"could not write {args.out}")
         print(f"wrote {args.out}")

@@ -32,7 +32,8 @@ class ContractError(PortraitflowError, TypeError):
 class NodeError(PortraitflowError, RuntimeError):
     """A node raised while running: names the node id, its type and the frame it was working on,
     as a user counts it: the frame index (the source's sequence number) and its media time in
-    seconds (the file's own timestamp when the source gave one, else since the run's first frame).
+    seconds (the source's media time, graph/media_time.py, when it stamped one, else the time since
+    the run's first frame).
     ``capture_ts_ns`` keeps the raw monotonic timestamp for programs."""
 
     def __init__(self, node_id: str, node_type: str, capture_ts_ns: int | None, cause: BaseException, *,

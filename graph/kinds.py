@@ -25,7 +25,7 @@ class Kind:
         return None
 
     @classmethod
-    def connects_to(cls, other: type["Kind"]) -> bool:
+    def connects_to(cls, other: type[Kind]) -> bool:
         """Whether an output of this kind may feed an input of kind ``other``."""
         return other is AnyKind or cls is AnyKind or cls is other
 

@@ -17,8 +17,9 @@ when it is done. A sink has no outputs. Nodes never read the environment or the 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from .errors import ContractError
 from .kinds import Kind
@@ -131,7 +132,8 @@ class Node:
             raise ContractError(f"{cls.__name__}: pairing.primary {pairing.primary!r} is not an input "
                                 f"(inputs: {', '.join(cls.inputs) or 'none'})")
         if pairing.wait_ms is not None and not pairing.wait_ms >= 0:
-            raise ContractError(f"{cls.__name__}: pairing.wait_ms must be >= 0 or None, got {pairing.wait_ms}")
+            raise ContractError(f"{cls.__name__}: pairing.wait_ms must be >= 0 or None, "
+                                f"got {pairing.wait_ms}")
         if not pairing.max_age_ms >= 0:
             raise ContractError(f"{cls.__name__}: pairing.max_age_ms must be >= 0, got {pairing.max_age_ms}")
 

@@ -34,7 +34,7 @@ class Packet:
     seq: int
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def derive(self, payload: Any, **meta: Any) -> "Packet":
+    def derive(self, payload: Any, **meta: Any) -> Packet:
         """A packet with a new payload, the same timestamp and sequence, and merged metadata."""
         merged = {**self.meta, **meta} if meta else self.meta
         return Packet(payload, self.capture_ts_ns, self.seq, merged)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Self
 
 from . import registry
 from .errors import ConfigError
@@ -142,7 +143,7 @@ class PacketStream:
         self._runner.abort()
         self._runner.wait(CLOSE_TIMEOUT_S)
 
-    def __enter__(self) -> "PacketStream":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -152,6 +153,6 @@ class PacketStream:
         # a `for` loop left with `break` drops its only reference here: stop the graph then
         try:
             self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
+        except Exception:  # noqa: BLE001, S110 - never raise from a finaliser
             pass
 

@@ -58,13 +58,13 @@ class GraphSpec:
     queue_size: int = 2
     file: str | None = None                # where it was read from, for error messages
 
-    def add(self, node_id: str, node_type: str, *, part: str | None = None, **options: Any) -> "GraphSpec":
+    def add(self, node_id: str, node_type: str, *, part: str | None = None, **options: Any) -> GraphSpec:
         """Add a node; returns self so calls chain."""
         self.nodes[node_id] = NodeSpec(node_id, node_type, dict(options), part)
         return self
 
     def connect(self, source: str, target: str, *, policy: DropPolicy | str | None = None,
-                queue_size: int | None = None) -> "GraphSpec":
+                queue_size: int | None = None) -> GraphSpec:
         """Connect ``"node.port"`` to ``"node.port"``."""
         s_node, s_port = split_address(source)
         t_node, t_port = split_address(target)
@@ -73,7 +73,7 @@ class GraphSpec:
         return self
 
     def insert_after(self, source: str, node_id: str, node_type: str, *, part: str | None = None,
-                     **options: Any) -> "GraphSpec":
+                     **options: Any) -> GraphSpec:
         """Put a one-in one-out node (ports named like ``source``'s) on every edge leaving
         ``"node.port"``: its consumers now read the new node, which reads ``source``."""
         s_node, s_port = split_address(source)

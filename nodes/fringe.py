@@ -42,6 +42,8 @@ class FringeOptions:
     eps: float = 1e-3
     """guided filter regularisation: larger follows the model more, smaller the image more."""
     guide_long_side: int = 320
+    guide: Literal["grey", "colour"] = "grey"
+    """"colour": the 3-channel guided filter (dev portraits: MAD -0.6%, BF +0.1%, but +5 ms a frame)."""
 
     def __post_init__(self) -> None:
         check_ranges(self, feather=(0.0, 100.0), spread=(-100.0, 100.0), style_width=(Above(0.0), 400.0),
@@ -54,7 +56,8 @@ class EdgeRefiner:
     def __init__(self, options: FringeOptions | None = None):
         self.options = options or FringeOptions()
         o = self.options
-        self.upsampler = GuidedUpsampler(radius=o.radius, eps=o.eps, guide_long_side=o.guide_long_side)
+        self.upsampler = GuidedUpsampler(radius=o.radius, eps=o.eps, guide_long_side=o.guide_long_side,
+                                         guide=o.guide)
         self.styler = FringeStyler(o.style, o.style_width, o.halftone_cell, o.seed)
         spread_px = int(round(abs(o.spread)))
         self._spread_kernel = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread_px + 1,) * 2)

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..graph.errors import ConfigError, DeviceError
 from ..graph.runner import run_graph
-from ..nodes.looks.typesetting import TypeStyle, fit_line, stamp_onto
 from ..nodes.key_colour import add_key_colour
+from ..nodes.looks.typesetting import TypeStyle, common_size, set_line, stamp_onto
 from .loader import Recipe, check_key_colour, recipe_graph
 from .overrides import apply_sets, split_sets
 
@@ -60,10 +60,21 @@ def png_size(path: str | Path) -> tuple[int, int]:
     return width, height
 
 
+def _two_lines(text: str, size: float, max_width: float, style: TypeStyle) -> list[str]:
+    """``text`` as one line if it fits ``max_width`` at ``size``, else split at the space nearest its middle."""
+    stamp = set_line(text, size, style)
+    words = text.split()
+    if stamp.shape[1] <= max_width or len(words) < 2:
+        return [text]
+    middle = len(text) / 2
+    best = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - middle))
+    return [" ".join(words[:best]), " ".join(words[best:])]
+
+
 def contact_sheet(tiles: list[tuple[str, str, np.ndarray]], *, columns: int = 3,
                   tile_height: int = 360) -> np.ndarray:
     """(name, description, image) tiles in a grid on a dark board, each with its name set under it."""
-    gap, caption = 24, 64
+    gap, caption = 24, 86
     resized = []
     for name, description, image in tiles:
         image = image[..., :3] if image.shape[2] == 4 else image
@@ -74,16 +85,24 @@ def contact_sheet(tiles: list[tuple[str, str, np.ndarray]], *, columns: int = 3,
     rows = (len(resized) + columns - 1) // columns
     sheet = np.full((gap + rows * (tile_height + caption + gap), gap + columns * (tile_width + gap), 3),
                     (24, 22, 20), np.uint8)
+    # one size for every caption (the gallery's lines had as many sizes as lengths)
+    name_style, line_style = TypeStyle(weight=700, tracking=0.12), TypeStyle(weight=400)
+    names = [name.replace("_", " ").upper() for name, _, _ in resized]
+    name_size = common_size(names, tile_width, 22, name_style)
+    # descriptions wrap onto two lines rather than shrink (one long line set every caption tiny)
+    wrapped = [_two_lines(d, 15, tile_width - 8, line_style) for _, d, _ in resized]
+    line_size = common_size([line for lines in wrapped for line in lines], tile_width - 8, 15, line_style)
     for index, (name, description, image) in enumerate(resized):
         row, col = divmod(index, columns)
         x = gap + col * (tile_width + gap) + (tile_width - image.shape[1]) // 2
         y = gap + row * (tile_height + caption + gap)
         sheet[y:y + tile_height, x:x + image.shape[1]] = image
         centre = gap + col * (tile_width + gap) + tile_width // 2
-        title = fit_line(name.replace("_", " ").upper(), tile_width, 22, TypeStyle(weight=700, tracking=0.12))
+        title = set_line(names[index], name_size, name_style)
         stamp_onto(sheet, title, (236, 236, 240), centre, y + tile_height + 12)
-        line = fit_line(description, tile_width - 8, 17, TypeStyle(weight=400))
-        stamp_onto(sheet, line, (170, 170, 176), centre, y + tile_height + 42)
+        for number, text in enumerate(wrapped[index]):
+            line = set_line(text, line_size, line_style)
+            stamp_onto(sheet, line, (170, 170, 176), centre, y + tile_height + 44 + number * round(line_size * 1.35))
     return sheet
 
 

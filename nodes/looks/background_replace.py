@@ -19,6 +19,7 @@ from ..background_video import is_video_background
 from ..light_wrap import LightWrap
 from .blend import alpha_blend, mask_to_alpha
 from .cutout import cut_out
+from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
 from .scratch import Scratch
@@ -40,6 +41,7 @@ class BackgroundReplace(Look):
         background_blur: float = 0.0    # soften an image background (fraction of frame width) for depth
         background_dim: float = 0.0     # 0..0.8: darken the background
         greyscale_contrast: float = 0.35  # colour pop only: punch of the grey background
+        decontaminate: bool = True      # the person's own colour at soft edges (no halo of the old background)
 
         def __post_init__(self):
             if not isinstance(self.background, str) or not self.background:
@@ -61,6 +63,7 @@ class BackgroundReplace(Look):
         self._grey_lut = curve_lut(s_curve(s.greyscale_contrast) * (1.0 - s.background_dim))
         self._background = self._glow = None
         self._video = is_video_background(s.background)
+        self._edge_colour = EdgeColour(height, width, scratch=self._scratch) if s.decontaminate else None
         if s.background in (GREYSCALE, TRANSPARENT) or self._video:
             return
         background = load_asset(s.background, height, width, field="settings.background")
@@ -92,8 +95,11 @@ class BackgroundReplace(Look):
         if mask is None:
             return background.copy()
         person = frame
+        # a new background (image or video) gets the decontaminated edge colour; colour pop keeps its scene
+        if self._edge_colour is not None and (self._background is not None or self._video):
+            person = self._edge_colour(frame, mask, alpha)
         if self._wrap is not None and glow is not None:
-            person = self._wrap.apply(frame, glow, mask, alpha, out=self._scratch.get("person", frame.shape))
+            person = self._wrap.apply(person, glow, mask, alpha, out=self._scratch.get("person", frame.shape))
         return alpha_blend(person, background, alpha, scratch=self._scratch)
 
     def _video_plate(self, frame: np.ndarray) -> np.ndarray:

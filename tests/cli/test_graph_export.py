@@ -9,11 +9,9 @@ import av
 import cv2
 import numpy as np
 import pytest
-
 from portraitflow.cli.main import main
 from portraitflow.graph.graph_file import load_graph_file
 from portraitflow.recipes.loader import list_recipes
-
 from support.paths import PARITY
 
 FRAMES = 5
@@ -54,7 +52,8 @@ def test_export_then_run_graph_is_pixel_identical_to_run_recipe(recipe, person_v
     by_graph.mkdir()
     common = ["--input", str(person_video), "--max-frames", str(FRAMES), "--quiet"]
     assert main(["run", "--recipe", recipe, *common, "--output", str(by_recipe / "{seq:05d}.png")]) == 0
-    assert main(["run", "--graph", str(graph_file), *common, "--output", str(by_graph / "{seq:05d}.png")]) == 0
+    assert main(["run", "--graph", str(graph_file), *common,
+                 "--output", str(by_graph / "{seq:05d}.png")]) == 0
     expected, got = _frames(by_recipe), _frames(by_graph)
     assert len(expected) == FRAMES and len(got) == FRAMES
     for index, (a, b) in enumerate(zip(expected, got)):

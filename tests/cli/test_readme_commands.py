@@ -532,6 +532,32 @@ def run_split_pair(cmd: Command, ws: Workspace) -> None:
     assert len(written) == 12 and cv2.imread(str(written[0])).shape == (180, 320, 3)
 
 
+def run_alpha_file(cmd: Command, ws: Workspace) -> None:
+    """A cut-out to a file that keeps alpha: every frame written, with a transparent background and an opaque
+    person (read back with the readers of tests/support/alpha_video.py)."""
+    from support.alpha_video import decode_bgra, read_png_sequence
+    ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20)
+    assert_ok(ws.run(cmd.argv))
+    output = cmd.argv[cmd.argv.index("--output") + 1]
+    if output.endswith(".png"):
+        frames = read_png_sequence((ws.root / output).parent)
+    else:
+        frames = decode_bgra(ws.root / output)
+    assert len(frames) == 20 and frames[0].shape == (360, 640, 4)
+    alpha = frames[0][..., 3]
+    assert (alpha == 0).mean() > 0.2 and (alpha > 250).mean() > 0.05
+
+
+def run_video_background(cmd: Command, ws: Workspace) -> None:
+    """A recipe whose background setting names a video file: the clip (another size) plays behind."""
+    setting = next(a for a in cmd.argv if a.startswith("background="))
+    ws.video(setting.split("=", 1)[1], frames=10, size=(480, 360), fps=24)
+    ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20)
+    run = ws.run(cmd.argv)
+    assert_ok(run)
+    assert len(frames_of(ws.root / cmd.argv[cmd.argv.index("--output") + 1])) == 20
+
+
 #: (pattern on the command as `shlex.join` writes it, runner); every README command matches exactly one
 RULES: list[tuple[str, Callable[[Command, Workspace], None]]] = [
     (r"python3 -m venv .* && .*portraitflow run .*", run_quick_start),
@@ -553,6 +579,9 @@ RULES: list[tuple[str, Callable[[Command, Workspace], None]]] = [
     (r"portraitflow devices", run_as_written(check_devices)),
     (r"portraitflow keys generate \S+ \S+", run_keys_generate),
     (r"portraitflow run --graph \S+ --part \S+ .*", run_split_pair),
+    (r"portraitflow run --recipe cutout --input \S+\.mp4 --output \S+\.(webm|mov|png)", run_alpha_file),
+    (r"portraitflow run --recipe replace --set background=\S+\.mp4 --input \S+\.mp4 --output \S+\.mp4",
+     run_video_background),
 ]
 
 

@@ -8,13 +8,11 @@ from typing import Literal
 import av
 import numpy as np
 import pytest
-
+import support.graph_nodes  # noqa: F401  (registers t_count, t_fail)
 from portraitflow.graph import ContractError, Frame, Node, NodeError, Pairing, registry
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import DropPolicy, GraphSpec
 from portraitflow.graph.validate import resolve
-
-import support.graph_nodes  # noqa: F401  (registers t_count, t_fail)
 
 
 class EveryOther(Node):
@@ -73,14 +71,16 @@ class LiveByOption(Node):
         raise AssertionError("never run here")
 
 
-for name, cls in {"t_every_other": EveryOther, "t_pick": PickPrimary, "t_live_by_option": LiveByOption}.items():
-    registry.register(name, cls)
+registry.register("t_every_other", EveryOther)
+registry.register("t_pick", PickPrimary)
+registry.register("t_live_by_option", LiveByOption)
 
 
 def pick_graph(primary: str, key: str) -> GraphSpec:
     return (GraphSpec(name="pick", policy="block").add("src", "t_count", frames=10)
             .add("half", "t_every_other").add("pick", "t_pick", primary=primary, key=key)
-            .connect("src.frame", "pick.a").connect("src.frame", "half.frame").connect("half.frame", "pick.b"))
+            .connect("src.frame", "pick.a").connect("src.frame", "half.frame")
+            .connect("half.frame", "pick.b"))
 
 
 def test_the_pairing_the_options_ask_for_is_the_one_that_runs():
@@ -100,8 +100,9 @@ def test_a_pairing_the_node_cannot_run_with_fails_before_the_first_frame_naming_
 
 
 def test_composite_pairing_comes_from_its_options():
-    spec = (GraphSpec().add("src", "t_count").add("composite", "composite", mask_wait_ms=7.0,
-                                                  mask_max_age_ms=30.0).connect("src.frame", "composite.frame"))
+    spec = (GraphSpec().add("src", "t_count")
+            .add("composite", "composite", mask_wait_ms=7.0, mask_max_age_ms=30.0)
+            .connect("src.frame", "composite.frame"))
     assert resolve(spec).node("composite").pairing == Pairing("frame", wait_ms=7.0, max_age_ms=30.0)
 
 
@@ -145,3 +146,30 @@ def test_an_error_names_the_frame_index_and_the_files_own_media_time(tmp_path):
     assert "node 'bad' (t_fail) failed at frame 10 (t=0.400 s): ValueError: boom" in str(info.value)
     assert info.value.frame_index == 10 and info.value.media_time_s == pytest.approx(0.4)
     assert "capture_ts_ns" not in str(info.value)
+
+
+class OldStyleLive(Node):
+    """A plugin written before live_for: it overrides the `live` property (still honoured)."""
+
+    outputs = {"frame": Frame}
+
+    @dataclass(frozen=True)
+    class Options:
+        realtime: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.options.realtime
+
+    def process(self, ctx):
+        raise AssertionError("never run here")
+
+
+registry.register("t_old_style_live", OldStyleLive)
+
+
+def test_a_node_overriding_the_live_property_still_sets_the_default_policy():
+    for realtime, policy in ((True, DropPolicy.LATEST), (False, DropPolicy.BLOCK)):
+        spec = (GraphSpec().add("src", "t_old_style_live", realtime=realtime).add("out", "null_sink")
+                .connect("src.frame", "out.frame"))
+        assert resolve(spec).edges[0].policy is policy

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import textwrap
 
-import numpy as np
 import pytest
-
+import support.graph_nodes  # noqa: F401  (registers the t_* test node types)
 from portraitflow.cli.main import main
 from portraitflow.graph import ConfigError
 from portraitflow.graph.graph_file import load_graph_file, parse_graph
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import DropPolicy
 from portraitflow.graph.validate import resolve
-
-import support.graph_nodes  # noqa: F401  (registers the t_* test node types)
 from support.graph_nodes import Collect
 
 GOOD = """
@@ -45,7 +42,7 @@ def write(tmp_path, text, name="g.toml"):
 def test_a_good_file_resolves_with_its_policies_and_runs(tmp_path):
     spec = load_graph_file(write(tmp_path, GOOD))
     graph = resolve(spec)
-    assert [n.id for n in graph.nodes][0] == "src"
+    assert graph.nodes[0].id == "src"
     edges = {e.name: e for e in graph.edges}
     assert edges["src.frame->sink.frame"].policy is DropPolicy.LATEST
     assert edges["src.frame->sink.frame"].queue_size == 1

@@ -10,12 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from portraitflow.devices.stream_sink import StreamSink
 from portraitflow.graph import ConfigError, DeviceError
-from portraitflow.graph.node import Context
 from portraitflow.graph.packet import Packet
-from portraitflow.graph.testing import make_node, run_node
+from portraitflow.graph.testing import NodeHarness, make_node, packets, run_node
 
 RECEIVER = Path(__file__).with_name("stream_receiver.py")
 FRAMES = 80
@@ -51,16 +49,9 @@ def start_receiver(url: str, container_format: str, listen: bool = False,
 
 def send(url: str, frames: list[np.ndarray] | None = None, fps: float = 60.0) -> None:
     """Feed the sink at a camera's pace (a burst would overflow a UDP receiver's buffer)."""
-    node = make_node(StreamSink, {"url": url, "keyframe_seconds": 0.2})
-    ctx = Context(node.id, lambda port, packet: None)
-    node.open(ctx)
-    try:
-        for i, image in enumerate(frames or [numbered_frame(i) for i in range(FRAMES)]):
-            ctx.inputs = {"frame": Packet(image, time.monotonic_ns(), i)}
-            node.process(ctx)
-            time.sleep(1 / fps)
-    finally:
-        node.close(ctx)
+    images = frames or [numbered_frame(i) for i in range(FRAMES)]
+    NodeHarness(StreamSink, {"url": url, "keyframe_seconds": 0.2, "fps": fps}, pace=True).run(
+        {"frame": packets(images, start_ns=time.monotonic_ns(), period_ns=int(1e9 / fps))})
 
 
 def received(proc: subprocess.Popen) -> list[dict]:

@@ -1,1 +1,1 @@
-"""An example plugin package for portraitflow: one node, registered by an entry point."""
+"""Example plugin nodes for portraitflow, registered by entry points: mirror (frame only), spotlight (frame + mask)."""

@@ -64,6 +64,7 @@ class ClipReader:
 
         self._av = av
         self.path, self.loop = path, loop
+        import av  # here, not at the top: the recipe catalogue (and `portraitflow --help`) stays PyAV-free
         try:
             self._container = av.open(path)
             self._stream = self._container.streams.video[0]
@@ -87,6 +88,7 @@ class ClipReader:
 
     def _next_frame(self) -> tuple[Fraction, "av.VideoFrame"] | None:
         """(time from the clip's start in s, frame), or None at the end of the clip."""
+        import av
         try:
             frame = next(self._frames)
         except StopIteration:
@@ -101,6 +103,7 @@ class ClipReader:
 
     def _wrap(self) -> None:
         """Back to the clip's first frame (the end has been reached)."""
+        import av
         try:
             self._container.seek(0, stream=self._stream)
         except self._av.FFmpegError as exc:

@@ -87,7 +87,9 @@ def main() -> int:
         out = Path(tmp)
         (out / "seq").mkdir()
         sinks = [
-            ("ProRes 4444 .mov (prores_ks, yuva444p10le)", VideoSink, {"path": str(out / "a.mov")}, out / "a.mov"),
+            ("ProRes 4444 .mov (prores, yuva444p10le)", VideoSink, {"path": str(out / "a.mov")}, out / "a.mov"),
+            ("ProRes 4444 .mov (prores_ks, yuva444p10le)", VideoSink,
+             {"path": str(out / "k.mov"), "codec": "prores4444-ks"}, out / "k.mov"),
             ("QuickTime Animation .mov (qtrle, argb)", VideoSink, {"path": str(out / "b.mov"), "codec": "qtrle"},
              out / "b.mov"),
             ("VP9 alpha .webm (libvpx-vp9, yuva420p)", VideoSink, {"path": str(out / "c.webm")}, out / "c.webm"),

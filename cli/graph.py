@@ -62,15 +62,8 @@ def graph_or_recipe(text: str) -> GraphSpec:
         return load_graph_file(path)
     from ..recipes.loader import list_recipes
     if text in list_recipes():
-        return _recipe_spec(text, DEFAULT_INPUT, DEFAULT_OUTPUT, {})
+        return build_spec(_as_run_args(argparse.Namespace(recipe=text)))
     return load_graph_file(path)   # the file-not-found error, naming it
-
-
-def _recipe_spec(recipe: str, input: str, output: str, settings: dict[str, str]) -> GraphSpec:
-    from ..devices.endpoints import sink_for, source_for
-    from ..recipes.loader import load_recipe, recipe_graph
-    return recipe_graph(load_recipe(recipe), source=source_for(input), sink=sink_for(output),
-                        settings=settings)
 
 
 #: flags `graph export` shares with `run`, by their argparse dest

@@ -97,7 +97,7 @@ def main() -> None:
     frames = still.frames[:10]
     timings = {"smooth": [], "fringe": [], "smooth+fringe": []}
     for _ in range(5):
-        for key in timings:
+        for key, runs in timings.items():
             start = time.perf_counter()
             for i in range(100):
                 frame = frames[i % len(frames)]
@@ -107,7 +107,7 @@ def main() -> None:
                     refiner.refine(frame, low)
                 else:
                     refiner.refine(frame, smoother(low, frame))
-            timings[key].append((time.perf_counter() - start) * 10.0)
+            runs.append((time.perf_counter() - start) * 10.0)
     for key, values in timings.items():
         print(f"{key:<14} {statistics.median(values):6.2f} ms  [{min(values):.2f}-{max(values):.2f}]")
 

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import portraitflow as pf
 import pytest
-import support.graph_nodes  # noqa: F401  (registers t_count, t_slow, t_fail, ...)
+
+import portraitflow as pf
 from portraitflow.graph import EndOfStream, Frame, Node, registry
+
+import support.graph_nodes  # noqa: F401  (registers t_count, t_slow, t_fail, ...)
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("av", "onnx", "onnxruntime", "tflite", "cv2", "zmq")

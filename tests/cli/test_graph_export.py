@@ -9,9 +9,11 @@ import av
 import cv2
 import numpy as np
 import pytest
+
 from portraitflow.cli.main import main
 from portraitflow.graph.graph_file import load_graph_file
 from portraitflow.recipes.loader import list_recipes
+
 from support.paths import PARITY
 
 FRAMES = 5

@@ -4,13 +4,15 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-import support.graph_nodes  # noqa: F401  (registers the t_* test node types)
+
 from portraitflow.cli.main import main
 from portraitflow.graph import ConfigError
 from portraitflow.graph.graph_file import load_graph_file, parse_graph
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import DropPolicy
 from portraitflow.graph.validate import resolve
+
+import support.graph_nodes  # noqa: F401  (registers the t_* test node types)
 from support.graph_nodes import Collect
 
 GOOD = """

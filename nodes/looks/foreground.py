@@ -25,6 +25,8 @@ import numpy as np
 #: halo than 1/8 and 30% less than 90 px)
 WIDE_BOX_FRACTION = 1.0 / 6.0
 NARROW_BOX_FRACTION = 6.0 / 720.0
+#: frames are estimated at about this height (a 720p frame at half size, 4K at a sixth): see estimate_foreground
+WORK_HEIGHT = 360
 #: the wide pass runs on a grid this many times smaller (its result is a blur over ~90 px anyway)
 WIDE_PASS_SHRINK = 4
 _EPS = 1e-5
@@ -42,32 +44,65 @@ def _fuse(observed: np.ndarray, alpha: np.ndarray, mean_f: np.ndarray, mean_b: n
     return np.clip(estimate, 0.0, 1.0, out=estimate)
 
 
-def _sample(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, shrink: int) -> np.ndarray:
-    """Bilinear samples (NxC, float32) of a small grid at full-resolution pixel positions (what
-    cv2.resize's INTER_LINEAR upsampling would give there, without upsampling the whole grid)."""
-    height, width = grid.shape[:2]
-    scale = np.float32(1.0 / shrink)
-    y = np.clip((rows.astype(np.float32) + 0.5) * scale - 0.5, 0.0, height - 1.0)
-    x = np.clip((cols.astype(np.float32) + 0.5) * scale - 0.5, 0.0, width - 1.0)
-    y_floor, x_floor = np.floor(y), np.floor(x)
-    y0, x0 = y_floor.astype(np.intp), x_floor.astype(np.intp)
-    y1, x1 = np.minimum(y0 + 1, height - 1), np.minimum(x0 + 1, width - 1)
-    wy, wx = (y - y_floor)[:, None], (x - x_floor)[:, None]
-    top = grid[y0, x0] * (1.0 - wx) + grid[y0, x1] * wx
-    bottom = grid[y1, x0] * (1.0 - wx) + grid[y1, x1] * wx
-    return top * (1.0 - wy) + bottom * wy
-
+def _upsampled_crop(grid: np.ndarray, height: int, width: int, crop: tuple[int, int, int, int]) -> np.ndarray:
+    """The part ``crop`` (top, bottom, left, right) of ``grid`` upsampled bilinearly to height x width."""
+    top, bottom, left, right = crop
+    if grid.shape[0] * grid.shape[1] * 16 >= height * width:   # no smaller than a quarter: the whole thing
+        return cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR)[top:bottom, left:right]
+    scale_y, scale_x = grid.shape[0] / height, grid.shape[1] / width
+    y0, x0 = max(0, int(top * scale_y) - 1), max(0, int(left * scale_x) - 1)
+    y1, x1 = min(grid.shape[0], int(bottom * scale_y) + 2), min(grid.shape[1], int(right * scale_x) + 2)
+    to_grid = np.float32([[scale_x, 0, (left + 0.5) * scale_x - 0.5 - x0],
+                          [0, scale_y, (top + 0.5) * scale_y - 0.5 - y0]])
+    return cv2.warpAffine(np.ascontiguousarray(grid[y0:y1, x0:x1]), to_grid, (right - left, bottom - top),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *,
                         wide_box_fraction: float = WIDE_BOX_FRACTION,
-                        narrow_box_fraction: float = NARROW_BOX_FRACTION) -> np.ndarray:
+                        narrow_box_fraction: float = NARROW_BOX_FRACTION,
+                        work_height: int = WORK_HEIGHT) -> np.ndarray:
     """The person's colour (uint8 HxWx3 BGR) for ``image`` (uint8 HxWx3 BGR) under ``alpha`` (float32 HxW
-    in [0, 1], person = 1). Pixels outside the edge band are the image's own; a new array either way."""
+    in [0, 1], person = 1). Pixels outside the edge band are the image's own; a new array either way.
+
+    A frame taller than about ``work_height`` is estimated at that height: the correction F - I found
+    there is brought up to full size and added to the full-size image where alpha < 1, so solid person
+    pixels stay exact and the edge keeps the image's own fine detail (the correction is smooth: it is
+    made of box means; what it misses is the fine detail of the old background, weighted by a (1 - a))."""
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be uint8 HxWx3 BGR, got {image.dtype} {image.shape}")
     if alpha.shape != image.shape[:2]:
         raise ValueError(f"alpha must be HxW {image.shape[:2]} like the image, got {alpha.shape}")
     alpha = np.asarray(alpha, np.float32)
+    height, width = alpha.shape
+    scale = height / work_height
+    if scale <= 1.25:
+        return _estimate(image, alpha, wide_box_fraction, narrow_box_fraction)
+    size = (max(1, round(width / scale)), max(1, round(height / scale)))
+    small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small_alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    small_fore = _estimate(small_image, small_alpha, wide_box_fraction, narrow_box_fraction)
+    correction = cv2.subtract(small_fore, small_image, dtype=cv2.CV_16S)
+    x, y, w, h = cv2.boundingRect(cv2.inRange(correction, (0, 0, 0), (0, 0, 0)) ^ 255)
+    out = image.copy()
+    if w == 0 or h == 0:
+        return out
+    # the correction's bounding box, in full-size pixels (one small pixel of margin for the interpolation)
+    x0, y0 = max(0, x - 1), max(0, y - 1)
+    x1, y1 = min(size[0], x + w + 1), min(size[1], y + h + 1)
+    top, left = round(y0 * scale), round(x0 * scale)
+    bottom, right = min(height, round(y1 * scale)), min(width, round(x1 * scale))
+    # only that window is brought up (its edges meet the frame's within a fraction of a pixel)
+    full_correction = cv2.resize(correction[y0:y1, x0:x1], (right - left, bottom - top),
+                                 interpolation=cv2.INTER_LINEAR)
+    window = out[top:bottom, left:right]
+    corrected = cv2.add(window, full_correction, dtype=cv2.CV_8U)
+    np.copyto(window, corrected, where=(alpha[top:bottom, left:right] < 1.0 - _SOLID)[..., None])
+    return out
+
+
+def _estimate(image: np.ndarray, alpha: np.ndarray, wide_box_fraction: float,
+              narrow_box_fraction: float) -> np.ndarray:
+    """The estimate at the image's own size (see the module docstring)."""
     height, width = alpha.shape
     out = image.copy()
     soft = cv2.inRange(alpha, _SOLID, 1.0 - _SOLID)
@@ -97,7 +132,10 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *,
     small_mean_f = _box(small_image * small_alpha[..., None], wide) / (small_weight + _EPS)
     small_mean_b = _box(small_image * (1.0 - small_alpha)[..., None], wide) / ((1.0 - small_weight) + _EPS)
     full_rows, full_cols = rows + top, cols + left
-    means = _sample(np.concatenate((small_mean_f, small_mean_b), axis=2), full_rows, full_cols, shrink)
+    # both means brought up to the crop in one 6-channel resize (the crop's slice of the whole frame's
+    # upsampling, which is what bilinear sampling at the band pixels would give, without per-pixel maths)
+    means = _upsampled_crop(np.concatenate((small_mean_f, small_mean_b), axis=2), height, width,
+                            (top, bottom, left, right))[rows, cols]
     mean_b1 = means[:, 3:]
     fore1 = _fuse(observed, a, means[:, :3], mean_b1)
 

@@ -23,6 +23,7 @@ from ..models.segmenter import Segmenter
 from .frame_edge import extend_bottom, harden_borders
 from .mask_gating import MaskGate
 from .segment_rate import SegmentationRate
+from .shared_shrink import shrink_twice_then_area
 
 #: gate_model values that are not model names
 GATE_AUTO, GATE_NONE = "auto", "none"
@@ -97,9 +98,9 @@ class FrameSegmenter:
         if w * model_h <= 1.2 * h * model_w:
             return segmenter(frame)
         inner_h = max(2, round(model_w * h / w))
-        if w > 2 * model_w:   # a cheap bilinear step to twice the size, then an exact 2x area average
-            frame = cv2.resize(frame, (2 * model_w, 2 * inner_h), interpolation=cv2.INTER_LINEAR)
-        small = cv2.resize(frame, (model_w, inner_h), interpolation=cv2.INTER_AREA)
+        # a cheap bilinear step to twice the size, then an exact 2x area average; the smooth node makes
+        # the same small frame for its flow, so it is made once (nodes/shared_shrink.py)
+        small = shrink_twice_then_area(frame, (model_w, inner_h))
         top = (model_h - inner_h) // 2
         boxed = cv2.copyMakeBorder(small, top, model_h - inner_h - top, 0, 0, cv2.BORDER_CONSTANT, value=0)
         return segmenter(boxed)[top:top + inner_h]

@@ -26,6 +26,7 @@ from ..graph.errors import ContractError
 from ..graph.kinds import Frame, Mask
 from ..graph.node import Context, Node, Pairing
 from ..graph.options import Above, check_ranges
+from .shared_shrink import shrink_twice_then_area
 
 # MediaPipe's polynomial approximation of the squared binary-entropy uncertainty as a function of
 # (p - 0.5)^2 (segmentation_smoothing_calculator.cc); keeps the blend free of log() calls.
@@ -85,11 +86,9 @@ class TemporalSmoother:
         h, w = shape
         # two steps: a cheap bilinear resize to 2x the mask size, then an exact 2x area average; a direct
         # bilinear shrink of a 720p frame aliases sensor noise into the flow, INTER_AREA from 720p costs ms
+        # (shared with the segment node's gate, which makes the same small frame: nodes/shared_shrink.py)
         code = cv2.COLOR_BGR2GRAY if frame_bgr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
-        if frame_bgr.shape[0] > 2 * h and frame_bgr.shape[1] > 2 * w:
-            frame_bgr = cv2.resize(frame_bgr, (2 * w, 2 * h), interpolation=cv2.INTER_LINEAR)
-        small = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
-        return cv2.cvtColor(small, code)
+        return cv2.cvtColor(shrink_twice_then_area(frame_bgr, (w, h)), code)
 
     def _warp(self, image: np.ndarray, flow: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]

@@ -30,6 +30,8 @@ WIDE_PASS_SHRINK = 4
 _EPS = 1e-5
 #: alpha below this counts as background, above 1 - this as solid person (half an 8-bit level)
 _SOLID = 0.5 / 255.0
+#: row length of the sample maps handed to cv2.remap in _sample
+_MAP_WIDTH = 1024
 
 
 def _box(image: np.ndarray, size: int) -> np.ndarray:
@@ -44,18 +46,28 @@ def _fuse(observed: np.ndarray, alpha: np.ndarray, mean_f: np.ndarray, mean_b: n
 
 def _sample(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, shrink: int) -> np.ndarray:
     """Bilinear samples (NxC, float32) of a small grid at full-resolution pixel positions (what
-    cv2.resize's INTER_LINEAR upsampling would give there, without upsampling the whole grid)."""
+    cv2.resize's INTER_LINEAR upsampling would give there, without upsampling the whole grid).
+
+    cv2.remap on a 1xN map does the gathering and weighting in one pass (numpy's four fancy-indexed
+    gathers of N x C floats took 40% of the cut-out's time at 720p: 13 of 30 ms); its weights are
+    quantised to 1/32 px, which on this ~90 px box-blurred grid moves a sample by under 0.001."""
     height, width = grid.shape[:2]
+    count = len(rows)
+    # remap's maps are images (sides under 32767): the N positions as rows of _MAP_WIDTH, the last padded
+    padded = -(-max(count, 1) // _MAP_WIDTH) * _MAP_WIDTH
     scale = np.float32(1.0 / shrink)
-    y = np.clip((rows.astype(np.float32) + 0.5) * scale - 0.5, 0.0, height - 1.0)
-    x = np.clip((cols.astype(np.float32) + 0.5) * scale - 0.5, 0.0, width - 1.0)
-    y_floor, x_floor = np.floor(y), np.floor(x)
-    y0, x0 = y_floor.astype(np.intp), x_floor.astype(np.intp)
-    y1, x1 = np.minimum(y0 + 1, height - 1), np.minimum(x0 + 1, width - 1)
-    wy, wx = (y - y_floor)[:, None], (x - x_floor)[:, None]
-    top = grid[y0, x0] * (1.0 - wx) + grid[y0, x1] * wx
-    bottom = grid[y1, x0] * (1.0 - wx) + grid[y1, x1] * wx
-    return top * (1.0 - wy) + bottom * wy
+    y = np.zeros(padded, np.float32)
+    x = np.zeros(padded, np.float32)
+    np.clip((rows.astype(np.float32) + 0.5) * scale - 0.5, 0.0, height - 1.0, out=y[:count])
+    np.clip((cols.astype(np.float32) + 0.5) * scale - 0.5, 0.0, width - 1.0, out=x[:count])
+    y, x = y.reshape(-1, _MAP_WIDTH), x.reshape(-1, _MAP_WIDTH)
+    channels = 1 if grid.ndim == 2 else grid.shape[2]
+    parts = []
+    for first in range(0, channels, 4):   # remap takes at most 4 channels
+        chunk = grid if grid.ndim == 2 else np.ascontiguousarray(grid[..., first:first + 4])
+        sampled = cv2.remap(chunk, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        parts.append(sampled.reshape(padded, -1)[:count])
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
 def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *,

@@ -95,8 +95,14 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *,
     narrow_alpha = _box(alpha_crop, narrow)
     band = (alpha_crop < 1.0 - _SOLID) & (narrow_alpha > _SOLID)
     rows, cols = np.nonzero(band)
-    a = alpha_crop[rows, cols][:, None]
-    observed = image_crop[rows, cols].astype(np.float32) * np.float32(1.0 / 255.0)
+    # gathers and scatters by flat index (np.take on one axis) instead of (rows, cols) pairs: 3-4x faster
+    crop_flat = rows * (right - left) + cols
+    full_rows, full_cols = rows + top, cols + left
+    full_flat = full_rows * width + full_cols
+    out_pixels = out.reshape(-1, 3)          # out is a contiguous copy of the image
+    a = np.take(np.ascontiguousarray(alpha).reshape(-1), full_flat)[:, None]
+    observed = np.take(out_pixels, full_flat, axis=0).astype(np.float32)
+    observed *= np.float32(1.0 / 255.0)
 
     # pass 1, wide box, on a small grid: local means of the image weighted by alpha and by 1 - alpha
     shrink = WIDE_PASS_SHRINK if min(height, width) >= 8 * WIDE_PASS_SHRINK else 1
@@ -108,20 +114,22 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *,
     small_weight = _box(small_alpha, wide)[..., None]
     small_mean_f = _box(small_image * small_alpha[..., None], wide) / (small_weight + _EPS)
     small_mean_b = _box(small_image * (1.0 - small_alpha)[..., None], wide) / ((1.0 - small_weight) + _EPS)
-    full_rows, full_cols = rows + top, cols + left
-    means = _sample(np.concatenate((small_mean_f, small_mean_b), axis=2), full_rows, full_cols, shrink)
-    mean_b1 = means[:, 3:]
-    fore1 = _fuse(observed, a, means[:, :3], mean_b1)
+    mean_b1 = _sample(small_mean_b, full_rows, full_cols, shrink)
+    fore1 = _fuse(observed, a, _sample(small_mean_f, full_rows, full_cols, shrink), mean_b1)
 
     # pass 2, narrow box, on the first pass's estimates. Outside the band F1 * a is the image's own I * a
     # (exactly I where a = 1, zero where a = 0), so only band pixels are replaced before blurring. The
     # paper also re-blurs the first pass's background over the narrow box: that field is already a
     # 90-px box average, so a 6-px box leaves it as it is; its own value is used.
-    weighted_f = image_crop.astype(np.float32)
-    weighted_f *= np.float32(1.0 / 255.0)
-    weighted_f *= alpha_crop[..., None]
-    weighted_f[rows, cols] = fore1 * a
-    mean_f2 = _box(weighted_f, narrow)[rows, cols] / (narrow_alpha[rows, cols][:, None] + _EPS)
+    # I * a / 255 in one OpenCV pass (float32 result)
+    weighted_f = cv2.multiply(image_crop, cv2.merge((alpha_crop, alpha_crop, alpha_crop)),
+                              scale=1.0 / 255.0, dtype=cv2.CV_32F)
+    fore1 *= a
+    weighted_f.reshape(-1, 3)[crop_flat] = fore1
+    mean_f2 = np.take(_box(weighted_f, narrow).reshape(-1, 3), crop_flat, axis=0)
+    mean_f2 /= np.take(narrow_alpha.reshape(-1), crop_flat)[:, None] + np.float32(_EPS)
     fore2 = _fuse(observed, a, mean_f2, mean_b1)
-    out[full_rows, full_cols] = (fore2 * 255.0 + 0.5).astype(np.uint8)
+    fore2 *= np.float32(255.0)
+    fore2 += np.float32(0.5)
+    out_pixels[full_flat] = fore2.astype(np.uint8)
     return out

@@ -2,7 +2,8 @@
 output kept at the input's size, per recipe, with the per-node medians that make the difference.
 Prints; asserts nothing.
 
-Not for: tests. Run: `python bench/resolution.py [--recipes blur,poster,stencil] [--frames 60] [--mp4]`.
+Not for: tests. Run: `python bench/resolution.py [--recipes blur,poster,stencil] [--frames 60] [--mp4]
+[--rounds 3]` (the median round is printed, the range of all rounds in brackets).
 Each run is a real graph (image_source repeating one frame, so decoding is left out -> the chain ->
 null_sink, or an MP4 with --mp4) in its own process on two cores; the mask stages work at <= 1280x720
 at every input size, so what grows is the composite, the capture's frame and the sink.
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--recipes", default="blur,poster,stencil")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--mp4", action="store_true", help="write an MP4 (libx264) instead of a null sink")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per size: the median is printed")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -65,16 +67,21 @@ def main() -> None:
             base = None
             for name in SIZES:
                 mp4 = str(Path(tmp) / f"{recipe}-{name}.mp4") if args.mp4 else None
-                proc = subprocess.run([sys.executable, __file__, "--frames", str(args.frames),
-                                       "--child", json.dumps([recipe, images[name], mp4])],
-                                      check=True, capture_output=True, text=True)
-                r = json.loads(proc.stdout.strip().splitlines()[-1])
+                rounds = []
+                for _ in range(args.rounds):
+                    proc = subprocess.run([sys.executable, __file__, "--frames", str(args.frames),
+                                           "--child", json.dumps([recipe, images[name], mp4])],
+                                          check=True, capture_output=True, text=True)
+                    rounds.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+                rounds.sort(key=lambda r: r["ms_per_frame"])
+                r = rounds[len(rounds) // 2]
+                spread = f"[{rounds[0]['ms_per_frame']:.1f}-{rounds[-1]['ms_per_frame']:.1f}]"
                 base = base or r["ms_per_frame"]
                 nodes = r["node_ms_p50"]
                 detail = "  ".join(f"{k} {nodes[k]:.1f}" for k in NODES if k in nodes)
                 ratio = r["ms_per_frame"] / base
-                print(f"{recipe:<8} {name:>5}: {r['ms_per_frame']:6.1f} ms/frame ({ratio:4.2f}x 720p)   "
-                      f"node p50 ms: {detail}")
+                print(f"{recipe:<8} {name:>5}: {r['ms_per_frame']:6.1f} ms/frame {spread:>13} "
+                      f"({ratio:4.2f}x 720p)   node p50 ms: {detail}")
 
 
 if __name__ == "__main__":

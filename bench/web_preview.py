@@ -3,8 +3,9 @@ server's CPU per frame, at 720p30 in a real headless Chromium.
 
 Not for: tests (nothing here is asserted). The pages measure the latency themselves (the frame's capture
 time on the server's clock, against the animation frame that paints it) and report it; this script reads
-those reports. Two graphs: the preview alone (sample -> sink: the cost of the page path) and the standard
-chain with the model and a transparent look (replace, background = transparent: what OBS shows).
+those reports. Three graphs: the preview alone (sample -> sink: the cost of the page path), a fixed
+cut-out (BGRA frames without the model: the alpha path's cost) and the standard chain with the model and
+a transparent look (replace, background = transparent: what OBS shows).
     python bench/web_preview.py [--seconds 15]
 """
 from __future__ import annotations
@@ -16,8 +17,11 @@ import subprocess
 import tempfile
 import time
 
+import cv2
+import numpy as np
 from portraitflow.devices.endpoints import source_for
-from portraitflow.devices.web_preview import WebPreviewServer
+from portraitflow.devices.web_server import WebPreviewServer
+from portraitflow.graph import Frame, Node, registry
 from portraitflow.graph.runner import GraphRunner
 from portraitflow.graph.spec import GraphSpec
 from portraitflow.graph.stats import percentile_ms
@@ -29,6 +33,33 @@ def preview_only() -> GraphSpec:
             .add("capture", "sample_source", frames=100_000, fps=30.0, realtime=True)
             .add("preview", "web_preview_sink")
             .connect("capture.frame", "preview.frame"))
+
+
+class FixedCutout(Node):
+    """BGRA out: the frame with a fixed elliptical alpha (the page's alpha path without the model's cost)."""
+
+    inputs = {"frame": Frame}
+    outputs = {"frame": Frame}
+
+    def process(self, ctx):
+        packet = ctx.inputs["frame"]
+        frame = packet.payload
+        h, w = frame.shape[:2]
+        alpha = np.zeros((h, w), np.uint8)
+        cv2.ellipse(alpha, (w // 2, h // 2), (w // 6, h // 3), 0, 0, 360, 255, -1)
+        ctx.emit("frame", packet.derive(cv2.merge((*cv2.split(frame), alpha))))
+
+
+registry.register("bench_fixed_cutout", FixedCutout)
+
+
+def preview_with_alpha() -> GraphSpec:
+    return (GraphSpec(name="bench-preview-alpha")
+            .add("capture", "sample_source", frames=100_000, fps=30.0, realtime=True)
+            .add("cutout", "bench_fixed_cutout")
+            .add("preview", "web_preview_sink")
+            .connect("capture.frame", "cutout.frame")
+            .connect("cutout.frame", "preview.frame"))
 
 
 def transparent_chain() -> GraphSpec:
@@ -84,12 +115,18 @@ def _cpu_s() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--only", choices=["preview", "alpha", "chain"], help="one of the three graphs")
     args = parser.parse_args()
     print("720p30 sample, headless Chromium (--disable-gpu); measured on a shared, loaded 2-core machine")
-    measure("preview only, control page", preview_only(), "page", "page", args.seconds)
-    measure("preview only, OBS page (alpha: none)", preview_only(), "obs", "obs", args.seconds)
-    measure("replace+transparent chain, control page", transparent_chain(), "page", "page", args.seconds)
-    measure("replace+transparent chain, OBS page (alpha)", transparent_chain(), "obs", "obs", args.seconds)
+    if args.only in (None, "preview"):
+        measure("preview only, control page", preview_only(), "page", "page", args.seconds)
+        measure("preview only, OBS page (no alpha)", preview_only(), "obs", "obs", args.seconds)
+    if args.only in (None, "alpha"):
+        measure("fixed cut-out (BGRA), control page", preview_with_alpha(), "page", "page", args.seconds)
+        measure("fixed cut-out (BGRA), OBS page", preview_with_alpha(), "obs", "obs", args.seconds)
+    if args.only in (None, "chain"):
+        measure("replace+transparent chain, control page", transparent_chain(), "page", "page", args.seconds)
+        measure("replace+transparent chain, OBS page", transparent_chain(), "obs", "obs", args.seconds)
 
 
 if __name__ == "__main__":

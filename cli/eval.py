@@ -41,7 +41,7 @@ def _segmenters(model: str, cache_dir: str | None, gate: bool):
     from ..nodes.segment import GATE_AUTO, GATE_NONE, FrameSegmenter
 
     segmenter = FrameSegmenter(model, threads=1, gate_model=GATE_AUTO if gate else GATE_NONE,
-                               cache_dir=cache_dir)
+                               frame_edges="auto" if gate else "keep", cache_dir=cache_dir)
     return lambda frame: segmenter(frame)[0]
 
 

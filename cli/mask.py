@@ -41,7 +41,9 @@ class _MaskMaker:
         from ..nodes.segment import GATE_AUTO, GATE_NONE, FrameSegmenter
 
         self.raw = raw
-        self.segmenter = FrameSegmenter(model, threads=threads, gate_model=GATE_NONE if raw else GATE_AUTO)
+        # --raw is MediaPipe's own mask: no gate, and no frame-edge extension either
+        self.segmenter = FrameSegmenter(model, threads=threads, gate_model=GATE_NONE if raw else GATE_AUTO,
+                                        frame_edges="keep" if raw else "auto")
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         import cv2

@@ -196,7 +196,7 @@ def _web_preview_server(args: argparse.Namespace, graph):
     """The page's server for this run: its looks, where "Save as recipe" writes, the address."""
     from functools import partial
 
-    from ..devices.web_preview import WebPreviewServer
+    from ..devices.web_server import WebPreviewServer
     from ..recipes.writer import save_running_recipe, saved_recipes_dir
     looks, current = _web_preview_looks(args, graph)
     server = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current, host=args.preview_bind,

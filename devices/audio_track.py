@@ -26,12 +26,17 @@ COPYABLE = {
     "matroska": {"aac", "mp3", "opus", "vorbis", "flac", "pcm_s16le", "ac3", "alac"},
     "mpegts": {"aac", "mp3", "mp2", "ac3"},
     "flv": {"aac", "mp3"},
+    "webm": {"opus", "vorbis"},
 }
 #: inputs whose audio packets only another transport stream takes as they are
 TRANSPORT_STREAM_FORMATS = {"mpegts", "aac"}
-#: what an output container gets when the input's codec cannot be copied into it
+#: what an output container gets when the input's codec cannot be copied into it: AAC, except WebM,
+#: which takes only Opus or Vorbis
 REENCODE_CODEC = "aac"
+REENCODE_FOR_FORMAT = {"webm": "libopus"}
 REENCODE_BITRATE = 160_000
+#: Opus encodes only these rates
+OPUS_RATES = (48_000, 24_000, 16_000, 12_000, 8_000)
 
 
 def has_audio(path: str) -> bool:
@@ -76,12 +81,15 @@ class AudioTrack:
         if self.copy:
             self._out_stream = container.add_stream_from_template(self._in_stream)
         else:
+            self.encoder = REENCODE_FOR_FORMAT.get(out_format, REENCODE_CODEC)
             rate = self._in_stream.codec_context.sample_rate or 48_000
-            self._out_stream = container.add_stream(REENCODE_CODEC, rate=rate)
+            if self.encoder == "libopus" and rate not in OPUS_RATES:
+                rate = 48_000          # PyAV's encode resamples the decoded frames to it
+            self._out_stream = container.add_stream(self.encoder, rate=rate)
             self._out_stream.bit_rate = REENCODE_BITRATE
             layout = self._in_stream.codec_context.layout
-            # FFmpeg's AAC encoder takes planar float, mono or stereo here (more would need a mapping)
-            self._out_stream.format = "fltp"
+            # planar float (AAC) or packed 16-bit (Opus), mono or stereo (more would need a mapping)
+            self._out_stream.format = "fltp" if self.encoder == REENCODE_CODEC else "s16"
             self._out_stream.layout = "mono" if layout is not None and layout.nb_channels == 1 else "stereo"
             self._out_stream.time_base = Fraction(1, rate)
         self._packets = self._input.demux(self._in_stream)
@@ -93,7 +101,7 @@ class AudioTrack:
     @property
     def codec_description(self) -> str:
         source = self._in_stream.codec_context.name
-        return f"{source} copied" if self.copy else f"{source} re-encoded to {REENCODE_CODEC}"
+        return f"{source} copied" if self.copy else f"{source} re-encoded to {self.encoder}"
 
     def prime(self, muxer: Muxer) -> Fraction:
         """Before the first video packet: write sound until the first audio packet is out, and

@@ -133,9 +133,9 @@ class CameraSource(Node):
                 raise ValueError(f"width and height must be >= 16, got {self.width}x{self.height}")
             check_ranges(self, fps=(Above(0), 240))
 
-    @property
-    def live(self) -> bool:
-        return True
+    @classmethod
+    def live_for(cls, options) -> bool:
+        return True     # a camera delivers in real time whatever the options
 
     def open(self, ctx) -> None:
         fmt = device_format()

@@ -56,9 +56,9 @@ class ImageSource(Node):
             if self.frames < 0:
                 raise ValueError(f"frames must be >= 0 (0 = endless), got {self.frames}")
 
-    @property
-    def live(self) -> bool:
-        return self.options.realtime
+    @classmethod
+    def live_for(cls, options) -> bool:
+        return options.realtime
 
     def open(self, ctx) -> None:
         self._image = read_image(self.options.path)

@@ -89,9 +89,9 @@ class SampleSource(Node):
                 raise ValueError(f"frames must be >= 1, got {self.frames}")
             check_ranges(self, fps=(Above(0), 240))
 
-    @property
-    def live(self) -> bool:
-        return self.options.realtime
+    @classmethod
+    def live_for(cls, options) -> bool:
+        return options.realtime
 
     def open(self, ctx) -> None:
         photo = cv2.imread(str(PHOTO), cv2.IMREAD_COLOR)

@@ -63,9 +63,9 @@ class VideoSource(Node):
             if self.max_frames < 0:
                 raise ValueError(f"max_frames must be >= 0 (0 = all), got {self.max_frames}")
 
-    @property
-    def live(self) -> bool:
-        return self.options.realtime
+    @classmethod
+    def live_for(cls, options) -> bool:
+        return options.realtime
 
     def open(self, ctx) -> None:
         self._ctx_count = ctx.count

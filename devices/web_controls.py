@@ -1,6 +1,6 @@
 """The web preview's control surface: what settings a running graph offers, and changing them live.
 
-Not for: HTTP (web_preview.py) or request checks (web_guard.py). Every control is drawn from a node's
+Not for: HTTP (web_server.py) or request checks (web_guard.py). Every control is drawn from a node's
 typed Options (graph/options.describe_options: type, default, range, choices, doc line) and every change
 goes through GraphRunner.set_options, which validates it with the node's own checks: a bad value is a
 ConfigError naming the node and field, and the running look stays as it was.
@@ -38,8 +38,17 @@ class ControlSurface:
         self.saver = save_recipe
         self.modified = False          # a setting changed since the recipe was chosen
         self.runner = None
-        self.version = 0
+        self._changes = 0
         self._lock = threading.Lock()
+
+    @property
+    def version(self) -> int:
+        """Grows with every change made here and every change the runner undid (the page redraws)."""
+        runner = self.runner
+        if runner is None:
+            return self._changes
+        undone = sum(s.counters.get("option_change_undone", 0) for s in runner.stats.nodes.values())
+        return self._changes + undone
 
     # -- what is offered ------------------------------------------------------------------------
     def controllable(self) -> list:
@@ -64,9 +73,11 @@ class ControlSurface:
             if settings_class is not None and look is None:
                 current = dataclasses.asdict(build_options(settings_class, options.settings))
                 look = {"node": rn.id, "name": getattr(options, "look", None), "settings": [
-                    {**info.as_dict(), "value": _plain(current[info.name]), "editable": info.kind in EDITABLE_KINDS}
+                    {**info.as_dict(), "value": _plain(current[info.name]),
+                     "editable": info.kind in EDITABLE_KINDS}
                     for info in describe_options(settings_class)]}
         return {"version": self.version, "recipe": self.current_look, "modified": self.modified,
+                "undone_changes": dict(runner.undone_changes),
                 "recipes": list(self.looks),
                 "paused": runner.paused, "can_save": self.saver is not None and look is not None,
                 "nodes": nodes, "look": look}
@@ -92,7 +103,7 @@ class ControlSurface:
                 change["settings"] = {**current.settings, **settings}
             new = runner.set_options(node_id, change)
             self.modified = True
-            self.version += 1
+            self._changes += 1
         return {"node": node_id, "options": {k: _plain(v) for k, v in dataclasses.asdict(new).items()}}
 
     def switch_look(self, name: str) -> None:
@@ -109,13 +120,13 @@ class ControlSurface:
                 if changed:
                     runner.set_options(node_id, changed)
             self.current_look, self.modified = name, False
-            self.version += 1
+            self._changes += 1
 
     def set_paused(self, paused: bool) -> None:
         runner = self._running()
         runner.pause() if paused else runner.resume()
         with self._lock:
-            self.version += 1
+            self._changes += 1
 
     def save_recipe(self, name: str) -> Path:
         if self.saver is None:

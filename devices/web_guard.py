@@ -1,6 +1,6 @@
 """What the web preview accepts from a browser or a script: the checks every request passes first.
 
-Not for: serving (web_preview.py) or what a valid change means (web_controls.py). The preview can show
+Not for: serving (web_server.py) or what a valid change means (web_controls.py). The preview can show
 the camera and change the look, so it trusts no page and no process:
 - Host must name the address it listens on (a DNS-rebinding page sends its own name: refused);
 - a request a browser marks cross-site (Sec-Fetch-Site) is refused, so no other page reads or embeds it;
@@ -56,7 +56,8 @@ class RequestGuard:
     def __init__(self, host: str, port: int, token: str, *, token_for_everything: bool | None = None):
         self.host, self.port, self.token = host, port, token
         self.loopback = is_loopback(host)
-        self.token_for_everything = not self.loopback if token_for_everything is None else token_for_everything
+        self.token_for_everything = (not self.loopback if token_for_everything is None
+                                     else token_for_everything)
         self.wildcard = host in ("0.0.0.0", "::", "")
         names = {host}
         if self.loopback:
@@ -146,7 +147,8 @@ def expect_object(data: Any, fields: Mapping[str, tuple[type, ...]], required: t
         types = fields[name]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             expected = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
-            raise Refused(HTTPStatus.BAD_REQUEST, f"field {name!r}: expected {expected}, got {_json_type(value)}")
+            raise Refused(HTTPStatus.BAD_REQUEST,
+                          f"field {name!r}: expected {expected}, got {_json_type(value)}")
     return data
 
 

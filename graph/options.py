@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import contextvars
 import dataclasses
+import functools
 import inspect
 import io
 import math
@@ -212,7 +213,7 @@ def describe_options(options_cls: type) -> list[OptionInfo]:
     ``__post_init__`` passes to ``check_ranges`` (a default instance is built to see them), the
     comment after a field or the string on the line below it."""
     fields = option_fields(options_cls)
-    ranges = _declared_ranges(options_cls, fields)
+    ranges = _declared_ranges(options_cls)
     docs = _field_docs(options_cls)
     rows = []
     for name, (tp, default) in fields.items():
@@ -228,8 +229,9 @@ def describe_options(options_cls: type) -> list[OptionInfo]:
     return rows
 
 
-def _declared_ranges(options_cls: type, fields: dict[str, tuple[Any, Any]]) -> dict[str, tuple]:
-    if any(default is dataclasses.MISSING for _, default in fields.values()):
+@functools.lru_cache(maxsize=512)     # read only; a class's ranges and docs do not change while it runs
+def _declared_ranges(options_cls: type) -> dict[str, tuple]:
+    if any(default is dataclasses.MISSING for _, default in option_fields(options_cls).values()):
         return {}                          # no default instance to build: ranges unknown
     recording: dict = {}
     token = _recorded_ranges.set(recording)
@@ -283,6 +285,7 @@ def _plain(value: Any) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=512)
 def _field_docs(options_cls: type) -> dict[str, str]:
     """name -> the comment on a field's line (``x: float = 1.0  # why``) or the string literal on
     the line after it (an attribute docstring); {} when the source is not available."""

@@ -46,6 +46,8 @@ class GraphRunner:
         self._pending_lock = threading.RLock()     # set_options reads the pending options under it
         self._resumed = threading.Event()
         self._resumed.set()
+        #: node id -> why its last live option change was undone (see _process_after_change)
+        self.undone_changes: dict[str, str] = {}
         self._conds = {n.id: threading.Condition() for n in self.graph.nodes}
         self.streams: dict[str, Stream] = {}
         self._out_streams: dict[str, dict[str, list[Stream]]] = {n.id: {} for n in self.graph.nodes}
@@ -93,7 +95,10 @@ class GraphRunner:
         """Change a running node's options (validated now, applied before its next process() call,
         on its own thread, so a node never sees options change mid-packet). E.g. switching a
         recipe's look live from the web preview. Changes sent before the node applied the previous
-        ones build on them (two sliders moved within one frame both count). Returns the new options."""
+        ones build on them (two sliders moved within one frame both count). A change that makes the
+        node fail (in options_changed or on its next packet) is undone: the node goes on with its
+        previous options, counts option_change_undone and ``undone_changes`` says why. Returns the
+        new options."""
         rn = next((n for n in self.graph.nodes if n.id == node_id), None)
         if rn is None:
             raise ConfigError(f"no node {node_id!r} in the running graph", node=node_id)
@@ -118,15 +123,45 @@ class GraphRunner:
         node = self.nodes.get(node_id)
         return node.options if node is not None else None
 
-    def _apply_pending(self, node: Node, ctx: Context) -> None:
-        if node.id in self._pending_options:
-            with self._pending_lock:
-                options = self._pending_options.pop(node.id)
-            node.options = options
-            inputs = self._input_sets.get(node.id)
-            if inputs is not None:   # the pairing follows the options, as it was checked
-                inputs.pairing = node_contract(type(node), options, node=node.id)[0]
+    def _apply_pending(self, node: Node, ctx: Context) -> object | None:
+        """Apply the node's pending options; returns the options they replaced (None when nothing was
+        pending, or the change was undone at once because options_changed refused it)."""
+        if node.id not in self._pending_options:
+            return None
+        with self._pending_lock:
+            options = self._pending_options.pop(node.id)
+        previous = node.options
+        self._set_node_options(node, options)
+        try:
             node.options_changed(ctx)
+        except Exception as exc:  # noqa: BLE001 - a live change must not end the run
+            self._undo_change(node, ctx, previous, exc)
+            return None
+        return previous
+
+    def _set_node_options(self, node: Node, options: object) -> None:
+        node.options = options
+        inputs = self._input_sets.get(node.id)
+        if inputs is not None:   # the pairing follows the options, as it was checked
+            inputs.pairing = node_contract(type(node), options, node=node.id)[0]
+
+    def _process_after_change(self, node: Node, ctx: Context, previous: object) -> bool:
+        """The first packet after a live change: when the new options make process() fail (an image
+        path that does not load, a model that is not there), they are undone and this packet is
+        dropped; the node runs on as before. True when the packet was processed."""
+        try:
+            node.process(ctx)
+            return True
+        except Exception as exc:  # noqa: BLE001 - the change failed, not the node
+            self._undo_change(node, ctx, previous, exc)
+            return False
+
+    def _undo_change(self, node: Node, ctx: Context, previous: object, exc: Exception) -> None:
+        self._set_node_options(node, previous)
+        node.options_changed(ctx)     # back to what ran; failing again here fails the node
+        ctx.count("option_change_undone")
+        with self._pending_lock:
+            self.undone_changes[node.id] = " ".join(f"{type(exc).__name__}: {exc}".split())
 
     def pause(self) -> None:
         """Sources stop producing until resume() (what is in flight still reaches the sinks); stop()
@@ -237,11 +272,13 @@ class GraphRunner:
                     current = primary
                     current_ts = primary.capture_ts_ns if primary else None
                     ctx.inputs = got
-                    if self._pending_options:
-                        self._apply_pending(node, ctx)
+                    previous = self._apply_pending(node, ctx) if self._pending_options else None
                     waited[0] = 0
                     start = time.perf_counter_ns()
-                    node.process(ctx)
+                    if previous is None:
+                        node.process(ctx)
+                    elif not self._process_after_change(node, ctx, previous):
+                        continue
                     end = time.perf_counter_ns()
                     stats.processed += 1
                     stats.process_ns.append(end - start - waited[0])

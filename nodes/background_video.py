@@ -17,13 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import cv2
 import numpy as np
 
 from ..graph import Context, DeviceError, Frame, Node
 from ..graph.media_time import media_seconds
+
+if TYPE_CHECKING:
+    import av
 
 #: settings values ending like this are video backgrounds (anything else is an image or procedural asset)
 VIDEO_BACKGROUND_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts",
@@ -57,7 +60,11 @@ class ClipReader:
     exact fractions (pts x time base), so a loop of 12 frames at 10 fps is exactly 1.2 s, not 1.2000000002."""
 
     def __init__(self, path: str, *, loop: bool = True):
+        import av   # here, not at the top: the looks import this module, and `portraitflow --help` must stay light
+
+        self._av = av
         self.path, self.loop = path, loop
+        import av  # here, not at the top: the recipe catalogue (and `portraitflow --help`) stays PyAV-free
         try:
             self._container = av.open(path)
             self._stream = self._container.streams.video[0]
@@ -79,13 +86,14 @@ class ClipReader:
         self._frames = self._container.decode(self._stream)
         self._pass_start = True
 
-    def _next_frame(self) -> tuple[Fraction, av.VideoFrame] | None:
+    def _next_frame(self) -> tuple[Fraction, "av.VideoFrame"] | None:
         """(time from the clip's start in s, frame), or None at the end of the clip."""
+        import av
         try:
             frame = next(self._frames)
         except StopIteration:
             return None
-        except av.FFmpegError as exc:
+        except self._av.FFmpegError as exc:
             raise DeviceError(f"background video {self.path!r}: decode failed ({exc})") from exc
         self.decoded += 1
         time_s = frame.pts * self._time_base if frame.pts is not None else Fraction(0)
@@ -95,9 +103,10 @@ class ClipReader:
 
     def _wrap(self) -> None:
         """Back to the clip's first frame (the end has been reached)."""
+        import av
         try:
             self._container.seek(0, stream=self._stream)
-        except av.FFmpegError as exc:
+        except self._av.FFmpegError as exc:
             raise DeviceError(f"background video {self.path!r}: cannot loop ({exc})") from exc
         self._restart()
         self.loops += 1
@@ -106,7 +115,7 @@ class ClipReader:
             raise DeviceError(f"background video {self.path!r}: no frame after seeking to the start")
         self._current, self._upcoming = first, self._next_frame()
 
-    def frame_at(self, time_s: Fraction) -> tuple[av.VideoFrame, bool]:
+    def frame_at(self, time_s: Fraction) -> tuple["av.VideoFrame", bool]:
         """The frame to show at ``time_s`` (>= 0, from the clip's start, any number of loops on) and whether
         it differs from the one returned last time."""
         changed = False

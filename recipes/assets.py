@@ -181,10 +181,18 @@ def _landscape_scene(height: int, width: int) -> np.ndarray:
                  np.asarray(parse_colour("#2f3d48"), np.float32)[None, None, :], t[..., 0])
     floor_cover = np.clip((rows - floor_top / height) * height / 2.0, 0.0, 1.0)
     image = _mix(image, np.broadcast_to(floor, image.shape), np.broadcast_to(floor_cover, (height, width)))
-    far_ground = np.full(width, floor_top + 2.0, np.float32)
-    far = _fir_line(height, width, seed=41, ground=far_ground, tree_height=height * 0.06,
-                    tree_width=width * 0.016)
-    image = _mix(image, np.asarray(parse_colour("#5a6e7b"), np.float32), cv2.GaussianBlur(far, (0, 0), 0.6) * 0.9)
+    # the far forest as one canopy line of rounded crowns (a smooth curve, not a row of spikes), in haze
+    x = np.arange(width, dtype=np.float32)
+    rng = np.random.default_rng(41)
+    crowns = np.zeros(width, np.float32)
+    for octave, (cell, weight) in enumerate(((0.012, 0.5), (0.03, 0.35), (0.09, 0.25))):
+        knots = rng.random(int(1.0 / cell) + 3).astype(np.float32)
+        crowns += weight * np.interp(x / (cell * width), np.arange(knots.size), knots).astype(np.float32)
+    crowns = cv2.GaussianBlur(crowns[None, :], (0, 0), sigmaX=width * 0.003)[0]
+    canopy_top = floor_top + 2.0 - height * (0.015 + 0.05 * crowns)
+    far = np.clip((rows - canopy_top[None, :] / height) * height / 1.5, 0.0, 1.0)
+    far *= np.clip((floor_top / height + 0.06 - rows) * height / 40.0, 0.0, 1.0)   # melts into the floor mist
+    image = _mix(image, np.asarray(parse_colour("#5a6e7b"), np.float32), far * 0.85)
     near_ground = np.full(width, height * 1.02, np.float32)
     near = _fir_line(height, width, seed=43, ground=near_ground, tree_height=height * 0.42,
                      tree_width=width * 0.07)

@@ -56,8 +56,8 @@ class ClosingSource(Node):
         key: str = "k"
         fps: float = 100.0
 
-    @property
-    def live(self) -> bool:
+    @classmethod
+    def live_for(cls, options) -> bool:
         return True
 
     def open(self, ctx):
@@ -82,8 +82,20 @@ class ClosingSource(Node):
 registry.register("t_closing", ClosingSource)
 
 
+@pytest.fixture(autouse=True)
+def threads_before():
+    """Node threads alive before the test (another test's graph may still be finishing)."""
+    global _BEFORE
+    _BEFORE = set(threading.enumerate())
+    yield
+
+
+_BEFORE: set[threading.Thread] = set()
+
+
 def _node_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("node:")]
+    """Node threads this test started that are still alive."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("node:") and t not in _BEFORE]
 
 
 def test_break_stops_the_graph_closes_the_source_and_leaves_no_thread():

@@ -1,4 +1,4 @@
-// portraitflow web preview: what both pages share (served as /frames.js by devices/web_preview.py).
+// portraitflow web preview: what both pages share (served as /frames.js by devices/web_server.py).
 // The token, requests that carry it, the frame loop (one long poll at a time), alpha put back from the
 // grey rows below the colour, and capture-to-screen latency measured on the server's own clock.
 "use strict";

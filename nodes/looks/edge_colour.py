@@ -6,6 +6,10 @@ Why a working size: the estimate's per-pixel work grows with the edge band, 36-4
 with the chain's mask against 7-8 ms at 640x360. The colour of an edge varies slowly along it (the
 alpha carries the fine detail), so the estimate is made small, brought back up bilinearly and copied
 into the frame only where the mask is soft; solid person and background keep the frame's own pixels.
+Inside the soft band the estimate is faded in by softness (full where alpha <= 1/2, none at alpha 1):
+a mostly-opaque pixel is mostly the person already, and a hard switch at the band's inner edge would
+leave a seam between the small estimate and the frame's full-resolution detail (a one-level change of
+the mask moved such a pixel by 25 levels).
 """
 from __future__ import annotations
 
@@ -39,5 +43,12 @@ class EdgeColour:
         if not cv2.countNonZero(soft):
             return out
         small = estimate_foreground(shrink(frame, self._small), shrink(mask, self._small))
-        cv2.copyTo(grow(small, height, width), soft, out)
+        x, y, w, h = cv2.boundingRect(soft)      # the band's box: the fade costs nothing elsewhere
+        box = (slice(y, y + h), slice(x, x + w))
+        estimate = grow(small, height, width)[box]
+        # weight of the estimate: 1 for alpha <= 127, falling to 0 at alpha 255
+        weight = cv2.convertScaleAbs(alpha[box], alpha=-2.0, beta=510.0)
+        weight = weight.astype(np.float32) * np.float32(1 / 255)
+        faded = cv2.blendLinear(estimate, frame[box], weight, 1.0 - weight)
+        cv2.copyTo(faded, soft[box], out[box])
         return out

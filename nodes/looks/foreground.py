@@ -25,13 +25,13 @@ import numpy as np
 #: halo than 1/8 and 30% less than 90 px)
 WIDE_BOX_FRACTION = 1.0 / 6.0
 NARROW_BOX_FRACTION = 6.0 / 720.0
+#: frames are estimated at about this height (a 720p frame at half size, 4K at a sixth): see estimate_foreground
+WORK_HEIGHT = 360
 #: the wide pass runs on a grid this many times smaller (its result is a blur over ~90 px anyway)
 WIDE_PASS_SHRINK = 4
 _EPS = 1e-5
 #: alpha below this counts as background, above 1 - this as solid person (half an 8-bit level)
 _SOLID = 0.5 / 255.0
-#: row length of the sample maps handed to cv2.remap in _sample
-_MAP_WIDTH = 1024
 
 
 def _box(image: np.ndarray, size: int) -> np.ndarray:
@@ -44,42 +44,65 @@ def _fuse(observed: np.ndarray, alpha: np.ndarray, mean_f: np.ndarray, mean_b: n
     return np.clip(estimate, 0.0, 1.0, out=estimate)
 
 
-def _sample(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, shrink: int) -> np.ndarray:
-    """Bilinear samples (NxC, float32) of a small grid at full-resolution pixel positions (what
-    cv2.resize's INTER_LINEAR upsampling would give there, without upsampling the whole grid).
-
-    cv2.remap on a 1xN map does the gathering and weighting in one pass (numpy's four fancy-indexed
-    gathers of N x C floats took 40% of the cut-out's time at 720p: 13 of 30 ms); its weights are
-    quantised to 1/32 px, which on this ~90 px box-blurred grid moves a sample by under 0.001."""
-    height, width = grid.shape[:2]
-    count = len(rows)
-    # remap's maps are images (sides under 32767): the N positions as rows of _MAP_WIDTH, the last padded
-    padded = -(-max(count, 1) // _MAP_WIDTH) * _MAP_WIDTH
-    scale = np.float32(1.0 / shrink)
-    y = np.zeros(padded, np.float32)
-    x = np.zeros(padded, np.float32)
-    np.clip((rows.astype(np.float32) + 0.5) * scale - 0.5, 0.0, height - 1.0, out=y[:count])
-    np.clip((cols.astype(np.float32) + 0.5) * scale - 0.5, 0.0, width - 1.0, out=x[:count])
-    y, x = y.reshape(-1, _MAP_WIDTH), x.reshape(-1, _MAP_WIDTH)
-    channels = 1 if grid.ndim == 2 else grid.shape[2]
-    parts = []
-    for first in range(0, channels, 4):   # remap takes at most 4 channels
-        chunk = grid if grid.ndim == 2 else np.ascontiguousarray(grid[..., first:first + 4])
-        sampled = cv2.remap(chunk, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        parts.append(sampled.reshape(padded, -1)[:count])
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-
+def _upsampled_crop(grid: np.ndarray, height: int, width: int, crop: tuple[int, int, int, int]) -> np.ndarray:
+    """The part ``crop`` (top, bottom, left, right) of ``grid`` upsampled bilinearly to height x width."""
+    top, bottom, left, right = crop
+    if grid.shape[0] * grid.shape[1] * 16 >= height * width:   # no smaller than a quarter: the whole thing
+        return cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR)[top:bottom, left:right]
+    scale_y, scale_x = grid.shape[0] / height, grid.shape[1] / width
+    y0, x0 = max(0, int(top * scale_y) - 1), max(0, int(left * scale_x) - 1)
+    y1, x1 = min(grid.shape[0], int(bottom * scale_y) + 2), min(grid.shape[1], int(right * scale_x) + 2)
+    to_grid = np.float32([[scale_x, 0, (left + 0.5) * scale_x - 0.5 - x0],
+                          [0, scale_y, (top + 0.5) * scale_y - 0.5 - y0]])
+    return cv2.warpAffine(np.ascontiguousarray(grid[y0:y1, x0:x1]), to_grid, (right - left, bottom - top),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *,
                         wide_box_fraction: float = WIDE_BOX_FRACTION,
-                        narrow_box_fraction: float = NARROW_BOX_FRACTION) -> np.ndarray:
+                        narrow_box_fraction: float = NARROW_BOX_FRACTION,
+                        work_height: int = WORK_HEIGHT) -> np.ndarray:
     """The person's colour (uint8 HxWx3 BGR) for ``image`` (uint8 HxWx3 BGR) under ``alpha`` (float32 HxW
-    in [0, 1], person = 1). Pixels outside the edge band are the image's own; a new array either way."""
+    in [0, 1], person = 1). Pixels outside the edge band are the image's own; a new array either way.
+
+    A frame taller than about ``work_height`` is estimated at that height: the correction F - I found
+    there is brought up to full size and added to the full-size image where alpha < 1, so solid person
+    pixels stay exact and the edge keeps the image's own fine detail (the correction is smooth: it is
+    made of box means; what it misses is the fine detail of the old background, weighted by a (1 - a))."""
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be uint8 HxWx3 BGR, got {image.dtype} {image.shape}")
     if alpha.shape != image.shape[:2]:
         raise ValueError(f"alpha must be HxW {image.shape[:2]} like the image, got {alpha.shape}")
     alpha = np.asarray(alpha, np.float32)
+    height, width = alpha.shape
+    scale = height / work_height
+    if scale <= 1.25:
+        return _estimate(image, alpha, wide_box_fraction, narrow_box_fraction)
+    size = (max(1, round(width / scale)), max(1, round(height / scale)))
+    small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small_alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    small_fore = _estimate(small_image, small_alpha, wide_box_fraction, narrow_box_fraction)
+    correction = cv2.subtract(small_fore, small_image, dtype=cv2.CV_16S)
+    x, y, w, h = cv2.boundingRect(cv2.inRange(correction, (0, 0, 0), (0, 0, 0)) ^ 255)
+    out = image.copy()
+    if w == 0 or h == 0:
+        return out
+    # the correction's bounding box, in full-size pixels (one small pixel of margin for the interpolation)
+    x0, y0 = max(0, x - 1), max(0, y - 1)
+    x1, y1 = min(size[0], x + w + 1), min(size[1], y + h + 1)
+    top, left = round(y0 * scale), round(x0 * scale)
+    bottom, right = min(height, round(y1 * scale)), min(width, round(x1 * scale))
+    # only that window is brought up (its edges meet the frame's within a fraction of a pixel)
+    full_correction = cv2.resize(correction[y0:y1, x0:x1], (right - left, bottom - top),
+                                 interpolation=cv2.INTER_LINEAR)
+    window = out[top:bottom, left:right]
+    corrected = cv2.add(window, full_correction, dtype=cv2.CV_8U)
+    np.copyto(window, corrected, where=(alpha[top:bottom, left:right] < 1.0 - _SOLID)[..., None])
+    return out
+
+
+def _estimate(image: np.ndarray, alpha: np.ndarray, wide_box_fraction: float,
+              narrow_box_fraction: float) -> np.ndarray:
+    """The estimate at the image's own size (see the module docstring)."""
     height, width = alpha.shape
     out = image.copy()
     soft = cv2.inRange(alpha, _SOLID, 1.0 - _SOLID)
@@ -95,14 +118,8 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *,
     narrow_alpha = _box(alpha_crop, narrow)
     band = (alpha_crop < 1.0 - _SOLID) & (narrow_alpha > _SOLID)
     rows, cols = np.nonzero(band)
-    # gathers and scatters by flat index (np.take on one axis) instead of (rows, cols) pairs: 3-4x faster
-    crop_flat = rows * (right - left) + cols
-    full_rows, full_cols = rows + top, cols + left
-    full_flat = full_rows * width + full_cols
-    out_pixels = out.reshape(-1, 3)          # out is a contiguous copy of the image
-    a = np.take(np.ascontiguousarray(alpha).reshape(-1), full_flat)[:, None]
-    observed = np.take(out_pixels, full_flat, axis=0).astype(np.float32)
-    observed *= np.float32(1.0 / 255.0)
+    a = alpha_crop[rows, cols][:, None]
+    observed = image_crop[rows, cols].astype(np.float32) * np.float32(1.0 / 255.0)
 
     # pass 1, wide box, on a small grid: local means of the image weighted by alpha and by 1 - alpha
     shrink = WIDE_PASS_SHRINK if min(height, width) >= 8 * WIDE_PASS_SHRINK else 1
@@ -114,22 +131,23 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *,
     small_weight = _box(small_alpha, wide)[..., None]
     small_mean_f = _box(small_image * small_alpha[..., None], wide) / (small_weight + _EPS)
     small_mean_b = _box(small_image * (1.0 - small_alpha)[..., None], wide) / ((1.0 - small_weight) + _EPS)
-    mean_b1 = _sample(small_mean_b, full_rows, full_cols, shrink)
-    fore1 = _fuse(observed, a, _sample(small_mean_f, full_rows, full_cols, shrink), mean_b1)
+    full_rows, full_cols = rows + top, cols + left
+    # both means brought up to the crop in one 6-channel resize (the crop's slice of the whole frame's
+    # upsampling, which is what bilinear sampling at the band pixels would give, without per-pixel maths)
+    means = _upsampled_crop(np.concatenate((small_mean_f, small_mean_b), axis=2), height, width,
+                            (top, bottom, left, right))[rows, cols]
+    mean_b1 = means[:, 3:]
+    fore1 = _fuse(observed, a, means[:, :3], mean_b1)
 
     # pass 2, narrow box, on the first pass's estimates. Outside the band F1 * a is the image's own I * a
     # (exactly I where a = 1, zero where a = 0), so only band pixels are replaced before blurring. The
     # paper also re-blurs the first pass's background over the narrow box: that field is already a
     # 90-px box average, so a 6-px box leaves it as it is; its own value is used.
-    # I * a / 255 in one OpenCV pass (float32 result)
-    weighted_f = cv2.multiply(image_crop, cv2.merge((alpha_crop, alpha_crop, alpha_crop)),
-                              scale=1.0 / 255.0, dtype=cv2.CV_32F)
-    fore1 *= a
-    weighted_f.reshape(-1, 3)[crop_flat] = fore1
-    mean_f2 = np.take(_box(weighted_f, narrow).reshape(-1, 3), crop_flat, axis=0)
-    mean_f2 /= np.take(narrow_alpha.reshape(-1), crop_flat)[:, None] + np.float32(_EPS)
+    weighted_f = image_crop.astype(np.float32)
+    weighted_f *= np.float32(1.0 / 255.0)
+    weighted_f *= alpha_crop[..., None]
+    weighted_f[rows, cols] = fore1 * a
+    mean_f2 = _box(weighted_f, narrow)[rows, cols] / (narrow_alpha[rows, cols][:, None] + _EPS)
     fore2 = _fuse(observed, a, mean_f2, mean_b1)
-    fore2 *= np.float32(255.0)
-    fore2 += np.float32(0.5)
-    out_pixels[full_flat] = fore2.astype(np.uint8)
+    out[full_rows, full_cols] = (fore2 * 255.0 + 0.5).astype(np.uint8)
     return out

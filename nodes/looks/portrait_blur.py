@@ -47,10 +47,8 @@ class PortraitBlur(Look):
         work_long_side: int = 320      # upper bound of the blur's working size (long side, px)
 
         def __post_init__(self):
-            if not 0.002 <= self.radius <= 0.1:
-                raise ValueError(f"radius must be in [0.002, 0.1] (fraction of frame width), "
-                                 f"got {self.radius}")
-            check_ranges(self, bokeh=(0, 1), background_dim=(0, 0.6), work_long_side=(64, 1280))
+            check_ranges(self, radius=(0.002, 0.1), bokeh=(0, 1), background_dim=(0, 0.6),
+                         work_long_side=(64, 1280))
 
     def prepare(self, height: int, width: int) -> None:
         s = self.settings

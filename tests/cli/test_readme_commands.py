@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 import pytest
 
+from support.alpha_video import decode_bgra, read_png_sequence
 from support.paths import PARITY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +60,9 @@ def sh_blocks(text: str) -> list[str]:
 
 
 def toml_block(text: str) -> str:
-    """The README's graph file example (its only ```toml block)."""
-    blocks = re.findall(r"^```toml\n(.*?)^```$", text, re.S | re.M)
+    """The README's graph file example: its one ```toml block that is a graph file (starts with [graph];
+    the plugin guide's pyproject.toml excerpt is another ```toml block)."""
+    blocks = [b for b in re.findall(r"^```toml\n(.*?)^```$", text, re.S | re.M) if b.startswith("[graph]")]
     assert len(blocks) == 1, "the README should show exactly one graph file"
     return blocks[0]
 
@@ -258,13 +260,30 @@ def expected_size(argv, width: int, height: int) -> tuple[int, int]:
     return height, width
 
 
-def run_file_to_file(cmd: Command, ws: Workspace) -> None:
+def run_recipe_on_a_video(cmd: Command, ws: Workspace) -> None:
+    """A recipe on a video file: the input (and any video a --set names, e.g. a background clip) made
+    here; every frame comes out, at the input's size unless --size/--max-size, with alpha where the
+    output can hold it (.webm VP9, .mov ProRes 4444, a PNG sequence)."""
     size = (1920, 1080) if "--max-size" in cmd.argv else (640, 360)   # big enough for the cap to act
     ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20, size=size)
+    for index, token in enumerate(cmd.argv[:-1]):
+        value = cmd.argv[index + 1].partition("=")[2]
+        if token == "--set" and value.endswith(".mp4"):
+            ws.video(value, frames=12, size=(480, 270))
+    output = cmd.argv[cmd.argv.index("--output") + 1]
     assert_ok(ws.run(cmd.argv))
-    frames = frames_of(ws.root / cmd.argv[cmd.argv.index("--output") + 1])
+    if output.endswith((".webm", ".mov")):
+        frames = decode_bgra(ws.root / output)
+    elif "%" in output:
+        frames = read_png_sequence((ws.root / output).parent)
+    else:
+        frames = frames_of(ws.root / output)
     assert len(frames) == 20                    # every frame
     assert frames[0].shape[:2] == expected_size(cmd.argv, *size)
+    if "--recipe" in cmd.argv and cmd.argv[cmd.argv.index("--recipe") + 1] == "cutout":
+        assert frames[0].shape[2] == 4
+        alpha = frames[0][..., 3]
+        assert (alpha == 0).mean() > 0.2 and (alpha == 255).mean() > 0.1   # background gone, person kept
 
 
 def run_readme_graph(cmd: Command, ws: Workspace) -> None:
@@ -411,7 +430,11 @@ def run_udp_stream(argv: list[str], ws: Workspace) -> None:
         assert_ok(sender)
         out, err = receiver.communicate(timeout=60)
         got = json.loads(out.strip().splitlines()[-1])
-        assert got["frames"] >= 25 and tuple(got["size"]) == (1280, 720), (got, err)
+        # a live chain drops frames when the machine is busy (counted in the summary, by design): what the
+        # receiver must get is what the sender says it sent, less a little UDP loss
+        sent = int(re.search(r"frames_sent=(\d+)", sender.stderr).group(1))
+        assert sent >= 1 and got["frames"] >= sent * 3 // 4, (got, sent, err)
+        assert tuple(got["size"]) == (1280, 720)
     finally:
         if receiver.poll() is None:
             receiver.kill()
@@ -501,7 +524,6 @@ def run_split_pair(cmd: Command, ws: Workspace) -> None:
     shutil.copy(ws.root / "keys" / "phone.key", allowed / "phone.key")
     graph = runs[0].argv[runs[0].argv.index("--graph") + 1]
     (ws.root / graph).write_text(_SPLIT_GRAPH)
-    (ws.root / "frames").mkdir()
     port = free_port()
     procs = []
     try:
@@ -524,13 +546,35 @@ def run_split_pair(cmd: Command, ws: Workspace) -> None:
     assert len(written) == 12 and cv2.imread(str(written[0])).shape == (180, 320, 3)
 
 
+def run_graph_export(cmd: Command, ws: Workspace) -> None:
+    """A recipe's whole graph written as a graph file that `graph check` accepts."""
+    assert_ok(ws.run(cmd.argv))
+    target = cmd.argv[cmd.argv.index("-o") + 1]
+    check = ws.run(["portraitflow", "graph", "check", target])
+    assert_ok(check)
+    assert "ok (" in check.stdout, check.stdout
+
+
+def run_nodes(cmd: Command, ws: Workspace) -> None:
+    """Every node type, the plugin installed by the test command included; TYPE: one in detail."""
+    argv = [("segment" if token == "TYPE" else token) for token in cmd.argv]
+    run = ws.run(argv)
+    assert_ok(run)
+    if len(argv) == 2:
+        for node_type in ("video_source", "segment", "fringe", "composite", "video_sink", "mirror"):
+            assert re.search(rf"^{node_type}\b", run.stdout, re.M), (node_type, run.stdout)
+    else:
+        assert "inputs:" in run.stdout and "gate_every" in run.stdout, run.stdout
+
+
 #: (pattern on the command as `shlex.join` writes it, runner); every README command matches exactly one
 RULES: list[tuple[str, Callable[[Command, Workspace], None]]] = [
     (r"python3 -m venv .* && .*portraitflow run .*", run_quick_start),
     (r".* && python -m pytest", run_test_command),
     (r"portraitflow recipes", run_as_written(check_recipes)),
     (r"portraitflow run .*--input camera .*", run_with_camera),
-    (r"portraitflow run --input \S+\.mp4 --output \S+\.mp4( --(max-)?size \d+x\d+)?", run_file_to_file),
+    (r"portraitflow run (--recipe \S+ )?(--set \S+ )*--input \S+\.mp4 --output \S+"
+     r"( --(max-)?size \d+x\d+)?", run_recipe_on_a_video),
     (r"portraitflow run --graph \S+\.toml --max-frames \d+", run_readme_graph),
     (r"portraitflow graph (check|show) \S+\.toml", run_graph_tool),
     (r"portraitflow render \S+ .*", run_render),
@@ -544,6 +588,8 @@ RULES: list[tuple[str, Callable[[Command, Workspace], None]]] = [
     (r"portraitflow devices", run_as_written(check_devices)),
     (r"portraitflow keys generate \S+ \S+", run_keys_generate),
     (r"portraitflow run --graph \S+ --part \S+ .*", run_split_pair),
+    (r"portraitflow graph export --recipe \S+ -o \S+\.toml", run_graph_export),
+    (r"portraitflow nodes( TYPE)?", run_nodes),
 ]
 
 

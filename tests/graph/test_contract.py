@@ -146,3 +146,30 @@ def test_an_error_names_the_frame_index_and_the_files_own_media_time(tmp_path):
     assert "node 'bad' (t_fail) failed at frame 10 (t=0.400 s): ValueError: boom" in str(info.value)
     assert info.value.frame_index == 10 and info.value.media_time_s == pytest.approx(0.4)
     assert "capture_ts_ns" not in str(info.value)
+
+
+class OldStyleLive(Node):
+    """A plugin written before live_for: it overrides the `live` property (still honoured)."""
+
+    outputs = {"frame": Frame}
+
+    @dataclass(frozen=True)
+    class Options:
+        realtime: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.options.realtime
+
+    def process(self, ctx):
+        raise AssertionError("never run here")
+
+
+registry.register("t_old_style_live", OldStyleLive)
+
+
+def test_a_node_overriding_the_live_property_still_sets_the_default_policy():
+    for realtime, policy in ((True, DropPolicy.LATEST), (False, DropPolicy.BLOCK)):
+        spec = (GraphSpec().add("src", "t_old_style_live", realtime=realtime).add("out", "null_sink")
+                .connect("src.frame", "out.frame"))
+        assert resolve(spec).edges[0].policy is policy

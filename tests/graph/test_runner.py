@@ -182,3 +182,44 @@ def test_pause_holds_the_sources_and_resume_goes_on_and_stop_ends_a_paused_graph
     finally:
         runner.stop()                                    # a paused graph still stops
         assert runner.wait(5.0)
+
+
+def test_a_live_change_that_makes_the_node_fail_is_undone_and_the_graph_runs_on():
+    """A page sets an image path that does not load: the look stays as it was, the run goes on."""
+    from dataclasses import dataclass
+
+    from portraitflow.graph import registry
+    from support.graph_nodes import Slow
+
+    class Fussy(Slow):
+        @dataclass(frozen=True)
+        class Options:
+            seconds: float = 0.0
+            background: str = "ok.png"
+
+        def process(self, ctx):
+            if self.options.background != "ok.png":
+                raise FileNotFoundError(f"cannot read {self.options.background}")
+            super().process(ctx)
+
+    registry.register("t_fussy", Fussy)
+    spec = (GraphSpec(name="fussy").add("src", "t_count", frames=100000, fps=100.0)
+            .add("fussy", "t_fussy").add("sink", "t_collect", key="fussy")
+            .connect("src.frame", "fussy.frame").connect("fussy.frame", "sink.frame"))
+    runner = GraphRunner(spec).start()
+    try:
+        runner.set_options("fussy", {"background": "missing.png"})     # valid as data; fails when used
+        deadline = time.monotonic() + 10
+        while "fussy" not in runner.undone_changes and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert runner.undone_changes["fussy"] == "FileNotFoundError: cannot read missing.png"
+        assert runner.nodes["fussy"].options.background == "ok.png"
+        assert runner.stats.nodes["fussy"].counters["option_change_undone"] == 1
+        processed = runner.stats.nodes["sink"].processed
+        while runner.stats.nodes["sink"].processed < processed + 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert runner.stats.nodes["sink"].processed >= processed + 5 and runner.error is None
+    finally:
+        runner.stop()
+        assert runner.wait(5.0)
+    assert runner.error is None

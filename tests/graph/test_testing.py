@@ -121,7 +121,9 @@ def test_pace_feeds_packets_at_the_spacing_of_their_timestamps():
             import time
             seen.append(time.monotonic_ns())
 
-    NodeHarness(Clock, pace=True).run({"frame": feed})
-    gaps = np.diff(seen)
-    assert gaps[2] >= 149_000_000                        # the gap was kept (a lower bound: never early)
-    assert gaps[2] > 5 * max(gaps[0], gaps[1], gaps[3])  # and it is the one big gap in the schedule
+    result = NodeHarness(Clock, pace=True).run({"frame": feed})
+    assert result.processed == 5
+    # lower bounds only (a loaded machine may be late, never early): the gap was kept, and the
+    # last packet came no sooner than the schedule says
+    assert seen[3] - seen[2] >= 149_000_000
+    assert seen[4] - seen[0] >= 152_000_000

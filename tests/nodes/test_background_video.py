@@ -166,7 +166,7 @@ def test_the_double_exposure_fill_plays_a_video_inside_the_silhouette(tmp_path: 
     from support.graph_nodes import Collect
     clip = make_clip(tmp_path / "city.mp4", fps=24, frames=25, width=640, height=360)
     spec = recipe_graph(load_recipe("double_exposure"), source=("sample_source", {"frames": 12}),
-                        sink=("null_sink", {}), settings={"fill": str(clip), "blend": "lighten"})
+                        sink=("null_sink", {}), settings={"fill": str(clip), "blend": "lighten", "face_clear": 0.0})
     assert spec.nodes["background"].options["path"] == str(clip)
     spec.add("collect", "t_collect", key="double-video")
     spec.connect("composite.frame", "collect.frame")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import pytest
-from portraitflow.devices.web_preview import WebPreviewServer
+from portraitflow.devices.web_server import WebPreviewServer
 from portraitflow.graph import Frame, Node, registry
 from portraitflow.graph.errors import ConfigError
 from portraitflow.graph.options import check_ranges
@@ -476,6 +476,18 @@ def test_slow_clients_time_out_and_threads_are_bounded():
         slow.sendall(b"GET /sta")
         assert slow.recv(100) == b""                     # closed by the server, well before our 10 s
         slow.close()
+        # slowloris: a byte every 0.1 s is never silent for 1 s, yet the whole head must come in 1 s
+        drip = socket.create_connection((host, int(port)), timeout=10)
+        request = f"GET /stats HTTP/1.1\r\nHost: {host}:{port}\r\nX-Padding: {'x' * 200}\r\n\r\n".encode()
+        sent = 0
+        try:
+            for sent in range(len(request)):              # 20 s at this pace if it were let through
+                drip.sendall(request[sent: sent + 1])
+                time.sleep(0.1)
+        except OSError:
+            pass                                         # the server hung up: what we wanted
+        assert sent < len(request) - 1 or drip.recv(100) == b""
+        drip.close()
         # four idle connections hold the four threads: a fifth is told 503 at once, not queued
         idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(4)]
         wait_for(lambda: server._http._slots._value == 0, what="the four threads to be taken")
@@ -628,6 +640,15 @@ def test_run_preview_web_real_chain_keeps_alpha_offers_the_look_and_saves_a_reci
         assert (settings["light_wrap"]["low"], settings["light_wrap"]["high"]) == (0, 1)
         assert settings["background"]["value"] == "transparent"
         assert [n["id"] for n in controls["nodes"]] == ["downscale", "segment", "smooth", "fringe", "composite"]
+        # an image path that does not load is valid as data: accepted, then undone when the look fails on it
+        assert call("options", {"node": "composite", "settings": {"background": "/nowhere/backdrop.png"}})[0] == 200
+        undone = wait_for(lambda: json.loads(call("stats")[2])["undone_changes"].get("composite"),
+                          timeout_s=30, what="the failed change to be undone")
+        assert "backdrop.png" in undone
+        look = {o["name"]: o["value"] for o in json.loads(call("controls")[2])["look"]["settings"]}
+        assert look["background"] == "transparent"
+        assert call("frame.jpg?after=0")[0] == 200 and proc.poll() is None    # the run goes on
+
         assert call("options", {"node": "composite", "settings": {"light_wrap": 0.2}})[0] == 200
         assert call("options", {"node": "fringe", "options": {"feather": 2.5}})[0] == 200
 

@@ -10,7 +10,7 @@ from ..options import check_ranges
 from ..kinds import AnyKind
 from ..node import Context, Node
 from .codecs import make_encoder
-from .link import LinkSender
+from .sender import LinkSender
 from .options import LinkOptions, settings_from
 from .security import is_local
 
@@ -20,6 +20,8 @@ POLICIES = ("latest", "block")
 def same_host(address: str) -> bool:
     """ipc:// or loopback tcp: where both ends can map the same shared memory."""
     return address.startswith("ipc://") or (address.startswith("tcp://") and is_local(address))
+
+
 CODECS = ("raw", "jpeg", "h264", "mask8", "shm")
 
 

@@ -185,6 +185,8 @@ def test_strangers_and_a_second_sender_neither_starve_nor_block_a_synced_sender(
     assert counter(summary, "link_second_sender") > 100, summary
     assert counter(summary, "link_unsynced") > 100, summary
     assert counter(summary, "link_sessions") == 1, summary     # never replaced while it heartbeat
+    print(f"legit share under 40 flooding strangers: {len(legit)}/{frames} = {len(legit) / frames:.1%} "
+          f"(phone link_sent={counter(phone_summary, 'link_sent')})")
 
 
 def test_a_rebooted_phone_with_its_clock_an_hour_behind_gets_its_frames_through(tmp_path):

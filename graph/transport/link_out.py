@@ -32,7 +32,11 @@ class LinkOut(Node):
     options: address, mode (bind|connect), stream, policy (latest: keep only the newest unsent
              packet, counting drops; block: wait for credit), codec (raw|jpeg|h264|mask8|shm: same host only), keys
     example: `portraitflow run --graph G --part phone --connect tcp://laptop:5555` (graph/parts.py)
-    counters: link_sent, link_dropped (latest), link_peer_restarts, link_peer_lost
+    counters: link_sent, link_dropped (latest), link_peer_restarts, link_peer_lost, link_resent (block),
+              link_second_receiver, ... (docs/protocol.md lists them all)
+
+    One receiver at a time; ``block`` keeps sent packets until the receiver acknowledges them and
+    sends them again to a restarted receiver, so nothing is lost (sender.py).
     """
 
     inputs = {"packet": AnyKind}

@@ -21,10 +21,9 @@ from typing import Any
 from ..packet import now_ns
 from . import wire
 from .clock import ClockOffset
+from .wire import CLOCK_OFFSET_META
 from .endpoint import PEER_TIMEOUT_S, Endpoint, LinkSettings
 
-#: meta key on received packets: add it to capture_ts_ns to get this process's clock (latency figures)
-CLOCK_OFFSET_META = "clock_offset_ns"
 #: data more than this far ahead of the receiver's clock is refused
 FUTURE_LIMIT_NS = 1_000_000_000
 #: the offset a packet brings in its meta (earlier hops) may move this much between frames of a session

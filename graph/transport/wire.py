@@ -27,6 +27,9 @@ COOKIE_BYTES = 16
 #: |meta.clock_offset_ns| above this (about 36 years) is refused: no clock is that far off
 MAX_CLOCK_OFFSET_NS = 1 << 60
 POLICIES = frozenset({"latest", "block"})
+#: meta key on received packets: add it to capture_ts_ns to get the receiving process's clock; the one
+#: definition of this name (receiver.py, link_in.py and the docs use it)
+CLOCK_OFFSET_META = "clock_offset_ns"
 MAX_WINDOW = 64
 
 
@@ -137,8 +140,8 @@ def _check_data(header: dict, limits: Limits) -> None:
     meta = header.get("meta", {})
     if not isinstance(meta, dict) or len(meta) > limits.max_meta_items:
         raise WireError(f"field 'meta' must be a map of at most {limits.max_meta_items} items")
-    if "clock_offset_ns" in meta:
-        offset = _int(meta, "clock_offset_ns")
+    if CLOCK_OFFSET_META in meta:
+        offset = _int(meta, CLOCK_OFFSET_META)
         if abs(offset) > MAX_CLOCK_OFFSET_NS:
             raise WireError(f"meta.clock_offset_ns {offset} is beyond +-{MAX_CLOCK_OFFSET_NS}")
     offer = header.get("shm_offer")

@@ -277,8 +277,9 @@ def mode_flood(context, address, stream, options) -> dict:
 
 
 def mode_strangers(context, address, stream, options) -> dict:
-    """``identities`` connections send hellos at 10 Hz, answer pings (they are admitted when nobody
-    else is) and flood data once credited; plus one that lies about its clock and sends INT64_MAX."""
+    """``identities`` connections send hellos at 10 Hz, answer pings with lies about their clocks
+    (they would be admitted if nobody else were live) and each send a 160x90 frame ``rate`` times a
+    second: INT64_MAX timestamps once credited, ordinary (unsynced) data otherwise."""
     senders = [Sender(context, address, stream, policy="latest") for _ in range(options["identities"])]
     for s in senders:
         s.lie_in_pongs = True
@@ -293,7 +294,7 @@ def mode_strangers(context, address, stream, options) -> dict:
             else:
                 s.data(frame_bytes(0), [90, 160, 3], 10**6 + sent)   # unsynced data: refused
                 sent += 1
-        time.sleep(0.005)
+        time.sleep(1.0 / options.get("rate", 30))
     for s in senders:
         s.close()
     return {"sent": sent}

@@ -176,7 +176,7 @@ class Endpoint:
         poller.register(self._wake_r, select.POLLIN)
         next_tick = 0.0
         try:
-            while not self._closing.is_set():
+            while not self._closing.is_set() and self.error is None:   # a refused handshake stops it
                 with self._lock:
                     self._check_monitor()
                     now = time.monotonic()
@@ -222,7 +222,6 @@ class Endpoint:
                     f"link {self.settings.stream!r} (node {self.settings.node!r}): the {self.security_mode} "
                     f"handshake with {self.settings.address} failed: {reason} [zmq event "
                     f"{zmq.Event(event['event']).name}, value {event['value']}]")
-                self._closing.set()
 
     def _act_now(self, action) -> None:
         """From a node thread: run ``action`` (which uses the socket) here if the lock is free, else

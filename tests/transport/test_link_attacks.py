@@ -219,7 +219,9 @@ def test_a_local_process_cannot_take_a_binding_phones_stream(tmp_path):
         cleanup(sender, receiver)
     assert thief == {"data": 0, "messages_from_sender": 0}     # it learned nothing, not even the session
     assert counter(phone_summary, "link_second_receiver") > 10, phone_summary
-    assert len(seqs(tmp_path)) >= 0.9 * frames, (phone_summary, summary)
+    # frames before the companion connected went nowhere (latest); of the rest, >= 90% arrive
+    got = seqs(tmp_path)
+    assert len(got) >= 0.9 * (frames - got[0]), (phone_summary, summary)
 
 
 def test_block_across_a_companion_killed_and_restarted_delivers_every_frame(tmp_path):

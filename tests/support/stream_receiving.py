@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,11 @@ def start_receiver(url: str, container_format: str, max_frames: int, listen: boo
     args += ["listen"] if listen else []
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert json.loads(proc.stdout.readline()) == {"ready": True}, proc.stderr.read()
+    # its lines are read while it runs: with a full stdout pipe (64 KB, ~250 frames) it would block
+    # printing and stop reading the stream (UDP datagrams lost, an RTMP sender held back)
+    proc.lines = []                     # type: ignore[attr-defined]
+    proc.reader = threading.Thread(target=lambda: proc.lines.extend(proc.stdout), daemon=True)  # type: ignore
+    proc.reader.start()                 # type: ignore[attr-defined]
     time.sleep(0.5)            # the receiver binds (UDP) or listens (RTMP) right after saying ready
     return proc
 
@@ -30,8 +36,12 @@ def start_receiver(url: str, container_format: str, max_frames: int, listen: boo
 def received(proc: subprocess.Popen, timeout: float = 30, sound: list | None = None) -> list[dict]:
     """The frames the receiver decoded (it ends after its max_frames, or when the stream stops);
     the audio frames it decoded are appended to ``sound`` when given."""
-    out, err = proc.communicate(timeout=timeout)
-    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    proc.wait(timeout=timeout)
+    proc.reader.join(5)
+    err = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    lines = [json.loads(line) for line in proc.lines if line.strip()]
     frames = [line for line in lines if "grey" in line]
     if sound is not None:
         sound.extend(line for line in lines if "audio_time" in line)

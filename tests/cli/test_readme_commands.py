@@ -31,7 +31,6 @@ import cv2
 import numpy as np
 import pytest
 
-from support.alpha_video import decode_bgra, read_png_sequence
 from support.paths import PARITY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,9 +59,8 @@ def sh_blocks(text: str) -> list[str]:
 
 
 def toml_block(text: str) -> str:
-    """The README's graph file example: its one ```toml block that is a graph file (starts with [graph];
-    the plugin guide's pyproject.toml excerpt is another ```toml block)."""
-    blocks = [b for b in re.findall(r"^```toml\n(.*?)^```$", text, re.S | re.M) if b.startswith("[graph]")]
+    """The README's graph file example (its one ```toml block with a [graph] table)."""
+    blocks = [b for b in re.findall(r"^```toml\n(.*?)^```$", text, re.S | re.M) if "[graph]" in b]
     assert len(blocks) == 1, "the README should show exactly one graph file"
     return blocks[0]
 
@@ -260,30 +258,14 @@ def expected_size(argv, width: int, height: int) -> tuple[int, int]:
     return height, width
 
 
-def run_recipe_on_a_video(cmd: Command, ws: Workspace) -> None:
-    """A recipe on a video file: the input (and any video a --set names, e.g. a background clip) made
-    here; every frame comes out, at the input's size unless --size/--max-size, with alpha where the
-    output can hold it (.webm VP9, .mov ProRes 4444, a PNG sequence)."""
+def run_file_to_file(cmd: Command, ws: Workspace) -> None:
+    """A recipe from a video file to an MP4: every frame, at the input's size unless --size/--max-size."""
     size = (1920, 1080) if "--max-size" in cmd.argv else (640, 360)   # big enough for the cap to act
     ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20, size=size)
-    for index, token in enumerate(cmd.argv[:-1]):
-        value = cmd.argv[index + 1].partition("=")[2]
-        if token == "--set" and value.endswith(".mp4"):
-            ws.video(value, frames=12, size=(480, 270))
-    output = cmd.argv[cmd.argv.index("--output") + 1]
     assert_ok(ws.run(cmd.argv))
-    if output.endswith((".webm", ".mov")):
-        frames = decode_bgra(ws.root / output)
-    elif "%" in output:
-        frames = read_png_sequence((ws.root / output).parent)
-    else:
-        frames = frames_of(ws.root / output)
+    frames = frames_of(ws.root / cmd.argv[cmd.argv.index("--output") + 1])
     assert len(frames) == 20                    # every frame
     assert frames[0].shape[:2] == expected_size(cmd.argv, *size)
-    if "--recipe" in cmd.argv and cmd.argv[cmd.argv.index("--recipe") + 1] == "cutout":
-        assert frames[0].shape[2] == 4
-        alpha = frames[0][..., 3]
-        assert (alpha == 0).mean() > 0.2 and (alpha == 255).mean() > 0.1   # background gone, person kept
 
 
 def run_readme_graph(cmd: Command, ws: Workspace) -> None:
@@ -298,6 +280,29 @@ def run_graph_tool(cmd: Command, ws: Workspace) -> None:
     assert_ok(run)
     expected = "ok (5 nodes, 6 edges" if cmd.argv[2] == "check" else "composite"
     assert expected in run.stdout, run.stdout
+
+
+def run_graph_export(cmd: Command, ws: Workspace) -> None:
+    """The recipe's whole graph written as a file, which `graph check` then accepts as it is."""
+    assert_ok(ws.run(cmd.argv))
+    path = cmd.argv[cmd.argv.index("-o") + 1]
+    text = (ws.root / path).read_text()
+    assert "[nodes.composite]" in text and "[nodes.capture]" in text
+    check = ws.run(["portraitflow", "graph", "check", path])
+    assert_ok(check)
+    assert "ok (" in check.stdout
+
+
+def run_nodes(cmd: Command, ws: Workspace) -> None:
+    """`nodes` lists every type, plugins too; `nodes TYPE` (a placeholder) is run for a real type."""
+    argv = ["composite" if a == "TYPE" else a for a in cmd.argv]
+    run = ws.run(argv)
+    assert_ok(run)
+    if len(argv) == 2:
+        listed = {line.split()[0] for line in run.stdout.splitlines() if line and not line[0].isspace()}
+        assert {"composite", "segment", "resize", "video_sink", "mirror"} <= listed
+    else:
+        assert "inputs:" in run.stdout and "mask" in run.stdout
 
 
 def run_render(cmd: Command, ws: Workspace) -> None:
@@ -533,25 +538,30 @@ def run_split_pair(cmd: Command, ws: Workspace) -> None:
     assert len(written) == 12 and cv2.imread(str(written[0])).shape == (180, 320, 3)
 
 
-def run_graph_export(cmd: Command, ws: Workspace) -> None:
-    """A recipe's whole graph written as a graph file that `graph check` accepts."""
+def run_alpha_file(cmd: Command, ws: Workspace) -> None:
+    """A cut-out to a file that keeps alpha: every frame written, with a transparent background and an opaque
+    person (read back with the readers of tests/support/alpha_video.py)."""
+    from support.alpha_video import decode_bgra, read_png_sequence
+    ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20)
     assert_ok(ws.run(cmd.argv))
-    target = cmd.argv[cmd.argv.index("-o") + 1]
-    check = ws.run(["portraitflow", "graph", "check", target])
-    assert_ok(check)
-    assert "ok (" in check.stdout, check.stdout
-
-
-def run_nodes(cmd: Command, ws: Workspace) -> None:
-    """Every node type, the plugin installed by the test command included; TYPE: one in detail."""
-    argv = [("segment" if token == "TYPE" else token) for token in cmd.argv]
-    run = ws.run(argv)
-    assert_ok(run)
-    if len(argv) == 2:
-        for node_type in ("video_source", "segment", "fringe", "composite", "video_sink", "mirror"):
-            assert re.search(rf"^{node_type}\b", run.stdout, re.M), (node_type, run.stdout)
+    output = cmd.argv[cmd.argv.index("--output") + 1]
+    if output.endswith(".png"):
+        frames = read_png_sequence((ws.root / output).parent)
     else:
-        assert "inputs:" in run.stdout and "gate_every" in run.stdout, run.stdout
+        frames = decode_bgra(ws.root / output)
+    assert len(frames) == 20 and frames[0].shape == (360, 640, 4)
+    alpha = frames[0][..., 3]
+    assert (alpha == 0).mean() > 0.2 and (alpha > 250).mean() > 0.05
+
+
+def run_video_background(cmd: Command, ws: Workspace) -> None:
+    """A recipe whose background setting names a video file: the clip (another size) plays behind."""
+    setting = next(a for a in cmd.argv if a.startswith("background="))
+    ws.video(setting.split("=", 1)[1], frames=10, size=(480, 360), fps=24)
+    ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20)
+    run = ws.run(cmd.argv)
+    assert_ok(run)
+    assert len(frames_of(ws.root / cmd.argv[cmd.argv.index("--output") + 1])) == 20
 
 
 #: (pattern on the command as `shlex.join` writes it, runner); every README command matches exactly one
@@ -560,8 +570,10 @@ RULES: list[tuple[str, Callable[[Command, Workspace], None]]] = [
     (r".* && python -m pytest", run_test_command),
     (r"portraitflow recipes", run_as_written(check_recipes)),
     (r"portraitflow run .*--input camera .*", run_with_camera),
-    (r"portraitflow run (--recipe \S+ )?(--set \S+ )*--input \S+\.mp4 --output \S+"
-     r"( --(max-)?size \d+x\d+)?", run_recipe_on_a_video),
+    (r"portraitflow run (--recipe \S+ )?--input \S+\.mp4 --output \S+\.mp4( --(max-)?size \d+x\d+)?",
+     run_file_to_file),
+    (r"portraitflow graph export --recipe \S+ -o \S+\.toml", run_graph_export),
+    (r"portraitflow nodes( TYPE)?", run_nodes),
     (r"portraitflow run --graph \S+\.toml --max-frames \d+", run_readme_graph),
     (r"portraitflow graph (check|show) \S+\.toml", run_graph_tool),
     (r"portraitflow render \S+ .*", run_render),
@@ -575,8 +587,9 @@ RULES: list[tuple[str, Callable[[Command, Workspace], None]]] = [
     (r"portraitflow devices", run_as_written(check_devices)),
     (r"portraitflow keys generate \S+ \S+", run_keys_generate),
     (r"portraitflow run --graph \S+ --part \S+ .*", run_split_pair),
-    (r"portraitflow graph export --recipe \S+ -o \S+\.toml", run_graph_export),
-    (r"portraitflow nodes( TYPE)?", run_nodes),
+    (r"portraitflow run --recipe cutout --input \S+\.mp4 --output \S+\.(webm|mov|png)", run_alpha_file),
+    (r"portraitflow run --recipe replace --set background=\S+\.mp4 --input \S+\.mp4 --output \S+\.mp4",
+     run_video_background),
 ]
 
 

@@ -60,8 +60,9 @@ def sh_blocks(text: str) -> list[str]:
 
 
 def toml_block(text: str) -> str:
-    """The README's graph file example (its only ```toml block)."""
-    blocks = re.findall(r"^```toml\n(.*?)^```$", text, re.S | re.M)
+    """The README's graph file example: its one ```toml block that is a graph file (starts with [graph];
+    the plugin guide's pyproject.toml excerpt is another ```toml block)."""
+    blocks = [b for b in re.findall(r"^```toml\n(.*?)^```$", text, re.S | re.M) if b.startswith("[graph]")]
     assert len(blocks) == 1, "the README should show exactly one graph file"
     return blocks[0]
 
@@ -419,12 +420,6 @@ def run_udp_stream(argv: list[str], ws: Workspace) -> None:
             time.sleep(0.05)
         else:
             pytest.fail("the UDP receiver never bound its port")
-        if not _stream_sink_has_the_time_model():
-            # main's stream sink before the 'time' branch's fix: pts rounded to 1/30 s collide
-            # ("non monotonically increasing dts"), now and then. Once that fix is merged this is a
-            # plain test again (no marker); until then a failure here is that known bug.
-            ws.request.applymarker(pytest.mark.xfail(reason="issue 11: stream sink's colliding dts, "
-                                                            "fixed on branch 'time' (not merged yet)"))
         sender = ws.run(substituted(argv, output=url), timeout=120)
         assert_ok(sender)
         out, err = receiver.communicate(timeout=60)
@@ -438,13 +433,6 @@ def run_udp_stream(argv: list[str], ws: Workspace) -> None:
         if receiver.poll() is None:
             receiver.kill()
             receiver.communicate()
-
-
-def _stream_sink_has_the_time_model() -> bool:
-    """The fixed stream sink (branch 'time', 2662e33) takes the run's audio: its ``audio_from`` option."""
-    from portraitflow.devices.stream_sink import StreamSink
-    from portraitflow.graph.options import option_fields
-    return "audio_from" in option_fields(StreamSink.Options)
 
 
 def run_web_preview(cmd: Command, ws: Workspace) -> None:
@@ -545,30 +533,25 @@ def run_split_pair(cmd: Command, ws: Workspace) -> None:
     assert len(written) == 12 and cv2.imread(str(written[0])).shape == (180, 320, 3)
 
 
-def run_alpha_file(cmd: Command, ws: Workspace) -> None:
-    """A cut-out to a file that keeps alpha: every frame written, with a transparent background and an opaque
-    person (read back with the readers of tests/support/alpha_video.py)."""
-    from support.alpha_video import decode_bgra, read_png_sequence
-    ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20)
+def run_graph_export(cmd: Command, ws: Workspace) -> None:
+    """A recipe's whole graph written as a graph file that `graph check` accepts."""
     assert_ok(ws.run(cmd.argv))
-    output = cmd.argv[cmd.argv.index("--output") + 1]
-    if output.endswith(".png"):
-        frames = read_png_sequence((ws.root / output).parent)
-    else:
-        frames = decode_bgra(ws.root / output)
-    assert len(frames) == 20 and frames[0].shape == (360, 640, 4)
-    alpha = frames[0][..., 3]
-    assert (alpha == 0).mean() > 0.2 and (alpha > 250).mean() > 0.05
+    target = cmd.argv[cmd.argv.index("-o") + 1]
+    check = ws.run(["portraitflow", "graph", "check", target])
+    assert_ok(check)
+    assert "ok (" in check.stdout, check.stdout
 
 
-def run_video_background(cmd: Command, ws: Workspace) -> None:
-    """A recipe whose background setting names a video file: the clip (another size) plays behind."""
-    setting = next(a for a in cmd.argv if a.startswith("background="))
-    ws.video(setting.split("=", 1)[1], frames=10, size=(480, 360), fps=24)
-    ws.video(cmd.argv[cmd.argv.index("--input") + 1], frames=20)
-    run = ws.run(cmd.argv)
+def run_nodes(cmd: Command, ws: Workspace) -> None:
+    """Every node type, the plugin installed by the test command included; TYPE: one in detail."""
+    argv = [("segment" if token == "TYPE" else token) for token in cmd.argv]
+    run = ws.run(argv)
     assert_ok(run)
-    assert len(frames_of(ws.root / cmd.argv[cmd.argv.index("--output") + 1])) == 20
+    if len(argv) == 2:
+        for node_type in ("video_source", "segment", "fringe", "composite", "video_sink", "mirror"):
+            assert re.search(rf"^{node_type}\b", run.stdout, re.M), (node_type, run.stdout)
+    else:
+        assert "inputs:" in run.stdout and "gate_every" in run.stdout, run.stdout
 
 
 #: (pattern on the command as `shlex.join` writes it, runner); every README command matches exactly one
@@ -592,9 +575,8 @@ RULES: list[tuple[str, Callable[[Command, Workspace], None]]] = [
     (r"portraitflow devices", run_as_written(check_devices)),
     (r"portraitflow keys generate \S+ \S+", run_keys_generate),
     (r"portraitflow run --graph \S+ --part \S+ .*", run_split_pair),
-    (r"portraitflow run --recipe cutout --input \S+\.mp4 --output \S+\.(webm|mov|png)", run_alpha_file),
-    (r"portraitflow run --recipe replace --set background=\S+\.mp4 --input \S+\.mp4 --output \S+\.mp4",
-     run_video_background),
+    (r"portraitflow graph export --recipe \S+ -o \S+\.toml", run_graph_export),
+    (r"portraitflow nodes( TYPE)?", run_nodes),
 ]
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from portraitflow.devices.png_sink import PngSink
 from portraitflow.devices.video_sink import VideoSink
 from portraitflow.graph import Frame, Mask, Node, Pairing, registry

@@ -176,10 +176,12 @@ def cpu_s() -> float:
     return time.process_time()
 
 
-def pin(cores: int) -> None:
+def pin(cores: int, opencv_threads: int | None = 1) -> None:
+    """Run on the first ``cores`` cores; ``opencv_threads`` None leaves OpenCV's own default (its pool)."""
     import cv2
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
-    cv2.setNumThreads(cores if cores > 1 else 1)
+    if opencv_threads is not None:
+        cv2.setNumThreads(opencv_threads)
 
 
 # -- child modes ----------------------------------------------------------------------------------------
@@ -238,14 +240,18 @@ def child_one_core(args, frames: np.ndarray) -> dict:
     return result
 
 
-def child_graph(args, frames: np.ndarray, cores: int, realtime: bool, extra: dict) -> dict:
-    """One graph run on ``cores`` cores: CPU % of one core, frames/s, latency, drops."""
+def child_graph(args, frames: np.ndarray, cores: int, realtime: bool, extra: dict,
+                opencv_threads: int | None = None) -> dict:
+    """One graph run on ``cores`` cores: CPU % of one core, frames/s, latency, drops. ``opencv_threads``
+    None: whatever the runner does (as `portraitflow run`)."""
     from portraitflow.graph.runner import run_graph
-    pin(cores)
+    pin(cores, opencv_threads)
     register_memory_source(frames)
     spec = recipe_spec(args.recipes[0], {"realtime": realtime, "fps": 30.0})
     for node_id, options in extra.items():
         spec.nodes[node_id].options.update(options)
+    import cv2
+    threads_at_start = cv2.getNumThreads()
     stats = run_graph(spec)
     cpu = cpu_s() - FIRST_FRAME_CPU_S[0]   # from the first frame on: model loading left out
     wall = time.monotonic() - FIRST_FRAME_CPU_S[1]
@@ -253,7 +259,8 @@ def child_graph(args, frames: np.ndarray, cores: int, realtime: bool, extra: dic
     return {"frames": out, "cpu_percent": 100 * cpu / wall, "cpu_ms": 1000 * cpu / max(out, 1),
             "fps": out / wall, "latency_p50_ms": stats.latency_ms(50),
             "latency_p99_ms": stats.latency_ms(99), "dropped": stats.dropped,
-            "counters": {n.id: dict(n.counters) for n in stats.nodes.values() if n.counters}}
+            "counters": {n.id: dict(n.counters) for n in stats.nodes.values() if n.counters},
+            "opencv_threads": threads_at_start}
 
 
 def run_child(args, mode: str, **kw) -> dict:
@@ -291,7 +298,8 @@ def main() -> None:
         if job["mode"] == "one_core":
             result = child_one_core(args, frames)
         else:
-            result = child_graph(args, frames, job["cores"], job["realtime"], job.get("extra", {}))
+            result = child_graph(args, frames, job["cores"], job["realtime"], job.get("extra", {}),
+                                 job.get("opencv_threads"))
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory(prefix="pf-bench-chain-") as tmp:
@@ -329,15 +337,21 @@ def main() -> None:
         recipe = args.recipes[0]
         live_frames = int(30 * args.live_seconds)
         print(f"\n== recipe {recipe}, graph runner, whole-process CPU (user+sys) ==")
+        def line(r: dict) -> str:
+            return (f"{r['cpu_percent']:5.1f}% CPU (of one core), {r['cpu_ms']:5.2f} CPU-ms/frame, {r['fps']:5.1f} fps, "
+                    f"latency p50 {r['latency_p50_ms']:5.1f} p99 {r['latency_p99_ms']:6.1f} ms, dropped {r['dropped']}")
         for label, size in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
-            r = run_child(args, "graph", cores=2, realtime=True, size=size, frames=live_frames)
-            print(f"live 30 fps, {label}, 2 cores: {r['cpu_percent']:5.1f}% CPU (of one core), "
-                  f"{r['cpu_ms']:.2f} CPU-ms/frame, {r['fps']:.1f} fps, latency p50 {r['latency_p50_ms']:.1f} "
-                  f"p99 {r['latency_p99_ms']:.1f} ms, dropped {r['dropped']}")
+            for threads in (None, 1):   # OpenCV threads: the runner's choice vs one per node thread
+                r = run_child(args, "graph", cores=2, realtime=True, size=size, frames=live_frames,
+                              opencv_threads=threads)
+                print(f"live 30 fps, {label}, 2 cores, OpenCV threads {r['opencv_threads']}"
+                      f"{' (runner default)' if threads is None else ''}: {line(r)}")
+        r = run_child(args, "graph", cores=2, realtime=True, size=(1280, 720), frames=live_frames,
+                      extra={"segment": {"cpu_budget_percent": 25.0}})
+        print(f"live 30 fps, 720p, 2 cores, --cpu-budget 25: {line(r)}\n    counters: {r['counters'].get('segment')}")
         r = run_child(args, "graph", cores=2, realtime=False, size=(1280, 720), frames=max(args.frames, 300))
         print(f"unpaced, 720p, 2 cores: {r['fps']:.1f} fps, {r['cpu_ms']:.2f} CPU-ms/frame, "
               f"{r['cpu_percent']:.0f}% CPU")
-
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,8 @@ folder with portraits/images + portraits/masks (person masks 0/255, same stems) 
   before    the default chain as it was: one model, the fringe (grey guided upsampling)
   after     the default chain now: the model gated by the other default model, frame edges, the fringe
   +colour   "after" with the fringe's 3-channel colour guide (an option, off by default)
+  adaptive  "after" with segment.still_every=4 (nodes/segment_rate.py): a still scene is segmented on
+            every 4th frame only, the mask carried by the smooth node's flow in between (video only)
 """
 from __future__ import annotations
 
@@ -24,12 +26,16 @@ from portraitflow.evaluation import clips, metrics, truth
 from portraitflow.nodes.fringe import EdgeRefiner, FringeOptions
 from portraitflow.nodes.guided_upsample import bilinear_upsample
 from portraitflow.nodes.segment import GATE_AUTO, GATE_NONE, FrameSegmenter
+from portraitflow.nodes.segment_rate import SegmentationRate
 from portraitflow.nodes.smooth import SmoothOptions, TemporalSmoother
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "mediapipe_parity"
 #: chain name -> (gate_model, frame_edges, fringe guide or None for raw)
 CHAINS = {"raw": (GATE_NONE, "keep", None), "before": (GATE_NONE, "keep", "grey"),
-          "after": (GATE_AUTO, "auto", "grey"), "+colour": (GATE_AUTO, "auto", "colour")}
+          "after": (GATE_AUTO, "auto", "grey"), "+colour": (GATE_AUTO, "auto", "colour"),
+          "adaptive": (GATE_AUTO, "auto", "grey")}
+#: segment.still_every of the chains (1: every frame)
+STILL_EVERY = {"adaptive": 4}
 
 
 class Chain:
@@ -42,10 +48,21 @@ class Chain:
         self.refiner = EdgeRefiner(FringeOptions(guide=guide)) if guide else None
         self.smoother = TemporalSmoother(SmoothOptions(combine_with_previous=smoothing)) \
             if smoothing is not None else None
+        self.rate = SegmentationRate(still_every=STILL_EVERY.get(name, 1))
+        self.frames = self.segmented = 0
+        self._last: np.ndarray | None = None
 
     def model_mask(self, frame: np.ndarray) -> np.ndarray:
-        mask = self.segment(frame)[0]
-        return self.smoother(mask, frame) if self.smoother is not None else mask
+        """What segment (with its still_every) and smooth emit for this frame."""
+        skipped = self.rate.decide(frame, self.frames / 30.0, self._last is not None) \
+            if self.rate.still_every > 1 else None
+        self.frames += 1
+        if skipped is None:
+            self._last = self.segment(frame)[0]
+            self.segmented += 1
+        if self.smoother is None:
+            return self._last
+        return self.smoother(self._last, frame, carried=skipped is not None)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         mask = self.model_mask(frame)
@@ -64,8 +81,9 @@ def portraits(devdata: Path, cache_dir: str | None) -> None:
     masks_dir = devdata / "portraits" / "masks"
     print(f"== {len(images)} dev portraits (real photos, hand-made truth): mean over photos ==")
     print(f"{'chain':<9} {'IoU':>7} {'MAD':>7} {'BF@2px':>7} {'worst IoU':>9}")
-    chains = {name: Chain(name, cache_dir) for name in CHAINS}
-    scores: dict[str, list[tuple[float, float, float]]] = {name: [] for name in CHAINS}
+    names = [name for name in CHAINS if name not in STILL_EVERY]   # stills: adaptive is the same as after
+    chains = {name: Chain(name, cache_dir) for name in names}
+    scores: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
     for path in images:
         image = cv2.imread(str(path))
         true_mask = cv2.imread(str(masks_dir / f"{path.stem}.png"), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
@@ -93,8 +111,8 @@ def known_motion(cache_dir: str | None, n_frames: int) -> None:
           "a jittered still, lag (frames) and MAD against the truth on a person moving N px/frame ==")
     print(f"{'chain':<9} {'smooth':>6} {'flicker':>8} " + " ".join(f"{f'lag@{s:g}':>7} {f'MAD@{s:g}':>7}"
                                                           for s in moving))
-    for name in ("raw", "before", "after"):
-        for smoothing in ((None,) if name == "raw" else (0.9, 1.0)):
+    for name in ("raw", "before", "after", "adaptive"):
+        for smoothing in ((None,) if name == "raw" else (0.9,) if name == "adaptive" else (0.9, 1.0)):
             chain = Chain(name, cache_dir, smoothing)
             low = [chain.model_mask(f) for f in still.frames]
             flicker = metrics.temporal_flicker(low, still.offsets_at(low[0].shape[1], low[0].shape[0]))
@@ -110,7 +128,9 @@ def known_motion(cache_dir: str | None, n_frames: int) -> None:
                 error = float(np.mean([mad(m, t) for m, t in zip(full, clip.truth_masks)]))
                 cells.append(f"{lag:7.2f} {error:7.2f}")
             label = "-" if smoothing is None else f"{smoothing:g}"
-            print(f"{name:<9} {label:>6} {flicker:8.5f} " + " ".join(cells))
+            share = f"  (last clip: {100 * chain.segmented / chain.frames:.0f}% of frames segmented)" \
+                if name == "adaptive" else ""
+            print(f"{name:<9} {label:>6} {flicker:8.5f} " + " ".join(cells) + share)
 
 
 def dev_videos(devdata: Path, cache_dir: str | None, max_frames: int) -> None:
@@ -121,8 +141,9 @@ def dev_videos(devdata: Path, cache_dir: str | None, max_frames: int) -> None:
         return
     print(f"\n== {len(videos)} dev clips (real people, no truth), first {max_frames} frames each: mean change of "
           f"the model-resolution mask between frames (lower is steadier; includes real motion) ==")
-    for name, smoothing in (("raw", None), ("before", 0.9), ("after", 0.9), ("after", 1.0)):
-        changes = []
+    every_frame: dict[str, list[np.ndarray]] = {}
+    for name, smoothing in (("raw", None), ("before", 0.9), ("after", 0.9), ("after", 1.0), ("adaptive", 0.9)):
+        changes, segmented, frames, masks = [], 0, 0, []
         for video in videos:
             chain = Chain(name, cache_dir, smoothing)
             previous = None
@@ -131,11 +152,20 @@ def dev_videos(devdata: Path, cache_dir: str | None, max_frames: int) -> None:
                     if index >= max_frames:
                         break
                     mask = chain.model_mask(frame.to_ndarray(format="bgr24"))
+                    masks.append(mask)
                     if previous is not None:
                         changes.append(float(np.abs(mask - previous).mean()))
                     previous = mask
+            segmented, frames = segmented + chain.segmented, frames + chain.frames
+        if (name, smoothing) == ("after", 0.9):
+            every_frame["after"] = masks
+        extra = ""
+        if name == "adaptive":   # against the same chain segmenting every frame: what carrying costs
+            diff = [mad(a, b) for a, b in zip(masks, every_frame["after"])]
+            extra = (f", {100 * segmented / frames:.0f}% of frames segmented, MAD vs every frame "
+                     f"{np.mean(diff):.2f} (worst frame {np.max(diff):.2f})")
         print(f"{name:<9} smooth {'-' if smoothing is None else smoothing:>4}  frame-to-frame change "
-              f"{1000 * np.mean(changes):6.2f} (x1e-3)")
+              f"{1000 * np.mean(changes):6.2f} (x1e-3){extra}")
 
 
 def cost(cache_dir: str | None) -> None:

@@ -42,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float_in(0, 240), default=None, metavar="N",
                    help="write the output at a constant N frames/s (default: the input's own timing, "
                         "constant or variable rate)")
+    p.add_argument("--cpu-budget", type=float_in(0, 6400), default=None, metavar="PERCENT",
+                   help="hold the run's CPU under PERCENT of one core (judged at the input's own frame rate) "
+                        "by segmenting fewer frames; every frame is still output (the last mask is carried "
+                        "with the motion); skipped frames are counted in the summary")
     p.add_argument("--no-audio", action="store_true",
                    help="drop the input file's sound (by default a file or stream output keeps it)")
     p.add_argument("--realtime", action="store_true",
@@ -109,6 +113,13 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
         spec = recipe_graph(recipe, source=source or source_for("sample"), sink=sink, settings=look_sets,
                             resize=resize)
         apply_sets(spec, node_sets)
+    if getattr(args, "cpu_budget", None) is not None:
+        segments = [n for n in spec.nodes.values() if n.type == "segment"]
+        if not segments:
+            raise ConfigError(f"--cpu-budget lowers the segmentation rate, but the graph has no segment node "
+                              f"(nodes: {', '.join(spec.nodes)})", file=spec.file, field="--cpu-budget")
+        for node in segments:
+            node.options["cpu_budget_percent"] = args.cpu_budget
     if args.realtime:
         for node in spec.nodes.values():
             if node.type in PACEABLE_SOURCES:

@@ -13,6 +13,7 @@ When the mask for a frame is missing the node emits nothing for that frame and c
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -72,7 +73,12 @@ class EdgeRefiner:
             morph = cv2.dilate if o.spread > 0 else cv2.erode
             out = morph(out, self._spread_kernel, borderType=cv2.BORDER_REPLICATE)
         if o.feather > 0:
-            out = cv2.GaussianBlur(out, (0, 0), sigmaX=o.feather / 2.0, borderType=cv2.BORDER_REPLICATE)
+            sigma = o.feather / 2.0
+            # taps out to 3 sigma, to the nearest tap (OpenCV's own float default is 4 sigma: 5 taps
+            # instead of 3 at the recipes' feather 1, 0.45 -> 0.26 ms at 720p; the dropped tail is under
+            # 0.1% of the kernel, the mask moves by at most 0.001); in place, no second frame-size mask
+            radius = max(1, math.ceil(3.0 * sigma - 0.5))
+            cv2.GaussianBlur(out, (2 * radius + 1,) * 2, sigmaX=sigma, dst=out, borderType=cv2.BORDER_REPLICATE)
         return self.styler(out)
 
 

@@ -15,12 +15,15 @@ import cv2
 import numpy as np
 
 from ..graph import Frame, Mask, Node
+from ..graph.media_time import media_seconds
 from ..graph.options import check_ranges
 from ..models.fetch import ensure_model
 from ..models.registry import DEFAULT_MODELS, RegisteredModel, choose_model_for_aspect
 from ..models.segmenter import Segmenter
 from .frame_edge import extend_bottom, harden_borders
 from .mask_gating import MaskGate
+from .segment_rate import SegmentationRate
+from .shared_shrink import shrink_twice_then_area
 
 #: gate_model values that are not model names
 GATE_AUTO, GATE_NONE = "auto", "none"
@@ -95,9 +98,9 @@ class FrameSegmenter:
         if w * model_h <= 1.2 * h * model_w:
             return segmenter(frame)
         inner_h = max(2, round(model_w * h / w))
-        if w > 2 * model_w:   # a cheap bilinear step to twice the size, then an exact 2x area average
-            frame = cv2.resize(frame, (2 * model_w, 2 * inner_h), interpolation=cv2.INTER_LINEAR)
-        small = cv2.resize(frame, (model_w, inner_h), interpolation=cv2.INTER_AREA)
+        # a cheap bilinear step to twice the size, then an exact 2x area average; the smooth node makes
+        # the same small frame for its flow, so it is made once (nodes/shared_shrink.py)
+        small = shrink_twice_then_area(frame, (model_w, inner_h))
         top = (model_h - inner_h) // 2
         boxed = cv2.copyMakeBorder(small, top, model_h - inner_h - top, 0, 0, cv2.BORDER_CONSTANT, value=0)
         return segmenter(boxed)[top:top + inner_h]
@@ -135,6 +138,12 @@ class Segment(Node):
     when CPU is short; the 144x256 model costs ~3 ms a frame on one core); ``gate_dilate_px``: reach
     of the gate past the second model's edge, in model px; ``frame_edges``: the person solid up to the
     frame's border ("auto": for model "auto"). Models are fetched into the cache in open().
+    Adaptive rate (nodes/segment_rate.py): ``still_every`` N > 1 segments a still scene only every Nth
+    frame (``still_threshold``: mean grey-level change that counts as motion); ``cpu_budget_percent``
+    (0 = none) lowers the segmentation rate while the process is over that CPU % of one core;
+    ``max_interval`` bounds the gap either way. A frame not segmented still gets a mask: the last one,
+    meta ``carried`` True (the smooth node moves it with its flow); counted as segment_skipped_still /
+    segment_skipped_budget beside ``segmented``.
     """
 
     inputs = {"frame": Frame}
@@ -148,25 +157,48 @@ class Segment(Node):
         gate_every: int = 1
         gate_dilate_px: int = 3
         frame_edges: Literal["auto", "extend", "keep"] = "auto"
+        still_every: int = 1
+        still_threshold: float = 1.5
+        cpu_budget_percent: float = 0.0
+        max_interval: int = 8
 
         def __post_init__(self):
             if not self.model:
                 raise ValueError("model must be a model name or 'auto', got an empty string")
             if not self.gate_model:
                 raise ValueError("gate_model must be 'auto', 'none' or a model name, got an empty string")
-            check_ranges(self, threads=(1, 64), gate_every=(1, 300), gate_dilate_px=(0, 32))
+            check_ranges(self, threads=(1, 64), gate_every=(1, 300), gate_dilate_px=(0, 32), still_every=(1, 300),
+                         still_threshold=(0.0, 255.0), cpu_budget_percent=(0.0, 6400.0), max_interval=(1, 300))
 
     def open(self, ctx) -> None:
         o = self.options
         self._segment = FrameSegmenter(o.model, o.threads, o.gate_model, o.gate_every, o.gate_dilate_px,
                                        o.frame_edges)
+        self._rate = SegmentationRate(o.still_every, o.still_threshold, o.cpu_budget_percent, o.max_interval)
+        self._rate_active = o.still_every > 1 or o.cpu_budget_percent > 0
+        self._last: tuple[tuple[int, ...], np.ndarray, str, str | None] | None = None
 
     def options_changed(self, ctx) -> None:
         self.open(ctx)   # another model or thread count: models come from the cache, sessions reload lazily
 
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
-        mask, model, gated_by = self._segment(packet.payload)
+        frame = packet.payload
+        if self._rate_active:
+            media_s = media_seconds(packet.meta)
+            media_s = float(media_s) if media_s is not None else packet.capture_ts_ns / 1e9
+            last = self._last
+            have_mask = last is not None and last[0] == frame.shape
+            skipped = self._rate.decide(frame, media_s, have_mask)
+            if skipped is not None and last is not None:
+                ctx.count(f"segment_skipped_{skipped}")
+                # a copy: each mask is the receiver's to keep (144x256 float32: microseconds)
+                ctx.emit("mask", packet.derive(last[1].copy(), model=last[2], gated_by=last[3], carried=True))
+                return
+            ctx.count("segmented")
+        mask, model, gated_by = self._segment(frame)
+        if self._rate_active:
+            self._last = (frame.shape, mask, model, gated_by)
         ctx.emit("mask", packet.derive(mask, model=model, gated_by=gated_by))
 
     def close(self, ctx) -> None:

@@ -117,7 +117,7 @@ def known_motion(cache_dir: str | None, n_frames: int) -> None:
             low = [chain.model_mask(f) for f in still.frames]
             flicker = metrics.temporal_flicker(low, still.offsets_at(low[0].shape[1], low[0].shape[0]))
             cells = []
-            for speed, clip in moving.items():
+            for clip in moving.values():
                 chain = Chain(name, cache_dir, smoothing)
                 low = [chain.model_mask(f) for f in clip.frames]
                 h, w = low[0].shape

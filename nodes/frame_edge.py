@@ -39,7 +39,7 @@ def extend_bottom(mask: np.ndarray, bottom_band: float = BOTTOM_BAND) -> np.ndar
     """A new float32 mask whose bottom band is at least the row above it where that row is person."""
     out = np.array(mask, dtype=np.float32, copy=True)
     h = out.shape[0]
-    rows = max(1, int(round(bottom_band * h)))
+    rows = max(1, round(bottom_band * h))
     if h > rows + 1:
         reference = out[h - rows - 1]
         person = reference > 0.5

@@ -7,9 +7,9 @@ An asset reference is one string: ``"procedural:NAME"`` (see PROCEDURAL), ``"#rr
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np

@@ -85,7 +85,7 @@ class DoubleExposure(Look):
         """The top of the silhouette (the crown of the head) in _HEAD_STEPS of the frame height."""
         rows = np.flatnonzero(person_small.max(axis=1) > 0.5)
         top = rows[0] / person_small.shape[0] if rows.size else 0.0
-        return int(round(top * _HEAD_STEPS))
+        return round(top * _HEAD_STEPS)
 
     def _fill_for(self, head_step: int, frame: np.ndarray) -> np.ndarray:
         """The fill as the blend needs it (inverted for screen), held back over the head: a still fill

@@ -28,7 +28,7 @@ def lens_kernel(radius: float) -> np.ndarray:
     """The 1-D lens kernel (float32, sums to 1) for an aperture of ``radius`` working px: binomial
     coefficients of order n ~ radius^2, so the 2-D kernel's spread along an axis (radius / 2) matches
     a disc of that radius. Applied separably (rows, then columns)."""
-    order = max(2, int(round(radius * radius)))
+    order = max(2, round(radius * radius))
     row = np.ones(1, np.float64)
     for _ in range(order):
         row = np.convolve(row, (0.5, 0.5))

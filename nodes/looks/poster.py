@@ -102,15 +102,15 @@ class Poster(Look):
         self._credit_tops = []
         for stamp in reversed(self._credits):
             y -= stamp.shape[0]
-            self._credit_tops.insert(0, int(round(y)))
+            self._credit_tops.insert(0, round(y))
             y -= height * LINE_GAP
         if self._credits:
             y -= height * (CREDIT_GAP - LINE_GAP)
         y -= self._title.shape[0] if self._title.size else 0
-        self._title_top = int(round(y))
+        self._title_top = round(y)
         y -= height * TITLE_GAP if self._title.size else 0
         y -= self._tagline.shape[0] if self._tagline.size else 0
-        self._tagline_top = int(round(y))
+        self._tagline_top = round(y)
 
     def type_boxes(self) -> dict[str, tuple[int, int, int, int]]:
         """(top, bottom, left, right) of each set line in the last prepared frame (for tests/layout)."""

@@ -23,7 +23,7 @@ class TypeStyle:
     tracking: float = 0.0      # extra space between letters, as a fraction of the size
 
 
-def _font(name: str) -> "cv2.FontFace":
+def _font(name: str) -> cv2.FontFace:
     if name not in FONTS:
         raise ConfigError(f"unknown font {name!r} (expected one of {', '.join(FONTS)})", field="font")
     return cv2.FontFace(name)
@@ -106,7 +106,7 @@ def condensed(stamp: np.ndarray, factor: float) -> np.ndarray:
     poster's billing block, from a font that has no condensed cut."""
     if stamp.size == 0 or factor >= 1.0:
         return stamp
-    width = max(1, int(round(stamp.shape[1] * factor)))
+    width = max(1, round(stamp.shape[1] * factor))
     return cv2.resize(stamp, (width, stamp.shape[0]), interpolation=cv2.INTER_AREA)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from support.paths import PARITY
 
 from portraitflow.nodes.looks.catalogue import make_look
 from portraitflow.nodes.looks.portrait_blur import lens_kernel
 from portraitflow.recipes.still import contact_sheet
+
+from support.paths import PARITY
 
 
 def bust(height: int, width: int) -> np.ndarray:
@@ -184,7 +185,7 @@ def test_gallery_captions_share_one_size() -> None:
     heights = []
     for col in range(3):
         x0 = 24 + col * (90 + 24)
-        ink = np.flatnonzero((band[:, x0:x0 + 90].max(axis=(1, 2)) > 80))
+        ink = np.flatnonzero(band[:, x0:x0 + 90].max(axis=(1, 2)) > 80)
         first_line = ink[:np.argmax(np.diff(ink) > 2)] if np.any(np.diff(ink) > 2) else ink
         heights.append(first_line[-1] - first_line[0])
     assert max(heights) - min(heights) <= 2, heights

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from support.paths import PARITY
 
 from portraitflow.graph.testing import make_node, packets, run_node
 from portraitflow.nodes.frame_edge import extend_bottom, harden_borders
 from portraitflow.nodes.mask_gating import MaskGate
 from portraitflow.nodes.segment import FrameSegmenter, Segment
+
+from support.paths import PARITY
 
 
 def person_over_the_table(width: int = 600, height: int = 400, x0: int | None = None):

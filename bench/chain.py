@@ -148,8 +148,9 @@ def still_scene(frames: np.ndarray, seed: int = 1) -> np.ndarray:
 def table_rows(recipes: list[str]) -> list[tuple[str, str, dict, bool]]:
     """(label, recipe, node options, still scene) for the one-core table: every recipe on the sample,
     then the blur chain with adaptive segmentation (segment.still_every=4) on the sample and a still scene."""
+    from portraitflow.nodes.segment import Segment
     rows = [(r, r, {}, False) for r in recipes]
-    if "blur" in recipes:
+    if "blur" in recipes and hasattr(Segment.Options, "still_every"):   # (older trees: no adaptive rows)
         adaptive = {"segment": {"still_every": 4}}
         rows += [("blur still_every=4", "blur", adaptive, False), ("blur, still scene", "blur", {}, True),
                  ("  + still_every=4", "blur", adaptive, True)]
@@ -273,20 +274,24 @@ def child_graph(args, frames: np.ndarray, cores: int, realtime: bool, extra: dic
                 opencv_threads: int | None = None) -> dict:
     """One graph run on ``cores`` cores: CPU % of one core, frames/s, latency, drops. ``opencv_threads``
     None: whatever the runner does (as `portraitflow run`)."""
-    from portraitflow.graph import opencv_threads as runner_threads
     from portraitflow.graph.runner import run_graph
     pin(cores, None)
     if opencv_threads is not None:   # the OpenCV pool at this size, whatever the runner would choose
         import cv2
-        runner_threads.hold_single_threaded = lambda node_threads: False
+        try:
+            from portraitflow.graph import opencv_threads as runner_threads
+            runner_threads.hold_single_threaded = lambda node_threads: False
+        except ImportError:   # an older tree: the runner leaves OpenCV alone
+            pass
         cv2.setNumThreads(opencv_threads)
     register_memory_source(frames)
     spec = recipe_spec(args.recipes[0], {"realtime": realtime, "fps": 30.0})
     for node_id, options in extra.items():
         spec.nodes[node_id].options.update(options)
     import cv2
-    threads_at_start = cv2.getNumThreads() if opencv_threads is not None else "1 (the runner's choice)"
-    stats = run_graph(spec)
+    seen: list[int] = []
+    stats = run_graph(spec, on_start=lambda runner: seen.append(cv2.getNumThreads()))
+    threads_at_start = f"{seen[0]}" + (" (the runner's choice)" if opencv_threads is None else "")
     cpu = cpu_s() - FIRST_FRAME_CPU_S[0]   # from the first frame on: model loading left out
     wall = time.monotonic() - FIRST_FRAME_CPU_S[1]
     out = stats.frames_out()
@@ -379,9 +384,12 @@ def main() -> None:
                 r = run_child(args, "graph", cores=2, realtime=True, size=size, frames=live_frames,
                               opencv_threads=threads)
                 print(f"live 30 fps, {label}, 2 cores, OpenCV threads {r['opencv_threads']}: {line(r)}")
-        r = run_child(args, "graph", cores=2, realtime=True, size=(1280, 720), frames=live_frames,
-                      extra={"segment": {"cpu_budget_percent": 25.0}})
-        print(f"live 30 fps, 720p, 2 cores, --cpu-budget 25: {line(r)}\n    counters: {r['counters'].get('segment')}")
+        from portraitflow.nodes.segment import Segment
+        if hasattr(Segment.Options, "cpu_budget_percent"):   # (older trees: no budget)
+            r = run_child(args, "graph", cores=2, realtime=True, size=(1280, 720), frames=live_frames,
+                          extra={"segment": {"cpu_budget_percent": 25.0}})
+            print(f"live 30 fps, 720p, 2 cores, --cpu-budget 25: {line(r)}\n"
+                  f"    counters: {r['counters'].get('segment')}")
         r = run_child(args, "graph", cores=2, realtime=False, size=(1280, 720), frames=max(args.frames, 300))
         print(f"unpaced, 720p, 2 cores: {r['fps']:.1f} fps, {r['cpu_ms']:.2f} CPU-ms/frame, "
               f"{r['cpu_percent']:.0f}% CPU")

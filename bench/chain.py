@@ -5,9 +5,10 @@ every recipe, beside MediaPipe's own segmentation when another interpreter has i
 Not for: tests (no timing is ever asserted). Run:
     python bench/chain.py [--frames 150] [--rounds 5] [--recipes blur,poster] [--mediapipe-python PATH]
 CPU time, not wall time (the machine is shared): per node time.thread_time_ns around process(), per run
-time.process_time() (user+sys, all threads) of the child process. One-core figures run in a child pinned to core 0 with one
-OpenCV thread and onnxruntime intra_op_num_threads=1 (the segment node's default); rounds alternate
-between the chain and MediaPipe (and between sequence and graph runner), medians over the rounds.
+time.process_time() (user+sys, all threads) of the child process from its first frame on. One-core
+figures run in a child pinned to core 0 with one OpenCV thread and onnxruntime intra_op_num_threads=1
+(the segment node's default); rounds alternate between the chain and MediaPipe (and between the nodes
+called in sequence and the graph runner), medians over the rounds. Live figures: 2 cores, paced at 30 fps.
 Frames: the sample source's 1280x720 frames made and held in memory first (``--clip FILE`` decodes a video
 instead, scaled to 1280x720), so decoding is not part of any figure.
 """

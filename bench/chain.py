@@ -327,6 +327,7 @@ def main() -> None:
                         help="an interpreter with mediapipe==0.10.14 (its segmentation alone, same frames)")
     parser.add_argument("--live-seconds", type=float, default=10.0)
     parser.add_argument("--skip-live", action="store_true", help="only the one-core table")
+    parser.add_argument("--skip-one-core", action="store_true", help="only the live and unpaced runs")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--tmp", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -347,31 +348,32 @@ def main() -> None:
         print(f"bench/chain.py: {args.frames} frames 1280x720 ({args.clip or 'sample source'}) held in memory; "
               f"CPU time (thread_time per node, process_time per run), medians of {args.rounds} alternating rounds; "
               f"measured on a shared, loaded 2-core machine")
-        one = run_child(args, "one_core")
-        mp_ms = one["mediapipe_ms"]
-        print("\n== one core (taskset core 0, cv2.setNumThreads(1), onnxruntime intra_op_num_threads=1): "
-              "CPU ms per 720p frame ==")
-        if mp_ms is None:
-            print("MediaPipe: not measured (pass --mediapipe-python PATH to an interpreter with mediapipe)")
-        else:
-            lo, hi = one["mediapipe_range"]
-            print(f"MediaPipe 0.10.14 SelfieSegmentation(model_selection=1).process() alone: {mp_ms:.2f} ms "
-                  f"[{lo:.2f}-{hi:.2f}]")
-        head = f"{'recipe':<20}" + "".join(f"{n:>11}" for n in CHAIN_NODES) + \
-            f"{'chain':>8}{'seq CPU':>9}{'graph CPU':>10}{'runner':>8}" + ("  x MediaPipe" if mp_ms else "")
-        print(head)
-        for recipe, r in one["recipes"].items():
-            cells = "".join(f"{r['node_ms'][n]:11.2f}" if n in r["node_ms"] else f"{'-':>11}" for n in CHAIN_NODES)
-            runner = r["graph_cpu_ms"] - r["seq_cpu_ms"]
-            ratio = f"  {r['seq_cpu_ms'] / mp_ms:5.2f}x" if mp_ms else ""
-            print(f"{recipe:<20}{cells}{r['chain_ms']:8.2f}{r['seq_cpu_ms']:9.2f}{r['graph_cpu_ms']:10.2f}"
-                  f"{runner:+8.2f}{ratio}")
-            skipped = {k: v for c in r["counters"].values() for k, v in c.items()}
-            if skipped:
-                print(f"{'':<20}counters: " + ", ".join(f"{k}={v}" for k, v in skipped.items()))
-        print("(node columns: mean thread CPU per process(); chain: their sum; seq CPU / graph CPU: the "
-              "process's whole CPU per frame with the nodes called in sequence / through the graph runner "
-              "(source and null sink included); runner = graph - seq)")
+        if not args.skip_one_core:
+            one = run_child(args, "one_core")
+            mp_ms = one["mediapipe_ms"]
+            print("\n== one core (taskset core 0, cv2.setNumThreads(1), onnxruntime intra_op_num_threads=1): "
+                  "CPU ms per 720p frame ==")
+            if mp_ms is None:
+                print("MediaPipe: not measured (pass --mediapipe-python PATH to an interpreter with mediapipe)")
+            else:
+                lo, hi = one["mediapipe_range"]
+                print(f"MediaPipe 0.10.14 SelfieSegmentation(model_selection=1).process() alone: {mp_ms:.2f} ms "
+                      f"[{lo:.2f}-{hi:.2f}]")
+            head = f"{'recipe':<20}" + "".join(f"{n:>11}" for n in CHAIN_NODES) + \
+                f"{'chain':>8}{'seq CPU':>9}{'graph CPU':>10}{'runner':>8}" + ("  x MediaPipe" if mp_ms else "")
+            print(head)
+            for recipe, r in one["recipes"].items():
+                cells = "".join(f"{r['node_ms'][n]:11.2f}" if n in r["node_ms"] else f"{'-':>11}" for n in CHAIN_NODES)
+                runner = r["graph_cpu_ms"] - r["seq_cpu_ms"]
+                ratio = f"  {r['seq_cpu_ms'] / mp_ms:5.2f}x" if mp_ms else ""
+                print(f"{recipe:<20}{cells}{r['chain_ms']:8.2f}{r['seq_cpu_ms']:9.2f}{r['graph_cpu_ms']:10.2f}"
+                      f"{runner:+8.2f}{ratio}")
+                skipped = {k: v for c in r["counters"].values() for k, v in c.items()}
+                if skipped:
+                    print(f"{'':<20}counters: " + ", ".join(f"{k}={v}" for k, v in skipped.items()))
+            print("(node columns: mean thread CPU per process(); chain: their sum; seq CPU / graph CPU: the "
+                  "process's whole CPU per frame with the nodes called in sequence / through the graph runner "
+                  "(source and null sink included); runner = graph - seq)")
         if args.skip_live:
             return
         recipe = args.recipes[0]

@@ -29,7 +29,7 @@ _EXPORTS = {
     "Node": ".graph.node", "Context": ".graph.node", "Pairing": ".graph.node", "Packet": ".graph.packet",
     "Kind": ".graph.kinds", "AnyKind": ".graph.kinds", "Frame": ".graph.kinds", "Mask": ".graph.kinds",
     "NoOptions": ".graph.options", "check_ranges": ".graph.options", "Above": ".graph.options",
-    "register": ".graph.registry",
+    "register": ".graph.registry", "NodeHarness": ".graph.testing",
     # errors
     "PortraitflowError": ".graph.errors", "ConfigError": ".graph.errors", "ContractError": ".graph.errors",
     "NodeError": ".graph.errors", "DeviceError": ".graph.errors", "ModelError": ".graph.errors",
@@ -41,7 +41,7 @@ _ALIASES = {"Graph": "GraphSpec"}
 __all__ = [   # _EXPORTS and _ALIASES, spelled out for readers and linters (a test keeps them equal)
     "Above", "AnyKind", "ConfigError", "Context", "ContractError", "DeviceError", "DropPolicy", "EndOfStream",
     "Frame", "Graph", "GraphRunner", "GraphSpec", "Kind", "Mask", "ModelError", "NoOptions", "Node",
-    "NodeError", "Packet", "PacketStream", "Pairing", "PortraitflowError", "RunStats", "__version__",
+    "NodeError", "NodeHarness", "Packet", "PacketStream", "Pairing", "PortraitflowError", "RunStats", "__version__",
     "check_ranges", "list_recipes", "load_graph", "recipe_graph", "register", "run", "stream",
 ]
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from portraitflow.devices.png_sink import PngSink
 from portraitflow.devices.video_sink import VideoSink
 from portraitflow.graph import Frame, Mask, Node, Pairing, registry
@@ -87,7 +88,9 @@ def main() -> int:
         out = Path(tmp)
         (out / "seq").mkdir()
         sinks = [
-            ("ProRes 4444 .mov (prores_ks, yuva444p10le)", VideoSink, {"path": str(out / "a.mov")}, out / "a.mov"),
+            ("ProRes 4444 .mov (prores, yuva444p10le)", VideoSink, {"path": str(out / "a.mov")}, out / "a.mov"),
+            ("ProRes 4444 .mov (prores_ks, yuva444p10le)", VideoSink,
+             {"path": str(out / "k.mov"), "codec": "prores4444-ks"}, out / "k.mov"),
             ("QuickTime Animation .mov (qtrle, argb)", VideoSink, {"path": str(out / "b.mov"), "codec": "qtrle"},
              out / "b.mov"),
             ("VP9 alpha .webm (libvpx-vp9, yuva420p)", VideoSink, {"path": str(out / "c.webm")}, out / "c.webm"),

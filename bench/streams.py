@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))     # the camera schedule source 
 
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import GraphSpec
+
 from support.camera_schedule import CameraScheduleSource
 
 RECEIVER = HERE.parent / "tests" / "outputs" / "stream_receiver.py"

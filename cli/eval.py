@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _segmenters(model: str, cache_dir: str | None, gate: bool):
     """frame -> model mask, loading each model once (models fetched on first use); ``gate``: the
-    default chain's two-model gate (nodes/segment.py), off for the raw chain (MediaPipe's own masks)."""
+    default chain's two-model gate and frame edges (nodes/segment.py), off for the raw chain (MediaPipe's
+    own masks)."""
     from ..nodes.segment import GATE_AUTO, GATE_NONE, FrameSegmenter
 
     segmenter = FrameSegmenter(model, threads=1, gate_model=GATE_AUTO if gate else GATE_NONE,

@@ -2,7 +2,7 @@
 
 Not for: running graphs (cli/run.py). A recipe name where a file is expected stands for the graph
 `portraitflow run --recipe NAME` runs; `export` writes that graph as a graph file to start from, which
-`run --graph` runs identically.
+`run --graph` runs identically (it is built by run's own code, cli/run.py's build_spec).
 """
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from ..graph.graph_file import load_graph_file
 from ..graph.show import to_dot, to_mermaid
 from ..graph.spec import GraphSpec
 from ..graph.validate import resolve
+from . import run as run_cli
+from .flags import add_size_flags
+from .run import build_spec
 
 #: what `run` uses when --input / --output are not given (cli/run.py's defaults)
 DEFAULT_INPUT = "sample"
@@ -38,11 +41,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--recipe", required=True, help="recipe name or .toml recipe path")
     export.add_argument("-o", "--output-file", dest="output_file", metavar="FILE",
                         help="where to write it (default: print it)")
+    # the flags of `run --recipe` that shape the graph, passed to run's own graph builder
     export.add_argument("--input", default=DEFAULT_INPUT, help=f"the capture node (default: {DEFAULT_INPUT})")
     export.add_argument("--output", default=DEFAULT_OUTPUT,
                         help=f"the output node (default: {DEFAULT_OUTPUT})")
     export.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a recipe setting (repeatable), as `run --set` does")
+                        help="override a look setting or NODE.OPTION (repeatable), as `run --set` does")
+    export.add_argument("--realtime", action="store_true", help="pace file and sample sources, as `run` does")
+    export.add_argument("--key-colour", metavar="green|blue|#RRGGBB", help="as `run --key-colour`")
+    export.add_argument("--fps", type=float, default=None, metavar="N", help="as `run --fps`")
+    export.add_argument("--no-audio", action="store_true", help="as `run --no-audio`")
+    add_size_flags(export)
     export.set_defaults(func=_export)
 
 
@@ -53,15 +62,24 @@ def graph_or_recipe(text: str) -> GraphSpec:
         return load_graph_file(path)
     from ..recipes.loader import list_recipes
     if text in list_recipes():
-        return _recipe_spec(text, DEFAULT_INPUT, DEFAULT_OUTPUT, {})
+        return build_spec(_as_run_args(argparse.Namespace(recipe=text)))
     return load_graph_file(path)   # the file-not-found error, naming it
 
 
-def _recipe_spec(recipe: str, input: str, output: str, settings: dict[str, str]) -> GraphSpec:
-    from ..devices.endpoints import sink_for, source_for
-    from ..recipes.loader import load_recipe, recipe_graph
-    return recipe_graph(load_recipe(recipe), source=source_for(input), sink=sink_for(output),
-                        settings=settings)
+#: flags `graph export` shares with `run`, by their argparse dest
+SHARED_RUN_FLAGS = ("recipe", "input", "output", "settings", "realtime", "key_colour", "fps", "no_audio",
+                    "size", "max_size")
+
+
+def _as_run_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The Namespace `portraitflow run --recipe ...` would have: run's defaults, this command's flags."""
+    parser = argparse.ArgumentParser()
+    run_cli.register(parser.add_subparsers(dest="command"))
+    run_args = parser.parse_args(["run"])
+    for name in SHARED_RUN_FLAGS:
+        if hasattr(args, name) and hasattr(run_args, name):
+            setattr(run_args, name, getattr(args, name))
+    return run_args
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -80,15 +98,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ..graph.errors import ConfigError
-    settings = {}
-    for text in args.settings:
-        key, sep, value = text.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects KEY=VALUE, got {text!r}")
-        settings[key.strip()] = value
-    spec = _recipe_spec(args.recipe, args.input, args.output, settings)
-    resolve(spec)    # never write a graph that `graph check` would refuse
+    spec = build_spec(_as_run_args(args))
+    order = resolve(spec).nodes    # never write a graph that `graph check` would refuse
+    spec.nodes = {n.id: spec.nodes[n.id] for n in order}   # top to bottom: source first, as a frame flows
     spec.file = None
     comments = {node.id: f"options and their ranges: portraitflow nodes {node.type}"
                 for node in spec.nodes.values()}

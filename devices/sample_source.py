@@ -114,9 +114,12 @@ class SampleSource(Node):
         stage_h, stage_w = self._stage.shape[:2]
         matrix = camera_move(i / self.options.fps, stage_w, stage_h)
         self._clock.wait_frame(i)
+        # stamped when the frame is due, as a camera stamps its exposure; the warp after it is the
+        # "read-out" (stamped after it, a slow first warp made paced frames look closer than a period)
+        capture_ts_ns = self._clock.stamp()
         cv2.warpAffine(self._stage, matrix, (WIDTH, HEIGHT), dst=self._warped, flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REFLECT)
         frame = cv2.cvtColor(self._warped, cv2.COLOR_BGRA2BGR)    # a new array per packet
         meta = {"frame_index": i, **media_meta(i, self._time_base, 1 / self._time_base)}
-        ctx.emit("frame", ctx.new_packet(frame, capture_ts_ns=self._clock.stamp(), meta=meta))
+        ctx.emit("frame", ctx.new_packet(frame, capture_ts_ns=capture_ts_ns, meta=meta))
         self._index = i + 1

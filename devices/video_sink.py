@@ -4,8 +4,8 @@ and for frames with alpha ProRes 4444 in .mov, VP9 with alpha in .webm/.mkv (vid
 Not for: stills and PNG sequences (png_sink.py) or streaming to a network (stream_sink.py).
 in: frame (Frame, BGR or BGRA: alpha kept where the container can, else dropped with one warning)
 options: path, fps=0 (the source's timing), crf=20, preset="veryfast", keyframe_s=0.5, timestamps="media",
-         audio_from="", codec="auto" (by the first frame: alpha or not) | "h264" | "prores4444" | "qtrle" |
-         "vp9" | "vp9-opaque"
+         audio_from="", codec="auto" (by the first frame: alpha or not) | "h264" | "prores4444" |
+         "prores4444-ks" | "qtrle" | "vp9" | "vp9-opaque"
 example: `portraitflow run --output out.mp4`
 """
 from __future__ import annotations
@@ -71,7 +71,7 @@ class VideoSink(Node):
         keyframe_s: float = 0.5
         timestamps: Timing = "media"
         audio_from: str = ""          # a media file whose first audio stream goes into the output
-        codec: Literal["auto", "h264", "prores4444", "qtrle", "vp9", "vp9-opaque"] = "auto"
+        codec: Literal["auto", "h264", "prores4444", "prores4444-ks", "qtrle", "vp9", "vp9-opaque"] = "auto"
 
         def __post_init__(self):
             suffix = Path(self.path).suffix.lower()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+
 import portraitflow as pf
 
 

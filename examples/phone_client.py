@@ -9,7 +9,7 @@ It imports only pyzmq, msgpack, numpy and PyAV/OpenCV. Run the companion part fi
 from __future__ import annotations
 
 import argparse
-import random
+import os
 import sys
 import time
 
@@ -17,7 +17,7 @@ import msgpack
 import numpy as np
 import zmq
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 HEARTBEAT_S = 0.1
 PEER_TIMEOUT_S = 1.0
 
@@ -50,12 +50,13 @@ def frames_from(source: str, limit: int | None):
 class PhoneLink:
     """The sending end of one link: hello, pong, data only with credit, end."""
 
-    def __init__(self, address: str, stream: str, codec: str, jpeg_quality: int):
+    def __init__(self, address: str, stream: str, codec: str, jpeg_quality: int, policy: str = "latest"):
         self.socket = zmq.Context.instance().socket(zmq.DEALER)
         self.socket.linger = 2000
         self.socket.connect(address)
         self.stream, self.codec, self.jpeg_quality = stream, codec, jpeg_quality
-        self.session = random.getrandbits(64)
+        self.policy = policy
+        self.session = os.urandom(16)      # 128 random bits, told to nobody but the companion
         self.link_seq = 0                  # data messages sent in this session
         self.allowed = 0                   # may send while link_seq < allowed
         self.receiver_session = None
@@ -72,7 +73,7 @@ class PhoneLink:
         """Heartbeat, and handle what the companion sent (credits and pings) for up to timeout_s."""
         now = time.monotonic()
         if now >= self.next_hello:
-            self.socket.send(self.header("hello", role="sender", link_seq=self.link_seq))
+            self.socket.send(self.header("hello", role="sender", link_seq=self.link_seq, policy=self.policy))
             self.next_hello = now + HEARTBEAT_S
             if self.receiver_session is not None and now - self.last_heard > PEER_TIMEOUT_S:
                 self.receiver_session, self.allowed = None, self.link_seq   # its credits are void
@@ -91,7 +92,8 @@ class PhoneLink:
                 continue
             if msg.get("kind") == "ping":
                 t2 = time.monotonic_ns()
-                self.socket.send(self.header("pong", t1=msg["t1"], t2=t2, t3=time.monotonic_ns()))
+                self.socket.send(self.header("pong", t1=msg["t1"], cookie=msg["cookie"], t2=t2,
+                                             t3=time.monotonic_ns()))
             elif msg.get("kind") == "end_ack" and msg.get("sender_session") == self.session:
                 self.end_acked = True
             elif msg.get("kind") == "credit" and msg.get("sender_session") == self.session:
@@ -107,7 +109,7 @@ class PhoneLink:
             ok, payload = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         else:
             payload = np.ascontiguousarray(frame)
-        header = self.header("data", link_seq=self.link_seq, seq=seq, capture_ts_ns=capture_ts_ns,
+        header = self.header("data", receiver_session=self.receiver_session, link_seq=self.link_seq, seq=seq, capture_ts_ns=capture_ts_ns,
                              sender_ts_ns=time.monotonic_ns(), shape=list(frame.shape), dtype="uint8",
                              pixel_format="bgr24", codec=self.codec, meta={"source": "phone_client"})
         self.socket.send_multipart([header, payload], copy=False)
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fps", type=float, default=0.0, help="pace a file like a camera (0: as read)")
     args = p.parse_args(argv)
 
-    link = PhoneLink(args.connect, args.stream, args.codec, args.jpeg_quality)
+    link = PhoneLink(args.connect, args.stream, args.codec, args.jpeg_quality, args.policy)
     start = time.monotonic()
     for seq, (frame, capture_ts_ns) in enumerate(frames_from(args.source, args.frames)):
         if args.fps > 0:

@@ -161,8 +161,8 @@ def _add_link_out(out: GraphSpec, spec: GraphSpec, link: Link, settings: PartSet
 
 def _add_link_in(out: GraphSpec, spec: GraphSpec, link: Link, settings: PartSettings, resolved: dict) -> None:
     options = _endpoint(spec, link, settings, receiving=True)
-    options.update(kind=link.kind if link.kind in ("frame", "mask") else "any",
-                   window=1 if link.policy is DropPolicy.LATEST else 4)
+    # no window: link_in takes it from the policy in the sender's hello (1 latest, 4 block)
+    options.update(kind=link.kind if link.kind in ("frame", "mask") else "any")
     out.nodes[link.in_node] = NodeSpec(link.in_node, "link_in", options, link.target_part)
     for edge in link.edges:
         # each edge keeps its policy and queue size from the whole graph: link_in hands every frame

@@ -67,7 +67,8 @@ class _Handoff:
 class PythonStreamSink(Node):
     """The sink at the end of a ``stream()``: hands each packet to the iterating thread.
 
-    in: packet (any kind)   Not registered as a node type: ``stream()`` adds and binds it itself.
+    in: packet (any kind). Registered in-process as ``python_stream`` so the graph check sees its
+    port; each stream runs a subclass bound to its own handoff.
     """
 
     inputs = {"packet": AnyKind}
@@ -87,6 +88,7 @@ class PacketStream:
 
     def __init__(self, graph: GraphSpec, address: str, *, policy: DropPolicy | str | None = None,
                  queue_size: int | None = None, max_frames: int | None = None):
+        self._closed = True   # until the runner has started: nothing to close
         try:
             split_address(address)
         except ValueError as exc:
@@ -117,7 +119,11 @@ class PacketStream:
         if self._closed:
             raise StopIteration
         while True:
-            packet = self._handoff.take(0.1)
+            try:
+                packet = self._handoff.take(0.1)
+            except BaseException:
+                self.close()    # Ctrl-C in a notebook cell: stop the graph, then let it propagate
+                raise
             if packet is not None:
                 return packet
             if not self._runner.running:

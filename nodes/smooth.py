@@ -56,8 +56,10 @@ def blend_with_previous(new: np.ndarray, previous: np.ndarray, ratio: float,
 
 @dataclass(frozen=True)
 class SmoothOptions:
-    combine_with_previous: float = 0.9
-    """0 = no smoothing; 1 = an uncertain pixel keeps its past entirely."""
+    combine_with_previous: float = 1.0
+    """0 = no smoothing; 1 = an uncertain pixel keeps its past entirely. 1.0 by default: on the known-motion
+    clips (bench/quality.py) flicker 0.0026 -> 0.0023 and MAD -1.4% against 0.9, lag unchanged (0.07-0.08
+    frames at 4 px/frame); sure pixels still follow the model at once."""
     motion: Literal["flow", "none"] = "flow"
     """"flow": warp the past with optical flow (needs the frame input); "none": MediaPipe's plain blend."""
     change_threshold: float = 24.0

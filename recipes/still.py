@@ -71,13 +71,22 @@ def _two_lines(text: str, size: float, max_width: float, style: TypeStyle) -> li
     return [" ".join(words[:best]), " ".join(words[best:])]
 
 
+def over_checkerboard(bgra: np.ndarray, cell: int = 16) -> np.ndarray:
+    """A BGRA image over a grey checkerboard (how editors show transparency), as BGR."""
+    height, width = bgra.shape[:2]
+    rows, cols = np.indices((height, width))
+    board = np.where((rows // cell + cols // cell) % 2 == 0, 205, 150).astype(np.uint8)
+    alpha = bgra[..., 3:4].astype(np.float32) / 255.0
+    return (bgra[..., :3] * alpha + board[..., None] * (1.0 - alpha) + 0.5).astype(np.uint8)
+
+
 def contact_sheet(tiles: list[tuple[str, str, np.ndarray]], *, columns: int = 3,
                   tile_height: int = 360) -> np.ndarray:
     """(name, description, image) tiles in a grid on a dark board, each with its name set under it."""
     gap, caption = 24, 86
     resized = []
     for name, description, image in tiles:
-        image = image[..., :3] if image.shape[2] == 4 else image
+        image = over_checkerboard(image) if image.shape[2] == 4 else image
         width = round(image.shape[1] * tile_height / image.shape[0])
         image = cv2.resize(image, (width, tile_height), interpolation=cv2.INTER_AREA)
         resized.append((name, description, image))
@@ -115,7 +124,7 @@ def render_gallery(recipes: list[Recipe], output: str | Path, image: str | Path 
     with tempfile.TemporaryDirectory(prefix="portraitflow-gallery-") as tmp:
         for recipe in recipes:
             path = render_still(recipe, image, Path(tmp) / f"{recipe.name}.png")
-            tiles.append((recipe.name, recipe.description, cv2.imread(str(path), cv2.IMREAD_COLOR)))
+            tiles.append((recipe.name, recipe.description, cv2.imread(str(path), cv2.IMREAD_UNCHANGED)))
     output.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(output), contact_sheet(tiles)):
         raise DeviceError(f"could not write {str(output)!r}")

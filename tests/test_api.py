@@ -11,10 +11,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import portraitflow as pf
 import pytest
-import support.graph_nodes  # noqa: F401  (registers t_count, t_slow, t_fail, ...)
+
+import portraitflow as pf
 from portraitflow.graph import EndOfStream, Frame, Node, registry
+
+import support.graph_nodes  # noqa: F401  (registers t_count, t_slow, t_fail, ...)
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("av", "onnx", "onnxruntime", "tflite", "cv2", "zmq")
@@ -218,3 +220,31 @@ def test_the_example_script_runs_and_writes_the_last_frame(tmp_path, model_cache
     assert "4 frames in" in result.stdout
     image = cv2.imread(str(out))
     assert image is not None and image.shape == (720, 1280, 3)
+
+
+INTERRUPTED_LOOP = """
+import threading
+import portraitflow as pf
+graph = pf.GraphSpec().add("capture", "sample_source", frames=100_000, realtime=True, fps=30.0)
+try:
+    for index, packet in enumerate(pf.stream(graph, "capture.frame")):
+        if index == 2:
+            print("looping", flush=True)
+except KeyboardInterrupt:
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("node:")]
+    print("interrupted, node threads left:", len(alive), flush=True)
+"""
+
+
+def test_ctrl_c_in_the_loop_stops_the_graph():
+    import signal
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_LOOP], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "looping"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert "interrupted, node threads left: 0" in out, err
+    assert proc.returncode == 0

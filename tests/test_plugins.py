@@ -3,8 +3,9 @@ mirror (a frame) and spotlight (a frame and its mask), through the harness and i
 from __future__ import annotations
 
 import numpy as np
-import portraitflow as pf
 import pytest
+
+import portraitflow as pf
 from portraitflow.graph.testing import NodeHarness, packets
 
 

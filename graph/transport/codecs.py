@@ -1,7 +1,7 @@
-"""Payload codecs of a link: raw (zero-copy), JPEG, H.264 (PyAV, low latency) and 8-bit masks.
+"""Payload codecs of a link, one class per codec behind the interface of payload.py, in two registries.
 
-Not for: headers or sockets (wire.py, link.py). An encoder turns one array into header fields and one
-buffer; a decoder checks the buffer against the (already checked) header before allocating anything.
+Not for: headers or sockets (wire.py, endpoint.py); H.264 lives in h264.py. ENCODERS and DECODERS map a
+codec name to its classes; make_encoder and PayloadDecoder are the only ways the links use them.
 """
 from __future__ import annotations
 
@@ -10,37 +10,22 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .h264 import H264Decoder, H264Encoder
+from .payload import Buffer, Decoder, Encoder, describe
 from .wire import DTYPES, WireError, expected_payload_bytes
 
-Buffer = Any   # bytes, memoryview or a numpy array exposing the buffer protocol
-
-
-def describe(array: np.ndarray) -> dict[str, Any]:
-    """Shape, dtype and pixel format of a frame or mask array (what the receiver must rebuild)."""
-    if array.dtype == np.float32 and array.ndim == 2:
-        pixel_format = "mask"
-    elif array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] in (3, 4):
-        pixel_format = "bgr24" if array.shape[2] == 3 else "bgra"
-    else:
-        raise ValueError(f"a link carries frames (uint8 HxWx3/4) or masks (float32 HxW), "
-                         f"got {array.dtype} {array.shape}")
-    return {"shape": list(array.shape), "dtype": str(array.dtype), "pixel_format": pixel_format}
-
-
-class RawEncoder:
+class RawEncoder(Encoder):
     """The array's own bytes, sent zero-copy (the packet is immutable, so ZeroMQ may read it later)."""
 
     name = "raw"
 
-    def encode(self, array: np.ndarray) -> tuple[dict[str, Any], Buffer]:
+    def encode(self, array: np.ndarray, link_seq: int = 0) -> tuple[dict[str, Any], Buffer]:
         fields = describe(array)
         return {**fields, "codec": self.name}, np.ascontiguousarray(array)
 
-    def close(self) -> None:
-        pass
 
 
-class JpegEncoder:
+class JpegEncoder(Encoder):
     """Frames as JPEG (cv2.imencode); for Wi-Fi links where raw pixels do not fit."""
 
     name = "jpeg"
@@ -48,7 +33,7 @@ class JpegEncoder:
     def __init__(self, quality: int = 85):
         self.params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
 
-    def encode(self, array: np.ndarray) -> tuple[dict[str, Any], Buffer]:
+    def encode(self, array: np.ndarray, link_seq: int = 0) -> tuple[dict[str, Any], Buffer]:
         fields = describe(array)
         if fields["pixel_format"] != "bgr24":
             raise ValueError(f"jpeg carries BGR frames only, got {fields['pixel_format']} {array.shape}")
@@ -57,16 +42,14 @@ class JpegEncoder:
             raise ValueError(f"cv2.imencode failed for a {array.shape} frame")
         return {**fields, "codec": self.name}, encoded
 
-    def close(self) -> None:
-        pass
 
 
-class Mask8Encoder:
+class Mask8Encoder(Encoder):
     """Masks quantised to uint8 (round(mask * 255)): a quarter of the bytes, 1/255 precision."""
 
     name = "mask8"
 
-    def encode(self, array: np.ndarray) -> tuple[dict[str, Any], Buffer]:
+    def encode(self, array: np.ndarray, link_seq: int = 0) -> tuple[dict[str, Any], Buffer]:
         fields = describe(array)
         if fields["pixel_format"] != "mask":
             raise ValueError(f"mask8 carries float32 masks only, got {array.dtype} {array.shape}")
@@ -75,11 +58,9 @@ class Mask8Encoder:
         cv2.convertScaleAbs(array, quantised, alpha=255.0)
         return {"shape": fields["shape"], "dtype": "uint8", "pixel_format": "mask", "codec": self.name}, quantised
 
-    def close(self) -> None:
-        pass
 
 
-class ShmEncoder:
+class ShmEncoder(Encoder):
     """Same host only: pixels copied into the sender's shared-memory ring (shm_ring.py); the
     ZeroMQ message carries the header (segment name, slot, offset) and an empty payload.
 
@@ -98,15 +79,13 @@ class ShmEncoder:
         self._raw = RawEncoder()
         remove_stale_segments()     # at start-up: segments of senders killed before they could unlink
 
-    def encode(self, array: np.ndarray) -> tuple[dict[str, Any], Buffer]:
-        raise TypeError("the shm codec needs the link_seq of the message: call encode_at")
-
-    def encode_at(self, array: np.ndarray, link_seq: int, session: int) -> tuple[dict[str, Any], Buffer]:
+    def encode(self, array: np.ndarray, link_seq: int) -> tuple[dict[str, Any], Buffer]:
+        """The ring slot is keyed by link_seq, so the receiver's credits decide when it is reused."""
         if self.accepted is False:
             return self._raw.encode(array)
         if self.ring is None:
             from .shm_ring import ShmRing
-            self.ring = ShmRing(session, self.slots)
+            self.ring = ShmRing(self.slots)
         if self.accepted is None:
             name = self.ring.segment_name_for(array.nbytes)
             raw_fields, buffer = self._raw.encode(array)
@@ -118,7 +97,9 @@ class ShmEncoder:
         return {**fields, "codec": self.name, **slot_fields}, b""
 
     def answer(self, accepted: bool) -> None:
-        """The receiver's answer to the offered segment (credit field ``shm``)."""
+        """The receiver's answer to the offered segment (credit field ``shm``); the first one counts."""
+        if self.accepted is not None:
+            return
         if accepted is False and self.ring is not None:
             self.ring.close()                   # it will never be read: give the memory back
             self.ring = None
@@ -139,7 +120,7 @@ class ShmEncoder:
         if self.ring is not None:
             self.ring.release(received, held)
 
-    def release_all(self) -> None:
+    def new_receiver(self) -> None:
         """A new receiver session: it holds none of the slots, and has yet to answer the offer."""
         if self.ring is not None:
             self.ring.release_all()
@@ -150,105 +131,124 @@ class ShmEncoder:
             self.ring.close()
 
 
+ENCODERS: dict[str, type[Encoder]] = {"raw": RawEncoder, "jpeg": JpegEncoder, "mask8": Mask8Encoder,
+                                      "h264": H264Encoder, "shm": ShmEncoder}
+
+
 def make_encoder(codec: str, *, jpeg_quality: int = 85, h264_crf: int = 23, fps: float = 30.0,
-                 shm_slots: int = 8):
-    if codec == "raw":
-        return RawEncoder()
-    if codec == "jpeg":
-        return JpegEncoder(jpeg_quality)
-    if codec == "mask8":
-        return Mask8Encoder()
-    if codec == "h264":
-        from .h264 import H264Encoder
-        return H264Encoder(crf=h264_crf, fps=fps)
-    if codec == "shm":
-        return ShmEncoder(shm_slots)
-    raise ValueError(f"unknown codec {codec!r} (expected raw, jpeg, h264, mask8 or shm)")
+                 shm_slots: int = 8) -> Encoder:
+    settings = {"jpeg": {"quality": jpeg_quality}, "h264": {"crf": h264_crf, "fps": fps},
+                "shm": {"slots": shm_slots}}
+    if codec not in ENCODERS:
+        raise ValueError(f"unknown codec {codec!r} (expected one of {', '.join(ENCODERS)})")
+    return ENCODERS[codec](**settings.get(codec, {}))
+
+
+class RawDecoder(Decoder):
+    def decode(self, header: dict[str, Any], buffer: Buffer, size: int) -> np.ndarray:
+        expected = expected_payload_bytes(header)
+        if size != expected:
+            raise WireError(f"raw payload has {size} bytes, shape {header['shape']} {header['dtype']} "
+                            f"needs {expected}")
+        return np.frombuffer(buffer, np.dtype(header["dtype"])).reshape(header["shape"])
+
+
+class Mask8Decoder(Decoder):
+    def decode(self, header: dict[str, Any], buffer: Buffer, size: int) -> np.ndarray:
+        if header["dtype"] != "uint8" or len(header["shape"]) != 2 or header["pixel_format"] != "mask":
+            raise WireError("mask8 needs dtype uint8, shape [height, width], pixel_format mask")
+        expected = expected_payload_bytes(header)
+        if size != expected:
+            raise WireError(f"mask8 payload has {size} bytes, shape {header['shape']} needs {expected}")
+        quantised = np.frombuffer(buffer, np.uint8).reshape(header["shape"])
+        mask = quantised.astype(np.float32)
+        mask *= np.float32(1.0 / 255.0)
+        return mask
+
+
+class JpegDecoder(Decoder):
+    def decode(self, header: dict[str, Any], buffer: Buffer, size: int) -> np.ndarray:
+        if header["pixel_format"] != "bgr24" or header["dtype"] != "uint8":
+            raise WireError("jpeg needs pixel_format bgr24 and dtype uint8")
+        height, width = header["shape"][:2]
+        # compressed bytes cannot exceed a generous multiple of the raw size; the declared size
+        # is checked against the JPEG's own before decoding, so nothing larger is allocated
+        if size > 2 * expected_payload_bytes(header) + 4096:
+            raise WireError(f"jpeg payload of {size} bytes is too large for {header['shape']}")
+        encoded = np.frombuffer(buffer, np.uint8)
+        declared = jpeg_size(encoded)
+        if declared != (height, width):
+            raise WireError(f"jpeg is {declared}, header says {(height, width)}")
+        image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+        if image is None or image.shape != tuple(header["shape"]):
+            raise WireError(f"jpeg did not decode to {header['shape']}")
+        return image
+
+
+class ShmDecoder(Decoder):
+    """Reads the sender's ring through descriptors (shm_ring.ShmReader); same host only."""
+
+    def __init__(self, max_payload_bytes: int):
+        from .shm_ring import ShmReader
+        self.max_payload_bytes = max_payload_bytes
+        self.reader = ShmReader(max_payload_bytes)
+
+    def decode(self, header: dict[str, Any], buffer: Buffer, size: int) -> np.ndarray:
+        if size != 0:
+            raise WireError(f"shm message carries {size} payload bytes, expected none")
+        expected = expected_payload_bytes(header)
+        if expected > self.max_payload_bytes:
+            raise WireError(f"shm frame of {expected} bytes exceeds {self.max_payload_bytes}")
+        return self.reader.read(header, expected)
+
+    def close(self) -> None:
+        self.reader.close()       # descriptors only: the sender owns (and unlinks) its segments
+
+
+DECODERS: dict[str, type[Decoder]] = {"raw": RawDecoder, "jpeg": JpegDecoder, "mask8": Mask8Decoder,
+                                      "h264": H264Decoder, "shm": ShmDecoder}
 
 
 class PayloadDecoder:
-    """Decodes every codec for one sending peer (H.264 keeps its decoder state per peer session)."""
+    """Decodes every codec for one sending session (H.264 keeps its decoder state per session)."""
 
     def __init__(self, allow_shm: bool = True, max_payload_bytes: int = 64 << 20):
-        self._h264 = None
-        self._shm = None
+        self._decoders: dict[str, Decoder] = {}
         self.allow_shm = allow_shm          # False on a receiver reachable from other hosts
         self.max_payload_bytes = max_payload_bytes
+
+    def _decoder(self, codec: str) -> Decoder:
+        decoder = self._decoders.get(codec)
+        if decoder is None:
+            cls = DECODERS[codec]
+            decoder = cls(self.max_payload_bytes) if cls is ShmDecoder else cls()
+            self._decoders[codec] = decoder
+        return decoder
 
     def can_map_shm(self, header: dict[str, Any]) -> bool:
         """Whether the segment a raw message offers (``shm_offer``) can be read here."""
         if not self.allow_shm:
             return False
-        if self._shm is None:
-            from .shm_ring import ShmReader
-            self._shm = ShmReader(self.max_payload_bytes)
-        return self._shm.can_map(header.get("shm_offer"), header["session"])
+        return self._decoder("shm").reader.can_map(header.get("shm_offer"))
 
-    def decode(self, header: dict[str, Any], buffer: Buffer, lease=None) -> np.ndarray:
-        """The array of one data message. ``lease`` (shm only, see ShmReader.read) lets a shm frame
-        be a read-only view of the sender's slot instead of a copy."""
+    def decode(self, header: dict[str, Any], buffer: Buffer) -> np.ndarray:
+        """The array of one data message."""
         codec = header["codec"]
+        if codec == "shm" and not self.allow_shm:
+            raise WireError("shm payloads are accepted only on ipc:// or loopback links")
         size = len(buffer) if not isinstance(buffer, memoryview) else buffer.nbytes
-        if codec == "raw":
-            expected = expected_payload_bytes(header)
-            if size != expected:
-                raise WireError(f"raw payload has {size} bytes, shape {header['shape']} {header['dtype']} "
-                                f"needs {expected}")
-            return _checked(np.frombuffer(buffer, np.dtype(header["dtype"])).reshape(header["shape"]), header)
-        if codec == "mask8":
-            if header["dtype"] != "uint8" or len(header["shape"]) != 2 or header["pixel_format"] != "mask":
-                raise WireError("mask8 needs dtype uint8, shape [height, width], pixel_format mask")
-            expected = expected_payload_bytes(header)
-            if size != expected:
-                raise WireError(f"mask8 payload has {size} bytes, shape {header['shape']} needs {expected}")
-            quantised = np.frombuffer(buffer, np.uint8).reshape(header["shape"])
-            mask = quantised.astype(np.float32)
-            mask *= np.float32(1.0 / 255.0)
-            return mask
-        if codec == "jpeg":
-            if header["pixel_format"] != "bgr24" or header["dtype"] != "uint8":
-                raise WireError("jpeg needs pixel_format bgr24 and dtype uint8")
-            height, width = header["shape"][:2]
-            # compressed bytes cannot exceed a generous multiple of the raw size; the declared size
-            # is checked against the JPEG's own before decoding, so nothing larger is allocated
-            if size > 2 * expected_payload_bytes(header) + 4096:
-                raise WireError(f"jpeg payload of {size} bytes is too large for {header['shape']}")
-            encoded = np.frombuffer(buffer, np.uint8)
-            declared = jpeg_size(encoded)
-            if declared != (height, width):
-                raise WireError(f"jpeg is {declared}, header says {(height, width)}")
-            image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
-            if image is None or image.shape != tuple(header["shape"]):
-                raise WireError(f"jpeg did not decode to {header['shape']}")
-            return image
-        if codec == "shm":
-            if not self.allow_shm:
-                raise WireError("shm payloads are accepted only on ipc:// or loopback links")
-            if size != 0:
-                raise WireError(f"shm message carries {size} payload bytes, expected none")
-            expected = expected_payload_bytes(header)
-            if expected > self.max_payload_bytes:
-                raise WireError(f"shm frame of {expected} bytes exceeds {self.max_payload_bytes}")
-            if self._shm is None:
-                from .shm_ring import ShmReader
-                self._shm = ShmReader(self.max_payload_bytes)
-            return self._shm.read(header, expected, lease)
-        if codec == "h264":
-            if self._h264 is None:
-                from .h264 import H264Decoder
-                self._h264 = H264Decoder()
-            return _checked(self._h264.decode(header, buffer), header)
-        raise WireError(f"unknown codec {codec!r}")
+        return _checked(self._decoder(codec).decode(header, buffer, size), header)
 
     def close(self) -> None:
-        if self._h264 is not None:
-            self._h264.close()
-        if self._shm is not None:
-            self._shm.close()       # mappings only: the sender owns (and unlinks) its segments
+        for decoder in self._decoders.values():
+            decoder.close()
+        self._decoders.clear()
 
 
 def _checked(array: np.ndarray, header: dict[str, Any]) -> np.ndarray:
-    if list(array.shape) != header["shape"] or array.dtype != np.dtype(header["dtype"]):
+    """The decoded array has the header's shape, and its dtype (mask8 decodes to float32)."""
+    dtype = np.float32 if header["codec"] == "mask8" else np.dtype(header["dtype"])
+    if list(array.shape) != header["shape"] or array.dtype != dtype:
         raise WireError(f"payload decoded to {array.dtype} {array.shape}, header says "
                         f"{header['dtype']} {header['shape']}")
     return array
@@ -276,5 +276,5 @@ def jpeg_size(data: np.ndarray) -> tuple[int, int] | None:
     return None
 
 
-__all__ = ["DTYPES", "JpegEncoder", "Mask8Encoder", "PayloadDecoder", "RawEncoder", "ShmEncoder", "describe", "jpeg_size",
-           "make_encoder"]
+__all__ = ["DECODERS", "DTYPES", "ENCODERS", "Encoder", "JpegEncoder", "Mask8Encoder", "PayloadDecoder",
+           "RawEncoder", "ShmEncoder", "describe", "jpeg_size", "make_encoder"]

@@ -14,13 +14,13 @@ import cv2
 import numpy as np
 from av.video.frame import PictureType
 
-from .codecs import describe
+from .payload import Decoder, Encoder, describe
 from .wire import WireError
 
 KEYFRAME_INTERVAL = 30
 
 
-class H264Encoder:
+class H264Encoder(Encoder):
     name = "h264"
 
     def __init__(self, crf: int = 23, fps: float = 30.0):
@@ -30,8 +30,12 @@ class H264Encoder:
         self._index = 0
         self._force_key = True
 
-    def force_keyframe(self) -> None:
+    def new_receiver(self) -> None:
         """The next frame is a keyframe (a new receiver has no decoder state)."""
+        self._force_key = True
+
+    def discarded(self) -> None:
+        """The frame encoded last never went out: the next one must not reference it."""
         self._force_key = True
 
     def _open(self, width: int, height: int) -> None:
@@ -44,7 +48,7 @@ class H264Encoder:
         codec.open()
         self._codec, self._size, self._force_key = codec, (width, height), True
 
-    def encode(self, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
+    def encode(self, array: np.ndarray, link_seq: int = 0) -> tuple[dict[str, Any], bytes]:
         fields = describe(array)
         if fields["pixel_format"] != "bgr24":
             raise ValueError(f"h264 carries BGR frames only, got {fields['pixel_format']} {array.shape}")
@@ -70,11 +74,11 @@ class H264Encoder:
         self._codec = None
 
 
-class H264Decoder:
+class H264Decoder(Decoder):
     def __init__(self):
         self._codec = av.CodecContext.create("h264", "r")
 
-    def decode(self, header: dict[str, Any], buffer: Any) -> np.ndarray:
+    def decode(self, header: dict[str, Any], buffer: Any, size: int = 0) -> np.ndarray:
         if header["pixel_format"] != "bgr24" or header["dtype"] != "uint8":
             raise WireError("h264 needs pixel_format bgr24 and dtype uint8")
         try:

@@ -10,7 +10,7 @@ from ..options import check_ranges
 from ..kinds import AnyKind
 from ..node import Context, Node
 from .codecs import make_encoder
-from .link import LinkSender
+from .sender import LinkSender
 from .options import LinkOptions, settings_from
 from .security import is_local
 
@@ -20,6 +20,8 @@ POLICIES = ("latest", "block")
 def same_host(address: str) -> bool:
     """ipc:// or loopback tcp: where both ends can map the same shared memory."""
     return address.startswith("ipc://") or (address.startswith("tcp://") and is_local(address))
+
+
 CODECS = ("raw", "jpeg", "h264", "mask8", "shm")
 
 
@@ -30,7 +32,11 @@ class LinkOut(Node):
     options: address, mode (bind|connect), stream, policy (latest: keep only the newest unsent
              packet, counting drops; block: wait for credit), codec (raw|jpeg|h264|mask8|shm: same host only), keys
     example: `portraitflow run --graph G --part phone --connect tcp://laptop:5555` (graph/parts.py)
-    counters: link_sent, link_dropped (latest), link_peer_restarts, link_peer_lost
+    counters: link_sent, link_dropped (latest), link_peer_restarts, link_peer_lost, link_resent (block),
+              link_second_receiver, ... (docs/protocol.md lists them all)
+
+    One receiver at a time; ``block`` keeps sent packets until the receiver acknowledges them and
+    sends them again to a restarted receiver, so nothing is lost (sender.py).
     """
 
     inputs = {"packet": AnyKind}

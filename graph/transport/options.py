@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..options import check_ranges
 from . import wire
-from .link import LinkSettings
+from .endpoint import LinkSettings
 from .security import Security
 
 MODES = ("bind", "connect")

@@ -6,10 +6,11 @@ server's public key. Plain text is allowed on ipc://, inproc:// and loopback tcp
 """
 from __future__ import annotations
 
+import ipaddress
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import zmq
 import zmq.auth
@@ -17,17 +18,28 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from ..errors import ConfigError
 
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
-
-
 def is_local(address: str) -> bool:
-    """True for addresses that never leave this machine (ipc, inproc, loopback tcp)."""
+    """True for addresses that never leave this machine: ipc://, inproc://, and tcp:// to exactly
+    one loopback host (an IPv4 address in 127.0.0.0/8, ::1 or the name ``localhost``) with a port
+    or ``*``. Parsed strictly: ``tcp://127.0.0.1:1;192.0.2.1:5555`` (ZeroMQ's source;destination
+    form) or ``tcp://127.evil.example:5555`` (a name) are not local."""
     if address.startswith(("ipc://", "inproc://")):
+        return len(address) > len("ipc://")
+    if not address.startswith("tcp://"):
+        return False
+    rest = address[len("tcp://"):]
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:;/@]+):(\d{1,5}|\*)", rest)
+    if match is None:
+        return False
+    host = match.group(1)
+    if host.startswith("["):
+        host = host[1:-1]
+    if host == "localhost":
         return True
-    if address.startswith("tcp://"):
-        host = urlsplit(address).hostname or ""
-        return host in LOOPBACK_HOSTS or host.startswith("127.")
-    return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

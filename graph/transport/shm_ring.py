@@ -1,7 +1,8 @@
-"""Same-host pixels through shared memory: the sender's ring of slots and the receiver's read-only view.
+"""Same-host pixels through shared memory: the sender's ring of slots and the receiver's descriptor reads.
 
 Not for: sockets or headers (link.py carries a header naming the slot; codecs.py wraps this as codec shm).
-Layout of one segment (little endian), named ``pfshm_<pid>_<session hex>_<generation>``:
+Layout of one segment (little endian, mode 0600, exactly data_offset + slots*slot_bytes bytes), named
+``pfshm_<pid>_<ring id, 16 lower-case hex>_<generation from 1>`` (the name holds no secret):
 
     0   8 bytes  magic b"PFSHM001"
     8   u32      slots          12  u32 unused
@@ -11,21 +12,22 @@ Layout of one segment (little endian), named ``pfshm_<pid>_<session hex>_<genera
 
 A slot stays the sender's to avoid until the receiver says it is free: every credit message carries
 ``received`` (all link_seq below it have arrived or are lost) and ``held`` (those below it the receiver
-still uses: queued, being decoded, or handed downstream as a read-only view of the slot). When every
-slot is held, the sender sends that frame as an ordinary raw payload instead, so a receiver keeping
-views can slow the link down but never stall it. The stamps (a seqlock) catch a broken peer: a
-frame whose slot was rewritten is dropped.
+still uses: queued or being decoded). When every slot is held, the sender sends that frame as an
+ordinary raw payload instead, so a slow receiver can slow the ring down but never stall the link.
+The receiver never maps a segment: it reads slots with preadv on a read-only descriptor, so a peer
+that truncates its segment causes a short read (a dropped, counted frame), not a SIGBUS. The stamps
+(a seqlock) catch a broken peer: a frame whose slot was rewritten is dropped.
 """
 from __future__ import annotations
 
-import mmap
 import os
 import re
+import secrets
+import stat
 import struct
 import sys
-import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from multiprocessing import shared_memory
 from typing import Any
 
@@ -34,7 +36,7 @@ import numpy as np
 from .wire import WireError
 
 PREFIX = "pfshm_"
-NAME_PATTERN = re.compile(r"^pfshm_(\d{1,10})_([0-9a-f]{16})_(\d{1,9})$")
+NAME_PATTERN = re.compile(r"^pfshm_([1-9][0-9]{0,9})_([0-9a-f]{16})_([1-9][0-9]{0,8})$")
 MAGIC = b"PFSHM001"
 _LAYOUT = struct.Struct("<8sIIQQ")
 STAMPS_OFFSET = 64
@@ -46,8 +48,9 @@ def _align(n: int, to: int) -> int:
     return (n + to - 1) // to * to
 
 
-def segment_name(pid: int, session: int, generation: int) -> str:
-    return f"{PREFIX}{pid}_{session:016x}_{generation}"
+def segment_name(pid: int, ring_id: int, generation: int) -> str:
+    """``pfshm_<pid>_<ring id: 16 lower-case hex digits>_<generation, from 1>``; no secret in it."""
+    return f"{PREFIX}{pid}_{ring_id:016x}_{generation}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -73,6 +76,8 @@ def remove_stale_segments(directory: str = SHM_DIR) -> list[str]:
         match = NAME_PATTERN.match(name)
         if match and not _pid_alive(int(match.group(1))):
             try:
+                if os.stat(os.path.join(directory, name)).st_uid != os.geteuid():
+                    continue        # not ours to judge
                 os.unlink(os.path.join(directory, name))
                 removed.append(name)
             except OSError:
@@ -100,10 +105,12 @@ class ShmRing:
     until the next change, so messages still in flight for it stay readable. A slot is reused only
     once the receiver has released the link_seq written to it (``release``)."""
 
-    def __init__(self, session: int, slots: int = 8):
+    def __init__(self, slots: int = 8):
         if not 2 <= slots <= MAX_SLOTS:
             raise ValueError(f"shm slots must be in 2..{MAX_SLOTS}, got {slots}")
-        self.session = session
+        # names are listed in /dev/shm for every local process to see: a random ring id, never the
+        # link's session (which would let a local process speak for this sender)
+        self.ring_id = secrets.randbits(64)
         self.slots = slots
         self.generation = 0
         # [SharedMemory, stamps view, slot_bytes, data_offset]; a list so the view can be dropped at close
@@ -123,7 +130,7 @@ class ShmRing:
             self.no_room += 1
             return None
         self.generation += 1
-        name = segment_name(os.getpid(), self.session, self.generation)
+        name = segment_name(os.getpid(), self.ring_id, self.generation)
         shm = shared_memory.SharedMemory(name=name, create=True, size=size)
         _LAYOUT.pack_into(shm.buf, 0, MAGIC, self.slots, 0, slot_bytes, data_offset)
         stamps = np.ndarray((self.slots,), np.uint64, buffer=shm.buf, offset=STAMPS_OFFSET)
@@ -209,121 +216,130 @@ class ShmRing:
             self._release(segment)
 
 
-class _Mapping:
-    """A read-only mapping of a sender's segment, its layout checked once."""
+class _Segment:
+    """A sender's segment, opened read-only and read through its descriptor (never mapped).
+
+    Mapping a segment another process owns would let that process kill this one: after it
+    truncates the segment, touching a mapped page past the new end raises SIGBUS. pread/preadv on
+    the descriptor instead return fewer bytes (a counted, dropped frame). The segment must belong
+    to this process's own user, carry mode 0600 and be exactly as large as its layout says."""
 
     def __init__(self, name: str, max_bytes: int):
         from multiprocessing import shared_memory as _sm
-        # shm_open + mmap directly, not SharedMemory: attaching through SharedMemory registers the
-        # segment with this process's resource_tracker, which would unlink the sender's segment when
-        # this process exits (CPython gh-82300; `track=False` exists only from 3.13)
-        fd = _sm._posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0o600)
+        # shm_open directly, not SharedMemory: attaching through SharedMemory registers the segment
+        # with this process's resource_tracker, which would unlink the sender's segment when this
+        # process exits (CPython gh-82300; `track=False` exists only from 3.13)
+        fd = _sm._posixshmem.shm_open("/" + name, os.O_RDONLY | os.O_NOFOLLOW, mode=0o600)
         try:
-            size = os.fstat(fd).st_size
-            if not STAMPS_OFFSET + 8 <= size <= max_bytes:
-                raise WireError(f"shm segment {name} has {size} bytes (limit {max_bytes})")
-            self.map = mmap.mmap(fd, size, prot=mmap.PROT_READ)
-        finally:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+                raise WireError(f"shm segment {name} is not owned by this user (uid {info.st_uid})")
+            if stat.S_IMODE(info.st_mode) != 0o600:
+                raise WireError(f"shm segment {name} has mode {stat.S_IMODE(info.st_mode):o}, expected 600")
+            if not STAMPS_OFFSET + 8 <= info.st_size <= max_bytes:
+                raise WireError(f"shm segment {name} has {info.st_size} bytes (limit {max_bytes})")
+            head = os.pread(fd, _LAYOUT.size, 0)
+            if len(head) != _LAYOUT.size:
+                raise WireError(f"shm segment {name} is shorter than its layout")
+            magic, self.slots, _, self.slot_bytes, self.data_offset = _LAYOUT.unpack(head)
+            if (magic != MAGIC or not 1 <= self.slots <= MAX_SLOTS
+                    or self.data_offset < STAMPS_OFFSET + 8 * self.slots
+                    or self.data_offset + self.slots * self.slot_bytes != info.st_size):
+                raise WireError(f"shm segment {name} has a bad layout (or is not exactly the size it declares)")
+        except BaseException:
             os.close(fd)
-        self.size = size
-        magic, self.slots, _, self.slot_bytes, self.data_offset = _LAYOUT.unpack_from(self.map, 0)
-        if (magic != MAGIC or not 1 <= self.slots <= MAX_SLOTS
-                or self.data_offset < STAMPS_OFFSET + 8 * self.slots
-                or self.data_offset + self.slots * self.slot_bytes > size):
-            self.map.close()
-            raise WireError(f"shm segment {name} has a bad layout")
+            raise
+        self.fd = fd
+        self.name = name
 
     def stamp(self, slot: int) -> int:
-        return struct.unpack_from("<Q", self.map, STAMPS_OFFSET + 8 * slot)[0]
+        raw = os.pread(self.fd, 8, STAMPS_OFFSET + 8 * slot)
+        if len(raw) != 8:
+            raise WireError(f"shm segment {self.name} was truncated (stamp of slot {slot} unreadable)")
+        return struct.unpack("<Q", raw)[0]
+
+    def read_into(self, out: np.ndarray, offset: int) -> None:
+        """Copy the bytes at ``offset`` into ``out`` (one preadv: the one receiver copy)."""
+        view = memoryview(out).cast("B")
+        got = os.preadv(self.fd, [view], offset)
+        if got != view.nbytes:
+            raise WireError(f"shm segment {self.name} was truncated: read {got} of {view.nbytes} bytes")
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class ShmReader:
-    """The receiver's side for one sending session: maps segments by name (read-only, cached, at most
-    two), checks every header field against the segment before reading, then either copies the slot
-    out or, when the link lets it keep the slot (``lease``), returns a read-only view of it."""
+    """The receiver's side for one sending session: opens segments by name (read-only, cached, at
+    most two), checks every header field against the segment, then copies the slot out through the
+    descriptor into a new array. The first segment this reader opens fixes the ring (the name's pid
+    and ring id): a session can only name segments of its own ring afterwards."""
 
     def __init__(self, max_payload_bytes: int):
         self.max_bytes = MAX_SLOTS * max_payload_bytes + 65536
-        self._maps: OrderedDict[str, _Mapping] = OrderedDict()
+        self._segments: OrderedDict[str, _Segment] = OrderedDict()
+        self.ring: str | None = None          # "pid_ringid" of the first segment opened
 
-    def read(self, header: dict[str, Any], nbytes: int,
-             lease: Callable[[int], Callable[[], None] | None] | None = None) -> np.ndarray:
-        """The frame of a checked header. ``lease(ring_slots)`` may return a release function: the
-        frame is then a read-only view of the slot (no copy), and release runs once the last array
-        using that memory is gone; otherwise (or without ``lease``) the pixels are copied out."""
+    def read(self, header: dict[str, Any], nbytes: int) -> np.ndarray:
+        """The frame of a checked header, copied out of the sender's slot."""
         name, slot, offset = header.get("shm_name"), header.get("shm_slot"), header.get("shm_offset")
-        _check_name(name, header["session"])
         for field, value in (("shm_slot", slot), ("shm_offset", offset)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise WireError(f"field {field!r} must be a non-negative int, got {value!r:.60}")
-        mapping = self._mapping(name)
-        if slot >= mapping.slots:
-            raise WireError(f"shm_slot {slot} outside the ring of {mapping.slots}")
-        if offset != mapping.data_offset + slot * mapping.slot_bytes or nbytes > mapping.slot_bytes:
+        segment = self._segment(name)
+        if slot >= segment.slots:
+            raise WireError(f"shm_slot {slot} outside the ring of {segment.slots}")
+        if offset != segment.data_offset + slot * segment.slot_bytes or nbytes > segment.slot_bytes:
             raise WireError(f"shm_offset {offset} / {nbytes} bytes do not fit slot {slot} of {name}")
         stamp = 2 * header["link_seq"] + 2
-        if mapping.stamp(slot) != stamp:
+        if segment.stamp(slot) != stamp:
             raise WireError(f"shm slot {slot} does not hold link_seq {header['link_seq']}")
-        dtype, shape = np.dtype(header["dtype"]), header["shape"]
-        release = lease(mapping.slots) if lease is not None else None
-        if release is not None:
-            # every view numpy makes of this array keeps ``holder`` alive (views point at the array
-            # that does not own its memory), so the slot is released exactly when the last one dies
-            holder = np.frombuffer(mapping.map, np.uint8, nbytes, offset)
-            weakref.finalize(holder, release).atexit = False
-            return holder.view(dtype).reshape(shape)
-        out = np.empty(shape, dtype)
-        source = np.frombuffer(mapping.map, np.uint8, nbytes, offset)
-        np.copyto(out.reshape(-1).view(np.uint8), source)
-        del source
-        if mapping.stamp(slot) != stamp:           # rewritten while copying: a torn frame, drop it
+        out = np.empty(header["shape"], np.dtype(header["dtype"]))
+        segment.read_into(out, offset)
+        if segment.stamp(slot) != stamp:           # rewritten while copying: a torn frame, drop it
             raise WireError(f"shm slot {slot} was overwritten while read (the sender ignored `held`?)")
         return out
 
-    def can_map(self, name: Any, session: int) -> bool:
-        """Whether the sender's offered segment ``name`` can be mapped here (same /dev/shm, allowed,
-        a sound layout): the answer a receiver gives before the sender uses shm."""
+    def can_map(self, name: Any) -> bool:
+        """Whether the sender's offered segment ``name`` can be read here (same /dev/shm, this
+        user's, mode 0600, a sound layout): the answer a receiver gives before the sender uses shm."""
         try:
-            _check_name(name, session)
-            self._mapping(name)
+            self._segment(name)
         except WireError:
             return False
         return True
 
-    def _mapping(self, name: str) -> _Mapping:
-        mapping = self._maps.get(name)
-        if mapping is None:
+    def _segment(self, name: Any) -> _Segment:
+        ring = _ring_of(name)
+        if self.ring is not None and ring != self.ring:
+            raise WireError(f"shm segment {name} is not of this sender's ring {self.ring}")
+        segment = self._segments.get(name)
+        if segment is None:
             try:
-                mapping = _Mapping(name, self.max_bytes)
+                segment = _Segment(name, self.max_bytes)
+            except WireError:
+                raise
             except (FileNotFoundError, PermissionError, ValueError, OSError) as exc:
-                if isinstance(exc, WireError):
-                    raise
-                raise WireError(f"shm segment {name} cannot be mapped: {type(exc).__name__}") from None
-            self._maps[name] = mapping
-            while len(self._maps) > 2:
-                _unmap(self._maps.popitem(last=False)[1])
-        return mapping
+                raise WireError(f"shm segment {name} cannot be opened: {type(exc).__name__}") from None
+            self.ring = ring
+            self._segments[name] = segment
+            while len(self._segments) > 2:
+                self._segments.popitem(last=False)[1].close()
+        return segment
 
     def close(self) -> None:
-        for mapping in self._maps.values():
-            _unmap(mapping)
-        self._maps.clear()
+        for segment in self._segments.values():
+            segment.close()
+        self._segments.clear()
 
 
-def _check_name(name: Any, session: int) -> None:
-    """A ring segment name, and one of this sender session's own (a sender names only its segments)."""
+def _ring_of(name: Any) -> str:
+    """The "pid_ringid" part of a ring segment name; WireError for anything else."""
     if not isinstance(name, str) or not (match := NAME_PATTERN.match(name)):
         raise WireError(f"shm_name {name!r:.80} is not a ring segment name")
-    if int(match.group(2), 16) != session:
-        raise WireError(f"shm segment {name} does not belong to sender session {session:016x}")
-
-
-def _unmap(mapping: _Mapping) -> None:
-    """Close a mapping; one still viewed by frames downstream stays mapped until they are gone."""
-    try:
-        mapping.map.close()
-    except BufferError:
-        pass                        # views hold the mmap object: it unmaps when the last one dies
+    return f"{match.group(1)}_{match.group(2)}"
 
 
 __all__ = ["NAME_PATTERN", "ShmReader", "ShmRing", "remove_stale_segments", "segment_name"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgpack
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 DATA, CREDIT, HELLO, PING, PONG, END, END_ACK = "data", "credit", "hello", "ping", "pong", "end", "end_ack"
 MESSAGE_KINDS = frozenset({DATA, CREDIT, HELLO, PING, PONG, END, END_ACK})
@@ -21,6 +21,16 @@ PIXEL_FORMATS = frozenset({"bgr24", "bgra", "mask"})
 CODECS = frozenset({"raw", "jpeg", "h264", "mask8", "shm"})
 UINT64_MAX = 2**64 - 1
 INT64_MAX = 2**63 - 1
+#: session ids and ping cookies: msgpack bin of exactly this many bytes
+SESSION_BYTES = 16
+COOKIE_BYTES = 16
+#: |meta.clock_offset_ns| above this (about 36 years) is refused: no clock is that far off
+MAX_CLOCK_OFFSET_NS = 1 << 60
+POLICIES = frozenset({"latest", "block"})
+#: meta key on received packets: add it to capture_ts_ns to get the receiving process's clock; the one
+#: definition of this name (receiver.py, link_in.py and the docs use it)
+CLOCK_OFFSET_META = "clock_offset_ns"
+MAX_WINDOW = 64
 
 
 class WireError(ValueError):
@@ -75,7 +85,7 @@ def _check(header: dict[str, Any], limits: Limits) -> None:
     kind = header.get("kind")
     if not isinstance(kind, str) or kind not in MESSAGE_KINDS:
         raise WireError(f"unknown message kind {kind!r}")
-    _uint(header, "session", UINT64_MAX)
+    _bin(header, "session", SESSION_BYTES)
     stream = header.get("stream")
     if not isinstance(stream, str) or not 0 < len(stream) <= limits.max_stream_chars:
         raise WireError(f"field 'stream' must be a non-empty string, got {stream!r:.60}")
@@ -86,6 +96,13 @@ def _uint(header: dict, field: str, maximum: int = INT64_MAX) -> int:
     value = header.get(field)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
         raise WireError(f"field {field!r} must be an int in [0, {maximum}], got {value!r:.60}")
+    return value
+
+
+def _bin(header: dict, field: str, size: int) -> bytes:
+    value = header.get(field)
+    if not isinstance(value, bytes) or len(value) != size:
+        raise WireError(f"field {field!r} must be {size} bytes (msgpack bin), got {value!r:.60}")
     return value
 
 
@@ -104,6 +121,7 @@ def _one_of(header: dict, field: str, allowed) -> str:
 
 
 def _check_data(header: dict, limits: Limits) -> None:
+    _bin(header, "receiver_session", SESSION_BYTES)
     for field in ("link_seq", "seq"):
         _uint(header, field)
     for field in ("capture_ts_ns", "sender_ts_ns"):
@@ -122,8 +140,10 @@ def _check_data(header: dict, limits: Limits) -> None:
     meta = header.get("meta", {})
     if not isinstance(meta, dict) or len(meta) > limits.max_meta_items:
         raise WireError(f"field 'meta' must be a map of at most {limits.max_meta_items} items")
-    if "clock_offset_ns" in meta:
-        _int(meta, "clock_offset_ns")
+    if CLOCK_OFFSET_META in meta:
+        offset = _int(meta, CLOCK_OFFSET_META)
+        if abs(offset) > MAX_CLOCK_OFFSET_NS:
+            raise WireError(f"meta.clock_offset_ns {offset} is beyond +-{MAX_CLOCK_OFFSET_NS}")
     offer = header.get("shm_offer")
     if offer is not None and (not isinstance(offer, str) or len(offer) > 64):
         raise WireError(f"field 'shm_offer' must be a segment name of at most 64 characters, "
@@ -135,16 +155,19 @@ MAX_HELD = 64
 
 
 def _check_credit(header: dict, limits: Limits) -> None:
-    _uint(header, "sender_session", UINT64_MAX)
+    _bin(header, "sender_session", SESSION_BYTES)
     _uint(header, "allowed")
-    if "received" in header or "held" in header:           # both or neither (shm slot release)
-        _uint(header, "received")
-        held = header.get("held")
-        if (not isinstance(held, list) or len(held) > MAX_HELD
-                or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < header["received"]
-                           for v in held)):
-            raise WireError(f"field 'held' must be a list of at most {MAX_HELD} link_seqs below 'received', "
-                            f"got {held!r:.60}")
+    _uint(header, "received")
+    _uint(header, "acked")
+    held = header.get("held")
+    if (not isinstance(held, list) or len(held) > MAX_HELD
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < header["received"]
+                       for v in held)):
+        raise WireError(f"field 'held' must be a list of at most {MAX_HELD} link_seqs below 'received', "
+                        f"got {held!r:.60}")
+    window = header.get("window")
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= MAX_WINDOW:
+        raise WireError(f"field 'window' must be an int in [1, {MAX_WINDOW}], got {window!r:.60}")
     if "shm" in header and not isinstance(header["shm"], bool):
         raise WireError(f"field 'shm' must be true or false, got {header['shm']!r:.60}")
 
@@ -153,15 +176,18 @@ def _check_hello(header: dict, limits: Limits) -> None:
     _one_of(header, "role", ROLES)
     if header["role"] == "sender":
         _uint(header, "link_seq")
+        _one_of(header, "policy", POLICIES)
 
 
 def _check_ping(header: dict, limits: Limits) -> None:
     _int(header, "t1")
+    _bin(header, "cookie", COOKIE_BYTES)
 
 
 def _check_pong(header: dict, limits: Limits) -> None:
     for field in ("t1", "t2", "t3"):
         _int(header, field)
+    _bin(header, "cookie", COOKIE_BYTES)
 
 
 def _check_end(header: dict, limits: Limits) -> None:
@@ -169,7 +195,7 @@ def _check_end(header: dict, limits: Limits) -> None:
 
 
 def _check_end_ack(header: dict, limits: Limits) -> None:
-    _uint(header, "sender_session", UINT64_MAX)
+    _bin(header, "sender_session", SESSION_BYTES)
 
 
 CHECKS = {DATA: _check_data, CREDIT: _check_credit, HELLO: _check_hello, PING: _check_ping,

@@ -93,6 +93,10 @@ class Poster(Look):
                                             TypeStyle(weight=500, tracking=0.06), CONDENSED)
         self._tagline = fit_line(s.tagline.upper(), width * TAGLINE_WIDTH, height * TAGLINE_SIZE * em,
                                  TypeStyle(weight=500, tracking=0.28))
+        if self._tagline.size and self._tagline.shape[0] < 0.8 * height * TAGLINE_SIZE:
+            # a narrow (portrait) frame: tighter letter-spacing before smaller letters
+            self._tagline = fit_line(s.tagline.upper(), width * TAGLINE_WIDTH * 1.1, height * TAGLINE_SIZE * em,
+                                     TypeStyle(weight=500, tracking=0.1))
         # stacked from the bottom margin up: billing block, title, tagline
         y = height * (1.0 - BOTTOM_MARGIN)
         self._credit_tops = []

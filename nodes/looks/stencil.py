@@ -121,7 +121,7 @@ class Stencil(Look):
         inside = grey_small[person]
         if inside.size < 64:
             inside = grey_small.ravel()
-        quantiles = (50,) if self.settings.tones == 2 else (36, 70)
+        quantiles = (55,) if self.settings.tones == 2 else (42, 78)
         return [float(q) for q in np.percentile(inside, quantiles)]
 
     def _knife(self, person_small: np.ndarray) -> tuple[int, int]:

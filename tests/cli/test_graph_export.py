@@ -9,9 +9,11 @@ import av
 import cv2
 import numpy as np
 import pytest
+
 from portraitflow.cli.main import main
 from portraitflow.graph.graph_file import load_graph_file
 from portraitflow.recipes.loader import list_recipes
+
 from support.paths import PARITY
 
 FRAMES = 5
@@ -63,6 +65,28 @@ def test_export_then_run_graph_is_pixel_identical_to_run_recipe(recipe, person_v
     with av.open(str(person_video)) as container:
         first = next(container.decode(video=0)).to_ndarray(format="bgr24")
     assert np.abs(expected[0][..., :3].astype(np.int16) - first).mean() > 1.0
+
+
+@pytest.mark.slow
+def test_run_flags_given_to_export_are_in_the_file(person_video, tmp_path, model_cache):
+    """--set NODE.OPTION and --max-size shape the graph: exported once, the file runs as `run` with them."""
+    graph_file = tmp_path / "g.toml"
+    shape = ["--set", "fringe.feather=3", "--set", "title=X", "--max-size", "320x180"]
+    assert main(["graph", "export", "--recipe", "poster", "-o", str(graph_file), *shape]) == 0
+    data = tomllib.loads(graph_file.read_text())
+    assert list(data["nodes"])[:2] == ["capture", "size"]          # written in the order frames flow
+    assert data["nodes"]["fringe"]["options"]["feather"] == 3
+    by_recipe, by_graph = tmp_path / "recipe", tmp_path / "graph"
+    by_recipe.mkdir()
+    by_graph.mkdir()
+    common = ["--input", str(person_video), "--max-frames", "3", "--quiet"]
+    assert main(["run", "--recipe", "poster", *shape, *common,
+                 "--output", str(by_recipe / "{seq:05d}.png")]) == 0
+    assert main(["run", "--graph", str(graph_file), *common,
+                 "--output", str(by_graph / "{seq:05d}.png")]) == 0
+    expected, got = _frames(by_recipe), _frames(by_graph)
+    assert len(expected) == 3 and expected[0].shape[:2] == (180, 320)
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
 
 
 def test_exported_file_is_the_recipes_graph_with_its_settings(tmp_path):

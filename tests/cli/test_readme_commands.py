@@ -420,12 +420,6 @@ def run_udp_stream(argv: list[str], ws: Workspace) -> None:
             time.sleep(0.05)
         else:
             pytest.fail("the UDP receiver never bound its port")
-        if not _stream_sink_has_the_time_model():
-            # main's stream sink before the 'time' branch's fix: pts rounded to 1/30 s collide
-            # ("non monotonically increasing dts"), now and then. Once that fix is merged this is a
-            # plain test again (no marker); until then a failure here is that known bug.
-            ws.request.applymarker(pytest.mark.xfail(reason="issue 11: stream sink's colliding dts, "
-                                                            "fixed on branch 'time' (not merged yet)"))
         sender = ws.run(substituted(argv, output=url), timeout=120)
         assert_ok(sender)
         out, err = receiver.communicate(timeout=60)
@@ -439,13 +433,6 @@ def run_udp_stream(argv: list[str], ws: Workspace) -> None:
         if receiver.poll() is None:
             receiver.kill()
             receiver.communicate()
-
-
-def _stream_sink_has_the_time_model() -> bool:
-    """The fixed stream sink (branch 'time', 2662e33) takes the run's audio: its ``audio_from`` option."""
-    from portraitflow.devices.stream_sink import StreamSink
-    from portraitflow.graph.options import option_fields
-    return "audio_from" in option_fields(StreamSink.Options)
 
 
 def run_web_preview(cmd: Command, ws: Workspace) -> None:

@@ -22,17 +22,19 @@ FRAMES = 12
 
 @pytest.fixture(scope="module")
 def cutout_run(tmp_path_factory, model_cache):
-    """The cutout recipe on 12 frames of the moving sample clip, written at once to a ProRes .mov, a VP9
-    .webm, a QuickTime-Animation .mov and a PNG sequence, with the chain's own masks collected beside."""
+    """The cutout recipe on 12 frames of the moving sample clip, written at once to ProRes .movs (both
+    encoders), a VP9 .webm, a QuickTime-Animation .mov and a PNG sequence, with the chain's own masks
+    collected beside."""
     from support.graph_nodes import Collect
     out = tmp_path_factory.mktemp("alpha")   # seq/ is not made here: the PNG sink makes a sequence's folder
     spec = recipe_graph(load_recipe("cutout"), source=("sample_source", {"frames": FRAMES}),
                         sink=("video_sink", {"path": str(out / "cut.mov")}))
     spec.add("webm", "video_sink", path=str(out / "cut.webm"))
     spec.add("qtrle", "video_sink", path=str(out / "anim.mov"), codec="qtrle")
+    spec.add("ks", "video_sink", path=str(out / "ks.mov"), codec="prores4444-ks")
     spec.add("seq", "png_sink", path=str(out / "seq" / "%05d.png"))
     spec.add("collect", "t_collect", key="alpha-outputs")
-    for node in ("webm", "qtrle", "seq"):
+    for node in ("webm", "qtrle", "ks", "seq"):
         spec.connect("composite.frame", f"{node}.frame")
     spec.connect("composite.frame", "collect.frame")
     spec.connect("fringe.mask", "collect.mask")
@@ -64,7 +66,8 @@ def test_the_chain_made_a_real_cut_out(cutout_run) -> None:
 
 
 @pytest.mark.parametrize("name, codec, pix_fmt, tolerance, edge_tolerance", [
-    ("cut.mov", "prores", "yuva444p12le", 0.3, 2.0),   # 16-bit alpha plane: rounding only
+    ("cut.mov", "prores", "yuva444p12le", 0.3, 2.0),   # prores (prores_aw): rounding only
+    ("ks.mov", "prores", "yuva444p12le", 0.3, 2.0),    # prores_ks, 16-bit alpha plane
     ("anim.mov", "qtrle", "argb", 0.0, 0.0),            # lossless
     ("cut.webm", "vp9", "yuv420p", 1.0, 6.0),           # lossy VP9 alpha (ffprobe's native decoder shows none)
 ])

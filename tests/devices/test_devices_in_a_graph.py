@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import cv2
-from device_helpers import decode_all, mean_abs_error, numbered_frame
+
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import GraphSpec
+
+from device_helpers import decode_all, mean_abs_error, numbered_frame
 
 
 def test_video_file_through_the_runner_to_mp4_and_png(video_file, tmp_path):

@@ -4,12 +4,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from device_helpers import numbered_frame
+
 from portraitflow.devices.null_sink import NullSink
 from portraitflow.devices.png_sink import PngSink
 from portraitflow.devices.preview_sink import PreviewSink
 from portraitflow.graph import ConfigError, DeviceError
 from portraitflow.graph.testing import make_node, packets, run_node
+
+from device_helpers import numbered_frame
 
 
 def bgra_frame(index: int) -> np.ndarray:

@@ -8,11 +8,13 @@ from typing import Literal
 import av
 import numpy as np
 import pytest
-import support.graph_nodes  # noqa: F401  (registers t_count, t_fail)
+
 from portraitflow.graph import ContractError, Frame, Node, NodeError, Pairing, registry
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import DropPolicy, GraphSpec
 from portraitflow.graph.validate import resolve
+
+import support.graph_nodes  # noqa: F401  (registers t_count, t_fail)
 
 
 class EveryOther(Node):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pytest
+
 from portraitflow.graph import ConfigError, build_options
 from portraitflow.graph.options import Above, check_ranges, describe_options
 

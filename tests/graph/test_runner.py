@@ -4,9 +4,11 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from portraitflow.graph import NodeError
 from portraitflow.graph.runner import GraphRunner, run_graph
 from portraitflow.graph.spec import GraphSpec
+
 from support.graph_nodes import Collect
 
 
@@ -118,25 +120,34 @@ def test_options_change_while_running_and_bad_values_are_refused():
 def test_sources_wait_until_every_node_is_open():
     """A slow open() downstream (a model loading) must not make a live source's first frames drop."""
     from portraitflow.graph import registry
+
     from support.graph_nodes import Slow
 
     class SlowOpen(Slow):
+        opened_at_ns = 0
+
         def open(self, ctx):
             time.sleep(0.3)
+            SlowOpen.opened_at_ns = time.monotonic_ns()
 
     registry.register("t_slow_open", SlowOpen)
     spec = chain(frames=10, live=True, fps=100.0, key="open", queue_size=1)
     spec.nodes["slow"].type = "t_slow_open"
     spec.nodes["slow"].options["seconds"] = 0.0
     stats = run_graph(spec)
-    assert len(Collect.received["open"]) == 10, stats.summary()
-    assert stats.dropped == 0
+    got = Collect.received["open"]
+    # an ordering, not a timing: the source made its first frame only after the slow open() ended,
+    # so that frame was not dropped while the stage was starting (later drops depend on machine load)
+    assert got and got[0][0].seq == 0, stats.summary()
+    assert min(frame.capture_ts_ns for frame, _ in got) >= SlowOpen.opened_at_ns
 
 
 def test_option_changes_sent_before_the_node_applies_them_all_count():
     """Two settings changed within one frame (two sliders, a look's settings merged) both arrive."""
-    from portraitflow.graph import registry
     from dataclasses import dataclass
+
+    from portraitflow.graph import registry
+
     from support.graph_nodes import Slow
 
     class TwoKnobs(Slow):

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-import support.graph_nodes  # noqa: F401  (registers t_fail)
+
 from portraitflow.graph import ConfigError, ContractError, Frame, Mask, Node
 from portraitflow.graph.packet import Packet
 from portraitflow.graph.testing import NodeHarness, make_node, packets, run_node
 from portraitflow.nodes.fringe import Fringe
+
+import support.graph_nodes  # noqa: F401  (registers t_fail)
 
 
 def frame_and_model_mask(i: int) -> tuple[np.ndarray, np.ndarray]:

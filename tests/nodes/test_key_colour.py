@@ -69,3 +69,16 @@ def test_key_colour_on_the_command_line_for_an_mp4(tmp_path: Path, model_cache) 
                              capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0 and "transparency" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "x.mp4").exists()
+
+
+def test_render_with_a_key_colour_writes_an_opaque_still(tmp_path: Path, model_cache) -> None:
+    from portraitflow.cli.main import main
+    from support.paths import PARITY
+    out = tmp_path / "keyed.png"
+    assert main(["render", str(PARITY / "astronaut_512.png"), "--recipe", "cutout", "-o", str(out),
+                 "--key-colour", "#0000ff"]) == 0
+    import cv2
+    image = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert image.shape == (512, 512, 3)
+    blue = np.all(image == (255, 0, 0), axis=2)
+    assert 0.05 < blue.mean() < 0.9

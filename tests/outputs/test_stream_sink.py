@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from portraitflow.devices.stream_sink import StreamSink
 from portraitflow.graph import ConfigError, DeviceError
 from portraitflow.graph.packet import Packet

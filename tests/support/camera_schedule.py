@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+
 from portraitflow.graph import EndOfStream, Frame, Node, registry
 from portraitflow.graph.media_time import NANOSECONDS, media_meta
 

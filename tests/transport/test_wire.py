@@ -17,8 +17,12 @@ from portraitflow.graph.transport.codecs import PayloadDecoder, make_encoder
 from portraitflow.graph.transport.h264 import H264Decoder, H264Encoder
 
 
+SENDER, RECEIVER = bytes(range(16)), bytes(range(16, 32))
+
+
 def data_header(fields: dict, **extra) -> dict:
-    return {"v": 1, "kind": "data", "session": 5, "stream": "a.frame>b", "link_seq": 0, "seq": 3,
+    return {"v": 2, "kind": "data", "session": SENDER, "receiver_session": RECEIVER, "stream": "a.frame>b",
+            "link_seq": 0, "seq": 3,
             "capture_ts_ns": 10, "sender_ts_ns": 11, "meta": {}, **fields, **extra}
 
 
@@ -70,13 +74,15 @@ def test_h264_decodes_every_frame_at_once_and_needs_a_keyframe_after_a_restart()
     fields, p_frame = encoder.encode(original)
     with pytest.raises(wire.WireError):
         H264Decoder().decode(data_header(fields), p_frame)        # a fresh decoder cannot start on a P-frame
-    encoder.force_keyframe()
+    encoder.new_receiver()
     fields, key = encoder.encode(original)
     assert H264Decoder().decode(data_header(fields), key).shape == (96, 160, 3)
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("v", 2, "version"), ("kind", "nope", "kind"), ("kind", [1], "kind"), ("shape", [0, 5, 3], "size"),
+    ("v", 1, "version"), ("kind", "nope", "kind"), ("session", 5, "session"), ("session", b"x" * 15, "session"),
+    ("receiver_session", None, "receiver_session"), ("link_seq", 2**63, "link_seq"),
+    ("capture_ts_ns", 2**63, "capture_ts_ns"), ("meta", {"clock_offset_ns": -(2**63 - 1)}, "clock_offset"), ("kind", [1], "kind"), ("shape", [0, 5, 3], "size"),
     ("shape", [9000, 5, 3], "size"), ("shape", [5, 5, 2], "channels"), ("dtype", "float64", "dtype"),
     ("codec", "gif", "codec"), ("seq", -1, "seq"), ("capture_ts_ns", "now", "capture_ts_ns"),
     ("stream", "", "stream"), ("meta", [1, 2], "meta"), ("pixel_format", {"a": 1}, "pixel_format"),
@@ -115,23 +121,37 @@ def test_clock_offset_prefers_the_exchange_with_the_shortest_round_trip():
     clock.add(1_000_000, 1_100_000 + true_offset, 1_150_000 + true_offset, 1_250_000)
     assert abs(clock.offset_ns - true_offset) < 60_000
     assert clock.round_trip_ns == 200_000
-    clock.add(10, 0, 100, 5)                   # negative round trip: forged, ignored
+    assert not clock.add(10, 0, 100, 5)        # negative round trip: forged, ignored
     assert clock.round_trip_ns == 200_000
 
 
+def test_a_pong_whose_offset_jumps_beyond_its_round_trips_is_refused():
+    clock = ClockOffset()
+    assert clock.add(0, 5_000_100, 5_000_200, 300)               # peer 5 ms ahead, 0.2 ms round trip
+    # 10 ms further with a 0.2 ms round trip: no honest exchange can say that
+    assert not clock.add(1_000_000, 16_000_100, 16_000_200, 1_000_300)
+    assert not clock.add(2_000_000, 2**62, 2**62, 2_000_300)     # int64 games
+    assert not clock.add(3_000_000, 8_000_200, 8_000_100, 3_000_300)   # pong sent before the ping arrived
+    assert clock.add(4_000_000, 9_000_500, 9_000_600, 4_000_900)       # 0.4 ms later: within the slack
+    assert abs(clock.offset_ns - 5_000_000) < 500
+
+
 def credit(**extra) -> dict:
-    return {"v": 1, "kind": "credit", "session": 9, "stream": "a.frame>b", "sender_session": 5, "allowed": 12,
-            **extra}
+    return {"v": 2, "kind": "credit", "session": RECEIVER, "stream": "a.frame>b", "sender_session": SENDER,
+            "allowed": 12, "received": 1, "held": [], "acked": 0, "window": 4, **extra}
 
 
 def test_a_credit_lists_held_slots_only_below_received_and_within_bounds():
-    assert wire.unpack(wire.pack(credit()))["allowed"] == 12                  # without slot fields
+    assert wire.unpack(wire.pack(credit()))["allowed"] == 12
     assert wire.unpack(wire.pack(credit(received=10, held=[3, 9])))["held"] == [3, 9]
-    for bad in (dict(received=10), dict(held=[1]), dict(received=10, held=[10]),
+    for bad in (dict(held=[1]), dict(received=10, held=[10]),
                 dict(received=10, held=[-1]), dict(received=10, held=["3"]), dict(received=10, held=[True]),
                 dict(received=100, held=list(range(wire.MAX_HELD + 1))), dict(received=10, held=7)):
         with pytest.raises(wire.WireError, match="received|held"):
             wire.unpack(wire.pack(credit(**bad)))
+    for field, bad in (("window", 0), ("window", 65), ("acked", -1), ("sender_session", 5)):
+        with pytest.raises(wire.WireError, match=field):
+            wire.unpack(wire.pack(credit(**{field: bad})))
 
 
 def test_the_shm_offer_and_its_answer_are_checked():

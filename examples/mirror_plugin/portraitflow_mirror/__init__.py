@@ -1,1 +1,2 @@
-"""Example plugin nodes for portraitflow, registered by entry points: mirror (frame only), spotlight (frame + mask)."""
+"""Example plugin nodes for portraitflow, registered by entry points: mirror (a frame only) and
+spotlight (a frame and its mask)."""

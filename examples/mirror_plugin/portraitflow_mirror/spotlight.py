@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from portraitflow.graph import Frame, Mask, Node, Pairing
 from portraitflow.graph.options import Above, check_ranges
 

@@ -5,9 +5,10 @@ every recipe, beside MediaPipe's own segmentation when another interpreter has i
 Not for: tests (no timing is ever asserted). Run:
     python bench/chain.py [--frames 150] [--rounds 5] [--recipes blur,poster] [--mediapipe-python PATH]
 CPU time, not wall time (the machine is shared): per node time.thread_time_ns around process(), per run
-time.process_time() (user+sys, all threads) of the child process. One-core figures run in a child pinned to core 0 with one
-OpenCV thread and onnxruntime intra_op_num_threads=1 (the segment node's default); rounds alternate
-between the chain and MediaPipe (and between sequence and graph runner), medians over the rounds.
+time.process_time() (user+sys, all threads) of the child process from its first frame on. One-core
+figures run in a child pinned to core 0 with one OpenCV thread and onnxruntime intra_op_num_threads=1
+(the segment node's default); rounds alternate between the chain and MediaPipe (and between the nodes
+called in sequence and the graph runner), medians over the rounds. Live figures: 2 cores, paced at 30 fps.
 Frames: the sample source's 1280x720 frames made and held in memory first (``--clip FILE`` decodes a video
 instead, scaled to 1280x720), so decoding is not part of any figure.
 """
@@ -90,7 +91,7 @@ def make_frames(count: int, clip: str | None, size: tuple[int, int] = (1280, 720
 FIRST_FRAME_CPU_S: list[float] = []
 
 
-def register_memory_source(frames: np.ndarray) -> None:
+def register_memory_source(frames: np.ndarray, type_name: str = "bench_memory_source") -> None:
     from portraitflow.devices.pacing import SourceClock
     from portraitflow.graph import EndOfStream, Frame, Node, registry
 
@@ -123,24 +124,48 @@ def register_memory_source(frames: np.ndarray) -> None:
                                              meta={"frame_index": i}))
             self._index = i + 1
 
-    registry.register("bench_memory_source", MemorySource)
+    registry.register(type_name, MemorySource)
 
 
-def recipe_spec(recipe: str, extra: dict | None = None):
+def recipe_spec(recipe: str, extra: dict | None = None, node_options: dict | None = None,
+                source: str = "bench_memory_source"):
     from portraitflow.recipes.loader import load_recipe, recipe_graph
-    spec = recipe_graph(load_recipe(recipe), source=("bench_memory_source", dict(extra or {})),
-                        sink=("null_sink", {}))
+    spec = recipe_graph(load_recipe(recipe), source=(source, dict(extra or {})), sink=("null_sink", {}))
+    for node_id, options in (node_options or {}).items():
+        spec.nodes[node_id].options.update(options)
     return spec
+
+
+def still_scene(frames: np.ndarray, seed: int = 1) -> np.ndarray:
+    """The first frame again and again with fresh sensor noise (sigma 2 levels): a still scene."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    out = np.empty_like(frames)
+    for i in range(len(frames)):
+        out[i] = cv2.add(frames[0], rng.normal(0, 2.0, frames[0].shape).astype(np.int16), dtype=cv2.CV_8U)
+    return out
+
+
+def table_rows(recipes: list[str]) -> list[tuple[str, str, dict, bool]]:
+    """(label, recipe, node options, still scene) for the one-core table: every recipe on the sample,
+    then the blur chain with adaptive segmentation (segment.still_every=4) on the sample and a still scene."""
+    from portraitflow.nodes.segment import Segment
+    rows = [(r, r, {}, False) for r in recipes]
+    if "blur" in recipes and hasattr(Segment.Options, "still_every"):   # (older trees: no adaptive rows)
+        adaptive = {"segment": {"still_every": 4}}
+        rows += [("blur still_every=4", "blur", adaptive, False), ("blur, still scene", "blur", {}, True),
+                 ("  + still_every=4", "blur", adaptive, True)]
+    return rows
 
 
 class SequentialChain:
     """The recipe's nodes called one after the other on this thread, each frame through every node
     (the graph's own wiring, no runner, no queues): what the chain costs with no threads at all."""
 
-    def __init__(self, recipe: str):
+    def __init__(self, recipe: str, node_options: dict | None = None):
         from portraitflow.graph.node import Context
         from portraitflow.graph.validate import resolve
-        graph = resolve(recipe_spec(recipe))
+        graph = resolve(recipe_spec(recipe, node_options=node_options))
         self.nodes = [(rn, rn.instantiate()) for rn in graph.nodes if rn.cls.inputs and rn.cls.outputs]
         self.wiring = {rn.id: {} for rn, _ in self.nodes}
         for edge in graph.edges:
@@ -200,24 +225,30 @@ def child_one_core(args, frames: np.ndarray) -> dict:
                                    stdout=subprocess.PIPE, text=True)
         if mp_proc.stdout.readline().strip() != "ready":
             raise SystemExit("MediaPipe child did not start")
-    chains = {r: SequentialChain(r) for r in args.recipes}
-    for recipe, chain in chains.items():   # warm-up: first composites build plates, sessions load
+    still = still_scene(frames)
+    register_memory_source(still, "bench_still_source")
+    rows = table_rows(args.recipes)
+    chains = {label: SequentialChain(recipe, options) for label, recipe, options, _ in rows}
+    for label, chain in chains.items():   # warm-up: first composites build plates, sessions load
         for f in frames[:10]:
             chain(f, {})
-    rounds: dict = {r: {"node": [], "seq_cpu": [], "graph_cpu": []} for r in args.recipes}
+    rounds: dict = {label: {"node": [], "seq_cpu": [], "graph_cpu": []} for label in chains}
     mp_rounds: list[float] = []
     counters = {}
     for _ in range(args.rounds):
-        for recipe, chain in chains.items():
+        for recipe, (label, recipe_name, options, is_still) in zip(chains, rows):
+            chain = chains[label]
             node_ns: dict[str, list[int]] = {}
             before = cpu_s()
-            for f in frames:
+            for f in (still if is_still else frames):
                 chain(f.copy(), node_ns)   # a fresh frame, as the memory source emits
             rounds[recipe]["seq_cpu"].append((cpu_s() - before) * 1000 / len(frames))
-            rounds[recipe]["node"].append({k: statistics.median(v) / 1e6 for k, v in node_ns.items()})
+            # mean, not median: a node that skips work on some frames costs its average
+            rounds[recipe]["node"].append({k: sum(v) / len(v) / 1e6 for k, v in node_ns.items()})
             counters[recipe] = chain.counters()
             FIRST_FRAME_CPU_S.clear()
-            stats = run_graph(recipe_spec(recipe))
+            stats = run_graph(recipe_spec(recipe_name, node_options=options,
+                                          source="bench_still_source" if is_still else "bench_memory_source"))
             rounds[recipe]["graph_cpu"].append((cpu_s() - FIRST_FRAME_CPU_S[0]) * 1000
                                                / max(stats.frames_out(), 1))
             if mp_proc is not None:   # alternate: MediaPipe right after each recipe's round
@@ -245,14 +276,23 @@ def child_graph(args, frames: np.ndarray, cores: int, realtime: bool, extra: dic
     """One graph run on ``cores`` cores: CPU % of one core, frames/s, latency, drops. ``opencv_threads``
     None: whatever the runner does (as `portraitflow run`)."""
     from portraitflow.graph.runner import run_graph
-    pin(cores, opencv_threads)
+    pin(cores, None)
+    if opencv_threads is not None:   # the OpenCV pool at this size, whatever the runner would choose
+        import cv2
+        try:
+            from portraitflow.graph import opencv_threads as runner_threads
+            runner_threads.hold_single_threaded = lambda node_threads: False
+        except ImportError:   # an older tree: the runner leaves OpenCV alone
+            pass
+        cv2.setNumThreads(opencv_threads)
     register_memory_source(frames)
     spec = recipe_spec(args.recipes[0], {"realtime": realtime, "fps": 30.0})
     for node_id, options in extra.items():
         spec.nodes[node_id].options.update(options)
     import cv2
-    threads_at_start = cv2.getNumThreads()
-    stats = run_graph(spec)
+    seen: list[int] = []
+    stats = run_graph(spec, on_start=lambda runner: seen.append(cv2.getNumThreads()))
+    threads_at_start = f"{seen[0]}" + (" (the runner's choice)" if opencv_threads is None else "")
     cpu = cpu_s() - FIRST_FRAME_CPU_S[0]   # from the first frame on: model loading left out
     wall = time.monotonic() - FIRST_FRAME_CPU_S[1]
     out = stats.frames_out()
@@ -287,6 +327,7 @@ def main() -> None:
                         help="an interpreter with mediapipe==0.10.14 (its segmentation alone, same frames)")
     parser.add_argument("--live-seconds", type=float, default=10.0)
     parser.add_argument("--skip-live", action="store_true", help="only the one-core table")
+    parser.add_argument("--skip-one-core", action="store_true", help="only the live and unpaced runs")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--tmp", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -307,31 +348,32 @@ def main() -> None:
         print(f"bench/chain.py: {args.frames} frames 1280x720 ({args.clip or 'sample source'}) held in memory; "
               f"CPU time (thread_time per node, process_time per run), medians of {args.rounds} alternating rounds; "
               f"measured on a shared, loaded 2-core machine")
-        one = run_child(args, "one_core")
-        mp_ms = one["mediapipe_ms"]
-        print("\n== one core (taskset core 0, cv2.setNumThreads(1), onnxruntime intra_op_num_threads=1): "
-              "CPU ms per 720p frame ==")
-        if mp_ms is None:
-            print("MediaPipe: not measured (pass --mediapipe-python PATH to an interpreter with mediapipe)")
-        else:
-            lo, hi = one["mediapipe_range"]
-            print(f"MediaPipe 0.10.14 SelfieSegmentation(model_selection=1).process() alone: {mp_ms:.2f} ms "
-                  f"[{lo:.2f}-{hi:.2f}]")
-        head = f"{'recipe':<16}" + "".join(f"{n:>11}" for n in CHAIN_NODES) + \
-            f"{'chain':>8}{'seq CPU':>9}{'graph CPU':>10}{'runner':>8}" + ("  x MediaPipe" if mp_ms else "")
-        print(head)
-        for recipe, r in one["recipes"].items():
-            cells = "".join(f"{r['node_ms'][n]:11.2f}" if n in r["node_ms"] else f"{'-':>11}" for n in CHAIN_NODES)
-            runner = r["graph_cpu_ms"] - r["seq_cpu_ms"]
-            ratio = f"  {r['seq_cpu_ms'] / mp_ms:5.2f}x" if mp_ms else ""
-            print(f"{recipe:<16}{cells}{r['chain_ms']:8.2f}{r['seq_cpu_ms']:9.2f}{r['graph_cpu_ms']:10.2f}"
-                  f"{runner:+8.2f}{ratio}")
-            skipped = {k: v for c in r["counters"].values() for k, v in c.items()}
-            if skipped:
-                print(f"{'':<16}counters: " + ", ".join(f"{k}={v}" for k, v in skipped.items()))
-        print("(node columns: medians of thread CPU per process(); chain: their sum; seq CPU / graph CPU: the "
-              "process's whole CPU per frame with the nodes called in sequence / through the graph runner "
-              "(source and null sink included); runner = graph - seq)")
+        if not args.skip_one_core:
+            one = run_child(args, "one_core")
+            mp_ms = one["mediapipe_ms"]
+            print("\n== one core (taskset core 0, cv2.setNumThreads(1), onnxruntime intra_op_num_threads=1): "
+                  "CPU ms per 720p frame ==")
+            if mp_ms is None:
+                print("MediaPipe: not measured (pass --mediapipe-python PATH to an interpreter with mediapipe)")
+            else:
+                lo, hi = one["mediapipe_range"]
+                print(f"MediaPipe 0.10.14 SelfieSegmentation(model_selection=1).process() alone: {mp_ms:.2f} ms "
+                      f"[{lo:.2f}-{hi:.2f}]")
+            head = f"{'recipe':<20}" + "".join(f"{n:>11}" for n in CHAIN_NODES) + \
+                f"{'chain':>8}{'seq CPU':>9}{'graph CPU':>10}{'runner':>8}" + ("  x MediaPipe" if mp_ms else "")
+            print(head)
+            for recipe, r in one["recipes"].items():
+                cells = "".join(f"{r['node_ms'][n]:11.2f}" if n in r["node_ms"] else f"{'-':>11}" for n in CHAIN_NODES)
+                runner = r["graph_cpu_ms"] - r["seq_cpu_ms"]
+                ratio = f"  {r['seq_cpu_ms'] / mp_ms:5.2f}x" if mp_ms else ""
+                print(f"{recipe:<20}{cells}{r['chain_ms']:8.2f}{r['seq_cpu_ms']:9.2f}{r['graph_cpu_ms']:10.2f}"
+                      f"{runner:+8.2f}{ratio}")
+                skipped = {k: v for c in r["counters"].values() for k, v in c.items()}
+                if skipped:
+                    print(f"{'':<20}counters: " + ", ".join(f"{k}={v}" for k, v in skipped.items()))
+            print("(node columns: mean thread CPU per process(); chain: their sum; seq CPU / graph CPU: the "
+                  "process's whole CPU per frame with the nodes called in sequence / through the graph runner "
+                  "(source and null sink included); runner = graph - seq)")
         if args.skip_live:
             return
         recipe = args.recipes[0]
@@ -341,14 +383,16 @@ def main() -> None:
             return (f"{r['cpu_percent']:5.1f}% CPU (of one core), {r['cpu_ms']:5.2f} CPU-ms/frame, {r['fps']:5.1f} fps, "
                     f"latency p50 {r['latency_p50_ms']:5.1f} p99 {r['latency_p99_ms']:6.1f} ms, dropped {r['dropped']}")
         for label, size in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
-            for threads in (None, 1):   # OpenCV threads: the runner's choice vs one per node thread
+            for threads in (2, None):   # OpenCV's pool of 2 (before) vs the runner's choice (one thread)
                 r = run_child(args, "graph", cores=2, realtime=True, size=size, frames=live_frames,
                               opencv_threads=threads)
-                print(f"live 30 fps, {label}, 2 cores, OpenCV threads {r['opencv_threads']}"
-                      f"{' (runner default)' if threads is None else ''}: {line(r)}")
-        r = run_child(args, "graph", cores=2, realtime=True, size=(1280, 720), frames=live_frames,
-                      extra={"segment": {"cpu_budget_percent": 25.0}})
-        print(f"live 30 fps, 720p, 2 cores, --cpu-budget 25: {line(r)}\n    counters: {r['counters'].get('segment')}")
+                print(f"live 30 fps, {label}, 2 cores, OpenCV threads {r['opencv_threads']}: {line(r)}")
+        from portraitflow.nodes.segment import Segment
+        if hasattr(Segment.Options, "cpu_budget_percent"):   # (older trees: no budget)
+            r = run_child(args, "graph", cores=2, realtime=True, size=(1280, 720), frames=live_frames,
+                          extra={"segment": {"cpu_budget_percent": 25.0}})
+            print(f"live 30 fps, 720p, 2 cores, --cpu-budget 25: {line(r)}\n"
+                  f"    counters: {r['counters'].get('segment')}")
         r = run_child(args, "graph", cores=2, realtime=False, size=(1280, 720), frames=max(args.frames, 300))
         print(f"unpaced, 720p, 2 cores: {r['fps']:.1f} fps, {r['cpu_ms']:.2f} CPU-ms/frame, "
               f"{r['cpu_percent']:.0f}% CPU")

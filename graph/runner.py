@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from . import opencv_threads
 from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
 from .media_time import media_seconds
 from .node import Context, Node
@@ -46,6 +47,7 @@ class GraphRunner:
         self._pending_lock = threading.RLock()     # set_options reads the pending options under it
         self._resumed = threading.Event()
         self._resumed.set()
+        self._holds_opencv = False
         #: node id -> why its last live option change was undone (see _process_after_change)
         self.undone_changes: dict[str, str] = {}
         self._conds = {n.id: threading.Condition() for n in self.graph.nodes}
@@ -77,6 +79,8 @@ class GraphRunner:
             self.nodes[rn.id] = node
             t = threading.Thread(target=self._worker, args=(rn, node), name=f"node:{rn.id}", daemon=True)
             self._threads.append(t)
+        # the node threads fill the cores: OpenCV's own pool on top only adds contention (opencv_threads.py)
+        self._holds_opencv = opencv_threads.hold_single_threaded(len(self._threads))
         for t in self._threads:
             t.start()
         return self
@@ -201,6 +205,10 @@ class GraphRunner:
             if t.is_alive():
                 return False
         self.stats.ended = self.stats.ended or time.monotonic()
+        with self._open_lock:   # wait() may be called from several threads: release once
+            held, self._holds_opencv = self._holds_opencv, False
+        if held:
+            opencv_threads.release()
         self._collect()
         return True
 

@@ -139,8 +139,8 @@ class Segment(Node):
     of the gate past the second model's edge, in model px; ``frame_edges``: the person solid up to the
     frame's border ("auto": for model "auto"). Models are fetched into the cache in open().
     Adaptive rate (nodes/segment_rate.py): ``still_every`` N > 1 segments a still scene only every Nth
-    frame (``still_threshold``: mean grey-level change that counts as motion); ``cpu_budget_percent``
-    (0 = none) lowers the segmentation rate while the process is over that CPU % of one core;
+    frame (``still_threshold``: grey-level change of a thumbnail pixel that counts as motion);
+    ``cpu_budget_percent`` (0 = none) lowers the segmentation rate while the process is over that CPU % of one core;
     ``max_interval`` bounds the gap either way. A frame not segmented still gets a mask: the last one,
     meta ``carried`` True (the smooth node moves it with its flow); counted as segment_skipped_still /
     segment_skipped_budget beside ``segmented``.
@@ -158,7 +158,7 @@ class Segment(Node):
         gate_dilate_px: int = 3
         frame_edges: Literal["auto", "extend", "keep"] = "auto"
         still_every: int = 1
-        still_threshold: float = 1.5
+        still_threshold: float = 6.0
         cpu_budget_percent: float = 0.0
         max_interval: int = 8
 
@@ -167,8 +167,9 @@ class Segment(Node):
                 raise ValueError("model must be a model name or 'auto', got an empty string")
             if not self.gate_model:
                 raise ValueError("gate_model must be 'auto', 'none' or a model name, got an empty string")
-            check_ranges(self, threads=(1, 64), gate_every=(1, 300), gate_dilate_px=(0, 32), still_every=(1, 300),
-                         still_threshold=(0.0, 255.0), cpu_budget_percent=(0.0, 6400.0), max_interval=(1, 300))
+            check_ranges(self, threads=(1, 64), gate_every=(1, 300), gate_dilate_px=(0, 32),
+                         still_every=(1, 300), still_threshold=(0.0, 255.0),
+                         cpu_budget_percent=(0.0, 6400.0), max_interval=(1, 300))
 
     def open(self, ctx) -> None:
         o = self.options

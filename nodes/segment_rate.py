@@ -6,8 +6,10 @@ optical flow onto the new frame).
 Not for: running the models (nodes/segment.py) or moving the carried mask (nodes/smooth.py).
 
 Stillness: a 64 px wide grey thumbnail of each frame (one bilinear resize, ~0.05 ms at 720p) against the
-thumbnail of the last *segmented* frame; the scene counts as still while the mean absolute difference is
-under ``still_threshold`` grey levels, so slow drift adds up until it triggers a fresh mask.
+thumbnail of the last *segmented* frame; the scene counts as still while fewer than ``STILL_AREA`` of the
+thumbnail's pixels changed by more than ``still_threshold`` grey levels, so a hand moving in front of the
+body counts (a mean over the frame diluted it: on the dev clips a mean of 1.5 levels carried masks over
+moving hands, worst frame MAD 16) and slow drift adds up until it triggers a fresh mask.
 Budget: CPU % of one core = process CPU time over media time (the frames' own timestamps, so an offline
 file is judged at the rate it would play live), measured over windows of ``BUDGET_WINDOW`` frames;
 over budget the segmentation interval grows by one frame (up to ``max_interval``), well under it
@@ -25,6 +27,8 @@ BUDGET_WINDOW = 10
 #: below this fraction of the budget the interval shrinks again (hysteresis: no flapping at the edge)
 RELAX = 0.8
 THUMB_WIDTH = 64
+#: share of thumbnail pixels that may change (by more than still_threshold) in a still scene
+STILL_AREA = 0.004
 
 
 class SegmentationRate:
@@ -35,7 +39,7 @@ class SegmentationRate:
     max_interval: the longest gap between two segmented frames, whatever the budget or stillness.
     """
 
-    def __init__(self, still_every: int = 1, still_threshold: float = 1.5, cpu_budget_percent: float = 0.0,
+    def __init__(self, still_every: int = 1, still_threshold: float = 6.0, cpu_budget_percent: float = 0.0,
                  max_interval: int = 8, process_time=time.process_time):
         self.still_every = still_every
         self.still_threshold = still_threshold
@@ -78,6 +82,10 @@ class SegmentationRate:
         elif percent < RELAX * self.cpu_budget_percent:
             self.budget_interval = max(1, self.budget_interval - 1)
 
+    def _changed_share(self, thumb: np.ndarray) -> float:
+        changed = cv2.absdiff(thumb, self._reference) > self.still_threshold
+        return float(np.count_nonzero(changed)) / changed.size
+
     def decide(self, frame: np.ndarray, media_s: float, have_mask: bool) -> str | None:
         """None: segment this frame. Else the reason it is skipped: "still" or "budget"."""
         self._update_budget(media_s)
@@ -89,7 +97,7 @@ class SegmentationRate:
                 reason = "budget"
             elif adaptive and self._reference is not None and self._reference.shape == thumb.shape \
                     and self._since_segment + 1 < self.still_every \
-                    and float(cv2.absdiff(thumb, self._reference).mean()) < self.still_threshold:
+                    and self._changed_share(thumb) <= STILL_AREA:
                 reason = "still"
         if reason is None:
             self._since_segment = 0

@@ -101,7 +101,8 @@ class TemporalSmoother:
         map_y = self._grid[1] + flow[..., 1]
         return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-    def __call__(self, mask: np.ndarray, frame_bgr: np.ndarray | None = None, carried: bool = False) -> np.ndarray:
+    def __call__(self, mask: np.ndarray, frame_bgr: np.ndarray | None = None,
+                 carried: bool = False) -> np.ndarray:
         """The smoothed mask (a new array, or ``mask`` itself for the first frame); inputs unchanged.
 
         ``carried``: the segment node did not run its model for this frame and sent its last mask

@@ -21,7 +21,8 @@ import numpy as np
 
 from portraitflow.devices.sample_source import SampleSource
 from portraitflow.devices.stream_sink import StreamSink
-from portraitflow.devices.web_preview import WebPreviewServer, WebPreviewSink
+from portraitflow.devices.web_preview import WebPreviewSink
+from portraitflow.devices.web_server import WebPreviewServer
 from portraitflow.graph.node import Context
 from portraitflow.graph.packet import Packet
 from portraitflow.graph.runner import GraphRunner
@@ -137,7 +138,8 @@ def bench_browser(fps: float, seconds: float) -> None:
                                 "--no-first-run", "--disable-background-networking",
                                 "--disable-component-update",
                                 "--disable-sync", f"--user-data-dir={profile}", "--remote-debugging-port=0",
-                                server.url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                server.control_url],   # with the token: the page reports its frame rate
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     readings = []
     try:
         time.sleep(3.0)                       # start-up, then one reading a second
@@ -153,7 +155,7 @@ def bench_browser(fps: float, seconds: float) -> None:
         server.close()
         shutil.rmtree(profile, ignore_errors=True)
     sink = runner.stats.nodes["preview"]
-    print(f"browser preview, {fps:.0f} fps 720p source (JPEG 960 px wide): shown in Chromium "
+    print(f"browser preview, {fps:.0f} fps 720p source (JPEG 1280 px wide): shown in Chromium "
           f"median {np.median(readings):.1f} fps (min {min(readings):.1f}, max {max(readings):.1f}); "
           f"sink p50 {pct(sink.process_ns, 50):.2f} ms p99 {pct(sink.process_ns, 99):.2f} ms")
 

@@ -1,7 +1,16 @@
-"""Mask quality and cost figures for issue 4: flicker, lag, boundary F, IoU, ms per 720p frame.
+"""Mask quality and cost figures (issues 4 and 15): IoU, MAD, boundary F on real portraits, flicker and lag
+on clips with known motion, ms per 720p frame for the whole default chain on one core.
 
-Not for: tests (nothing is asserted). Run: .venv/bin/python bench/quality.py [--cache-dir DIR]
-Uses the real landscape/general models (fetched into the cache on first use) and the repo's fixtures.
+Not for: tests (nothing is asserted). Run: .venv/bin/python bench/quality.py [--devdata DIR] [--cache-dir DIR]
+Uses the real models (fetched into the cache on first use) and the repo's fixtures; --devdata points at a
+folder with portraits/images + portraits/masks (person masks 0/255, same stems) and optionally videos/*.mkv
+(never copied into the repo). Chains compared:
+  raw       MediaPipe's own mask (the conversion is exact), stretched bilinearly to the frame
+  before    the default chain as it was: one model, the fringe (grey guided upsampling)
+  after     the default chain now: the model gated by the other default model, frame edges, the fringe
+  +colour   "after" with the fringe's 3-channel colour guide (an option, off by default)
+  adaptive  "after" with segment.still_every=4 (nodes/segment_rate.py): a still scene is segmented on
+            every 4th frame only, the mask carried by the smooth node's flow in between (video only)
 """
 from __future__ import annotations
 
@@ -14,102 +23,206 @@ import cv2
 import numpy as np
 
 from portraitflow.evaluation import clips, metrics, truth
-from portraitflow.models.fetch import ensure_model
-from portraitflow.models.segmenter import Segmenter
-from portraitflow.nodes.default_chain import refine_still
-from portraitflow.nodes.fringe import EdgeRefiner
+from portraitflow.nodes.fringe import EdgeRefiner, FringeOptions
 from portraitflow.nodes.guided_upsample import bilinear_upsample
+from portraitflow.nodes.segment import GATE_AUTO, GATE_NONE, FrameSegmenter
+from portraitflow.nodes.segment_rate import SegmentationRate
 from portraitflow.nodes.smooth import SmoothOptions, TemporalSmoother
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "mediapipe_parity"
-PHOTOS = {"astronaut_512": ("selfie_general", "selfie_segmentation"),
-          "camera_512": ("selfie_general", "selfie_segmentation"),
-          "astronaut_in_coffee_1280x720": ("selfie_landscape", "selfie_segmentation_landscape")}
+#: chain name -> (gate_model, frame_edges, fringe guide or None for raw)
+CHAINS = {"raw": (GATE_NONE, "keep", None), "before": (GATE_NONE, "keep", "grey"),
+          "after": (GATE_AUTO, "auto", "grey"), "+colour": (GATE_AUTO, "auto", "colour"),
+          "adaptive": (GATE_AUTO, "auto", "grey")}
+#: segment.still_every of the chains (1: every frame)
+STILL_EVERY = {"adaptive": 4}
 
 
-def smooth_all(raw, frames, **options):
-    smoother = TemporalSmoother(SmoothOptions(**options))
-    return [smoother(m, f) for m, f in zip(raw, frames)]
+class Chain:
+    """segment -> (smooth) -> fringe for one chain name; smoothing only for video."""
+
+    def __init__(self, name: str, cache_dir: str | None, smoothing: float | None = None, gate_every: int = 1):
+        gate, edges, guide = CHAINS[name]
+        self.segment = FrameSegmenter("auto", threads=1, gate_model=gate, gate_every=gate_every,
+                                      frame_edges=edges, cache_dir=cache_dir)
+        self.refiner = EdgeRefiner(FringeOptions(guide=guide)) if guide else None
+        self.smoother = TemporalSmoother(SmoothOptions(combine_with_previous=smoothing)) \
+            if smoothing is not None else None
+        self.rate = SegmentationRate(still_every=STILL_EVERY.get(name, 1))
+        self.frames = self.segmented = 0
+        self._last: np.ndarray | None = None
+
+    def model_mask(self, frame: np.ndarray) -> np.ndarray:
+        """What segment (with its still_every) and smooth emit for this frame."""
+        skipped = self.rate.decide(frame, self.frames / 30.0, self._last is not None) \
+            if self.rate.still_every > 1 else None
+        self.frames += 1
+        if skipped is None:
+            self._last = self.segment(frame)[0]
+            self.segmented += 1
+        if self.smoother is None:
+            return self._last
+        return self.smoother(self._last, frame, carried=skipped is not None)
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        mask = self.model_mask(frame)
+        if self.refiner is None:
+            return bilinear_upsample(mask, frame.shape[0], frame.shape[1])
+        return self.refiner.refine(frame, mask)
+
+
+def mad(mask: np.ndarray, true_mask: np.ndarray) -> float:
+    """Mean absolute alpha difference, in thousandths (the issue's unit)."""
+    return 1000.0 * float(np.abs(np.asarray(mask, np.float32) - true_mask).mean())
+
+
+def portraits(devdata: Path, cache_dir: str | None) -> None:
+    images = sorted((devdata / "portraits" / "images").glob("*.jpg"))
+    masks_dir = devdata / "portraits" / "masks"
+    print(f"== {len(images)} dev portraits (real photos, hand-made truth): mean over photos ==")
+    print(f"{'chain':<9} {'IoU':>7} {'MAD':>7} {'BF@2px':>7} {'worst IoU':>9}")
+    names = [name for name in CHAINS if name not in STILL_EVERY]   # stills: adaptive is the same as after
+    chains = {name: Chain(name, cache_dir) for name in names}
+    scores: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
+    for path in images:
+        image = cv2.imread(str(path))
+        true_mask = cv2.imread(str(masks_dir / f"{path.stem}.png"), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+        for name, chain in chains.items():
+            ours = chain(image)
+            scores[name].append((metrics.iou(ours, true_mask), mad(ours, true_mask),
+                                 metrics.boundary_f(ours, true_mask)))
+    for name, rows in scores.items():
+        v = np.array(rows)
+        print(f"{name:<9} {v[:, 0].mean():7.4f} {v[:, 1].mean():7.2f} {v[:, 2].mean():7.4f} {v[:, 0].min():9.3f}")
+    after, before = np.array(scores["after"]), np.array(scores["before"])
+    print(f"after vs before: IoU better on {(after[:, 0] > before[:, 0]).sum()}/{len(after)}, "
+          f"MAD lower on {(after[:, 1] < before[:, 1]).sum()}/{len(after)}")
+
+
+def known_motion(cache_dir: str | None, n_frames: int) -> None:
+    photo = cv2.imread(str(FIXTURES / "astronaut_in_coffee_1280x720.png"))
+    background = cv2.imread(str(FIXTURES / "coffee_noperson_600x400.png"))
+    alpha = truth.detailed_truth(np.load(FIXTURES / "astronaut_in_coffee_1280x720.mediapipe_masks.npz")[
+        "selfie_segmentation_landscape__full"], wobble_px=0.0)
+    still = clips.jittered_still(photo, n_frames=n_frames, seed=5)
+    moving = {speed: clips.translating_clip(photo, alpha, background, n_frames=16, velocity_xy=(speed, 0.0))
+              for speed in (4.0, 8.0, 16.0)}
+    print("\n== clips with known motion (astronaut_in_coffee 1280x720): flicker of the model-resolution mask on "
+          "a jittered still, lag (frames) and MAD against the truth on a person moving N px/frame ==")
+    print(f"{'chain':<9} {'smooth':>6} {'flicker':>8} " + " ".join(f"{f'lag@{s:g}':>7} {f'MAD@{s:g}':>7}"
+                                                          for s in moving))
+    for name in ("raw", "before", "after", "adaptive"):
+        for smoothing in ((None,) if name == "raw" else (0.9,) if name == "adaptive" else (0.9, 1.0)):
+            chain = Chain(name, cache_dir, smoothing)
+            low = [chain.model_mask(f) for f in still.frames]
+            flicker = metrics.temporal_flicker(low, still.offsets_at(low[0].shape[1], low[0].shape[0]))
+            cells = []
+            for speed, clip in moving.items():
+                chain = Chain(name, cache_dir, smoothing)
+                low = [chain.model_mask(f) for f in clip.frames]
+                h, w = low[0].shape
+                reference = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_AREA)
+                lag = metrics.lag_in_frames(low, reference, clip.offsets_at(w, h))
+                full = [chain.refiner.refine(f, m) if chain.refiner else bilinear_upsample(m, *f.shape[:2])
+                        for f, m in zip(clip.frames, low)]
+                error = float(np.mean([mad(m, t) for m, t in zip(full, clip.truth_masks)]))
+                cells.append(f"{lag:7.2f} {error:7.2f}")
+            label = "-" if smoothing is None else f"{smoothing:g}"
+            share = f"  (last clip: {100 * chain.segmented / chain.frames:.0f}% of frames segmented)" \
+                if name == "adaptive" else ""
+            print(f"{name:<9} {label:>6} {flicker:8.5f} " + " ".join(cells) + share)
+
+
+def dev_videos(devdata: Path, cache_dir: str | None, max_frames: int) -> None:
+    import av
+
+    videos = sorted((devdata / "videos").glob("*.mkv"))
+    if not videos:
+        return
+    print(f"\n== {len(videos)} dev clips (real people, no truth), first {max_frames} frames each: mean change of "
+          f"the model-resolution mask between frames (lower is steadier; includes real motion) ==")
+    every_frame: dict[str, list[np.ndarray]] = {}
+    for name, smoothing in (("raw", None), ("before", 0.9), ("after", 0.9), ("after", 1.0), ("adaptive", 0.9)):
+        changes, segmented, frames, masks = [], 0, 0, []
+        for video in videos:
+            chain = Chain(name, cache_dir, smoothing)
+            previous = None
+            with av.open(str(video)) as container:
+                for index, frame in enumerate(container.decode(video=0)):
+                    if index >= max_frames:
+                        break
+                    mask = chain.model_mask(frame.to_ndarray(format="bgr24"))
+                    masks.append(mask)
+                    if previous is not None:
+                        changes.append(float(np.abs(mask - previous).mean()))
+                    previous = mask
+            segmented, frames = segmented + chain.segmented, frames + chain.frames
+        if (name, smoothing) == ("after", 0.9):
+            every_frame["after"] = masks
+        extra = ""
+        if name == "adaptive":   # against the same chain segmenting every frame: what carrying costs
+            diff = [mad(a, b) for a, b in zip(masks, every_frame["after"])]
+            extra = (f", {100 * segmented / frames:.0f}% of frames segmented, MAD vs every frame "
+                     f"{np.mean(diff):.2f} (worst frame {np.max(diff):.2f})")
+        print(f"{name:<9} smooth {'-' if smoothing is None else smoothing:>4}  frame-to-frame change "
+              f"{1000 * np.mean(changes):6.2f} (x1e-3){extra}")
+
+
+def cost(cache_dir: str | None) -> None:
+    print("\n== cost per 1280x720 frame on one core (onnxruntime 1 thread, OpenCV 1 thread; median of 5 rounds "
+          "x 60 frames; measured on a shared, loaded 2-core machine) ==")
+    photo = cv2.imread(str(FIXTURES / "astronaut_in_coffee_1280x720.png"))
+    frames = clips.jittered_still(photo, n_frames=10, seed=3).frames
+    plain = FrameSegmenter(gate_model=GATE_NONE, frame_edges="keep", cache_dir=cache_dir)
+    low = plain(frames[0])[0]
+    smoother = TemporalSmoother()
+    grey, colour = EdgeRefiner(FringeOptions()), EdgeRefiner(FringeOptions(guide="colour"))
+    gated = {every: FrameSegmenter(gate_every=every, cache_dir=cache_dir) for every in (1, 2, 3)}
+    steps = {
+        "segment, one model (landscape)": lambda f: plain(f),
+        "segment, gated (both models)": lambda f: gated[1](f),
+        "segment, gated, gate_every=2": lambda f: gated[2](f),
+        "segment, gated, gate_every=3": lambda f: gated[3](f),
+        "smooth": lambda f: smoother(low, f),
+        "fringe (grey guide)": lambda f: grey.refine(f, low),
+        "fringe (colour guide)": lambda f: colour.refine(f, low),
+        "chain before (1 model+smooth+fringe)": lambda f: grey.refine(f, smoother(plain(f)[0], f)),
+        "chain after (gated+smooth+fringe)": lambda f: grey.refine(f, smoother(gated[1](f)[0], f)),
+        "chain after, gate_every=3": lambda f: grey.refine(f, smoother(gated[3](f)[0], f)),
+    }
+    for step in steps.values():
+        step(frames[0])   # warm up: sessions load lazily
+    timings: dict[str, list[float]] = {key: [] for key in steps}
+    for _ in range(5):
+        for key, step in steps.items():
+            start = time.perf_counter()
+            for i in range(60):
+                step(frames[i % len(frames)])
+            timings[key].append((time.perf_counter() - start) * 1000.0 / 60)
+    for key, values in timings.items():
+        print(f"{key:<38} {statistics.median(values):6.2f} ms  [{min(values):.2f}-{max(values):.2f}]")
+    print("reference: MediaPipe 0.10.14's own segmentation process() on a 720p frame, 2.2-2.7 ms "
+          "(shared/perf-facts.md; 7.4 ms in shared/models.md's isolated run)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--devdata", type=Path, default=None,
+                        help="folder with portraits/images, portraits/masks and videos/ (read only)")
+    parser.add_argument("--frames", type=int, default=30, help="frames of the jittered still")
+    parser.add_argument("--video-frames", type=int, default=90, help="frames per dev clip")
+    parser.add_argument("--skip", nargs="*", default=[], choices=("portraits", "motion", "videos", "cost"))
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    segmenters = {}
-    for name in ("selfie_general", "selfie_landscape"):
-        model = ensure_model(name, args.cache_dir)
-        segmenters[name] = Segmenter(model.manifest, model.onnx_path)
-    photo = cv2.imread(str(FIXTURES / "astronaut_in_coffee_1280x720.png"))
-    background = cv2.imread(str(FIXTURES / "coffee_noperson_600x400.png"))
-    seg = segmenters["selfie_landscape"]
-
-    print("== temporal (astronaut_in_coffee 1280x720, selfie_landscape) ==")
-    still = clips.jittered_still(photo, n_frames=args.frames, seed=5)
-    raw = [seg(f) for f in still.frames]
-    offsets = still.offsets_at(raw[0].shape[1], raw[0].shape[0])
-    f_raw = metrics.temporal_flicker(raw, offsets)
-    for label, options in (("smoothed (default: flow)", {}), ("smoothed (motion=none)", {"motion": "none"})):
-        f_s = metrics.temporal_flicker(smooth_all(raw, still.frames, **options), offsets)
-        print(f"flicker, jittered still: raw {f_raw:.5f}  {label} {f_s:.5f}  "
-              f"({100 * (1 - f_s / f_raw):.0f}% lower)")
-    masks = np.load(FIXTURES / "astronaut_in_coffee_1280x720.mediapipe_masks.npz")
-    alpha = truth.detailed_truth(masks["selfie_segmentation_landscape__full"], wobble_px=0.0)
-    for speed in (4.0, 8.0, 16.0):
-        moving = clips.translating_clip(photo, alpha, background, n_frames=16, velocity_xy=(speed, 0.0))
-        raw_m = [seg(f) for f in moving.frames]
-        h, w = raw_m[0].shape
-        reference = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_AREA)
-        offs = moving.offsets_at(w, h)
-        lags = {label: metrics.lag_in_frames(m, reference, offs) for label, m in (
-            ("raw", raw_m), ("smoothed", smooth_all(raw_m, moving.frames)),
-            ("motion=none", smooth_all(raw_m, moving.frames, motion="none")))}
-        print(f"lag, person moving {speed:g} px/frame: " + "  ".join(f"{k} {v:.2f}" for k, v in lags.items())
-              + " frames")
-
-    print("\n== spatial: composites with constructed truth (evaluation/truth.py), boundary F at 2 px ==")
-    print(f"{'photo':<30} {'input':<10} {'BF raw':>7} {'BF fringe':>9} {'IoU raw':>8} {'IoU default':>11}")
-    table = []
-    for name, (model_name, npz_key) in PHOTOS.items():
-        image = cv2.imread(str(FIXTURES / f"{name}.png"))
-        npz = np.load(FIXTURES / f"{name}.mediapipe_masks.npz")
-        true_mask = truth.detailed_truth(npz[f"{npz_key}__full"], seed=1)
-        frame = clips.composite_with_truth(image, true_mask, background)
-        h, w = frame.shape[:2]
-        inputs = {"model": segmenters[model_name](frame), "mediapipe": npz[f"{npz_key}__modelsize"]}
-        for label, low in inputs.items():
-            bil, ours = bilinear_upsample(low, h, w), refine_still(frame, low)
-            row = (metrics.boundary_f(bil, true_mask), metrics.boundary_f(ours, true_mask),
-                   metrics.iou(bil, true_mask), metrics.iou(ours, true_mask))
-            table.append((label, row))
-            print(f"{name:<30} {label:<10} {row[0]:7.3f} {row[1]:9.3f} {row[2]:8.3f} {row[3]:11.3f}")
-    for label in ("model", "mediapipe"):
-        rows = np.array([r for lab, r in table if lab == label])
-        print(f"{'mean':<30} {label:<10} {rows[:, 0].mean():7.3f} {rows[:, 1].mean():9.3f} "
-              f"{rows[:, 2].mean():8.3f} {rows[:, 3].mean():11.3f}")
-
-    print("\n== cost per 1280x720 frame, one OpenCV thread (median of 5 rounds x 100 frames) ==")
-    low = seg(photo)
-    smoother = TemporalSmoother()
-    refiner = EdgeRefiner()
-    frames = still.frames[:10]
-    timings = {"smooth": [], "fringe": [], "smooth+fringe": []}
-    for _ in range(5):
-        for key in timings:
-            start = time.perf_counter()
-            for i in range(100):
-                frame = frames[i % len(frames)]
-                if key == "smooth":
-                    smoother(low, frame)
-                elif key == "fringe":
-                    refiner.refine(frame, low)
-                else:
-                    refiner.refine(frame, smoother(low, frame))
-            timings[key].append((time.perf_counter() - start) * 10.0)
-    for key, values in timings.items():
-        print(f"{key:<14} {statistics.median(values):6.2f} ms  [{min(values):.2f}-{max(values):.2f}]")
+    if args.devdata is not None and "portraits" not in args.skip:
+        portraits(args.devdata, args.cache_dir)
+    if "motion" not in args.skip:
+        known_motion(args.cache_dir, args.frames)
+    if args.devdata is not None and "videos" not in args.skip:
+        dev_videos(args.devdata, args.cache_dir, args.video_frames)
+    if "cost" not in args.skip:
+        cost(args.cache_dir)
 
 
 if __name__ == "__main__":

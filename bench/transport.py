@@ -213,9 +213,9 @@ def role_part(graph: str, part: str, flag: str, address: str) -> int:
     """Run one part (flag: bind or connect) of a graph with the test suite's small nodes registered
     (``t_slow``: a stage that sleeps, tests/support/graph_nodes.py)."""
     sys.path.insert(0, str(HERE.parents[1] / "tests"))
-    import support.graph_nodes  # noqa: F401 - registers the t_* node types
-
     from portraitflow.cli.main import main as cli_main
+
+    import support.graph_nodes  # noqa: F401 - registers the t_* node types
     return cli_main(["run", "--graph", graph, "--part", part, f"--{flag}", address])
 
 
@@ -234,7 +234,7 @@ def slow_consumer_split(frames: int) -> None:
         print("slow split failed:", phone_err[-400:], companion_err[-400:])
         return
     p50, p95 = float(found.group(1)), float(found.group(2))
-    worked = re.search(r"^work\s+t_slow\s+(\d+)", companion_err, re.M).group(1)
+    worked = re.search(r"^work\s+t_slow\s+(\d+)", companion_err, re.MULTILINE).group(1)
     print(f"split graph (phone: 720p camera at 60 fps | companion: 40 ms stage -> sink): capture->sink "
           f"p50 {p50:.1f} ms p95 {p95:.1f} ms, of which 40 ms is the stage itself, so frames are "
           f"{(p50 - 40) / 40:.2f} / {(p95 - 40) / 40:.2f} consumer periods old when it starts on them "

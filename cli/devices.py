@@ -7,8 +7,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..devices.camera_source import NO_CAMERA_HINT, device_format, list_cameras
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("devices", help="list cameras usable as --input",
@@ -18,6 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _devices(args: argparse.Namespace) -> int:
+    # imported here: the camera code imports PyAV, which `portraitflow --help` should not pay for
+    from ..devices.camera_source import NO_CAMERA_HINT, device_format, list_cameras
+
     cameras = list_cameras()
     if not cameras:
         print(f"no camera found ({device_format()}); {NO_CAMERA_HINT}", file=sys.stderr)

@@ -8,6 +8,8 @@ import argparse
 import math
 import sys
 
+from .flags import float_in, int_in
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -19,39 +21,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--masks", required=True,
                    help="folder of truth masks: greyscale images or .npy, same stems as the photos")
     p.add_argument("--chain", choices=("raw", "default"), default="default",
-                   help="raw: the model's mask stretched bilinearly; default: the fringe "
+                   help="raw: the model's mask stretched bilinearly; default: gated by the second model, then "
+                        "the fringe "
                         "(default: %(default)s)")
     p.add_argument("--model", default="auto",
                    help="model name, or auto to pick by each photo's aspect (default: %(default)s)")
     p.add_argument("--sheet", default="eval-worst.png",
                    help="contact sheet PNG to write (default: %(default)s)")
-    p.add_argument("--worst", type=int, default=4, help="rows on the sheet (default: %(default)s)")
-    p.add_argument("--tolerance", type=float, default=2.0,
+    p.add_argument("--worst", type=int_in(1, 100), default=4, help="rows on the sheet (default: %(default)s)")
+    p.add_argument("--tolerance", type=float_in(0, 100), default=2.0,
                    help="boundary F tolerance in px (default: %(default)s)")
     p.add_argument("--cache-dir", default=None, help="model cache directory")
     p.set_defaults(func=run_eval)
 
 
-def _segmenters(model: str, cache_dir: str | None):
-    """frame -> model mask, loading each model once (models fetched on first use)."""
-    from ..models.fetch import ensure_model
-    from ..models.registry import all_models, choose_model_for_aspect
-    from ..models.segmenter import Segmenter
+def _segmenters(model: str, cache_dir: str | None, gate: bool):
+    """frame -> model mask, loading each model once (models fetched on first use); ``gate``: the
+    default chain's two-model gate and frame edges (nodes/segment.py), off for the raw chain (MediaPipe's
+    own masks)."""
+    from ..nodes.segment import GATE_AUTO, GATE_NONE, FrameSegmenter
 
-    loaded: dict[str, Segmenter] = {}
-
-    def segment(frame):
-        name = model
-        if name == "auto":
-            h, w = frame.shape[:2]
-            candidates = {n: m for n, m in all_models(cache_dir).items() if m.builtin}
-            name = choose_model_for_aspect(w, h, candidates)
-        if name not in loaded:
-            registered = ensure_model(name, cache_dir)
-            loaded[name] = Segmenter(registered.manifest, registered.onnx_path)
-        return loaded[name](frame)
-
-    return segment
+    segmenter = FrameSegmenter(model, threads=1, gate_model=GATE_AUTO if gate else GATE_NONE,
+                               frame_edges="auto" if gate else "keep", cache_dir=cache_dir)
+    return lambda frame: segmenter(frame)[0]
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -64,7 +56,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if not (args.tolerance > 0 and math.isfinite(args.tolerance)):
         raise ConfigError(f"--tolerance must be a positive number of px, got {args.tolerance}")
     pairs = pair_files(args.images, args.masks)
-    scores = score_folder(pairs, _segmenters(args.model, args.cache_dir), args.chain, args.tolerance)
+    scores = score_folder(pairs, _segmenters(args.model, args.cache_dir, args.chain == "default"), args.chain, args.tolerance)
     print(format_table(scores, args.chain, args.tolerance))
     rows = [SheetRow(f"{s.stem}  IoU {s.iou:.3f}  BF {s.boundary_f:.3f}", s.image_bgr, s.truth, s.ours)
             for s in worst(scores, args.worst)]

@@ -18,8 +18,16 @@ from ..graph.errors import PortraitflowError
 ORDER = ["run", "render", "recipes", "gallery", "mask", "eval", "models", "graph", "keys"]
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage mistakes (a bad flag value, a missing argument) end like every other error: one line
+    naming the flag, exit code 2; `--help` has the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog="portraitflow",
         description="Turn a live selfie into a designed portrait, in real time.")
     parser.add_argument("--version", action="version", version=f"portraitflow {__version__}")
@@ -57,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"portraitflow {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`portraitflow nodes | head`): no traceback, and none at exit either
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..graph.errors import ConfigError, DeviceError, PortraitflowError
+from .flags import int_in
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,34 +29,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--raw", action="store_true",
                         help="the model's probability upscaled bilinearly, with no refinement")
     parser.add_argument("--npy", action="store_true", help="write float32 .npy instead of 8-bit PNG")
-    parser.add_argument("--threads", type=int, default=2, help="onnxruntime threads (default: 2)")
+    parser.add_argument("--threads", type=int_in(1, 64), default=2, help="onnxruntime threads (default: 2)")
     parser.set_defaults(func=run_mask)
 
 
 class _MaskMaker:
-    """frame -> mask at frame size, loading each model once."""
+    """frame -> mask at frame size, loading each model once; the default chain gates the model's mask
+    with the second model (nodes/segment.py), --raw is the model's own mask."""
 
     def __init__(self, model: str, raw: bool, threads: int):
-        from ..models.fetch import ensure_model
-        from ..models.registry import DEFAULT_MODELS
+        from ..nodes.segment import GATE_AUTO, GATE_NONE, FrameSegmenter
 
-        names = DEFAULT_MODELS if model == "auto" else (model,)
-        self.models = {name: ensure_model(name) for name in names}  # fetches on first use
-        self.raw, self.threads, self.loaded = raw, threads, {}
+        self.raw = raw
+        # --raw is MediaPipe's own mask: no gate, and no frame-edge extension either
+        self.segmenter = FrameSegmenter(model, threads=threads, gate_model=GATE_NONE if raw else GATE_AUTO,
+                                        frame_edges="keep" if raw else "auto")
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         import cv2
 
-        from ..models.registry import choose_model_for_aspect
-        from ..models.segmenter import Segmenter
-
-        h, w = frame.shape[:2]
-        name = choose_model_for_aspect(w, h, self.models)
-        if name not in self.loaded:
-            model = self.models[name]
-            self.loaded[name] = Segmenter(model.manifest, model.onnx_path, threads=self.threads)
-        model_mask = self.loaded[name](frame)
+        model_mask = self.segmenter(frame)[0]
         if self.raw:
+            h, w = frame.shape[:2]
             return cv2.resize(model_mask, (w, h), interpolation=cv2.INTER_LINEAR)
         from ..nodes.default_chain import refine_still  # the default chain lives with the nodes
         return refine_still(frame, model_mask)

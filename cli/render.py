@@ -6,20 +6,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..graph.errors import ConfigError
 from ..recipes.loader import DEFAULT_RECIPE, load_recipe
-from ..recipes.still import render_still
-
-
-def parse_sets(pairs: list[str] | None) -> dict[str, str]:
-    """['title=NIGHT SHIFT', 'vignette=0.3'] -> {'title': 'NIGHT SHIFT', 'vignette': '0.3'}."""
-    out: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"expected key=value, got {pair!r}", field="--set")
-        out[key.strip()] = value
-    return out
+from ..recipes.overrides import parse_sets
+from ..recipes.still import png_size, render_still
+from .flags import add_size_flags, resize_options
 
 
 def register(subparsers) -> None:
@@ -29,13 +19,19 @@ def register(subparsers) -> None:
     p.add_argument("--recipe", default=DEFAULT_RECIPE,
                    help=f"recipe name or .toml path (default {DEFAULT_RECIPE})")
     p.add_argument("-o", "--output", required=True, help="output .png")
+    p.add_argument("--key-colour", metavar="green|blue|#RRGGBB",
+                   help="flatten a transparent look (cutout, background=transparent) onto a key colour")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
-                   help="override a recipe setting, e.g. --set title=\"NIGHT SHIFT\" (repeatable)")
+                   help="override a look setting, e.g. --set title=\"NIGHT SHIFT\", or a node's option "
+                        "(NODE.OPTION=VALUE, e.g. fringe.feather=2); repeatable")
+    add_size_flags(p)
     p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
-    path = render_still(recipe, args.image, args.output, parse_sets(args.sets))
-    print(f"wrote {path} ({recipe.name})")
+    path = render_still(recipe, args.image, args.output, parse_sets(args.sets), resize=resize_options(args),
+                        key_colour=args.key_colour)
+    width, height = png_size(path)
+    print(f"wrote {path} ({recipe.name}, {width}x{height})")
     return 0

@@ -14,6 +14,7 @@ from ..graph.runner import GraphRunner, run_graph
 from ..graph.spec import GraphSpec, NodeSpec
 from ..graph.stats import percentile_ms
 from ..graph.validate import resolve
+from .flags import add_size_flags, describe_resize, float_in, int_in, resize_options
 
 DEFAULT_RECIPE = "blur"
 DEFAULT_OUTPUT = "portraitflow-out.mp4"
@@ -32,16 +33,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", default=None,
                    help="sample (default), a video or image path, camera or camera:N or /dev/videoN")
     p.add_argument("--output", default=None,
-                   help=f"a .mp4/.mkv path, a .png path, preview or null (default: {DEFAULT_OUTPUT})")
-    p.add_argument("--max-frames", type=int, default=None, help="stop after N frames from each source")
+                   help=f"a .mp4/.mkv path, a .png path, preview or null (default: {DEFAULT_OUTPUT}; "
+                        "with --preview web and no --output, nothing is written)")
+    p.add_argument("--max-frames", type=int_in(1), default=None, help="stop after N frames from each source")
+    p.add_argument("--key-colour", metavar="green|blue|#RRGGBB",
+                   help="draw the look's transparency as a flat key colour (a green screen for OBS's chroma "
+                        "key or a video call): for outputs without alpha (vcam, udp://, rtmp://, .mp4)")
+    p.add_argument("--fps", type=float_in(0, 240), default=None, metavar="N",
+                   help="write the output at a constant N frames/s (default: the input's own timing, "
+                        "constant or variable rate)")
+    p.add_argument("--cpu-budget", type=float_in(0, 6400), default=None, metavar="PERCENT",
+                   help="hold the run's CPU under PERCENT of one core (judged at the input's own frame rate) "
+                        "by segmenting fewer frames; every frame is still output (the last mask is carried "
+                        "with the motion); skipped frames are counted in the summary")
+    p.add_argument("--no-audio", action="store_true",
+                   help="drop the input file's sound (by default a file or stream output keeps it)")
     p.add_argument("--realtime", action="store_true",
                    help="pace file and sample sources at their frame rate (as a camera would be)")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a recipe setting (repeatable)")
+                   help="override a look setting (KEY=VALUE: the composite node's look, also in --graph "
+                        "runs) or a node's option (NODE.OPTION=VALUE, e.g. fringe.feather=2); repeatable")
+    add_size_flags(p)
     p.add_argument("--quiet", action="store_true", help="no progress line, no summary")
     p.add_argument("--preview", choices=["web"], help="web: also show the output live on a local page "
-                   "(http://127.0.0.1:PORT/) with a recipe picker and per-node statistics")
-    p.add_argument("--port", type=int, default=8765, help="--preview web: the page's port (0: any free port)")
+                   "(http://127.0.0.1:PORT/?token=..., printed at start) with every setting of the look and "
+                   "the chain, recipes, pause, snapshot and statistics; /obs?token=... is an OBS Browser Source")
+    p.add_argument("--port", type=int_in(0, 65535), default=8765,
+                   help="--preview web: the page's port (0: any free port)")
+    p.add_argument("--preview-bind", default="127.0.0.1", metavar="ADDR",
+                   help="--preview web: the address to listen on (default 127.0.0.1); any other address "
+                        "needs the token for everything, the page included")
     p.add_argument("--trace", metavar="FILE.json",
                    help="write a Chrome trace-event file (Perfetto opens it): a span per node per packet")
     link = p.add_argument_group("split graphs (docs/protocol.md)")
@@ -63,31 +84,77 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def build_spec(args: argparse.Namespace) -> GraphSpec:
     from ..devices.endpoints import sink_for, source_for
+    from ..recipes.overrides import apply_sets, parse_sets, split_sets
 
     source = source_for(args.input) if args.input else None
     sink = sink_for(args.output) if args.output else None
+    sets = parse_sets(args.settings)
+    resize = resize_options(args)
     if args.graph:
         spec = load_graph_file(args.graph)
         _replace(spec, "capture", source, "--input")
         _replace(spec, "output", sink, "--output")
+        if resize is not None:
+            if "capture" not in spec.nodes:
+                raise ConfigError(f"--size/--max-size need a node with id 'capture' to resize after "
+                                  f"(nodes: {', '.join(spec.nodes)})", file=spec.file)
+            spec.insert_after("capture.frame", "size", "resize", **resize)
+        apply_sets(spec, sets)
     else:
         from ..recipes.loader import load_recipe, recipe_graph
 
-        settings = dict(_parse_setting(s) for s in args.settings)
-        spec = recipe_graph(load_recipe(args.recipe or DEFAULT_RECIPE),
-                            source=source or source_for("sample"),
-                            sink=sink or sink_for(DEFAULT_OUTPUT), settings=settings)
+        look_sets, node_sets = split_sets(sets)
+        if sink is None:   # a web preview alone writes nothing; otherwise the default file
+            sink = sink_for("null" if args.preview == "web" else DEFAULT_OUTPUT)
+        recipe = load_recipe(args.recipe or DEFAULT_RECIPE)
+        if args.key_colour:
+            from ..recipes.loader import check_key_colour
+            check_key_colour(recipe, look_sets)
+        spec = recipe_graph(recipe, source=source or source_for("sample"), sink=sink, settings=look_sets,
+                            resize=resize)
+        apply_sets(spec, node_sets)
+    if getattr(args, "cpu_budget", None) is not None:
+        segments = [n for n in spec.nodes.values() if n.type == "segment"]
+        if not segments:
+            raise ConfigError(f"--cpu-budget lowers the segmentation rate, but the graph has no segment node "
+                              f"(nodes: {', '.join(spec.nodes)})", file=spec.file, field="--cpu-budget")
+        for node in segments:
+            node.options["cpu_budget_percent"] = args.cpu_budget
     if args.realtime:
         for node in spec.nodes.values():
             if node.type in PACEABLE_SOURCES:
                 node.options["realtime"] = True
     if args.preview == "web":
         _add_web_preview(spec)
+    if args.key_colour:   # after the web preview, which keeps the alpha (the OBS page shows it)
+        from ..nodes.key_colour import add_key_colour
+        add_key_colour(spec, args.key_colour)
+    _set_output_timing(spec, args)
+    return spec
+
+
+def _set_output_timing(spec: GraphSpec, args: argparse.Namespace) -> None:
+    """The encoding sinks' timing and sound: a live recording keeps its real (capture) timing, a file
+    its own media time; --fps fixes the rate; the input file's audio goes to the output unless
+    --no-audio. A stream is live by nature: file and sample sources feeding one play in real time."""
+    from ..devices.audio_track import has_audio
+
+    sinks = [n for n in spec.nodes.values() if n.type in ("video_sink", "stream_sink")]
+    if any(n.type == "stream_sink" for n in sinks):
+        for node in spec.nodes.values():
+            if node.type in PACEABLE_SOURCES:
+                node.options.setdefault("realtime", True)
     live = args.realtime or any(n.type == "camera_source" for n in spec.nodes.values())
-    for node in spec.nodes.values():
+    files = [n.options["path"] for n in spec.nodes.values()
+             if n.type == "video_source" and "://" not in str(n.options.get("path", ""))]
+    audio = files[0] if len(files) == 1 and not args.no_audio and has_audio(files[0]) else ""
+    for node in sinks:
         if live and node.type == "video_sink":
             node.options.setdefault("timestamps", "capture")   # a live recording keeps its real timing
-    return spec
+        if args.fps is not None:
+            node.options["fps"] = args.fps
+        if audio:
+            node.options.setdefault("audio_from", audio)
 
 
 def _add_web_preview(spec: GraphSpec) -> None:
@@ -106,22 +173,36 @@ def _add_web_preview(spec: GraphSpec) -> None:
 
 def _web_preview_looks(args: argparse.Namespace, graph) -> tuple[dict[str, dict[str, dict]], str | None]:
     """Each bundled recipe as the options of the running graph's nodes it sets (same id and type),
-    so the page can switch looks live; a graph file (--graph) offers none."""
-    if args.graph:
-        return {}, None
+    so the page can switch looks live. A graph file (--graph) is offered them when it has the
+    standard chain (every processing node of a recipe, by id and type); else none."""
     import dataclasses
 
     from ..devices.endpoints import sink_for, source_for
-    from ..recipes.loader import list_recipes, load_recipe, recipe_graph
+    from ..recipes.loader import CHAIN, list_recipes, load_recipe, recipe_graph
     running = {n.id: n.type for n in graph.nodes}
+    if args.graph and any(running.get(node_id) != node_type for node_id, node_type in CHAIN.items()):
+        return {}, None
     looks: dict[str, dict[str, dict]] = {}
     for name in list_recipes():
         recipe_spec = recipe_graph(load_recipe(name), source=source_for("sample"), sink=sink_for("null"))
         nodes = [n for n in resolve(recipe_spec).nodes if running.get(n.id) == n.type and n.cls.inputs
                  and n.cls.outputs]   # processing nodes only: the source and sink stay as run
         looks[name] = {n.id: dataclasses.asdict(n.options) for n in nodes}
-    current = load_recipe(args.recipe or DEFAULT_RECIPE).name
+    current = None if args.graph else load_recipe(args.recipe or DEFAULT_RECIPE).name
     return looks, current
+
+
+def _web_preview_server(args: argparse.Namespace, graph):
+    """The page's server for this run: its looks, where "Save as recipe" writes, the address."""
+    from functools import partial
+
+    from ..devices.web_server import WebPreviewServer
+    from ..recipes.writer import save_running_recipe, saved_recipes_dir
+    looks, current = _web_preview_looks(args, graph)
+    server = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current, host=args.preview_bind,
+                              port=args.port, save_recipe=partial(save_running_recipe, saved_recipes_dir()))
+    server.controls.modified = bool(args.settings)     # --set: the recipe, changed
+    return server
 
 
 def _replace(spec: GraphSpec, node_id: str, endpoint: tuple[str, dict] | None, flag: str) -> None:
@@ -132,13 +213,6 @@ def _replace(spec: GraphSpec, node_id: str, endpoint: tuple[str, dict] | None, f
                           f"(nodes: {', '.join(spec.nodes)})", file=spec.file)
     old = spec.nodes[node_id]
     spec.nodes[node_id] = NodeSpec(node_id, endpoint[0], dict(endpoint[1]), old.part)
-
-
-def _parse_setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise ConfigError(f"--set expects KEY=VALUE, got {text!r}")
-    return key.strip(), value
 
 
 class _Progress:
@@ -196,12 +270,11 @@ def _run(args: argparse.Namespace) -> int:
         from ..graph.trace import TraceRecorder
         recorder = TraceRecorder.for_graph(graph, process=args.part or "local")
     if args.preview == "web":
-        from ..devices.web_preview import WebPreviewServer
-        looks, current = _web_preview_looks(args, graph)
-        web = WebPreviewServer(sink_id="web_preview", looks=looks, current_look=current,
-                               port=args.port).start()
-        print(f"preview: {web.url}", file=sys.stderr, flush=True)
+        web = _web_preview_server(args, graph).start()
+        print(f"preview: {web.control_url}\nobs:     {web.obs_url}", file=sys.stderr, flush=True)
 
+    if not args.quiet and resize_options(args) is not None:
+        print(f"output size: {describe_resize(resize_options(args))}", file=sys.stderr)
     stats = None
     try:
         stats = run_graph(graph, max_frames=args.max_frames, on_start=web.attach if web else None,

@@ -15,6 +15,7 @@ import av
 import av.logging
 
 from ..graph import DeviceError, Frame, Node
+from ..graph.media_time import NANOSECONDS, media_meta
 from ..graph.options import Above, check_ranges
 from .pacing import SourceClock
 
@@ -111,7 +112,8 @@ class CameraSource(Node):
     """Opens the camera at the requested size and rate (the driver may grant another: frames carry
     whatever it delivers) and emits each frame as soon as it is decoded, stamped on arrival.
 
-    out: frame (Frame, BGR)   always live: edges default to dropping stale frames
+    out: frame (Frame, BGR), meta: media time (the driver's capture time)   always live: edges
+         default to dropping stale frames
     options: device (index or path/name), width, height, fps
     """
 
@@ -131,9 +133,9 @@ class CameraSource(Node):
                 raise ValueError(f"width and height must be >= 16, got {self.width}x{self.height}")
             check_ranges(self, fps=(Above(0), 240))
 
-    @property
-    def live(self) -> bool:
-        return True
+    @classmethod
+    def live_for(cls, options) -> bool:
+        return True     # a camera delivers in real time whatever the options
 
     def open(self, ctx) -> None:
         fmt = device_format()
@@ -155,7 +157,17 @@ class CameraSource(Node):
             raise DeviceError(f"camera {self.options.device} stopped delivering frames") from None
         except av.FFmpegError as exc:
             raise DeviceError(f"camera {self.options.device} failed: {exc}") from exc
-        ctx.emit("frame", ctx.new_packet(frame.to_ndarray(format="bgr24"), capture_ts_ns=self._clock.stamp()))
+        capture_ts_ns = self._clock.stamp()
+        ctx.emit("frame", ctx.new_packet(frame.to_ndarray(format="bgr24"), capture_ts_ns=capture_ts_ns,
+                                         meta=self._media_time(frame, capture_ts_ns)))
+
+    def _media_time(self, frame: av.VideoFrame, capture_ts_ns: int) -> dict:
+        """The driver's own capture time (v4l2 stamps each buffer when the sensor delivered it, more
+        exact than our arrival stamp), else the arrival stamp; the requested rate as nominal rate."""
+        time_base = frame.time_base or self._container.streams.video[0].time_base
+        if frame.pts is not None and time_base:
+            return media_meta(frame.pts, time_base, self.options.fps)
+        return media_meta(capture_ts_ns, NANOSECONDS, self.options.fps)
 
     def close(self, ctx) -> None:
         container = getattr(self, "_container", None)

@@ -13,14 +13,14 @@ from ..graph import ConfigError, DeviceError
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".flv",
                     ".wmv", ".gif", ".y4m")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_OUTPUT_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov")
+VIDEO_OUTPUT_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".webm")
 STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 
 INPUTS_ACCEPTED = ("sample; a video file (" + " ".join(VIDEO_EXTENSIONS) + ") or stream URL; "
                    "an image (" + " ".join(IMAGE_EXTENSIONS) + "); camera, camera:N or /dev/videoN")
 OUTPUT_STREAM_SCHEMES = ("udp://", "tcp://", "srt://", "rtmp://", "rtmps://")
-OUTPUTS_ACCEPTED = ("a video path (" + " ".join(VIDEO_OUTPUT_EXTENSIONS) + "); a .png path "
-                    "(may hold {seq:05d} or {index} for one file per frame); preview; null; vcam "
+OUTPUTS_ACCEPTED = ("a video path (" + " ".join(VIDEO_OUTPUT_EXTENSIONS) + "; .mov and .webm keep alpha); "
+                    "a .png path (may hold %05d, {seq:05d} or {index} for one file per frame); preview; null; vcam "
                     "(virtual camera); a stream URL (" + " ".join(OUTPUT_STREAM_SCHEMES) + ")")
 
 Endpoint = tuple[str, dict[str, Any]]

@@ -7,12 +7,14 @@ example: `portraitflow run --input me.jpg --output me.png`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..graph import DeviceError, EndOfStream, Frame, Node
+from ..graph.media_time import media_meta
 from ..graph.options import Above, check_ranges
 from .pacing import SourceClock
 
@@ -34,7 +36,7 @@ class ImageSource(Node):
     packet and made read-only, so a node that would modify its input fails loudly instead of
     corrupting later frames.
 
-    out: frame (Frame, BGR), meta {"frame_index": i}
+    out: frame (Frame, BGR), meta {"frame_index": i} and media time i / fps (graph/media_time.py)
     options: path (required), fps (rate for realtime pacing), frames (0 = endless), realtime
     """
 
@@ -54,21 +56,22 @@ class ImageSource(Node):
             if self.frames < 0:
                 raise ValueError(f"frames must be >= 0 (0 = endless), got {self.frames}")
 
-    @property
-    def live(self) -> bool:
-        return self.options.realtime
+    @classmethod
+    def live_for(cls, options) -> bool:
+        return options.realtime
 
     def open(self, ctx) -> None:
         self._image = read_image(self.options.path)
         self._image.flags.writeable = False
         self._clock = SourceClock(self.options.fps, self.options.realtime)
         self._index = 0
+        self._time_base = 1 / Fraction(self.options.fps).limit_denominator(1001)   # media time i / fps
 
     def process(self, ctx) -> None:
         i = self._index
         if self.options.frames and i >= self.options.frames:
             raise EndOfStream
         self._clock.wait_frame(i)
-        ctx.emit("frame", ctx.new_packet(self._image, capture_ts_ns=self._clock.stamp(),
-                                         meta={"frame_index": i}))
+        meta = {"frame_index": i, **media_meta(i, self._time_base, 1 / self._time_base)}
+        ctx.emit("frame", ctx.new_packet(self._image, capture_ts_ns=self._clock.stamp(), meta=meta))
         self._index = i + 1

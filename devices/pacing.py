@@ -9,6 +9,10 @@ import time
 from ..graph import now_ns
 
 
+#: a frame this late is a stall (a pause from the web page, a suspended machine), not jitter
+STALL_NS = 1_000_000_000
+
+
 class SourceClock:
     """Capture timestamps for a source: the graph's monotonic clock, nudged so they always increase
     (two frames read within the same nanosecond tick must still be ordered).
@@ -16,6 +20,7 @@ class SourceClock:
     With ``fps > 0`` and ``realtime``, ``wait(i)`` sleeps until frame i's due time measured from the
     first frame, so a file plays like a camera; a late frame is not waited for (no catch-up burst
     beyond what is already late, and no drift: due times come from the start, not the last frame).
+    A frame more than STALL_NS late (the graph was paused) moves the start, so play goes on from there.
     """
 
     def __init__(self, fps: float = 0.0, realtime: bool = False):
@@ -34,6 +39,10 @@ class SourceClock:
         delay_ns = self._start_ns + offset_ns - now_ns()
         if delay_ns > 0:
             time.sleep(delay_ns / 1e9)
+        elif delay_ns < -STALL_NS:
+            # the graph was paused (or the machine stalled): go on in real time from here instead
+            # of bursting out every frame that fell due meanwhile
+            self._start_ns -= delay_ns
 
     def wait_frame(self, index: int) -> None:
         """Real-time mode: sleep until frame ``index`` is due (index / fps after the first)."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..graph import DeviceError, EndOfStream, Frame, Node
+from ..graph.media_time import media_meta
 from ..graph.options import Above, check_ranges
 from .pacing import SourceClock
 
@@ -69,7 +71,7 @@ class SampleSource(Node):
     """A gentle camera move over the bundled portrait: the stage is built once in open(), each frame
     is one bilinear warpAffine (sub-pixel smooth, about 1.6 ms at 720p on one core).
 
-    out: frame (Frame, 1280x720 BGR), meta {"frame_index": i}
+    out: frame (Frame, 1280x720 BGR), meta {"frame_index": i} and media time i / fps (graph/media_time.py)
     options: frames (clip length), fps (clip rate; the motion is defined in seconds),
              realtime (pace at fps, like a camera: then `live` is True)
     """
@@ -87,9 +89,9 @@ class SampleSource(Node):
                 raise ValueError(f"frames must be >= 1, got {self.frames}")
             check_ranges(self, fps=(Above(0), 240))
 
-    @property
-    def live(self) -> bool:
-        return self.options.realtime
+    @classmethod
+    def live_for(cls, options) -> bool:
+        return options.realtime
 
     def open(self, ctx) -> None:
         photo = cv2.imread(str(PHOTO), cv2.IMREAD_COLOR)
@@ -102,6 +104,8 @@ class SampleSource(Node):
         self._warped = np.empty((HEIGHT, WIDTH, 4), np.uint8)    # scratch, never emitted
         self._clock = SourceClock(self.options.fps, self.options.realtime)
         self._index = 0
+        # media time: frame i at i / fps (an fps like 29.97 becomes 1001/30000 exactly)
+        self._time_base = 1 / Fraction(self.options.fps).limit_denominator(1001)
 
     def process(self, ctx) -> None:
         i = self._index
@@ -110,8 +114,12 @@ class SampleSource(Node):
         stage_h, stage_w = self._stage.shape[:2]
         matrix = camera_move(i / self.options.fps, stage_w, stage_h)
         self._clock.wait_frame(i)
+        # stamped when the frame is due, as a camera stamps its exposure; the warp after it is the
+        # "read-out" (stamped after it, a slow first warp made paced frames look closer than a period)
+        capture_ts_ns = self._clock.stamp()
         cv2.warpAffine(self._stage, matrix, (WIDTH, HEIGHT), dst=self._warped, flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REFLECT)
         frame = cv2.cvtColor(self._warped, cv2.COLOR_BGRA2BGR)    # a new array per packet
-        ctx.emit("frame", ctx.new_packet(frame, capture_ts_ns=self._clock.stamp(), meta={"frame_index": i}))
+        meta = {"frame_index": i, **media_meta(i, self._time_base, 1 / self._time_base)}
+        ctx.emit("frame", ctx.new_packet(frame, capture_ts_ns=capture_ts_ns, meta=meta))
         self._index = i + 1

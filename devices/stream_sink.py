@@ -2,8 +2,10 @@
 
 Not for: files (video_sink.py) or the virtual camera (virtual_camera_sink.py). OBS's Media Source, VLC,
 ffplay and streaming servers receive it: `ffplay -fflags nobuffer udp://127.0.0.1:23000`.
-in: frame (Frame, BGR or BGRA; odd sizes lose their last row/column)
-options: url, fps, bitrate_kbps, keyframe_seconds, preset
+in: frame (Frame, BGR or BGRA: alpha is dropped with one warning, see --key-colour; odd sizes lose their
+    last row/column)
+options: url, fps=0 (the source's timing), bitrate_kbps, keyframe_seconds, preset, timestamps="media",
+         audio_from=""
 example: {type = "stream_sink", options = {url = "rtmp://127.0.0.1/live/portrait"}}
 """
 from __future__ import annotations
@@ -16,8 +18,14 @@ import av
 import cv2
 import numpy as np
 
-from ..graph.options import Above, check_ranges
-from ..graph import DeviceError, Frame, Node
+from ..graph import DeviceError, Frame, Node, Packet
+from ..graph.media_time import media_seconds
+from ..graph.options import check_ranges
+from .alpha_drop import AlphaDropWarning
+from .audio_track import AudioTrack
+from .letterbox import letterbox
+from .muxer import Muxer
+from .output_clock import OutputClock, Timing
 
 #: the container each URL scheme carries
 CONTAINER_FOR_SCHEME = {"udp": "mpegts", "tcp": "mpegts", "srt": "mpegts", "rtmp": "flv", "rtmps": "flv"}
@@ -30,12 +38,20 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 
 class StreamSink(Node):
     """Encodes each frame with libx264 at once (zerolatency: no B-frames, no lookahead, sliced
-    threads), stamps it with its capture time (so the receiver sees the real timing, gaps included)
-    and sends it. The encoder opens on the first frame, whose size the stream keeps; a keyframe every
+    threads) and sends it. The encoder opens on the first frame, whose size the stream keeps (a
+    frame of another size is letterboxed into it, counted "frames_letterboxed"); a keyframe every
     ``keyframe_seconds`` lets a receiver join at any time.
 
+    Timestamps come from the frame's media time (a camera's capture time, a file's own pts), in the
+    container's time base (1/90000 for MPEG-TS, 1/1000 for FLV), strictly increasing even through
+    bursts and duplicate timestamps (devices/output_clock.py): the receiver sees the real timing, gaps
+    included. ``timestamps = "capture"`` uses capture_ts_ns instead; ``fps`` > 0 resamples to that rate.
+    ``audio_from`` (a media file, the run's input) sends its sound with the video: AAC, MP3, MP2 or AC-3
+    copied, anything else re-encoded to AAC (devices/audio_track.py).
+
     A UDP stream has no receiver to wait for: frames sent while nobody listens are lost, as with any
-    live broadcast. An RTMP server must be listening when the first frame arrives.
+    live broadcast. An RTMP server must be listening when the first frame arrives. A send error (the
+    peer went away) is one DeviceError, and nothing is sent after it.
     """
 
     inputs = {"frame": Frame}
@@ -43,10 +59,12 @@ class StreamSink(Node):
     @dataclass(frozen=True)
     class Options:
         url: str = "udp://127.0.0.1:23000"
-        fps: float = 30.0                 # nominal rate: rate control and the keyframe interval use it
+        fps: float = 0.0                  # 0: the source's timing (its nominal rate sets up the encoder)
         bitrate_kbps: int = 4000
         keyframe_seconds: float = 1.0
         preset: str = "ultrafast"
+        timestamps: Timing = "media"
+        audio_from: str = ""
 
         def __post_init__(self):
             scheme = urlsplit(self.url).scheme
@@ -54,53 +72,67 @@ class StreamSink(Node):
                 schemes = ", ".join(s + "://" for s in CONTAINER_FOR_SCHEME)
                 raise ValueError(f"url must start with one of {schemes}"
                                  f", got {self.url!r}")
-            check_ranges(self, fps=(Above(0), 240), bitrate_kbps=(100, 100000), keyframe_seconds=(0.1, 10))
+            check_ranges(self, fps=(0, 240), bitrate_kbps=(100, 100000), keyframe_seconds=(0.1, 10))
             if self.preset not in PRESETS:
                 raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
 
     def open(self, ctx) -> None:
-        self._container = None
+        self._muxer: Muxer | None = None
         self._stream = None
-        self._first_ts_ns = 0
-        self._last_pts = -1
+        self._audio: AudioTrack | None = None
+        self._lead_ticks: int | None = None          # both tracks sent this much later (AudioTrack.prime)
+        container_format = CONTAINER_FOR_SCHEME[urlsplit(self.options.url).scheme]
+        self._time_base = TIME_BASE[container_format]
+        self._clock = OutputClock(self._time_base, self.options.timestamps, self.options.fps, count=ctx.count)
+        self._alpha_drop = AlphaDropWarning(f"{self.id} (stream {self.options.url})")
 
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
-        image = packet.payload
-        if self._container is None:
-            self._open_stream(image)
-            self._first_ts_ns = packet.capture_ts_ns
+        pts_list = self._clock.pts_for(packet)
+        if self._muxer is None:
+            self._open_stream(ctx, packet)
+        if not pts_list:
+            return
+        frame = av.VideoFrame.from_ndarray(self._to_i420(ctx, packet.payload), format="yuv420p")
+        frame.time_base = self._time_base
+        for pts in pts_list:
+            frame.pts = pts
+            self._send(self._stream.encode(frame))
+            ctx.count("frames_sent")
+
+    def close(self, ctx) -> None:
+        muxer = getattr(self, "_muxer", None)
+        if muxer is None:
+            return
+        try:
+            if muxer.failed is None:
+                self._send(self._stream.encode(None))
+        finally:
+            try:
+                if self._audio is not None:
+                    self._audio.finish(muxer, self._clock.end_seconds())
+            finally:
+                self._muxer = None
+                muxer.close()
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _to_i420(self, ctx, image: np.ndarray) -> np.ndarray:
         height, width = self._size
-        if image.shape[0] < height or image.shape[1] < width:
-            raise DeviceError(f"stream {self.options.url}: frame size changed from {width}x{height} to "
-                              f"{image.shape[1]}x{image.shape[0]} (a stream keeps its first frame's size)")
+        if image.shape[0] < height or image.shape[1] < width or \
+                image.shape[0] > height + 1 or image.shape[1] > width + 1:
+            image = letterbox(image, width, height)    # another size, not just an odd row or column
+            ctx.count("frames_letterboxed")
+        self._alpha_drop.check(ctx, image)
         image = image[:height, :width]
         if not image.flags.c_contiguous:
             image = np.ascontiguousarray(image)
         # cv2 converts BGR to I420 in about 1.4 ms at 720p, less than half of PyAV's reformat
         code = cv2.COLOR_BGRA2YUV_I420 if image.shape[2] == 4 else cv2.COLOR_BGR2YUV_I420
-        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, code), format="yuv420p")
-        pts = int((packet.capture_ts_ns - self._first_ts_ns) / 1e9 / self._stream.time_base)
-        frame.pts = max(pts, self._last_pts + 1)   # strictly increasing, even when rounding collides
-        frame.time_base = self._stream.time_base
-        self._last_pts = frame.pts
-        self._send(self._stream.encode(frame))
+        return cv2.cvtColor(image, code)
 
-    def close(self, ctx) -> None:
-        container, self._container = getattr(self, "_container", None), None
-        if container is None:
-            return
-        try:
-            self._send(self._stream.encode(None), container)
-        finally:
-            try:
-                container.close()
-            except (av.FFmpegError, OSError) as exc:
-                raise DeviceError(f"stream {self.options.url}: closing failed: {exc}") from exc
-
-    # -- helpers -------------------------------------------------------------------------------
-    def _open_stream(self, image: np.ndarray) -> None:
+    def _open_stream(self, ctx, first: Packet) -> None:
         options = self.options
+        image = first.payload
         parts = urlsplit(options.url)
         container_format = CONTAINER_FOR_SCHEME[parts.scheme]
         url = options.url
@@ -123,26 +155,44 @@ class StreamSink(Node):
         except (av.FFmpegError, OSError) as exc:
             raise DeviceError(f"stream {options.url}: cannot open ({container_format}): "
                               f"{exc}{self._hint()}") from exc
+        rate = self._clock.rate or Fraction(30)
         try:
-            stream = container.add_stream("libx264", rate=Fraction(options.fps).limit_denominator(1001))
+            stream = container.add_stream("libx264", rate=rate)
             stream.width, stream.height = width, height
             stream.pix_fmt = "yuv420p"
-            stream.time_base = TIME_BASE[container_format]
+            stream.time_base = self._time_base
+            # the encoder counts in the container's fine time base too: left at 1 / rate, PyAV
+            # rounded every pts to a frame period and two frames of a burst got the same dts
+            # ("non monotonically increasing dts to muxer", the stream died within seconds)
+            stream.codec_context.time_base = self._time_base
             stream.bit_rate = options.bitrate_kbps * 1000
-            stream.gop_size = max(1, round(options.fps * options.keyframe_seconds))
+            stream.gop_size = max(1, round(float(rate) * options.keyframe_seconds))
             stream.codec_context.max_b_frames = 0
             stream.codec_context.options = {"preset": options.preset, "tune": "zerolatency"}
         except (av.FFmpegError, ValueError) as exc:
             container.close()
             raise DeviceError(f"stream {options.url}: cannot set up the H.264 encoder: {exc}") from exc
-        self._container, self._stream = container, stream
+        self._muxer = Muxer(container, lambda exc: f"stream {options.url}: sending failed: {exc}{self._hint()}")
+        self._stream = stream
+        if options.audio_from:
+            origin = media_seconds(first.meta)
+            try:
+                self._audio = AudioTrack(options.audio_from, container,
+                                         origin if origin is not None else Fraction(0), count=ctx.count)
+            except DeviceError:
+                self._muxer.close()
+                raise
 
-    def _send(self, packets, container=None) -> None:
-        container = container or self._container
-        try:
-            container.mux(packets)
-        except (av.FFmpegError, OSError) as exc:
-            raise DeviceError(f"stream {self.options.url}: sending failed: {exc}{self._hint()}") from exc
+    def _send(self, packets) -> None:
+        if packets and self._audio is not None and self._lead_ticks is None:
+            self._lead_ticks = round(self._audio.prime(self._muxer) / self._time_base)
+        if self._lead_ticks:
+            for packet in packets:
+                packet.pts += self._lead_ticks
+                packet.dts += self._lead_ticks
+        self._muxer.mux(packets)
+        if packets and self._audio is not None:
+            self._audio.write_until(self._muxer, (packets[-1].dts - (self._lead_ticks or 0)) * self._time_base)
 
     def _hint(self) -> str:
         if urlsplit(self.options.url).scheme.startswith("rtmp"):

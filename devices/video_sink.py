@@ -1,8 +1,11 @@
-"""Record frames to an H.264 video file (MP4, MOV or MKV by extension) with PyAV and libx264.
+"""Record frames to a video file (MP4, MOV, MKV or WebM by extension) with PyAV: H.264 for opaque frames,
+and for frames with alpha ProRes 4444 in .mov, VP9 with alpha in .webm/.mkv (video_codecs.py's table).
 
-Not for: stills (png_sink.py) or streaming to a network (a transport node's job).
-in: frame (Frame, BGR or BGRA: alpha is dropped)   options: path, fps=30.0, crf=20, preset="veryfast",
-    keyframe_s=0.5, timestamps="index"
+Not for: stills and PNG sequences (png_sink.py) or streaming to a network (stream_sink.py).
+in: frame (Frame, BGR or BGRA: alpha kept where the container can, else dropped with one warning)
+options: path, fps=0 (the source's timing), crf=20, preset="veryfast", keyframe_s=0.5, timestamps="media",
+         audio_from="", codec="auto" (by the first frame: alpha or not) | "h264" | "prores4444" |
+         "prores4444-ks" | "qtrle" | "vp9" | "vp9-opaque"
 example: `portraitflow run --output out.mp4`
 """
 from __future__ import annotations
@@ -15,11 +18,16 @@ from typing import Literal
 import av
 import cv2
 
+from ..graph import DeviceError, Frame, Node, Packet
+from ..graph.media_time import media_seconds
 from ..graph.options import Above, check_ranges
-from ..graph import DeviceError, Frame, Node
+from .alpha_drop import AlphaDropWarning
+from .audio_track import AudioTrack
+from .letterbox import letterbox
+from .muxer import Muxer
+from .output_clock import OutputClock, Timing
+from .video_codecs import CODECS, CONTAINERS, choose_codec, video_frame
 
-#: file extension -> FFmpeg muxer
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 #: pts are in 1/90000 s (the MPEG clock): exact for 30, 25, 60 and 29.97 fps alike
 TIME_BASE = Fraction(1, 90_000)
 #: MP4/MOV are written as fragments, one per keyframe, with the index up front (empty_moov): every
@@ -30,17 +38,25 @@ FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flu
 
 class VideoSink(Node):
     """Encodes each frame as it arrives; the output size is the first frame's (odd sizes padded to even
-    by repeating the last row/column, as yuv420p needs). BGR->I420 is done by OpenCV (faster than
-    PyAV's reformat). Counts "frames_written".
+    by repeating the last row/column, as 4:2:0 needs; a later frame of another size is letterboxed
+    into it and counted "frames_letterboxed"). The codec is chosen when the first frame arrives:
+    with alpha, the container's alpha codec (an .mp4 drops alpha, saying so once on stderr and counting
+    "alpha_dropped"). BGR->I420 is done by OpenCV (faster than PyAV's reformat). Counts "frames_written".
 
-    Timestamps (``timestamps``): "index" (default) gives frame i the pts i / fps: a constant-rate file
-    whatever the run's speed (offline renders, benchmarks). "capture" uses each packet's
-    capture_ts_ns relative to the first frame's: the file plays back with the real timing of a live
-    run, gaps where frames were dropped included (variable frame rate).
+    Timestamps (``timestamps``, see devices/output_clock.py), in 1/90000 s: "media" (default) keeps
+    the source's own timing, so the file has the input's rate and duration, constant or variable;
+    "capture" uses each packet's capture_ts_ns: the real timing of a live run, gaps where frames were
+    dropped included; "index" gives frame i the time i / rate. ``fps`` > 0 resamples to that constant
+    rate (frames dropped or repeated, counted); 0 keeps the source's.
 
-    Stopped by Ctrl-C or an error, close() flushes the encoder and finalises the file. Killed hard,
-    an MP4/MOV keeps every completed fragment (a fragment ends at each keyframe, every ``keyframe_s``
-    seconds of video), an MKV every cluster written.
+    Sound (``audio_from``): the audio of that file (the run's input) is written beside the video,
+    copied where the container takes its codec, else re-encoded to AAC, cut where the video ends
+    (devices/audio_track.py).
+
+    Stopped by Ctrl-C or an error, close() flushes the encoder and finalises the file. A write error
+    (disk full, file unwritable) is one DeviceError and the file keeps what was written before it.
+    Killed hard, an MP4/MOV keeps every completed fragment (a fragment ends at each keyframe, every
+    ``keyframe_s`` seconds of video), an MKV every cluster written.
     """
 
     inputs = {"frame": Frame}
@@ -48,33 +64,47 @@ class VideoSink(Node):
     @dataclass(frozen=True)
     class Options:
         path: str
-        fps: float = 30.0
+        fps: float = 0.0              # 0: the source's own timing; > 0: a constant rate
         crf: int = 20
         preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
                         "slow", "slower", "veryslow"] = "veryfast"
         keyframe_s: float = 0.5
-        timestamps: Literal["index", "capture"] = "index"
+        timestamps: Timing = "media"
+        audio_from: str = ""          # a media file whose first audio stream goes into the output
+        codec: Literal["auto", "h264", "prores4444", "prores4444-ks", "qtrle", "vp9", "vp9-opaque"] = "auto"
 
         def __post_init__(self):
-            if Path(self.path).suffix.lower() not in CONTAINERS:
+            suffix = Path(self.path).suffix.lower()
+            if suffix not in CONTAINERS:
                 raise ValueError(f"path must end in {', '.join(CONTAINERS)}, got {self.path!r}")
-            check_ranges(self, fps=(Above(0), 240), crf=(0, 51), keyframe_s=(Above(0), 10))
+            if self.codec != "auto":
+                try:
+                    choose_codec(suffix, self.codec, has_alpha=CODECS[self.codec].alpha)
+                except ValueError as exc:
+                    error = ValueError(f"{self.path}: {exc}")
+                    error.field = "codec"   # type: ignore[attr-defined]  (build_options reads it)
+                    raise error from None
+            check_ranges(self, fps=(0, 240), crf=(0, 51), keyframe_s=(Above(0), 10))
 
     def open(self, ctx) -> None:
         path = Path(self.options.path)
         if not path.parent.is_dir():
             raise DeviceError(f"cannot write {path}: directory {path.parent} does not exist")
-        self._container: av.container.OutputContainer | None = None
+        self._muxer: Muxer | None = None
         self._stream = None
+        self._audio: AudioTrack | None = None
+        self._lead_ticks: int | None = None          # both tracks written this much later (AudioTrack.prime)
         self._size: tuple[int, int] | None = None     # (height, width) of the first frame
-        self._first_ts: int | None = None
-        self._last_pts = -1
-        self._written = 0
+        self._clock = OutputClock(TIME_BASE, self.options.timestamps, self.options.fps, count=ctx.count)
 
-    def _start(self, height: int, width: int) -> None:
-        """Open the file at the first frame, when the size is known (no frame: no file)."""
+    def _start(self, ctx, first: Packet) -> None:
+        """Open the file at the first frame, when the size and rate are known (no frame: no file)."""
         path = self.options.path
-        muxer = CONTAINERS[Path(path).suffix.lower()]
+        height, width = first.payload.shape[:2]
+        suffix = Path(path).suffix.lower()
+        muxer = CONTAINERS[suffix].muxer
+        self._codec = codec = choose_codec(suffix, self.options.codec, has_alpha=first.payload.shape[2] == 4)
+        self._alpha_drop = AlphaDropWarning(f"{self.id} ({Path(path).name}, {codec.encoder})")
         if muxer in ("mp4", "mov"):
             options = FRAGMENTED_MP4
         else:   # MKV: close a cluster (written out whole) at least every keyframe interval
@@ -83,63 +113,90 @@ class VideoSink(Node):
             container = av.open(path, mode="w", format=muxer, container_options=options)
         except (av.FFmpegError, OSError) as exc:
             raise DeviceError(f"cannot create video file {path}: {exc}") from exc
-        rate = Fraction(self.options.fps).limit_denominator(1001)
-        stream = container.add_stream("libx264", rate=rate, options={
-            "crf": str(self.options.crf), "preset": self.options.preset})
-        stream.width, stream.height = width + width % 2, height + height % 2
-        stream.pix_fmt = "yuv420p"
+        rate = self._clock.rate or Fraction(30)
+        options = dict(codec.options)
+        if codec.encoder == "libx264":
+            options.update(crf=str(self.options.crf), preset=self.options.preset)
+            if muxer in ("mp4", "mov"):
+                # no B-frames: with them the first dts is negative and a fragmented MP4 (no edit list)
+                # shifts the whole video later by the reorder delay (80 ms at 25 fps) while the sound's
+                # first packet stays at 0: picture and sound would start apart. MKV stores negative dts.
+                options["bf"] = "0"
+        stream = container.add_stream(codec.encoder, rate=rate, options=options)
+        pad = 1 if codec.even_size else 0
+        stream.width, stream.height = width + pad * (width % 2), height + pad * (height % 2)
+        stream.pix_fmt = codec.pix_fmt
         stream.time_base = TIME_BASE
+        # the encoder counts in the same fine time base: with its default (1 / rate) PyAV would
+        # round every pts to a frame period, and two frames closer than that would collide
         stream.codec_context.time_base = TIME_BASE
         # a short GOP: each keyframe closes an MP4 fragment, bounding what a hard kill can lose
-        stream.codec_context.gop_size = max(1, round(self.options.fps * self.options.keyframe_s))
-        self._container, self._stream, self._size = container, stream, (height, width)
-
-    def _pts(self, capture_ts_ns: int) -> int:
-        if self.options.timestamps == "index":
-            pts = round(self._written * TIME_BASE.denominator / self.options.fps)
-        else:
-            if self._first_ts is None:
-                self._first_ts = capture_ts_ns
-            pts = (capture_ts_ns - self._first_ts) * TIME_BASE.denominator // 1_000_000_000
-        pts = max(pts, self._last_pts + 1)     # pts must increase even if two frames share a tick
-        self._last_pts = pts
-        return pts
+        stream.codec_context.gop_size = max(1, round(float(rate) * self.options.keyframe_s))
+        self._muxer = Muxer(container, lambda exc: f"cannot write {path}: {exc}")
+        self._stream, self._size = stream, (height, width)
+        if self.options.audio_from:
+            origin = media_seconds(first.meta)   # the sound at the first frame's media time starts at 0
+            try:
+                self._audio = AudioTrack(self.options.audio_from, container,
+                                         origin if origin is not None else Fraction(0), count=ctx.count)
+            except DeviceError:
+                self._muxer.close()
+                raise
 
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
-        image = packet.payload
-        height, width = image.shape[:2]
-        if self._size is None:
-            self._start(height, width)
-        elif (height, width) != self._size:
-            raise DeviceError(f"{self.options.path}: frame size changed mid-stream, expected "
-                              f"{self._size[1]}x{self._size[0]}, got {width}x{height}")
-        if height % 2 or width % 2:
-            image = cv2.copyMakeBorder(image, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
-        code = cv2.COLOR_BGRA2YUV_I420 if image.shape[2] == 4 else cv2.COLOR_BGR2YUV_I420
-        yuv = cv2.cvtColor(image, code)
-        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-        frame.pts = self._pts(packet.capture_ts_ns)
+        pts_list = self._clock.pts_for(packet)
+        if self._muxer is None:
+            self._start(ctx, packet)
+        if not pts_list:
+            return
+        frame = self._to_frame(ctx, packet.payload)
         frame.time_base = TIME_BASE
-        self._mux(self._stream.encode(frame))
-        self._written += 1
-        ctx.count("frames_written")
+        duration = self._clock.frame_duration()
+        for pts in pts_list:
+            frame.pts = pts
+            self._mux_video(self._stream.encode(frame), duration)
+            ctx.count("frames_written")
 
-    def _mux(self, packets) -> None:
-        try:
-            self._container.mux(packets)
-        except (av.FFmpegError, OSError) as exc:
-            raise DeviceError(f"cannot write {self.options.path}: {exc}") from exc
+    def _to_frame(self, ctx, image) -> av.VideoFrame:
+        height, width = self._size
+        if image.shape[:2] != (height, width):
+            image = letterbox(image, width, height)
+            ctx.count("frames_letterboxed")
+        if not self._codec.alpha:
+            self._alpha_drop.check(ctx, image)
+        if self._codec.even_size and (height % 2 or width % 2):
+            image = cv2.copyMakeBorder(image, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
+        return video_frame(image, self._codec)
+
+    def _mux_video(self, packets, duration: int) -> None:
+        if packets and self._audio is not None and self._lead_ticks is None:
+            self._lead_ticks = round(self._audio.prime(self._muxer) / TIME_BASE)
+        for packet in packets:
+            packet.duration = duration     # the last frame's length: the file's duration
+            if self._lead_ticks:
+                packet.pts += self._lead_ticks
+                packet.dts += self._lead_ticks
+        self._muxer.mux(packets)
+        if packets and self._audio is not None:
+            # sound up to the video the muxer has: audio never runs ahead of the first video packet
+            # (the MP4 muxer would shift the track by the encoder's B-frame delay after it)
+            self._audio.write_until(self._muxer, (packets[-1].dts - (self._lead_ticks or 0)) * TIME_BASE)
 
     def close(self, ctx) -> None:
-        container = getattr(self, "_container", None)
-        if container is None:
+        muxer = getattr(self, "_muxer", None)
+        if muxer is None:
             return
         try:
-            self._mux(self._stream.encode(None))   # the frames still inside the encoder
+            if muxer.failed is None:    # after a failed write the muxer is never touched again
+                self._mux_video(self._stream.encode(None), self._clock.frame_duration())
         finally:
-            container.close()
-            self._container = None
+            try:
+                if self._audio is not None:
+                    self._audio.finish(muxer, self._clock.end_seconds())
+            finally:
+                self._muxer = None
+                muxer.close()
 
 
 def frame_count(path: str) -> int:

@@ -2,7 +2,8 @@
 
 Not for: network streams (stream_sink.py) or files (video_sink.py). Backends: v4l2loopback on Linux,
 OBS Virtual Camera on Windows and macOS; a missing backend is a DeviceError that says what to install.
-in: frame (Frame, BGR or BGRA)   options: width, height (0: the first frame's), fps, device, backend
+in: frame (Frame, BGR or BGRA: alpha is dropped with one warning, see --key-colour)
+options: width, height (0: the first frame's), fps, device, backend
 example: {type = "virtual_camera_sink", options = {fps = 30.0}}
 """
 from __future__ import annotations
@@ -14,6 +15,8 @@ import cv2
 
 from ..graph import DeviceError, Frame, Node
 from ..graph.options import Above, check_ranges
+from .alpha_drop import AlphaDropWarning
+from .letterbox import letterbox
 
 INSTALL_EXTRA = "pip install 'portraitflow[vcam]'"
 
@@ -33,7 +36,8 @@ def backend_install_hint(platform: str = sys.platform) -> str:
 class VirtualCameraSink(Node):
     """Sends each frame to the virtual camera, then sleeps until the camera's next frame is due, so
     a file played as fast as it decodes still reaches the camera at ``fps``. Frames of another size
-    than the camera's are resized (a camera cannot change size while apps are watching it).
+    than the camera's are letterboxed into it, aspect kept, and counted "frames_letterboxed" (a
+    camera cannot change size while apps are watching it).
     """
 
     inputs = {"frame": Frame}
@@ -60,6 +64,7 @@ class VirtualCameraSink(Node):
                               f"then {backend_install_hint()}") from exc
         self._pyvirtualcam = pyvirtualcam
         self._camera = None
+        self._alpha_drop = AlphaDropWarning(f"{self.id} (virtual camera)")
 
     def process(self, ctx) -> None:
         image = ctx.inputs["frame"].payload
@@ -68,9 +73,11 @@ class VirtualCameraSink(Node):
                                              self.options.height or image.shape[0])
         camera = self._camera
         if image.shape[2] == 4:
+            self._alpha_drop.check(ctx, image)
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
         if (image.shape[1], image.shape[0]) != (camera.width, camera.height):
-            image = cv2.resize(image, (camera.width, camera.height), interpolation=cv2.INTER_AREA)
+            image = letterbox(image, camera.width, camera.height)    # aspect kept, black bars
+            ctx.count("frames_letterboxed")
         camera.send(image)
         camera.sleep_until_next_frame()
 

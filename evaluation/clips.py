@@ -31,14 +31,6 @@ class Clip:
         return [(dx * width / fw, dy * height / fh) for dx, dy in self.offsets_xy]
 
 
-def load_sample_photo() -> np.ndarray:
-    """The package's bundled sample photo (uint8 BGR 512x512)."""
-    image = cv2.imread(str(SAMPLE_PHOTO), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ContractError(f"sample photo missing or unreadable: {SAMPLE_PHOTO}")
-    return image
-
-
 def _check_image(image: np.ndarray, name: str) -> None:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__

@@ -30,14 +30,26 @@ class ContractError(PortraitflowError, TypeError):
 
 
 class NodeError(PortraitflowError, RuntimeError):
-    """A node raised while running: names the node id, its type and the packet's timestamp."""
+    """A node raised while running: names the node id, its type and the frame it was working on,
+    as a user counts it: the frame index (the source's sequence number) and its media time in
+    seconds (the source's media time, graph/media_time.py, when it stamped one, else the time since
+    the run's first frame).
+    ``capture_ts_ns`` keeps the raw monotonic timestamp for programs."""
 
-    def __init__(self, node_id: str, node_type: str, capture_ts_ns: int | None, cause: BaseException):
-        at = f" at capture_ts_ns={capture_ts_ns}" if capture_ts_ns is not None else ""
-        super().__init__(f"node '{node_id}' ({node_type}) failed{at}: "
-                         f"{type(cause).__name__}: {cause}")
+    def __init__(self, node_id: str, node_type: str, capture_ts_ns: int | None, cause: BaseException, *,
+                 frame_index: int | None = None, media_time_s: float | None = None):
         self.node_id, self.node_type, self.capture_ts_ns = node_id, node_type, capture_ts_ns
+        self.frame_index, self.media_time_s = frame_index, media_time_s
+        super().__init__(f"node '{node_id}' ({node_type}) failed{self.where()}: "
+                         f"{type(cause).__name__}: {cause}")
         self.__cause__ = cause
+
+    def where(self) -> str:
+        """' at frame 41 (t=1.367 s)', ' at frame 41', or '' when no frame was being handled."""
+        if self.frame_index is None:
+            return ""
+        at = f" at frame {self.frame_index}"
+        return at + (f" (t={self.media_time_s:.3f} s)" if self.media_time_s is not None else "")
 
 
 class ModelError(PortraitflowError):

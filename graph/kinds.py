@@ -1,8 +1,12 @@
 """Payload kinds that ports declare, and the one channel order used across the whole graph.
 
-Frames are numpy uint8 arrays HxWx3 in **BGR** order (OpenCV's and PyAV's ``bgr24``), or HxWx4 BGRA
-where a node says it makes alpha. Masks are numpy float32 HxW in [0, 1], person = 1; a mask's
-resolution (model or frame) is documented per port. Not for: converting between kinds.
+A frame is a numpy uint8 array, either HxWx3 in **BGR** order (OpenCV's and PyAV's ``bgr24``) or
+HxWx4 **BGRA** with *straight* (not premultiplied) alpha, person = 255, background = 0: the colour of a
+pixel is its own colour whatever its alpha (a cut-out's soft edge keeps the person's colour, a sink
+that drops alpha shows exactly that colour). Nodes that make alpha say so on their output port
+(the cutout look; any look with background = "transparent"); every node that takes a frame accepts
+both. Masks are numpy float32 HxW in [0, 1], person = 1; a mask's resolution (model or frame) is
+documented per port. Not for: converting between kinds.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ class Kind:
         return None
 
     @classmethod
-    def connects_to(cls, other: type["Kind"]) -> bool:
+    def connects_to(cls, other: type[Kind]) -> bool:
         """Whether an output of this kind may feed an input of kind ``other``."""
         return other is AnyKind or cls is AnyKind or cls is other
 
@@ -33,7 +37,7 @@ class AnyKind(Kind):
 
 
 class Frame(Kind):
-    """uint8 HxWx3 BGR image (HxWx4 BGRA where the producing node says so)."""
+    """uint8 HxWx3 BGR, or HxWx4 BGRA with straight alpha (person = 255) where the producing node says so."""
 
     name = "frame"
 

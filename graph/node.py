@@ -17,8 +17,9 @@ when it is done. A sink has no outputs. Nodes never read the environment or the 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from .errors import ContractError
 from .kinds import Kind
@@ -70,19 +71,39 @@ class Context:
 
 
 class Node:
-    """Base class of every node. Subclasses declare ``inputs``, ``outputs`` and ``Options``."""
+    """Base class of every node. Subclasses declare ``inputs``, ``outputs`` and ``Options``.
+
+    The contract is read from the class and the node's options before the first frame, and it is
+    what runs: ``pairing_for(options)`` and ``live_for(options)`` are asked once per node when the
+    graph is checked (and again when its options change while running), never replaced in open().
+    """
 
     inputs: ClassVar[dict[str, type[Kind]]] = {}
     outputs: ClassVar[dict[str, type[Kind]]] = {}
     optional_inputs: ClassVar[frozenset[str]] = frozenset()
     Options: ClassVar[type] = NoOptions
-    #: for nodes with more than one input; may be replaced per instance in open()
-    pairing: Pairing | None = None
+    #: for nodes with more than one input and a fixed rule; a rule that depends on the options
+    #: overrides ``pairing_for`` instead
+    pairing: ClassVar[Pairing | None] = None
 
     def __init__(self, node_id: str, options: Any = None, type_name: str | None = None):
         self.id = node_id
         self.options = options if options is not None else self.Options()
         self.type_name = type_name or type(self).__name__
+
+    @classmethod
+    def pairing_for(cls, options: Any) -> Pairing | None:
+        """How this node pairs its inputs with these options (default: the class's ``pairing``)."""
+        return cls.pairing
+
+    @classmethod
+    def live_for(cls, options: Any) -> bool:
+        """Sources: True when, with these options, packets come in real time (camera, network, a
+        paced file), so edges default to dropping stale packets; False for files, where nothing
+        may be dropped."""
+        if cls.live is not Node.live:   # a node written before live_for: it overrides the property
+            return bool(cls("contract", options).live)
+        return False
 
     @classmethod
     def check_contract(cls) -> None:
@@ -91,10 +112,30 @@ class Node:
             for port, kind in table.items():
                 if not (isinstance(kind, type) and issubclass(kind, Kind)):
                     raise ContractError(f"{cls.__name__}: port {port!r} kind must be a Kind, got {kind!r}")
-        if len(cls.inputs) > 1 and cls.pairing is None:
-            raise ContractError(f"{cls.__name__}: a node with several inputs must declare `pairing`")
-        if cls.pairing is not None and cls.pairing.primary not in cls.inputs:
-            raise ContractError(f"{cls.__name__}: pairing.primary {cls.pairing.primary!r} is not an input")
+        declares_rule = cls.pairing is not None or cls.pairing_for.__func__ is not Node.pairing_for.__func__
+        if len(cls.inputs) > 1 and not declares_rule:
+            raise ContractError(f"{cls.__name__}: a node with several inputs must declare `pairing` "
+                                f"(or `pairing_for(options)`)")
+        if cls.pairing is not None:
+            cls.check_pairing(cls.pairing)
+
+    @classmethod
+    def check_pairing(cls, pairing: Any) -> None:
+        """Raise ContractError unless ``pairing`` is a Pairing this class's inputs can run with."""
+        if pairing is None:
+            if len(cls.inputs) > 1:
+                raise ContractError(f"{cls.__name__}: a node with several inputs needs a pairing, got None")
+            return
+        if not isinstance(pairing, Pairing):
+            raise ContractError(f"{cls.__name__}: pairing must be a Pairing, got {pairing!r}")
+        if pairing.primary not in cls.inputs:
+            raise ContractError(f"{cls.__name__}: pairing.primary {pairing.primary!r} is not an input "
+                                f"(inputs: {', '.join(cls.inputs) or 'none'})")
+        if pairing.wait_ms is not None and not pairing.wait_ms >= 0:
+            raise ContractError(f"{cls.__name__}: pairing.wait_ms must be >= 0 or None, "
+                                f"got {pairing.wait_ms}")
+        if not pairing.max_age_ms >= 0:
+            raise ContractError(f"{cls.__name__}: pairing.max_age_ms must be >= 0, got {pairing.max_age_ms}")
 
     @property
     def is_source(self) -> bool:
@@ -102,9 +143,8 @@ class Node:
 
     @property
     def live(self) -> bool:
-        """Sources: True when packets come in real time (camera, network), so edges default to
-        dropping stale packets; False for files, where nothing may be dropped."""
-        return False
+        """Whether this source's packets come in real time: ``live_for(self.options)``."""
+        return type(self).live_for(self.options)
 
     def open(self, ctx: Context) -> None:
         """Acquire resources (files, sessions, windows). Called once on the node's thread."""

@@ -4,7 +4,15 @@ Not for: reading the environment or the command line; options come only from gra
 """
 from __future__ import annotations
 
+import ast
+import contextvars
 import dataclasses
+import functools
+import inspect
+import io
+import math
+import textwrap
+import tokenize
 import types
 import typing
 from typing import Any, Literal, get_args, get_origin
@@ -145,10 +153,14 @@ class Above:
 def check_ranges(options: Any, **ranges: tuple[float | Above, float]) -> None:
     """For an Options dataclass's __post_init__: raise ValueError naming the first option outside
     its inclusive [low, high] range (or (low, high] with ``Above(low)``); ``build_options`` turns it
-    into a ConfigError naming the field.
+    into a ConfigError naming the field. The ranges declared here are also what ``describe_options``
+    reports (for the web page's sliders, `portraitflow nodes`), so they are written once.
 
         check_ranges(self, quality=(10, 100), max_width=(64, 7680), fps=(Above(0), 240))
     """
+    recording = _recorded_ranges.get()
+    if recording is not None:
+        recording.update(ranges)
     for name, (low, high) in ranges.items():
         value = getattr(options, name)
         if isinstance(low, Above):
@@ -161,7 +173,141 @@ def check_ranges(options: Any, **ranges: tuple[float | Above, float]) -> None:
             raise error
 
 
-def describe_options(options_cls: type) -> list[tuple[str, str, Any]]:
-    """(name, type description, default) rows, for `graph show` and docs."""
-    return [(n, _describe(t), None if d is dataclasses.MISSING else d)
-            for n, (t, d) in option_fields(options_cls).items()]
+#: while describe_options builds a default instance, check_ranges also writes its ranges here
+_recorded_ranges: contextvars.ContextVar[dict | None] = contextvars.ContextVar("_recorded_ranges", default=None)
+
+#: how a control surface (or a listing) should offer an option
+OptionKind = Literal["bool", "int", "float", "str", "colour", "choice", "list", "table", "any"]
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionInfo:
+    """One option of an Options dataclass, as data: what `portraitflow nodes` lists and the web page
+    draws a control for. ``low``/``high`` come from the class's ``check_ranges`` call (None when it
+    declares none); ``low_exclusive`` for ``Above(low)``; ``doc`` is the field's comment or docstring."""
+
+    name: str
+    type: str                      # as error messages say it: "float", "'soft' or 'glow'", "str or none"
+    kind: OptionKind
+    default: Any                   # None when required (see ``required``)
+    required: bool = False
+    low: float | None = None
+    high: float | None = None
+    low_exclusive: bool = False
+    choices: tuple = ()
+    optional: bool = False         # the type admits None
+    doc: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (choices as a list; a default that is not plain data as its repr)."""
+        out = dataclasses.asdict(self)
+        out["choices"] = list(self.choices)
+        if not _plain(self.default):
+            out["default"] = repr(self.default)
+        return out
+
+
+def describe_options(options_cls: type) -> list[OptionInfo]:
+    """Every field of an Options (or look Settings) dataclass with its type, default, range, choices
+    and doc line, read from the class itself: the fields and their annotations, the ranges its
+    ``__post_init__`` passes to ``check_ranges`` (a default instance is built to see them), the
+    comment after a field or the string on the line below it."""
+    fields = option_fields(options_cls)
+    ranges = _declared_ranges(options_cls)
+    docs = _field_docs(options_cls)
+    rows = []
+    for name, (tp, default) in fields.items():
+        kind, choices, optional = _kind(tp, default)
+        low, high = ranges.get(name, (None, None))
+        exclusive = isinstance(low, Above)
+        rows.append(OptionInfo(
+            name=name, type=_describe(tp), kind=kind,
+            default=None if default is dataclasses.MISSING else default,
+            required=default is dataclasses.MISSING,
+            low=_number(low.value if exclusive else low), high=_number(high), low_exclusive=exclusive,
+            choices=choices, optional=optional, doc=docs.get(name, "")))
+    return rows
+
+
+@functools.lru_cache(maxsize=512)     # read only; a class's ranges and docs do not change while it runs
+def _declared_ranges(options_cls: type) -> dict[str, tuple]:
+    if any(default is dataclasses.MISSING for _, default in option_fields(options_cls).values()):
+        return {}                          # no default instance to build: ranges unknown
+    recording: dict = {}
+    token = _recorded_ranges.set(recording)
+    try:
+        options_cls()
+    except Exception:   # noqa: BLE001 - defaults that do not validate: describe without ranges
+        return {}
+    finally:
+        _recorded_ranges.reset(token)
+    return recording
+
+
+def _kind(tp: Any, default: Any) -> tuple[OptionKind, tuple, bool]:
+    """(kind, choices, admits None) of an annotation."""
+    optional = False
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        optional = len(args) < len(get_args(tp))
+        tp = args[0] if len(args) == 1 else Any
+        origin = get_origin(tp)
+    if origin is Literal:
+        return "choice", tuple(get_args(tp)), optional
+    if origin in (list, tuple):
+        return "list", (), optional
+    if origin is dict or tp is dict:
+        return "table", (), optional
+    if tp is str and isinstance(default, str) and _is_hex_colour(default):
+        return "colour", (), optional
+    for kind, python_type in (("bool", bool), ("int", int), ("float", float), ("str", str)):
+        if tp is python_type:
+            return kind, (), optional   # type: ignore[return-value]
+    return "any", (), optional
+
+
+def _is_hex_colour(text: str) -> bool:
+    return len(text) == 7 and text[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in text[1:])
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return not isinstance(value, float) or math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+@functools.lru_cache(maxsize=512)
+def _field_docs(options_cls: type) -> dict[str, str]:
+    """name -> the comment on a field's line (``x: float = 1.0  # why``) or the string literal on
+    the line after it (an attribute docstring); {} when the source is not available."""
+    try:
+        source = textwrap.dedent(inspect.getsource(options_cls))
+    except (OSError, TypeError):
+        return {}
+    try:
+        body = ast.parse(source).body[0].body     # type: ignore[attr-defined]
+        comments = {tok.start[0]: tok.string.lstrip("#").strip()
+                    for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                    if tok.type == tokenize.COMMENT}
+    except (SyntaxError, tokenize.TokenError, IndexError, AttributeError):
+        return {}
+    docs: dict[str, str] = {}
+    for statement, following in zip(body, [*body[1:], None]):
+        if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+            continue
+        text = comments.get(statement.lineno, "")
+        if (not text and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            text = " ".join(following.value.value.split())
+        if text:
+            docs[statement.target.id] = text
+    return docs

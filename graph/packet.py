@@ -8,6 +8,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+#: metadata a packet from another process carries (set by graph/transport's link_in): that
+#: process's monotonic clock minus this one's, so capture_ts_ns + offset is on this clock
+CLOCK_OFFSET_KEY = "clock_offset_ns"
+
 
 def now_ns() -> int:
     """The graph's clock: monotonic nanoseconds (time.monotonic_ns)."""
@@ -30,7 +34,7 @@ class Packet:
     seq: int
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def derive(self, payload: Any, **meta: Any) -> "Packet":
+    def derive(self, payload: Any, **meta: Any) -> Packet:
         """A packet with a new payload, the same timestamp and sequence, and merged metadata."""
         merged = {**self.meta, **meta} if meta else self.meta
         return Packet(payload, self.capture_ts_ns, self.seq, merged)

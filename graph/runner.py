@@ -11,17 +11,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
+from .media_time import media_seconds
 from .node import Context, Node
 from .options import build_options
-from .packet import Packet
+from .packet import CLOCK_OFFSET_KEY, Packet
 from .pairing import InputSet
 from .spec import GraphSpec
 from .stats import EdgeStats, NodeStats, RunStats
 from .stream import Stream
-from .validate import ResolvedGraph, ResolvedNode, resolve
+from .validate import ResolvedGraph, ResolvedNode, node_contract, resolve
 
 #: called as observer(node_id, capture_ts_ns, start_ns, end_ns) after each process() (tracing)
 Observer = Callable[[str, int | None, int, int], None]
@@ -42,7 +43,11 @@ class GraphRunner:
         self._open_count = 0
         self._open_lock = threading.Lock()
         self._pending_options: dict[str, object] = {}
-        self._pending_lock = threading.Lock()
+        self._pending_lock = threading.RLock()     # set_options reads the pending options under it
+        self._resumed = threading.Event()
+        self._resumed.set()
+        #: node id -> why its last live option change was undone (see _process_after_change)
+        self.undone_changes: dict[str, str] = {}
         self._conds = {n.id: threading.Condition() for n in self.graph.nodes}
         self.streams: dict[str, Stream] = {}
         self._out_streams: dict[str, dict[str, list[Stream]]] = {n.id: {} for n in self.graph.nodes}
@@ -55,12 +60,17 @@ class GraphRunner:
             self._in_streams[e.target][e.target_port] = stream
             self.stats.edges[edge.name] = EdgeStats(edge.name, edge.policy.value, edge.queue_size)
         self.nodes: dict[str, Node] = {}
+        self._input_sets: dict[str, InputSet] = {}
+        #: the first capture timestamp any source emitted: media times in errors count from it
+        self.first_capture_ts_ns: int | None = None
+        #: the first media time (s) a source stamped: a frame's media time in errors counts from it
+        self.first_media_s = None
         for rn in self.graph.nodes:
             role = "source" if not rn.cls.inputs else "sink" if not rn.cls.outputs else "node"
             self.stats.nodes[rn.id] = NodeStats(rn.id, rn.type, role, rn.part)
 
     # -- control -------------------------------------------------------------------------------
-    def start(self) -> "GraphRunner":
+    def start(self) -> GraphRunner:
         self.stats.started = time.monotonic()
         for rn in self.graph.nodes:
             node = rn.instantiate()
@@ -81,24 +91,89 @@ class GraphRunner:
             if self._open_count == len(self.graph.nodes):
                 self._all_open.set()
 
-    def set_options(self, node_id: str, raw: dict) -> None:
+    def set_options(self, node_id: str, raw: dict) -> object:
         """Change a running node's options (validated now, applied before its next process() call,
         on its own thread, so a node never sees options change mid-packet). E.g. switching a
-        recipe's look live from the web preview."""
+        recipe's look live from the web preview. Changes sent before the node applied the previous
+        ones build on them (two sliders moved within one frame both count). A change that makes the
+        node fail (in options_changed or on its next packet) is undone: the node goes on with its
+        previous options, counts option_change_undone and ``undone_changes`` says why. Returns the
+        new options."""
         rn = next((n for n in self.graph.nodes if n.id == node_id), None)
         if rn is None:
             raise ConfigError(f"no node {node_id!r} in the running graph", node=node_id)
-        current = dataclasses.asdict(self.nodes[node_id].options) if node_id in self.nodes else {}
-        options = build_options(rn.cls.Options, {**current, **raw}, node=node_id)
         with self._pending_lock:
+            current = self.current_options(node_id)
+            base = dataclasses.asdict(current) if current is not None else {}
+            options = build_options(rn.cls.Options, {**base, **raw}, node=node_id)
+            pairing, _ = node_contract(rn.cls, options, node=node_id)   # a rule it cannot run with fails here
+            if (pairing and pairing.primary) != (rn.pairing and rn.pairing.primary):
+                raise ConfigError("these options change which input drives the node; that cannot change "
+                                  "while it runs", node=node_id)
             self._pending_options[node_id] = options
+        return options
 
-    def _apply_pending(self, node: Node, ctx: Context) -> None:
-        if node.id in self._pending_options:
-            with self._pending_lock:
-                options = self._pending_options.pop(node.id)
-            node.options = options
+    def current_options(self, node_id: str) -> object | None:
+        """The node's options as the next process() call will see them (changes not yet applied
+        included); None before the node exists."""
+        with self._pending_lock:
+            pending = self._pending_options.get(node_id)
+        if pending is not None:
+            return pending
+        node = self.nodes.get(node_id)
+        return node.options if node is not None else None
+
+    def _apply_pending(self, node: Node, ctx: Context) -> object | None:
+        """Apply the node's pending options; returns the options they replaced (None when nothing was
+        pending, or the change was undone at once because options_changed refused it)."""
+        if node.id not in self._pending_options:
+            return None
+        with self._pending_lock:
+            options = self._pending_options.pop(node.id)
+        previous = node.options
+        self._set_node_options(node, options)
+        try:
             node.options_changed(ctx)
+        except Exception as exc:  # noqa: BLE001 - a live change must not end the run
+            self._undo_change(node, ctx, previous, exc)
+            return None
+        return previous
+
+    def _set_node_options(self, node: Node, options: object) -> None:
+        node.options = options
+        inputs = self._input_sets.get(node.id)
+        if inputs is not None:   # the pairing follows the options, as it was checked
+            inputs.pairing = node_contract(type(node), options, node=node.id)[0]
+
+    def _process_after_change(self, node: Node, ctx: Context, previous: object) -> bool:
+        """The first packet after a live change: when the new options make process() fail (an image
+        path that does not load, a model that is not there), they are undone and this packet is
+        dropped; the node runs on as before. True when the packet was processed."""
+        try:
+            node.process(ctx)
+            return True
+        except Exception as exc:  # noqa: BLE001 - the change failed, not the node
+            self._undo_change(node, ctx, previous, exc)
+            return False
+
+    def _undo_change(self, node: Node, ctx: Context, previous: object, exc: Exception) -> None:
+        self._set_node_options(node, previous)
+        node.options_changed(ctx)     # back to what ran; failing again here fails the node
+        ctx.count("option_change_undone")
+        with self._pending_lock:
+            self.undone_changes[node.id] = " ".join(f"{type(exc).__name__}: {exc}".split())
+
+    def pause(self) -> None:
+        """Sources stop producing until resume() (what is in flight still reaches the sinks); stop()
+        still ends a paused graph."""
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self._resumed.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
 
     def fail(self, error: BaseException) -> None:
         """A node failed: record the first error and stop the sources; what was already produced
@@ -144,6 +219,7 @@ class GraphRunner:
         outputs = self._out_streams[rn.id]
         last_ts: dict[str, int] = {}
         waited = [0]
+        is_source = not rn.cls.inputs
 
         def emit(port: str, packet: Packet) -> None:
             kind = rn.cls.outputs.get(port)
@@ -158,6 +234,9 @@ class GraphRunner:
                 raise ContractError(f"output {port!r}: timestamps must increase, got {packet.capture_ts_ns} "
                                     f"after {previous}")
             last_ts[port] = packet.capture_ts_ns
+            if is_source and self.first_capture_ts_ns is None:
+                self.first_capture_ts_ns = packet.capture_ts_ns
+                self.first_media_s = media_seconds(packet.meta)
             stats.emitted += 1
             streams = outputs.get(port, ())
             if streams:
@@ -168,7 +247,7 @@ class GraphRunner:
 
         ctx = Context(rn.id, emit)
         ctx.counters = stats.counters
-        current_ts: int | None = None
+        current: Packet | None = None   # the primary packet being processed, for error messages
         try:
             try:
                 node.open(ctx)
@@ -181,8 +260,8 @@ class GraphRunner:
                     pass
                 self._run_source(node, ctx, stats, waited)
             else:
-                inputs = InputSet(self._in_streams[rn.id], rn.cls.pairing and node.pairing,
-                                  self._conds[rn.id], self._abort)
+                inputs = InputSet(self._in_streams[rn.id], rn.pairing, self._conds[rn.id], self._abort)
+                self._input_sets[rn.id] = inputs
                 stats.late_or_missing = inputs.late_or_missing
                 is_sink = not rn.cls.outputs
                 while not self._abort.is_set():
@@ -190,26 +269,29 @@ class GraphRunner:
                     if got is None:
                         break
                     primary = got[inputs.primary]  # type: ignore[index]
+                    current = primary
                     current_ts = primary.capture_ts_ns if primary else None
                     ctx.inputs = got
-                    if self._pending_options:
-                        self._apply_pending(node, ctx)
+                    previous = self._apply_pending(node, ctx) if self._pending_options else None
                     waited[0] = 0
                     start = time.perf_counter_ns()
-                    node.process(ctx)
+                    if previous is None:
+                        node.process(ctx)
+                    elif not self._process_after_change(node, ctx, previous):
+                        continue
                     end = time.perf_counter_ns()
                     stats.processed += 1
                     stats.process_ns.append(end - start - waited[0])
                     if is_sink and current_ts is not None:
                         # packets from another process carry its clock's offset (graph/transport/link.py)
-                        offset = primary.meta.get("clock_offset_ns", 0) if primary else 0
+                        offset = primary.meta.get(CLOCK_OFFSET_KEY, 0) if primary else 0
                         stats.latency_ns.append(time.monotonic_ns() - current_ts - offset)
                     for observer in self.observers:
                         observer(rn.id, current_ts, start, end)
                     if ctx.stop_requested:
                         self.stop()
         except BaseException as exc:  # noqa: BLE001 - any failure stops the graph, named
-            self.fail(self._wrap(rn, exc, current_ts))
+            self.fail(self._wrap(rn, exc, current, next_index=stats.emitted if is_source else None))
         finally:
             try:
                 node.close(ctx)
@@ -225,6 +307,9 @@ class GraphRunner:
         while not self._stop.is_set():
             if self.max_frames is not None and stats.emitted >= self.max_frames:
                 return
+            if not self._resumed.is_set():
+                self._resumed.wait(0.1)    # paused: look again for stop() every 0.1 s
+                continue
             if self._pending_options:
                 self._apply_pending(node, ctx)
             waited[0] = 0
@@ -241,14 +326,33 @@ class GraphRunner:
             if ctx.stop_requested:
                 return
 
-    @staticmethod
-    def _wrap(rn: ResolvedNode, exc: BaseException, ts: int | None) -> BaseException:
+    def _wrap(self, rn: ResolvedNode, exc: BaseException, packet: Packet | None,
+              next_index: int | None = None) -> BaseException:
+        """``packet``: the primary packet being processed; ``next_index``: for a source, the index
+        of the frame it was making."""
         if isinstance(exc, NodeError):
             return exc
-        err = NodeError(rn.id, rn.type, ts, exc)
+        if packet is None:
+            err = NodeError(rn.id, rn.type, None, exc, frame_index=next_index)
+        else:
+            err = NodeError(rn.id, rn.type, packet.capture_ts_ns, exc, frame_index=packet.seq,
+                            media_time_s=self._media_time_s(packet))
         if isinstance(exc, PortraitflowError):
             err.exit_code = exc.exit_code
         return err
+
+    def _media_time_s(self, packet: Packet) -> float | None:
+        """The packet's time in the media, from the run's first frame: its source's media time
+        (graph/media_time.py: a file's own pts) when it has one, else its capture time (packets from
+        another process carry their clock's offset)."""
+        media = media_seconds(packet.meta)
+        if media is not None and self.first_media_s is not None:
+            return float(max(0, media - self.first_media_s))
+        first = self.first_capture_ts_ns
+        if first is None:
+            return None
+        offset = packet.meta.get(CLOCK_OFFSET_KEY, 0)
+        return max(0, packet.capture_ts_ns + offset - first) / 1e9
 
 
 def run_graph(graph: GraphSpec | ResolvedGraph, *, max_frames: int | None = None,

@@ -6,6 +6,7 @@ The same structure is read from a TOML graph file (graph/graph_file.py) and writ
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -57,13 +58,13 @@ class GraphSpec:
     queue_size: int = 2
     file: str | None = None                # where it was read from, for error messages
 
-    def add(self, node_id: str, node_type: str, *, part: str | None = None, **options: Any) -> "GraphSpec":
+    def add(self, node_id: str, node_type: str, *, part: str | None = None, **options: Any) -> GraphSpec:
         """Add a node; returns self so calls chain."""
         self.nodes[node_id] = NodeSpec(node_id, node_type, dict(options), part)
         return self
 
     def connect(self, source: str, target: str, *, policy: DropPolicy | str | None = None,
-                queue_size: int | None = None) -> "GraphSpec":
+                queue_size: int | None = None) -> GraphSpec:
         """Connect ``"node.port"`` to ``"node.port"``."""
         s_node, s_port = split_address(source)
         t_node, t_port = split_address(target)
@@ -71,11 +72,28 @@ class GraphSpec:
                                    DropPolicy(policy) if policy else None, queue_size))
         return self
 
-    def to_toml(self) -> str:
-        """The graph-file text of this spec (see graph/graph_file.py for the format)."""
+    def insert_after(self, source: str, node_id: str, node_type: str, *, part: str | None = None,
+                     **options: Any) -> GraphSpec:
+        """Put a one-in one-out node (ports named like ``source``'s) on every edge leaving
+        ``"node.port"``: its consumers now read the new node, which reads ``source``."""
+        s_node, s_port = split_address(source)
+        if s_node not in self.nodes:
+            raise ValueError(f"no node {s_node!r} to insert {node_id!r} after (nodes: {', '.join(self.nodes)})")
+        for edge in self.edges:
+            if edge.source == s_node and edge.source_port == s_port:
+                edge.source = node_id
+        self.add(node_id, node_type, part=part if part is not None else self.nodes[s_node].part, **options)
+        return self.connect(source, f"{node_id}.{s_port}")
+
+    def to_toml(self, *, comments: dict[str, str] | None = None) -> str:
+        """The graph-file text of this spec (see graph/graph_file.py for the format); ``comments``
+        maps node ids to a comment line written above that node's table. Short options stay inline;
+        a node with nested or many options gets its own ``[nodes.ID.options]`` table, one per line."""
         lines = ["[graph]", f"name = {_toml_value(self.name)}", f"policy = {_toml_value(self.policy)}",
                  f"queue_size = {self.queue_size}", ""]
         for node in self.nodes.values():
+            if comments and node.id in comments:
+                lines.append(f"# {comments[node.id]}")
             lines.append(f"[nodes.{node.id}]")
             lines.append(f"type = {_toml_value(node.type)}")
             if node.part:
@@ -85,11 +103,20 @@ class GraphSpec:
                 lines.append("inputs = { " + ", ".join(
                     f"{e.target_port} = {_edge_value(e)}" for e in inputs) + " }")
             if node.options:
-                lines.append("options = { " + ", ".join(
-                    f"{k} = {_toml_value(v)}" for k, v in node.options.items()) + " }")
+                inline = "options = { " + ", ".join(
+                    f"{_toml_key(k)} = {_toml_value(v)}" for k, v in node.options.items()) + " }"
+                if len(inline) <= 100 and not any(isinstance(v, dict) for v in node.options.values()):
+                    lines.append(inline)
+                else:   # plain keys first: in TOML a sub-table ends its parent's keys
+                    lines.append(f"[nodes.{node.id}.options]")
+                    tables = {k: v for k, v in node.options.items() if isinstance(v, dict) and v}
+                    lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in node.options.items()
+                                 if k not in tables)
+                    for key, table in tables.items():
+                        lines.append(f"[nodes.{node.id}.options.{_toml_key(key)}]")
+                        lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items())
             lines.append("")
         return "\n".join(lines)
-
 
 def split_address(address: str) -> tuple[str, str]:
     """'node.port' -> ('node', 'port')."""
@@ -111,9 +138,16 @@ def _edge_value(edge: EdgeSpec) -> str:
     return "{ " + ", ".join(parts) + " }"
 
 
+def _toml_key(key: str) -> str:
+    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
+    return key if bare else _toml_value(key)
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
@@ -121,5 +155,5 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")

@@ -75,7 +75,3 @@ class Stream:
 
     def __len__(self) -> int:
         return len(self._queue)
-
-    @property
-    def exhausted(self) -> bool:
-        return self.closed and not self._queue

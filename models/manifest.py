@@ -79,10 +79,6 @@ class ModelManifest:
     file: str | None = None
     source: ModelSource | None = None
 
-    @property
-    def aspect_label(self) -> str:
-        return f"{self.width}x{self.height} ({self.preferred_aspect:.3g}:1)"
-
 
 class _Fields:
     """Reads one TOML table, naming file and field in every error, and rejects unknown keys."""

@@ -6,8 +6,8 @@ TFLite's NHWC layout at the edges, so the converted model has the same contract 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import onnx

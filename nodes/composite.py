@@ -1,9 +1,12 @@
 """Draw the recipe's look: the frame and its person mask in, the designed portrait out.
 
 Not for: the looks themselves (nodes/looks/, one file each) or mask work (smooth, fringe).
-in:  frame (Frame, BGR)  mask (Mask at the frame's resolution, from the fringe node; optional)
-out: frame (Frame: BGR; BGRA for look "replace" with background = "transparent")
-options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil"; settings = { the look's
+in:  frame (Frame, BGR, full resolution)  mask (Mask from the fringe node, at the frame's size or at the
+     chain's working size with the same aspect: brought up bilinearly; optional)
+     background (Frame, BGR at the frame's size, from a background_video node: the current frame of a
+     look's video setting; optional, the look keeps the last one it got)
+out: frame (Frame: BGR; BGRA for look "cutout" and for "replace" with background = "transparent")
+options: look = "blur" | "replace" | "poster" | "double_exposure" | "stencil" | "cutout"; settings = { the look's
          settings, see nodes/looks/<look>.py }; mask_max_age_ms; mask_wait_ms
 example: [nodes.composite] type = "composite"  options = { look = "poster", settings = { title = "HELLO" } }
 
@@ -23,16 +26,15 @@ from ..graph import ConfigError, Context, Frame, Mask, Node, Pairing
 from .looks.catalogue import build_settings, look_class
 from .looks.look import Look
 
-LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil"]
+LookName = Literal["blur", "replace", "poster", "double_exposure", "stencil", "cutout"]
 
 
 class Composite(Node):
     """The last stage before the sink: one look, chosen by name, with typed settings."""
 
-    inputs = {"frame": Frame, "mask": Mask}
-    optional_inputs = frozenset({"mask"})
+    inputs = {"frame": Frame, "mask": Mask, "background": Frame}
+    optional_inputs = frozenset({"mask", "background"})
     outputs = {"frame": Frame}
-    pairing = Pairing(primary="frame", wait_ms=100.0, max_age_ms=250.0)
 
     @dataclass(frozen=True)
     class Options:
@@ -54,13 +56,25 @@ class Composite(Node):
                 error.field = "settings"   # type: ignore[attr-defined]  (build_options reads it)
                 raise error from None
 
+    @staticmethod
+    def settings_options(options: "Composite.Options") -> type:
+        """The dataclass the ``settings`` table follows for ``options.look`` (the web preview draws
+        the look's controls from it)."""
+        return look_class(options.look).Settings
+
+    @classmethod
+    def pairing_for(cls, options: "Composite.Options") -> Pairing:
+        """The frame drives; its mask is waited for and aged as the options say."""
+        return Pairing(primary="frame", wait_ms=options.mask_wait_ms, max_age_ms=options.mask_max_age_ms)
+
     def open(self, ctx: Context) -> None:
-        self.pairing = Pairing(primary="frame", wait_ms=self.options.mask_wait_ms,
-                               max_age_ms=self.options.mask_max_age_ms)
         self._look = self._make_look()
+        self._full_mask: np.ndarray | None = None   # reused: the look never keeps the mask past render()
 
     def options_changed(self, ctx: Context) -> None:
+        video_background = self._look.video_background
         self._look = self._make_look()
+        self._look.video_background = video_background
 
     def _make_look(self) -> Look:
         cls = look_class(self.options.look, node=self.id)
@@ -74,10 +88,17 @@ class Composite(Node):
         if abs(age_ns) > self.options.mask_max_age_ms * 1e6:
             return None
         mask = mask_packet.payload
-        if mask.shape != frame.shape[:2]:
-            # the chain gives frame-sized masks; anything else is brought to size rather than refused
-            ctx.count("mask_resized")
-            mask = cv2.resize(mask, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
+        height, width = frame.shape[:2]
+        if mask.shape != (height, width):
+            # the chain refines the mask at its working size and the look draws at full size: a bilinear
+            # upsample (0.15 ms at 720p against 2 ms for a guided one) keeps the fringe's edge and style.
+            # A mask of another aspect is not the chain's: it is stretched too, but counted.
+            mask_h, mask_w = mask.shape
+            if abs(mask_w * height - mask_h * width) > 0.02 * mask_w * height:
+                ctx.count("mask_resized")
+            if self._full_mask is None or self._full_mask.shape != (height, width):
+                self._full_mask = np.empty((height, width), np.float32)
+            mask = cv2.resize(mask, (width, height), dst=self._full_mask, interpolation=cv2.INTER_LINEAR)
         return mask
 
     def process(self, ctx: Context) -> None:
@@ -88,5 +109,8 @@ class Composite(Node):
         mask = self._usable_mask(ctx, frame)
         if mask is None:
             ctx.count("fail_closed")
+        background = ctx.inputs.get("background")
+        if background is not None:
+            self._look.video_background = background.payload
         out = self._look.render(frame, mask)
         ctx.emit("frame", packet.derive(out, look=self.options.look))

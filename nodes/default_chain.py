@@ -20,8 +20,3 @@ def refine_still(frame_bgr: np.ndarray, model_mask: np.ndarray) -> np.ndarray:
     """
     check_frame_and_mask(frame_bgr, model_mask, "refine_still")
     return EdgeRefiner(FringeOptions()).refine(frame_bgr, model_mask, where="refine_still")
-
-
-def default_fringe_options() -> FringeOptions:
-    """The fringe options the default chain uses (the live chain's defaults too)."""
-    return FringeOptions()

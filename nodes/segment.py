@@ -1,26 +1,149 @@
-"""Segment the person in each frame: a model-resolution probability mask, person = 1.
+"""Segment the person in each frame: a model-resolution probability mask, person = 1, gated by a
+second model so that a background patch only one model took for the person drops out.
 
 Not for: upscaling the mask to frame size (the fringe stage does it once) or smoothing it over time.
-in: frame (Frame, BGR or BGRA)   out: mask (Mask, model resolution, e.g. 144x256), meta {"model": name}
-example: graph `segment = { type = "segment", model = "auto", threads = 1 }` after `downscale`
+in: frame (Frame, BGR or BGRA)   out: mask (Mask, model resolution, e.g. 144x256),
+    meta {"model": name, "gated_by": name or None}
+example: graph `segment = { type = "segment", model = "auto", threads = 1, gate_every = 1 }` after `downscale`
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
 
 from ..graph import Frame, Mask, Node
+from ..graph.media_time import media_seconds
+from ..graph.options import check_ranges
 from ..models.fetch import ensure_model
 from ..models.registry import DEFAULT_MODELS, RegisteredModel, choose_model_for_aspect
 from ..models.segmenter import Segmenter
+from .frame_edge import extend_bottom, harden_borders
+from .mask_gating import MaskGate
+from .segment_rate import SegmentationRate
+from .shared_shrink import shrink_twice_then_area
+
+#: gate_model values that are not model names
+GATE_AUTO, GATE_NONE = "auto", "none"
+
+
+class FrameSegmenter:
+    """frame -> (gated model-resolution mask, primary model name, gate model name or None).
+
+    model "auto" picks selfie_landscape for frames wider than 4:3 and selfie_general otherwise (per
+    frame size). gate_model "auto" gates an "auto" primary with the other default model and leaves an
+    explicitly named model ungated (its output stays MediaPipe's); "none" never gates; a model name
+    always gates with that model. The gate model runs on every ``gate_every``-th frame and its last mask
+    is reused in between (the gate is dilated, so a few frames of motion stay inside it). frame_edges
+    "auto" | "extend" | "keep": see nodes/frame_edge.py ("auto" extends for model "auto"). Models are
+    fetched on construction; sessions load lazily. Not thread-safe: one per node.
+    """
+
+    def __init__(self, model: str = "auto", threads: int = 1, gate_model: str = GATE_AUTO,
+                 gate_every: int = 1, gate_dilate_px: int = 3, frame_edges: str = "auto",
+                 cache_dir: str | None = None):
+        names = DEFAULT_MODELS if model == "auto" else (model,)
+        self.threads = threads
+        self.gate_every = gate_every
+        self._auto = model == "auto"
+        # "auto": the default chain (model auto) handles frame edges; a named model's mask stays its own
+        self.frame_edges = frame_edges == "extend" or (frame_edges == "auto" and self._auto)
+        self._models: dict[str, RegisteredModel] = {name: ensure_model(name, cache_dir) for name in names}
+        self._gate_name = gate_model
+        if gate_model not in (GATE_AUTO, GATE_NONE) and gate_model not in self._models:
+            self._models[gate_model] = ensure_model(gate_model, cache_dir)
+        self._gate = MaskGate(dilate_px=gate_dilate_px)
+        self._segmenters: dict[str, Segmenter] = {}
+        self._choice_for_size: dict[tuple[int, int], str] = {}
+        self._last_gate: tuple[str, tuple[int, int], np.ndarray] | None = None
+        self._frames_since_gate = 0
+
+    def _primary_name(self, width: int, height: int) -> str:
+        if not self._auto:
+            return next(iter(self._models))
+        name = self._choice_for_size.get((width, height))
+        if name is None:
+            name = choose_model_for_aspect(width, height, {n: self._models[n] for n in DEFAULT_MODELS})
+            self._choice_for_size[(width, height)] = name
+        return name
+
+    def gate_name_for(self, primary: str) -> str | None:
+        if self._gate_name == GATE_NONE:
+            return None
+        if self._gate_name == GATE_AUTO:
+            if not self._auto:
+                return None
+            return next(n for n in DEFAULT_MODELS if n != primary)
+        return self._gate_name if self._gate_name != primary else None
+
+    def segmenter(self, name: str) -> Segmenter:
+        segmenter = self._segmenters.get(name)
+        if segmenter is None:  # sessions load lazily: an ungated 16:9 stream never loads the square model
+            model = self._models[name]
+            segmenter = Segmenter(model.manifest, model.onnx_path, threads=self.threads)
+            self._segmenters[name] = segmenter
+        return segmenter
+
+    def _gate_mask(self, name: str, frame: np.ndarray) -> np.ndarray:
+        """The gate model's mask for the whole frame. A frame much wider than the gate model's input
+        (16:9 into the square model) is letterboxed rather than squashed: squashed, the square model
+        loses most of a 720p body (the sample's astronaut: half the suit under 0.5) and its gate would
+        cut the person; letterboxed it is solid. Taller frames are stretched as the model expects
+        (pillarboxing a 3:4 portrait into the 16:9 model: 240 dev portraits' MAD 25.5 -> 40.5)."""
+        segmenter = self.segmenter(name)
+        model_w, model_h = segmenter.size
+        h, w = frame.shape[:2]
+        if w * model_h <= 1.2 * h * model_w:
+            return segmenter(frame)
+        inner_h = max(2, round(model_w * h / w))
+        # a cheap bilinear step to twice the size, then an exact 2x area average; the smooth node makes
+        # the same small frame for its flow, so it is made once (nodes/shared_shrink.py)
+        small = shrink_twice_then_area(frame, (model_w, inner_h))
+        top = (model_h - inner_h) // 2
+        boxed = cv2.copyMakeBorder(small, top, model_h - inner_h - top, 0, 0, cv2.BORDER_CONSTANT, value=0)
+        return segmenter(boxed)[top:top + inner_h]
+
+    def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, str, str | None]:
+        h, w = frame.shape[:2]
+        primary = self._primary_name(w, h)
+        mask = self.segmenter(primary)(frame)
+        gate_name = self.gate_name_for(primary)
+        if self.frame_edges:
+            mask = extend_bottom(mask)
+        if gate_name is None:
+            return (harden_borders(mask, out=mask) if self.frame_edges else mask), primary, None
+        last = self._last_gate
+        due = self._frames_since_gate >= self.gate_every - 1
+        if last is None or last[0] != gate_name or last[1] != (w, h) or due:
+            gate_mask = self._gate_mask(gate_name, frame)
+            if self.frame_edges:
+                gate_mask = extend_bottom(gate_mask)
+            self._last_gate = last = (gate_name, (w, h), gate_mask)
+            self._frames_since_gate = 0
+        else:
+            self._frames_since_gate += 1
+        gated = self._gate(mask, last[2])
+        return (harden_borders(gated, out=gated) if self.frame_edges else gated), primary, gate_name
 
 
 class Segment(Node):
-    """Run a segmentation model on every frame (MediaPipe's warp, onnxruntime on the CPU).
+    """Run the segmentation model on every frame (MediaPipe's warp, onnxruntime on the CPU), gated by
+    the second default model.
 
-    Options: ``model`` is a registered model's name or "auto", which picks selfie_landscape for frames
-    wider than 4:3 and selfie_general otherwise (per frame size, so a resized stream still gets the
-    right one). ``threads`` is onnxruntime's intra-op thread count: 1 leaves the second core to the
-    other stages. The models are fetched into the cache on first use, in open().
+    Options: ``model`` is a registered model's name or "auto" (see FrameSegmenter). ``threads`` is
+    onnxruntime's intra-op thread count: 1 leaves the second core to the other stages. ``gate_model``:
+    "auto", "none" or a model name; ``gate_every``: run the gate model on every Nth frame only (2-3
+    when CPU is short; the 144x256 model costs ~3 ms a frame on one core); ``gate_dilate_px``: reach
+    of the gate past the second model's edge, in model px; ``frame_edges``: the person solid up to the
+    frame's border ("auto": for model "auto"). Models are fetched into the cache in open().
+    Adaptive rate (nodes/segment_rate.py): ``still_every`` N > 1 segments a still scene only every Nth
+    frame (``still_threshold``: mean grey-level change that counts as motion); ``cpu_budget_percent``
+    (0 = none) lowers the segmentation rate while the process is over that CPU % of one core;
+    ``max_interval`` bounds the gap either way. A frame not segmented still gets a mask: the last one,
+    meta ``carried`` True (the smooth node moves it with its flow); counted as segment_skipped_still /
+    segment_skipped_budget beside ``segmented``.
     """
 
     inputs = {"frame": Frame}
@@ -30,39 +153,53 @@ class Segment(Node):
     class Options:
         model: str = "auto"
         threads: int = 1
+        gate_model: str = GATE_AUTO
+        gate_every: int = 1
+        gate_dilate_px: int = 3
+        frame_edges: Literal["auto", "extend", "keep"] = "auto"
+        still_every: int = 1
+        still_threshold: float = 1.5
+        cpu_budget_percent: float = 0.0
+        max_interval: int = 8
 
         def __post_init__(self):
             if not self.model:
                 raise ValueError("model must be a model name or 'auto', got an empty string")
-            if not 1 <= self.threads <= 64:
-                raise ValueError(f"threads must be between 1 and 64, got {self.threads}")
+            if not self.gate_model:
+                raise ValueError("gate_model must be 'auto', 'none' or a model name, got an empty string")
+            check_ranges(self, threads=(1, 64), gate_every=(1, 300), gate_dilate_px=(0, 32), still_every=(1, 300),
+                         still_threshold=(0.0, 255.0), cpu_budget_percent=(0.0, 6400.0), max_interval=(1, 300))
 
     def open(self, ctx) -> None:
-        names = DEFAULT_MODELS if self.options.model == "auto" else (self.options.model,)
-        self._models: dict[str, RegisteredModel] = {name: ensure_model(name) for name in names}
-        self._segmenters: dict[str, Segmenter] = {}
-        self._choice_for_size: dict[tuple[int, int], str] = {}
+        o = self.options
+        self._segment = FrameSegmenter(o.model, o.threads, o.gate_model, o.gate_every, o.gate_dilate_px,
+                                       o.frame_edges)
+        self._rate = SegmentationRate(o.still_every, o.still_threshold, o.cpu_budget_percent, o.max_interval)
+        self._rate_active = o.still_every > 1 or o.cpu_budget_percent > 0
+        self._last: tuple[tuple[int, ...], np.ndarray, str, str | None] | None = None
 
     def options_changed(self, ctx) -> None:
         self.open(ctx)   # another model or thread count: models come from the cache, sessions reload lazily
 
-    def _segmenter_for(self, width: int, height: int) -> Segmenter:
-        name = self._choice_for_size.get((width, height))
-        if name is None:
-            name = choose_model_for_aspect(width, height, self._models)
-            self._choice_for_size[(width, height)] = name
-        segmenter = self._segmenters.get(name)
-        if segmenter is None:  # sessions load lazily: a 16:9 stream never loads the square model
-            model = self._models[name]
-            segmenter = Segmenter(model.manifest, model.onnx_path, threads=self.options.threads)
-            self._segmenters[name] = segmenter
-        return segmenter
-
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
         frame = packet.payload
-        segmenter = self._segmenter_for(frame.shape[1], frame.shape[0])
-        ctx.emit("mask", packet.derive(segmenter(frame), model=segmenter.manifest.name))
+        if self._rate_active:
+            media_s = media_seconds(packet.meta)
+            media_s = float(media_s) if media_s is not None else packet.capture_ts_ns / 1e9
+            last = self._last
+            have_mask = last is not None and last[0] == frame.shape
+            skipped = self._rate.decide(frame, media_s, have_mask)
+            if skipped is not None and last is not None:
+                ctx.count(f"segment_skipped_{skipped}")
+                # a copy: each mask is the receiver's to keep (144x256 float32: microseconds)
+                ctx.emit("mask", packet.derive(last[1].copy(), model=last[2], gated_by=last[3], carried=True))
+                return
+            ctx.count("segmented")
+        mask, model, gated_by = self._segment(frame)
+        if self._rate_active:
+            self._last = (frame.shape, mask, model, gated_by)
+        ctx.emit("mask", packet.derive(mask, model=model, gated_by=gated_by))
 
     def close(self, ctx) -> None:
-        self._segmenters = {}
+        self._segment = None

@@ -99,51 +99,106 @@ def wall(height: int, width: int) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def _ridge(width: int, *, seed: int, base: float, amplitude: float, roughness: float) -> np.ndarray:
+def _ridge(width: int, *, seed: int, base: float, amplitude: float, roughness: float,
+           octaves: int = 6, base_freq: float = 2.0) -> np.ndarray:
     """A mountain ridge line: heights (fraction of the image height from the top) per column."""
     x = np.linspace(0.0, 1.0, width, dtype=np.float32)
     rng = np.random.default_rng(seed)
     line = np.full(width, base, np.float32)
-    for octave in range(6):
-        freq = 2.0 * (2.1 ** octave)
+    for octave in range(octaves):
+        freq = base_freq * (2.1 ** octave)
         phase = rng.random() * 2 * np.pi
         line += amplitude * (roughness ** octave) * np.sin(2 * np.pi * freq * x + phase).astype(np.float32)
     return line
 
 
+def _fir_line(height: int, width: int, *, seed: int, ground: np.ndarray, tree_height: float,
+              tree_width: float) -> np.ndarray:
+    """Coverage (float32 HxW in [0, 1]) of a stand of firs growing on the ``ground`` line (row per
+    column, px): each tree a tall narrow cone with drooping tiers, heights varying like a real stand
+    (a few tall, many short) so the skyline reads as a forest, not a comb."""
+    rng = np.random.default_rng(seed)
+    cover = np.zeros((height, width), np.float32)
+    x = -tree_width
+    while x < width + tree_width:
+        w = tree_width * rng.uniform(0.6, 1.4)
+        h = tree_height * float(np.clip(rng.lognormal(0.0, 0.28), 0.6, 1.45))
+        cx = int(np.clip(x, 0, width - 1))
+        foot = float(ground[cx])
+        tiers = max(3, int(h / (w * 0.45)))
+        points = [(x, foot - h)]
+        for tier in range(1, tiers + 1):   # right side down, a notch per tier: branches
+            t = tier / tiers
+            points += [(x + w * 0.5 * t, foot - h * (1 - t) + h * 0.04), (x + w * 0.5 * t * 0.7, foot - h * (1 - t))]
+        points = points[:-1] + [(x + w * 0.5, foot + 2), (x - w * 0.5, foot + 2)]
+        for tier in range(tiers, 0, -1):
+            t = tier / tiers
+            points += [(x - w * 0.5 * t * 0.7, foot - h * (1 - t)), (x - w * 0.5 * t, foot - h * (1 - t) + h * 0.04)]
+        cv2.fillPoly(cover, [np.array(points, np.float32).round().astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
+        x += w * rng.uniform(0.35, 0.8)
+    return cover
+
+
+def smooth_step_array(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
 def landscape(height: int, width: int) -> np.ndarray:
-    """Dusk mountains: a pale sky over layered ridges fading into haze, with a pine line in front
-    (what double exposure pours into the silhouette)."""
-    sky = vertical_gradient(height, width, parse_colour("#f3e6d3"), parse_colour("#9fb3c0"))
-    sky = sky.astype(np.float32)
-    image = sky
+    """Misty mountains at dusk: a warm sky with a low sun, three ranges fading into haze, a lake, and
+    stands of firs in front at two depths (what double exposure pours into the silhouette). Smooth,
+    low-frequency shapes: at portrait scale it must read as a landscape, not as a texture. A tall
+    frame gets the centre of a 4:3 scene (trees keep their proportions instead of turning to spikes)."""
+    if width < height * 4 // 3:
+        scene_width = height * 4 // 3
+        x0 = (scene_width - width) // 2
+        return np.ascontiguousarray(_landscape_scene(height, scene_width)[:, x0:x0 + width])
+    return _landscape_scene(height, width)
+
+
+def _landscape_scene(height: int, width: int) -> np.ndarray:
+    sky = vertical_gradient(height, width, parse_colour("#f6efe4"), parse_colour("#b9c7cc"))
+    image = sky.astype(np.float32)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    sun = np.exp(-(((xx - 0.64 * width) / width) ** 2 + ((yy - 0.40 * height) / width) ** 2) / 0.012)
+    image = _mix(image, np.asarray(parse_colour("#fff6e6"), np.float32), sun * 0.8)
     rows = np.arange(height, dtype=np.float32)[:, None] / height
-    layers = [  # (ridge base, amplitude, colour): far, pale ranges first
-        (0.42, 0.050, "#7d93a3"), (0.52, 0.060, "#566f82"),
-        (0.63, 0.055, "#364d5e"), (0.75, 0.045, "#1f3140"),
-    ]
-    for index, (base, amplitude, colour) in enumerate(layers):
-        ridge = _ridge(width, seed=31 + index, base=base, amplitude=amplitude, roughness=0.55)
-        inside = np.clip((rows - ridge[None, :]) * height / 1.5, 0.0, 1.0)   # anti-aliased edge
-        # haze: each range lightens toward its foot, as air does between ranges
-        haze = np.clip((rows - ridge[None, :]) * 2.5, 0.0, 0.35)
-        layer_colour = np.asarray(parse_colour(colour), np.float32)
-        mist = np.asarray(parse_colour("#c9d3d8"), np.float32)
-        tone = _mix(layer_colour, mist, haze * (0.6 - 0.12 * index))
-        image = _mix(image, tone, inside)
-    # a line of pines along the front: narrow triangles with jittered heights
+    mist = np.asarray(parse_colour("#d3dbdd"), np.float32)
+    ranges = [  # (ridge base, amplitude, colour, seed): far, pale ranges first; few octaves = old hills
+        (0.40, 0.060, "#9fb0ba", 31), (0.47, 0.050, "#7a8f9c", 32), (0.55, 0.040, "#566b79", 33)]
+    for base, amplitude, colour, seed in ranges:
+        ridge = _ridge(width, seed=seed, base=base, amplitude=amplitude, roughness=0.42, octaves=4,
+                       base_freq=1.1)
+        inside = np.clip((rows - ridge[None, :]) * height / 1.5, 0.0, 1.0)
+        haze = np.clip((rows - ridge[None, :]) * 5.0, 0.0, 0.7)   # valleys fill with mist
+        image = _mix(image, _mix(np.asarray(parse_colour(colour), np.float32), mist, haze), inside)
+    # a wooded valley floor below the far ranges, darkening towards the viewer, with a stand of firs
+    # in blue haze on it; taller dark firs frame the scene at both sides (none in the middle, where a
+    # row of them would print a comb across the figure's chest)
+    floor_top = int(height * 0.68)
+    t = np.clip((rows - floor_top / height) / 0.32, 0.0, 1.0)[..., None]
+    floor = _mix(np.asarray(parse_colour("#7d909c"), np.float32)[None, None, :],
+                 np.asarray(parse_colour("#2f3d48"), np.float32)[None, None, :], t[..., 0])
+    floor_cover = np.clip((rows - floor_top / height) * height / 2.0, 0.0, 1.0)
+    image = _mix(image, np.broadcast_to(floor, image.shape), np.broadcast_to(floor_cover, (height, width)))
+    # the far forest as one canopy line of rounded crowns (a smooth curve, not a row of spikes), in haze
+    x = np.arange(width, dtype=np.float32)
     rng = np.random.default_rng(41)
-    trees = np.zeros((height, width), np.float32)
-    x = 0.0
-    while x < width:
-        tree_w = width * rng.uniform(0.018, 0.035)
-        top = height * rng.uniform(0.64, 0.78)
-        foot = height * 0.90
-        pts = np.array([[x, foot], [x + tree_w / 2, top], [x + tree_w, foot]], np.int32)
-        cv2.fillPoly(trees, [pts], 1.0, lineType=cv2.LINE_AA)
-        x += tree_w * rng.uniform(0.55, 0.9)
-    trees[int(height * 0.88):] = 1.0
-    image = _mix(image, np.asarray(parse_colour("#15222c"), np.float32), trees)
+    crowns = np.zeros(width, np.float32)
+    for octave, (cell, weight) in enumerate(((0.012, 0.5), (0.03, 0.35), (0.09, 0.25))):
+        knots = rng.random(int(1.0 / cell) + 3).astype(np.float32)
+        crowns += weight * np.interp(x / (cell * width), np.arange(knots.size), knots).astype(np.float32)
+    crowns = cv2.GaussianBlur(crowns[None, :], (0, 0), sigmaX=width * 0.003)[0]
+    canopy_top = floor_top + 2.0 - height * (0.015 + 0.05 * crowns)
+    far = np.clip((rows - canopy_top[None, :] / height) * height / 1.5, 0.0, 1.0)
+    far *= np.clip((floor_top / height + 0.06 - rows) * height / 40.0, 0.0, 1.0)   # melts into the floor mist
+    image = _mix(image, np.asarray(parse_colour("#5a6e7b"), np.float32), far * 0.85)
+    near_ground = np.full(width, height * 1.02, np.float32)
+    near = _fir_line(height, width, seed=43, ground=near_ground, tree_height=height * 0.42,
+                     tree_width=width * 0.07)
+    side = np.abs(np.arange(width, dtype=np.float32) / width - 0.5)
+    near *= smooth_step_array((side - 0.30) / 0.06)[None, :]
+    image = _mix(image, np.asarray(parse_colour("#1a2630"), np.float32), near)
     return np.clip(image + grain(height, width, seed=42)[..., None] * 2.0, 0, 255).astype(np.uint8)
 
 
@@ -190,9 +245,25 @@ def dusk(height: int, width: int) -> np.ndarray:
     return np.clip(image + grain(height, width, seed=71)[..., None] * 3.0, 0, 255).astype(np.uint8)
 
 
+def teal_sky(height: int, width: int) -> np.ndarray:
+    """A blockbuster poster sky: deep teal night at the top through steel-blue cloud to a warm amber
+    glow low behind the figure (the orange of teal-orange lives in the skin and this glow only)."""
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    top, mid = (np.asarray(parse_colour(c), np.float32) for c in ("#06171d", "#1f4a55"))
+    column = _mix(top, mid, np.clip(t / 0.75, 0, 1) ** 1.2)
+    image = np.broadcast_to(column, (height, width, 3)).astype(np.float32)
+    clouds = fractal_noise(height, width, seed=73, base_cell=max(16, width // 5), octaves=4)
+    image = image * (0.8 + 0.4 * clouds[..., None])
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    glow = np.exp(-(((xx - 0.5 * width) / (0.55 * width)) ** 2 + ((yy - 0.92 * height) / (0.30 * height)) ** 2))
+    image = _mix(image, np.asarray(parse_colour("#d9894a"), np.float32), glow * 0.55)
+    return np.clip(image + grain(height, width, seed=74)[..., None] * 3.0, 0, 255).astype(np.uint8)
+
+
 #: the procedural assets by name: each makes an HxW uint8 BGR image
 PROCEDURAL: dict[str, Callable[[int, int], np.ndarray]] = {
-    "city": city, "dusk": dusk, "landscape": landscape, "paper": paper, "studio": studio, "wall": wall,
+    "city": city, "dusk": dusk, "landscape": landscape, "paper": paper, "studio": studio, "teal_sky": teal_sky,
+    "wall": wall,
 }
 
 

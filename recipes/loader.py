@@ -133,13 +133,8 @@ def parse_setting_value(recipe: Recipe, key: str, text: str) -> Any:
     if key not in fields:
         raise ConfigError(f"unknown setting {key!r} for look {recipe.look!r} (known: {', '.join(fields)})",
                           file=recipe.file, field=f"--set {key}")
-    tp = fields[key][0]
-    if tp is str or (isinstance(tp, type) and issubclass(tp, str)):
-        return text
-    try:
-        return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
-        return text   # e.g. a Literal choice written without quotes: the look's check names it
+    from .overrides import value_as
+    return value_as(fields[key][0], text)
 
 
 def apply_settings(recipe: Recipe, overrides: dict[str, str] | None) -> dict[str, Any]:
@@ -151,10 +146,29 @@ def apply_settings(recipe: Recipe, overrides: dict[str, str] | None) -> dict[str
     return settings
 
 
+def makes_alpha(recipe: Recipe, settings: dict[str, str] | None = None) -> bool:
+    """Whether the recipe's look (with these --set overrides) draws BGRA frames (cutout, transparent)."""
+    from ..nodes.looks.catalogue import make_look
+    return make_look(recipe.look, apply_settings(recipe, settings)).channels == 4
+
+
+def check_key_colour(recipe: Recipe, settings: dict[str, str] | None = None) -> None:
+    """--key-colour draws behind the look's transparency: refuse it for a look that has none."""
+    if not makes_alpha(recipe, settings):
+        raise ConfigError(f"--key-colour needs a look with transparency, but recipe {recipe.name!r} draws an "
+                          f"opaque frame (use --recipe cutout, or --set background=transparent with replace)",
+                          file=recipe.file, field="--key-colour")
+
+
 def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, dict],
-                 settings: dict[str, str] | None = None) -> GraphSpec:
+                 settings: dict[str, str] | None = None, resize: dict[str, Any] | None = None) -> GraphSpec:
     """The standard chain for ``recipe`` between ``source`` and ``sink`` ((node type, options) each):
-    capture -> downscale -> segment -> smooth -> fringe -> composite -> output."""
+    capture -> downscale -> segment -> smooth -> fringe -> composite -> output.
+
+    The mask stages work at the downscale node's working size; the composite draws on the capture's
+    own full frame (its mask is brought up to it), so the output keeps the input's resolution.
+    ``resize`` (options of nodes/resize.py) puts a node 'size' right after the capture to choose
+    another output size (`--size`, `--max-size`)."""
     look_settings = apply_settings(recipe, settings)
     spec = GraphSpec(name=f"recipe:{recipe.name}")
     spec.add("capture", source[0], **dict(source[1]))
@@ -167,9 +181,25 @@ def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, d
     for edge in ("capture.frame->downscale.frame", "downscale.frame->segment.frame",
                  "segment.mask->smooth.mask", "downscale.frame->smooth.frame",
                  "smooth.mask->fringe.mask", "downscale.frame->fringe.frame",
-                 "fringe.mask->composite.mask", "downscale.frame->composite.frame",
+                 "fringe.mask->composite.mask", "capture.frame->composite.frame",
                  "composite.frame->output.frame"):
         a, b = edge.split("->")
         spec.connect(a, b)
+    video = video_setting(recipe.look, look_settings)
+    if video is not None:   # a look setting names a video file: decode it beside the chain, on its own thread
+        spec.add("background", "background_video", path=video)
+        spec.connect("capture.frame", "background.frame")
+        spec.connect("background.frame", "composite.background")
+    if resize is not None:
+        spec.insert_after("capture.frame", "size", "resize", **resize)
     spec.file = recipe.file
     return spec
+
+
+def video_setting(look: str, settings: dict[str, Any]) -> str | None:
+    """The video file a look's settings name (replace's background, the double exposure's fill), if any."""
+    from ..nodes.background_video import is_video_background
+    for key in LOOKS[look].video_settings:
+        if is_video_background(settings.get(key)):
+            return settings[key]
+    return None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+
 @pytest.fixture(scope="session")
 def model_cache() -> Path:
     """The model cache ($PORTRAITFLOW_CACHE, else the user's cache) with both default models valid:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...graph.options import build_options, describe_options
+from ...graph.options import OptionInfo, build_options, describe_options
 from .background_replace import BackgroundReplace
+from .cutout import Cutout
 from .double_exposure import DoubleExposure
 from .look import Look
 from .portrait_blur import PortraitBlur
@@ -15,7 +16,7 @@ from .poster import Poster
 from .stencil import Stencil
 
 LOOKS: dict[str, type[Look]] = {cls.name: cls for cls in
-                                (DoubleExposure, Stencil, Poster, PortraitBlur, BackgroundReplace)}
+                                (DoubleExposure, Stencil, Poster, PortraitBlur, BackgroundReplace, Cutout)}
 #: looks whose output must never show the raw background (the composite fails closed for them)
 HIDES_BACKGROUND = frozenset(LOOKS)
 
@@ -35,8 +36,8 @@ def build_settings(name: str, raw: dict[str, Any] | None, *, file: str | None = 
     return build_options(look_class(name, file=file).Settings, raw, file=file, node=node)
 
 
-def describe_settings(name: str) -> list[tuple[str, str, Any]]:
-    """(key, type, default) rows for a look's settings."""
+def describe_settings(name: str) -> list[OptionInfo]:
+    """A look's settings as data (type, default, range, choices, doc line)."""
     return describe_options(look_class(name).Settings)
 
 

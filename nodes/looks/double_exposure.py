@@ -2,12 +2,16 @@
 texture), blended so the face still reads, the edges dissolving into a light paper ground.
 
 Not for: replacing the background with a scene (background_replace.py). Output: BGR.
-The portrait is turned to a bright, contrasty monochrome and combined with the fill (screen keeps
-the face's highlights and lets the fill show through the shadows; multiply and lighten also offered);
-the silhouette is feathered and fades out towards the bottom, like ink soaking into paper.
+Built the way designers build it (portrait desaturated on a light ground, the landscape clipped to
+the silhouette in Screen mode, the landscape masked back off the face): the portrait becomes a
+contrasty monochrome; the fill is screened over it, so it shows through the dark parts (hair,
+clothes) and leaves the light ones; over the head the fill is held back (``face_clear``), found per
+frame from the top of the silhouette, so eyes and mouth stay readable. The silhouette is feathered
+at working size and dissolves towards the bottom edge of the frame with a smooth vertical fade.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,71 +20,126 @@ import numpy as np
 
 from ...graph.options import check_ranges
 from ...recipes.assets import load_asset
-from .blend import alpha_blend
+from ..background_video import is_video_background
+from .blend import alpha_blend, mask_to_alpha
+from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
 from .reduced import grow, reduced_size, shrink
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
+#: the head's position is quantised to this many steps of the frame height, so the weighted fill
+#: is rebuilt only when the person moves by more than a step (a small cache of recent positions)
+_HEAD_STEPS = 48
+
+
+def smoothstep(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
 
 
 class DoubleExposure(Look):
     name = "double_exposure"
     summary = "the silhouette filled with a landscape, fading into a paper ground"
+    video_settings = ("fill",)   # a video file as the fill: it plays inside the silhouette
 
     @dataclass(frozen=True)
     class Settings:
         fill: str = "procedural:landscape"
         ground: str = "procedural:paper"
         blend: Literal["screen", "multiply", "lighten"] = "screen"
-        portrait_contrast: float = 1.0     # 0..1.5: S-curve on the monochrome portrait
-        portrait_gamma: float = 1.7        # 0.5..3: >1 deepens the midtones, where the fill shows
+        portrait_contrast: float = 0.8     # 0..1.5: S-curve on the monochrome portrait
+        portrait_gamma: float = 1.25       # 0.5..3: >1 deepens the midtones, where the fill shows
         portrait_lift: float = 0.0         # 0..0.5: lifts the portrait's blacks
+        face_clear: float = 0.8            # 0..1: how much of the fill is held back over the head
         feather: float = 0.012             # edge softness, fraction of the frame width
         fade: float = 0.30                 # 0..1: how far up from the bottom the silhouette dissolves
+        decontaminate: bool = True         # the person's own tones at soft edges (no halo of the old wall)
 
         def __post_init__(self):
             check_ranges(self, portrait_contrast=(0, 1.5), portrait_gamma=(0.5, 3.0), portrait_lift=(0, 0.5),
-                               feather=(0, 0.1), fade=(0, 1))
+                               face_clear=(0, 1), feather=(0, 0.1), fade=(0, 1))
 
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
         self._scratch = Scratch()
         self._ground = load_asset(s.ground, height, width, field="settings.ground")
-        fill = load_asset(s.fill, height, width, field="settings.fill")
-        self._fill = fill
-        self._fill_inverted = cv2.bitwise_not(fill)
+        # a video fill's frames arrive per frame (the composite's background input)
+        self._fill_is_video = is_video_background(s.fill)
+        self._fill = None if self._fill_is_video else load_asset(s.fill, height, width, field="settings.fill")
         tone = s_curve(s.portrait_contrast) ** s.portrait_gamma
-        tone = s.portrait_lift + (1.0 - s.portrait_lift) * np.clip(tone / 0.92, 0.0, 1.0)
+        tone = s.portrait_lift + (1.0 - s.portrait_lift) * np.clip(tone, 0.0, 1.0)
         self._tone_lut = curve_lut(tone)
         self._small = reduced_size(height, width, 320)
         self._feather_sigma = s.feather * self._small[0]
-        # the silhouette dissolves from the bottom up: 1 above, 0 at the bottom edge
+        # the silhouette dissolves from the bottom up: 1 above, 0 at the bottom edge (a smooth ramp
+        # across whole rows: the dissolve adds no edge of its own)
         rows = np.linspace(0.0, 1.0, height, dtype=np.float32)
-        start = 1.0 - s.fade
-        fade = np.clip((1.0 - rows) / max(1.0 - start, 1e-3), 0.0, 1.0) if s.fade > 0 else np.ones_like(rows)
-        fade = fade * fade * (3.0 - 2.0 * fade)
+        fade = smoothstep((1.0 - rows) / max(s.fade, 1e-3)) if s.fade > 0 else np.ones_like(rows)
         self._fade = np.ascontiguousarray(np.repeat(np.rint(fade * 255).astype(np.uint8)[:, None], width, 1))
+        self._weighted_fills: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._edge_colour = EdgeColour(height, width, scratch=self._scratch) if s.decontaminate else None
 
-    def _exposed(self, frame: np.ndarray) -> np.ndarray:
+    def _head_step(self, person_small: np.ndarray) -> int:
+        """The top of the silhouette (the crown of the head) in _HEAD_STEPS of the frame height."""
+        rows = np.flatnonzero(person_small.max(axis=1) > 0.5)
+        top = rows[0] / person_small.shape[0] if rows.size else 0.0
+        return int(round(top * _HEAD_STEPS))
+
+    def _fill_for(self, head_step: int, frame: np.ndarray) -> np.ndarray:
+        """The fill as the blend needs it (inverted for screen), held back over the head: a still fill
+        is made once per head position (a small cache), a video fill from its current frame (mid grey
+        until the clip's first frame arrives)."""
+        if not self._fill_is_video:
+            cached = self._weighted_fills.get(head_step)
+            if cached is not None:
+                self._weighted_fills.move_to_end(head_step)
+                return cached
+            fill = self._fill
+        else:
+            fill = self.video_background
+            if fill is None or fill.shape != frame.shape:
+                fill = np.full_like(frame, 128)
+        height = fill.shape[0]
+        s = self.settings
+        top = head_step / _HEAD_STEPS
+        span = max(1.0 - top, 0.2)
+        rows = (np.arange(height, dtype=np.float32) / height - top) / span
+        # clear over the face (the top ~45% of the figure, a head-and-shoulders framing), full fill
+        # from the chest down
+        weight = 1.0 - s.face_clear * (1.0 - smoothstep((rows - 0.32) / 0.28))
+        weight3 = weight[:, None, None].astype(np.float32)
+        if s.blend == "screen":      # screen with a darker fill leaves the portrait: weight the fill
+            made = 255 - np.rint(fill * weight3).astype(np.uint8)
+        elif s.blend == "multiply":  # multiply with a lighter fill leaves it: weight towards white
+            made = np.rint(255 - (255 - fill.astype(np.float32)) * weight3).astype(np.uint8)
+        else:
+            made = np.rint(fill * weight3).astype(np.uint8)
+        made = np.ascontiguousarray(made)
+        if not self._fill_is_video:
+            self._weighted_fills[head_step] = made
+            if len(self._weighted_fills) > 3:
+                self._weighted_fills.popitem(last=False)
+        return made
+
+    def _exposed(self, frame: np.ndarray, fill: np.ndarray) -> np.ndarray:
         grey = cv2.LUT(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._tone_lut)
         portrait = cv2.merge((grey, grey, grey), dst=self._scratch.get("portrait", frame.shape))
         out = self._scratch.get("exposed", frame.shape)
         blend = self.settings.blend
         if blend == "screen":
             cv2.bitwise_not(portrait, dst=portrait)
-            cv2.multiply(portrait, self._fill_inverted, dst=out, scale=_INV255)
+            cv2.multiply(portrait, fill, dst=out, scale=_INV255)
             cv2.bitwise_not(out, dst=out)
         elif blend == "multiply":
-            cv2.multiply(portrait, self._fill, dst=out, scale=_INV255)
+            cv2.multiply(portrait, fill, dst=out, scale=_INV255)
         else:
-            cv2.max(portrait, self._fill, dst=out)
+            cv2.max(portrait, fill, dst=out)
         return out
 
-    def _silhouette(self, mask: np.ndarray) -> np.ndarray:
-        height, width = mask.shape
-        small = shrink(mask, self._small)
+    def _silhouette(self, person_small: np.ndarray, height: int, width: int) -> np.ndarray:
+        small = person_small
         if self._feather_sigma > 0.3:
             small = cv2.GaussianBlur(small, (0, 0), self._feather_sigma)
         alpha = grow(cv2.convertScaleAbs(small, alpha=255.0), height, width)
@@ -89,4 +148,10 @@ class DoubleExposure(Look):
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if mask is None:
             return self._ground.copy()
-        return alpha_blend(self._exposed(frame), self._ground, self._silhouette(mask), scratch=self._scratch)
+        height, width = mask.shape
+        person_small = shrink(mask, self._small)
+        fill = self._fill_for(self._head_step(person_small), frame)
+        if self._edge_colour is not None:
+            frame = self._edge_colour(frame, mask, mask_to_alpha(mask))
+        return alpha_blend(self._exposed(frame, fill), self._ground,
+                           self._silhouette(person_small, height, width), scratch=self._scratch)

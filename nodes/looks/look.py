@@ -21,10 +21,17 @@ class Look:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     Settings: ClassVar[type]
+    #: settings that may name a video file instead of an image (replace's background, the double
+    #: exposure's fill): recipes/loader.py then adds a background_video node feeding the composite
+    video_settings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: Any):
         self.settings = settings
         self._shape: tuple[int, int] | None = None
+        #: the video setting's current frame (uint8 BGR at the frame's size), set by the composite before
+        #: render() from its background input; None until the first one arrives (the look then draws a
+        #: plain dark plate, never the camera's own background)
+        self.video_background: np.ndarray | None = None
 
     @property
     def channels(self) -> int:

@@ -4,6 +4,9 @@ Not for: replacing the background (background_replace.py). Output: BGR.
 How: a normalised convolution at reduced size. The background is blurred with the person's pixels
 weighted out (blur(frame * w) / blur(w), w = background weight pushed away from the edge), so the
 person's colours never smear into the blur; bright points get extra weight so they bloom like bokeh.
+The lens kernel is a separable binomial (a discrete Gaussian with the disc's spread): its spectrum,
+cos^n, falls monotonically to zero with no negative lobe, so highlights bloom into soft round blobs
+without the ripple rings a hard-edged disc aperture (a jinc spectrum) printed around them.
 """
 from __future__ import annotations
 
@@ -21,6 +24,17 @@ from .scratch import Scratch
 _FLOOR = 1e-3
 
 
+def lens_kernel(radius: float) -> np.ndarray:
+    """The 1-D lens kernel (float32, sums to 1) for an aperture of ``radius`` working px: binomial
+    coefficients of order n ~ radius^2, so the 2-D kernel's spread along an axis (radius / 2) matches
+    a disc of that radius. Applied separably (rows, then columns)."""
+    order = max(2, int(round(radius * radius)))
+    row = np.ones(1, np.float64)
+    for _ in range(order):
+        row = np.convolve(row, (0.5, 0.5))
+    return row.astype(np.float32).reshape(-1, 1)
+
+
 class PortraitBlur(Look):
     name = "blur"
     summary = "portrait mode: a lens-like background blur with bokeh highlights and no halo"
@@ -33,23 +47,18 @@ class PortraitBlur(Look):
         work_long_side: int = 320      # upper bound of the blur's working size (long side, px)
 
         def __post_init__(self):
-            if not 0.002 <= self.radius <= 0.1:
-                raise ValueError(f"radius must be in [0.002, 0.1] (fraction of frame width), "
-                                 f"got {self.radius}")
-            check_ranges(self, bokeh=(0, 1), background_dim=(0, 0.6), work_long_side=(64, 1280))
+            check_ranges(self, radius=(0.002, 0.1), bokeh=(0, 1), background_dim=(0, 0.6),
+                         work_long_side=(64, 1280))
 
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
-        # pick the working width so the aperture is about 5 working pixels: cv2.filter2D stays a
-        # direct 11x11 convolution (a larger kernel switches to a DFT, ten times slower)
+        # pick the working width so the aperture is about 5 working pixels: the separable kernel is
+        # then ~26 taps per pass on a grid of at most work_long_side px
         work_width = 5.0 / s.radius
         long_side = int(np.clip(work_width * max(height, width) / width, 64, s.work_long_side))
         self._small = reduced_size(height, width, long_side)
         radius = max(1.0, s.radius * self._small[0])
-        r = int(np.ceil(radius))
-        yy, xx = np.mgrid[-r:r + 1, -r:r + 1].astype(np.float32)
-        disc = np.clip(radius + 0.5 - np.hypot(xx, yy), 0.0, 1.0)   # the aperture, soft rim
-        self._kernel = (disc / disc.sum()).astype(np.float32)
+        self._kernel = lens_kernel(radius)
         # brightness -> extra weight (bokeh): only the top of the range blooms
         level = np.arange(256, dtype=np.float32) / 255.0
         bloom = np.clip((level - 0.72) / 0.28, 0.0, 1.0) ** 2
@@ -67,7 +76,7 @@ class PortraitBlur(Look):
             # small floor keeps a plain blur deep inside the person where no background is near
             weight = weight * np.clip(1.0 - 2.0 * person, _FLOOR, 1.0)
         stack = cv2.merge((*cv2.split(small.astype(np.float32) * weight[..., None]), weight))
-        summed = cv2.filter2D(stack, -1, self._kernel, borderType=cv2.BORDER_REFLECT)
+        summed = cv2.sepFilter2D(stack, -1, self._kernel, self._kernel, borderType=cv2.BORDER_REFLECT)
         scale = self._gain / summed[..., 3]
         blurred = summed[..., :3] * scale[..., None]
         return grow(cv2.convertScaleAbs(blurred), *frame.shape[:2])

@@ -1,9 +1,13 @@
 """Movie poster: the person graded (teal-orange or duotone) in front of a designed sky, a vignette,
-and the user's title, tagline and credit line set in type.
+and the user's title, tagline and billing block set like a film poster's.
 
 Not for: general text overlays (typesetting.py sets the lines). Output: BGR.
-Everything but the person is made once per frame size in prepare(): the plate, the light fall-off
-and the type stamps; a frame costs a LUT, one blend, one multiply and small type blends.
+The layout follows the one-sheet convention: the figure owns the top two thirds; the bottom third,
+darkened for the type, holds (top to bottom) a small tracked tagline, the title as the largest type
+on the page, and the billing block in tall condensed capitals, two lines at most, sized as fractions
+of the frame so every resolution gets the same poster. Nothing is set in the top of the frame, where
+the head and hair are. Everything but the person is made once per frame size in prepare(): the plate
+(for duotone graded like the person), the light fall-off and the type stamps.
 """
 from __future__ import annotations
 
@@ -16,11 +20,23 @@ import numpy as np
 from ...graph.options import check_ranges
 from ...recipes.assets import load_asset, parse_colour
 from .blend import alpha_blend, grey3, mask_to_alpha
+from .edge_colour import EdgeColour
 from .grading import duotone_lut, teal_orange_lut
 from .look import Look
 from .scratch import Scratch
-from .typesetting import TypeStyle, fit_line, stamp_onto
+from .typesetting import TypeStyle, fit_condensed_lines, fit_line, stamp_onto
 from .vignette import vignette_map
+
+#: the type's sizes and gaps as fractions of the frame height (the ink height of capitals)
+TITLE_SIZE, TAGLINE_SIZE, CREDIT_SIZE = 0.105, 0.024, 0.019
+BOTTOM_MARGIN, CREDIT_GAP, TITLE_GAP, LINE_GAP = 0.045, 0.024, 0.022, 0.007
+#: widths as fractions of the frame width
+TITLE_WIDTH, TAGLINE_WIDTH, CREDIT_WIDTH = 0.86, 0.70, 0.74
+CONDENSED = 0.62
+
+
+def _mix_colour(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+    return tuple(int(round(x + (y - x) * t)) for x, y in zip(a, b))  # type: ignore[return-value]
 
 
 class Poster(Look):
@@ -35,10 +51,11 @@ class Poster(Look):
         grade: Literal["teal_orange", "duotone"] = "teal_orange"
         shadow: str = "#1d1540"          # duotone colours
         highlight: str = "#ffc59a"
-        background: str = "procedural:dusk"
+        background: str = "procedural:teal_sky"
         title_colour: str = "#f7efe2"
         vignette: float = 0.55
         title_weight: int = 800
+        decontaminate: bool = True       # the person's own colour at soft edges (no halo of the old background)
 
         def __post_init__(self):
             for name in ("shadow", "highlight", "title_colour"):
@@ -53,31 +70,65 @@ class Poster(Look):
         if s.grade == "duotone":
             self._lut = duotone_lut(parse_colour(s.shadow), parse_colour(s.highlight), contrast=0.7)
         else:
-            self._lut = teal_orange_lut(amount=1.0, contrast=0.45)
+            self._lut = teal_orange_lut(amount=1.6, contrast=0.45)
         plate = load_asset(s.background, height, width, field="settings.background")
         self._plate = cv2.LUT(grey3(plate), self._lut) if s.grade == "duotone" else plate
-        has_type = bool(s.title.strip() or s.credit.strip())
+        has_type = bool(s.title.strip() or s.credit.strip() or s.tagline.strip())
         self._light = vignette_map(height, width, amount=s.vignette,
-                                   bottom_fade=0.75 if has_type else 0.0, fade_start=0.55)
+                                   bottom_fade=0.7 if has_type else 0.0, fade_start=0.6)
+        self._edge_colour = EdgeColour(height, width, scratch=self._scratch) if s.decontaminate else None
         self._set_type(height, width)
 
     def _set_type(self, height: int, width: int) -> None:
         s = self.settings
-        unit = min(height, width * 9 / 16)      # type scales with the frame's short side
-        self._title = fit_line(s.title.upper(), width * 0.86, unit * 0.17,
-                               TypeStyle(weight=s.title_weight, tracking=0.02))
-        self._credit = fit_line(s.credit.upper(), width * 0.80, unit * 0.028,
-                                TypeStyle(weight=300, tracking=0.22))
-        self._tagline = fit_line(s.tagline, width * 0.7, unit * 0.042, TypeStyle(font="italic", weight=300,
-                                                                                tracking=0.03))
-        self._ink = parse_colour(s.title_colour)
-        credit_top = int(height * 0.935) - self._credit.shape[0]
-        self._credit_top = credit_top
-        self._title_top = credit_top - int(unit * 0.035) - self._title.shape[0]
-        self._tagline_top = int(height * 0.055)
+        ink = parse_colour(s.title_colour)
+        self._ink = ink
+        self._tagline_ink = _mix_colour(ink, (128, 128, 128), 0.15)
+        self._credit_ink = _mix_colour(ink, (110, 110, 110), 0.35)
+        # ink heights are what a designer sizes; set_line's size is the font's em, about 1.4x caps
+        em = 1.0 / 0.72
+        self._title = fit_line(s.title.upper(), width * TITLE_WIDTH, height * TITLE_SIZE * em,
+                               TypeStyle(weight=s.title_weight, tracking=0.04))
+        self._credits = fit_condensed_lines(s.credit.upper(), width * CREDIT_WIDTH, height * CREDIT_SIZE * em,
+                                            TypeStyle(weight=500, tracking=0.06), CONDENSED)
+        self._tagline = fit_line(s.tagline.upper(), width * TAGLINE_WIDTH, height * TAGLINE_SIZE * em,
+                                 TypeStyle(weight=500, tracking=0.28))
+        if self._tagline.size and self._tagline.shape[0] < 0.8 * height * TAGLINE_SIZE:
+            # a narrow (portrait) frame: tighter letter-spacing before smaller letters
+            self._tagline = fit_line(s.tagline.upper(), width * TAGLINE_WIDTH * 1.1, height * TAGLINE_SIZE * em,
+                                     TypeStyle(weight=500, tracking=0.1))
+        # stacked from the bottom margin up: billing block, title, tagline
+        y = height * (1.0 - BOTTOM_MARGIN)
+        self._credit_tops = []
+        for stamp in reversed(self._credits):
+            y -= stamp.shape[0]
+            self._credit_tops.insert(0, int(round(y)))
+            y -= height * LINE_GAP
+        if self._credits:
+            y -= height * (CREDIT_GAP - LINE_GAP)
+        y -= self._title.shape[0] if self._title.size else 0
+        self._title_top = int(round(y))
+        y -= height * TITLE_GAP if self._title.size else 0
+        y -= self._tagline.shape[0] if self._tagline.size else 0
+        self._tagline_top = int(round(y))
+
+    def type_boxes(self) -> dict[str, tuple[int, int, int, int]]:
+        """(top, bottom, left, right) of each set line in the last prepared frame (for tests/layout)."""
+        width = self._light.shape[1]
+        boxes = {}
+        lines = [("tagline", self._tagline, self._tagline_top), ("title", self._title, self._title_top)]
+        lines += [(f"credit{i}", st, top) for i, (st, top) in enumerate(zip(self._credits, self._credit_tops))]
+        for name, stamp, top in lines:
+            if stamp.size:
+                left = width // 2 - stamp.shape[1] // 2
+                boxes[name] = (top, top + stamp.shape[0], left, left + stamp.shape[1])
+        return boxes
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         s = self.settings
+        alpha = mask_to_alpha(mask) if mask is not None else None
+        if alpha is not None and self._edge_colour is not None:
+            frame = self._edge_colour(frame, mask, alpha)
         if s.grade == "duotone":
             source = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
             source = cv2.merge((source, source, source), dst=self._scratch.get("grey3", frame.shape))
@@ -87,11 +138,12 @@ class Poster(Look):
         if mask is None:
             composed = self._plate
         else:
-            composed = alpha_blend(graded, self._plate, mask_to_alpha(mask), scratch=self._scratch,
+            composed = alpha_blend(graded, self._plate, alpha, scratch=self._scratch,
                                    out=self._scratch.get("composed", frame.shape))
         out = cv2.multiply(composed, self._light, scale=1 / 255)
         centre = frame.shape[1] // 2
-        stamp_onto(out, self._tagline, self._ink, centre, self._tagline_top)
+        stamp_onto(out, self._tagline, self._tagline_ink, centre, self._tagline_top)
         stamp_onto(out, self._title, self._ink, centre, self._title_top)
-        stamp_onto(out, self._credit, self._ink, centre, self._credit_top)
+        for stamp, top in zip(self._credits, self._credit_tops):
+            stamp_onto(out, stamp, self._credit_ink, centre, top)
         return out

@@ -69,6 +69,17 @@ def fit_line(text: str, max_width: float, max_size: float, style: TypeStyle = Ty
     return stamp
 
 
+def common_size(texts: list[str], max_width: float, max_size: float, style: TypeStyle = TypeStyle()) -> float:
+    """The one size at which every line of ``texts`` fits ``max_width`` (at most ``max_size``): captions
+    set at a common size read as a set, where fitting each line alone gives every tile its own size."""
+    size = float(max_size)
+    for text in texts:
+        probe = set_line(text, 100, style)
+        if probe.size:
+            size = min(size, 100.0 * max_width / probe.shape[1] * 0.97)
+    return size
+
+
 def stamp_onto(image: np.ndarray, stamp: np.ndarray, colour_bgr: tuple[int, int, int],
                centre_x: int, top_y: int) -> None:
     """Ink ``stamp`` in ``colour`` onto ``image`` in place (the caller owns image), clipped to it."""
@@ -88,3 +99,41 @@ def stamp_onto(image: np.ndarray, stamp: np.ndarray, colour_bgr: tuple[int, int,
     kept = cv2.multiply(ink, alpha3, scale=1 / 255)
     under = cv2.multiply(roi, cv2.bitwise_not(alpha3), scale=1 / 255)
     roi[:] = cv2.add(kept, under)
+
+
+def condensed(stamp: np.ndarray, factor: float) -> np.ndarray:
+    """The stamp squeezed horizontally by ``factor`` (0..1): the tall, narrow letters of a film
+    poster's billing block, from a font that has no condensed cut."""
+    if stamp.size == 0 or factor >= 1.0:
+        return stamp
+    width = max(1, int(round(stamp.shape[1] * factor)))
+    return cv2.resize(stamp, (width, stamp.shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def fit_condensed_lines(text: str, max_width: float, size_px: float, style: TypeStyle, factor: float,
+                        max_lines: int = 2, separator: str = "·") -> list[np.ndarray]:
+    """``text`` as condensed stamps of at most ``max_width`` px, broken into up to ``max_lines`` lines at
+    ``separator`` (or spaces) as evenly as possible, shrunk only if it still does not fit."""
+    def lines_for(parts: list[str], count: int) -> list[str]:
+        if count == 1 or len(parts) < 2:
+            return [f"  {separator}  ".join(parts) if separator in text else " ".join(parts)]
+        total = sum(len(p) for p in parts)
+        best, running = 1, 0
+        for index, part in enumerate(parts[:-1], 1):
+            running += len(part)
+            if abs(running - total / 2) < abs(sum(len(p) for p in parts[:best]) - total / 2):
+                best = index
+        joiner = f"  {separator}  " if separator in text else " "
+        return [joiner.join(parts[:best]), joiner.join(parts[best:])]
+
+    parts = [p.strip() for p in text.split(separator)] if separator in text else text.split()
+    parts = [p for p in parts if p]
+    if not parts:
+        return []
+    for count in range(1, max_lines + 1):
+        stamps = [condensed(set_line(line, size_px, style), factor) for line in lines_for(parts, count)]
+        if max(st.shape[1] for st in stamps) <= max_width:
+            return stamps
+    scale = max_width / max(st.shape[1] for st in stamps)
+    return [condensed(set_line(line, size_px * scale * 0.98, style), factor)
+            for line in lines_for(parts, max_lines)]

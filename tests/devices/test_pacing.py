@@ -1,8 +1,8 @@
-"""SourceClock and real-time pacing: timestamps always increase; paced sources take at least their
-duration (a lower bound only: a busy machine may be slower, never faster)."""
+"""SourceClock and real-time pacing: timestamps always increase; paced sources stamp their frames at
+least a period apart (a lower bound only: a busy machine may be slower, never faster)."""
 from __future__ import annotations
 
-import time
+import itertools
 
 from portraitflow.devices.image_source import ImageSource
 from portraitflow.devices.pacing import SourceClock
@@ -14,7 +14,7 @@ from portraitflow.graph.testing import make_node, run_node
 def test_stamps_strictly_increase_even_in_a_tight_loop():
     clock = SourceClock()
     stamps = [clock.stamp() for _ in range(10_000)]
-    assert all(b > a for a, b in zip(stamps, stamps[1:]))
+    assert all(b > a for a, b in itertools.pairwise(stamps))
 
 
 def test_unpaced_clock_never_sleeps(monkeypatch):
@@ -41,6 +41,26 @@ def test_realtime_sources_take_at_least_their_duration(video_file, tmp_path):
     ]
     for node, duration in cases:
         assert node.live
-        start = time.monotonic()
-        run_node(node)
-        assert time.monotonic() - start >= duration * 0.99, node.type_name
+        result = run_node(node)
+        stamps = [p.capture_ts_ns for p in result["frame"]]
+        # the source's own stamps are at least a frame period apart (a lower bound: a busy machine
+        # may be slower, never faster), and a paced source drops nothing on the way
+        assert stamps[-1] - stamps[0] >= duration * 0.99 * 1e9, node.type_name
+        assert result.dropped == 0 and result.processed == len(stamps)
+
+
+def test_after_a_stall_play_goes_on_in_real_time_without_a_burst():
+    """A paused graph (web preview) holds the source for seconds: the frames that fell due meanwhile
+    are not sent in a burst afterwards."""
+    import time as _time
+
+    from portraitflow.devices.pacing import STALL_NS, SourceClock
+
+    clock = SourceClock(fps=100.0, realtime=True)
+    clock.wait_frame(0)
+    clock.wait_frame(1)
+    _time.sleep(STALL_NS / 1e9 + 0.2)                # the pause
+    clock.wait_frame(2)                              # late: not waited for, and the start moves
+    before = _time.monotonic()
+    clock.wait_frame(3)                              # due one period after frame 2, not long ago
+    assert _time.monotonic() - before >= 0.005

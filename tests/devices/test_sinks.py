@@ -4,15 +4,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from device_helpers import numbered_frame
 
 from portraitflow.devices.null_sink import NullSink
 from portraitflow.devices.png_sink import PngSink
 from portraitflow.devices.preview_sink import PreviewSink
 from portraitflow.graph import ConfigError, DeviceError
-from portraitflow.graph.node import Context
-from portraitflow.graph.packet import Packet
 from portraitflow.graph.testing import make_node, packets, run_node
+
+from device_helpers import numbered_frame
 
 
 def bgra_frame(index: int) -> np.ndarray:
@@ -72,11 +71,5 @@ def test_preview_without_a_display_says_so(monkeypatch):
 
 
 def test_null_sink_counts_anything():
-    sink = make_node(NullSink, {})
-    ctx = Context("null", lambda port, packet: None)
-    sink.open(ctx)
-    for payload in (numbered_frame(0), np.zeros((4, 4), np.float32), "text"):
-        ctx.inputs = {"frame": Packet(payload, 1, 0)}
-        sink.process(ctx)
-    sink.close(ctx)
-    assert ctx.counters == {"discarded": 3}
+    result = run_node(NullSink, {"frame": packets([numbered_frame(0), np.zeros((4, 4), np.float32), "text"])})
+    assert result.counters == {"discarded": 3} and result.processed == 3

@@ -66,9 +66,9 @@ def test_sample_rejects_bad_options(options):
 def test_video_source_decodes_every_frame_in_order(video_file):
     frames = run_node(make_node(VideoSource, {"path": str(video_file)}))["frame"]
     assert_stream(frames, 24, (240, 320, 3))
-    pts = [p.meta["pts"] for p in frames]
+    pts = [p.meta["media_pts"] for p in frames]
     assert pts == sorted(pts) and len(set(pts)) == 24
-    num, den = map(int, frames[0].meta["time_base"].split("/"))
+    num, den = map(int, frames[0].meta["media_time_base"].split("/"))
     assert num > 0 and den > 0
     for i in (0, 11, 23):
         assert mean_abs_error(frames[i].payload, numbered_frame(i)) < 3.0

@@ -69,15 +69,25 @@ def test_odd_sizes_are_padded_to_even_and_alpha_is_dropped(tmp_path):
     assert mean_abs_error(decoded[0][:241, :321], bgr) < 3.0
 
 
-def test_an_error_mid_stream_still_leaves_every_frame_written_so_far(tmp_path):
-    path = tmp_path / "partial.mp4"
+def test_a_frame_of_another_size_is_letterboxed_into_the_recording_and_counted(tmp_path):
+    path = tmp_path / "mixed.mp4"
     good = [numbered_frame(i) for i in range(12)]
-    bad = numbered_frame(12, width=160, height=120)     # size changes: the sink refuses it
-    with pytest.raises(DeviceError, match="expected 320x240, got 160x120"):
-        run_node(make_node(VideoSink, {"path": str(path)}), {"frame": packets(good + [bad])})
+    wide = numbered_frame(12, width=320, height=120)     # half as tall: black bars above and below
+    sink = make_node(VideoSink, {"path": str(path)})
+    ctx = Context("sink", lambda port, packet: None)
+    sink.open(ctx)
+    try:
+        for packet in packets(good + [wide] + good[:2]):
+            ctx.inputs = {"frame": packet}
+            sink.process(ctx)
+    finally:
+        sink.close(ctx)
     decoded = decode_all(path)
-    assert len(decoded) == 12
-    assert mean_abs_error(decoded[-1], good[-1]) < 3.0
+    assert len(decoded) == 15 and decoded[12].shape == (240, 320, 3)
+    assert ctx.counters["frames_letterboxed"] == 1
+    assert decoded[12][:50].max() < 30 and decoded[12][-50:].max() < 30     # the bars
+    assert mean_abs_error(decoded[12][60:180], wide) < 4.0                   # the picture, unstretched
+    assert mean_abs_error(decoded[-1], good[1]) < 3.0
 
 
 @pytest.mark.parametrize("ext", ["mp4", "mkv"])
@@ -117,7 +127,7 @@ def test_frames_written_are_counted(tmp_path):
     ({"path": "out.avi"}, "path must end in"),
     ({"path": "out.mp4", "crf": 60}, "crf must be in"),
     ({"path": "out.mp4", "preset": "warp"}, "expected 'ultrafast'"),
-    ({"path": "out.mp4", "timestamps": "wall"}, "expected 'index' or 'capture'"),
+    ({"path": "out.mp4", "timestamps": "wall"}, "expected 'media' or 'capture' or 'index'"),
 ])
 def test_bad_options_name_the_field(options, message):
     with pytest.raises(ConfigError, match=message):

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import textwrap
 
-import numpy as np
 import pytest
 
 from portraitflow.cli.main import main
 from portraitflow.graph import ConfigError
 from portraitflow.graph.graph_file import load_graph_file, parse_graph
 from portraitflow.graph.runner import run_graph
-from portraitflow.graph.spec import DropPolicy
+from portraitflow.graph.spec import DropPolicy, GraphSpec
 from portraitflow.graph.validate import resolve
 
 import support.graph_nodes  # noqa: F401  (registers the t_* test node types)
@@ -45,7 +44,7 @@ def write(tmp_path, text, name="g.toml"):
 def test_a_good_file_resolves_with_its_policies_and_runs(tmp_path):
     spec = load_graph_file(write(tmp_path, GOOD))
     graph = resolve(spec)
-    assert [n.id for n in graph.nodes][0] == "src"
+    assert graph.nodes[0].id == "src"
     edges = {e.name: e for e in graph.edges}
     assert edges["src.frame->sink.frame"].policy is DropPolicy.LATEST
     assert edges["src.frame->sink.frame"].queue_size == 1
@@ -130,3 +129,21 @@ def test_the_example_plugin_node_runs_inside_a_graph(tmp_path):
     assert len(got) == 5
     for frame, _ in got:                             # columns arrive reversed, content intact
         assert list(frame.payload[0, :, 1]) == list(range(7, -1, -1))
+
+
+def test_to_toml_round_trips_nested_options_quotes_and_odd_keys():
+    spec = (GraphSpec(name='a "quoted" graph', policy="block", queue_size=3)
+            .add("src", "t_count", frames=4)
+            .add("sink", "t_collect", key='line\nbreak "and" back\\slash',
+                 settings={"title": "MY FILM", "colours": ["#102030", "#ffffff"], "odd key": 1.5,
+                           "nested": {"deep": True}}, ratio=float("inf"))
+            .connect("src.frame", "sink.frame", policy="latest", queue_size=1))
+    text = spec.to_toml(comments={"sink": "a comment line"})
+    back = parse_graph(text)
+    assert "# a comment line\n[nodes.sink]" in text
+    assert "[nodes.sink.options.settings]" in text          # nested options get their own table
+    assert back.name == spec.name and back.policy == "block" and back.queue_size == 3
+    assert {n: (s.type, s.options) for n, s in back.nodes.items()} == \
+        {n: (s.type, s.options) for n, s in spec.nodes.items()}
+    assert [(e.name, e.policy, e.queue_size) for e in back.edges] == \
+        [(e.name, e.policy, e.queue_size) for e in spec.edges]

@@ -4,7 +4,6 @@ Not for: pre-processing or the node (tests/nodes/test_segment.py covers the full
 """
 from __future__ import annotations
 
-from pathlib import Path
 import zipfile
 
 import cv2
@@ -12,14 +11,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from support.paths import PARITY
 
 from portraitflow.graph.errors import ModelError
 from portraitflow.models import tflite_to_onnx
 from portraitflow.models.registry import builtin_models
 from portraitflow.models.tflite_to_onnx import convert_tflite
 
-PARITY = Path(__file__).resolve().parents[1] / "fixtures" / "mediapipe_parity"
+from support.paths import PARITY
 
 IMAGES = ["astronaut_512", "camera_512", "coffee_noperson_600x400", "astronaut_in_coffee_1280x720"]
 MEDIAPIPE_KEY = {"selfie_general": "selfie_segmentation", "selfie_landscape": "selfie_segmentation_landscape"}

@@ -67,11 +67,15 @@ def test_run_preview_web_switches_the_recipe_live(browser):
         page.click("#recipe-poster")
         wait_for(lambda: page.text("#current-recipe") == "poster",
                  what="the page to show the poster recipe")
-        time.sleep(1.0)
-        poster = page.element_image('#frame')
-        # colour distributions barely move with the camera but change with the look
-        same_look, new_look = colour_distance(blur_a, blur_b), colour_distance(blur_b, poster)
-        assert new_look > 3 * same_look and new_look > 0.3, (same_look, new_look)
+        # colour distributions barely move with the camera but change with the look (the poster's
+        # first frame waits for its plate and type to be made: on a loaded machine that takes a while)
+        same_look = colour_distance(blur_a, blur_b)
+        seen = []
+
+        def shows_the_poster():
+            seen.append(colour_distance(blur_b, page.element_image('#frame')))
+            return seen[-1] > 3 * same_look and seen[-1] > 0.3
+        wait_for(shows_the_poster, timeout_s=20, what=f"the poster look (blur vs blur: {same_look:.3f})")
         assert proc.poll() is None                      # the same graph, still running
     finally:
         proc.send_signal(signal.SIGINT)                 # Ctrl-C: a clean stop

@@ -13,9 +13,8 @@ import pytest
 
 from portraitflow.devices.stream_sink import StreamSink
 from portraitflow.graph import ConfigError, DeviceError
-from portraitflow.graph.node import Context
 from portraitflow.graph.packet import Packet
-from portraitflow.graph.testing import make_node, run_node
+from portraitflow.graph.testing import NodeHarness, make_node, packets, run_node
 
 RECEIVER = Path(__file__).with_name("stream_receiver.py")
 FRAMES = 80
@@ -39,8 +38,9 @@ def index_from_square(square_x: float) -> int:
     return round((square_x + 0.5 - 16) / 3)
 
 
-def start_receiver(url: str, container_format: str, listen: bool = False) -> subprocess.Popen:
-    args = [sys.executable, str(RECEIVER), url, container_format, str(FRAMES + 10)]
+def start_receiver(url: str, container_format: str, listen: bool = False,
+                   max_frames: int = FRAMES + 10) -> subprocess.Popen:
+    args = [sys.executable, str(RECEIVER), url, container_format, str(max_frames)]
     args += ["listen"] if listen else []
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert json.loads(proc.stdout.readline()) == {"ready": True}, proc.stderr.read()
@@ -50,16 +50,9 @@ def start_receiver(url: str, container_format: str, listen: bool = False) -> sub
 
 def send(url: str, frames: list[np.ndarray] | None = None, fps: float = 60.0) -> None:
     """Feed the sink at a camera's pace (a burst would overflow a UDP receiver's buffer)."""
-    node = make_node(StreamSink, {"url": url, "keyframe_seconds": 0.2, "fps": fps})
-    ctx = Context(node.id, lambda port, packet: None)
-    node.open(ctx)
-    try:
-        for i, image in enumerate(frames or [numbered_frame(i) for i in range(FRAMES)]):
-            ctx.inputs = {"frame": Packet(image, time.monotonic_ns(), i)}
-            node.process(ctx)
-            time.sleep(1 / fps)
-    finally:
-        node.close(ctx)
+    images = frames or [numbered_frame(i) for i in range(FRAMES)]
+    NodeHarness(StreamSink, {"url": url, "keyframe_seconds": 0.2, "fps": fps}, pace=True).run(
+        {"frame": packets(images, start_ns=time.monotonic_ns(), period_ns=int(1e9 / fps))})
 
 
 def received(proc: subprocess.Popen) -> list[dict]:
@@ -128,7 +121,7 @@ def test_odd_frame_sizes_are_cropped_to_even_and_bgra_is_accepted():
 
 @pytest.mark.parametrize("options, field", [
     ({"url": "http://example.com/x"}, "url"),
-    ({"fps": 0}, "fps"),
+    ({"fps": -1}, "fps"),
     ({"bitrate_kbps": 10}, "bitrate_kbps"),
     ({"preset": "slowest"}, "preset"),
 ])

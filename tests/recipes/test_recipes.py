@@ -14,10 +14,13 @@ from portraitflow.recipes.loader import list_recipes, load_recipe, recipe_graph
 from portraitflow.recipes.still import render_still
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mediapipe_parity"
-RECIPES = ["blur", "colour_pop", "double_exposure", "poster", "replace", "stencil"]
+RECIPES = ["blur", "colour_pop", "cutout", "double_exposure", "poster", "replace", "stencil"]
+#: recipes that draw a new picture over the whole frame (the cutout keeps the frame's colour under alpha 0:
+#: tests/recipes/test_cutout.py checks it)
+OPAQUE_RECIPES = [r for r in RECIPES if r != "cutout"]
 
 
-def test_the_six_recipes_are_listed() -> None:
+def test_the_bundled_recipes_are_listed() -> None:
     assert list_recipes() == RECIPES
     for name in RECIPES:
         recipe = load_recipe(name)
@@ -31,13 +34,13 @@ def test_recipe_graph_is_the_standard_chain() -> None:
     assert {e.name for e in spec.edges} == {
         "capture.frame->downscale.frame", "downscale.frame->segment.frame", "segment.mask->smooth.mask",
         "downscale.frame->smooth.frame", "smooth.mask->fringe.mask", "downscale.frame->fringe.frame",
-        "fringe.mask->composite.mask", "downscale.frame->composite.frame", "composite.frame->output.frame"}
+        "fringe.mask->composite.mask", "capture.frame->composite.frame", "composite.frame->output.frame"}
     composite = spec.nodes["composite"].options
     assert composite["look"] == "poster" and composite["settings"]["title"] == "HELLO"
 
 
 @pytest.mark.parametrize("name", ["astronaut_512", "astronaut_in_coffee_1280x720"])
-@pytest.mark.parametrize("recipe", RECIPES)
+@pytest.mark.parametrize("recipe", OPAQUE_RECIPES)
 def test_every_recipe_renders_the_fixtures_through_the_graph(recipe: str, name: str, tmp_path: Path) -> None:
     source = FIXTURES / f"{name}.png"
     out = render_still(load_recipe(recipe), source, tmp_path / "out.png")
@@ -120,3 +123,25 @@ def test_gallery_command_writes_a_contact_sheet(tmp_path: Path) -> None:
     assert main(["gallery", "-o", str(out)]) == 0
     sheet = cv2.imread(str(out))
     assert sheet is not None and sheet.shape[0] > 2 * 360 and sheet.shape[1] > 3 * 360
+
+
+def test_stencil_title_is_sprayed_under_the_portrait_and_absent_by_default(tmp_path: Path) -> None:
+    source = FIXTURES / "astronaut_512.png"
+    plain = cv2.imread(str(render_still(load_recipe("stencil"), source, tmp_path / "plain.png")))
+    titled = cv2.imread(str(render_still(load_recipe("stencil"), source, tmp_path / "titled.png",
+                                         {"title": "MY FILM"})))
+    band = int(plain.shape[0] * 0.84)
+    changed = np.abs(plain.astype(np.int16) - titled.astype(np.int16)).max(axis=2) > 0
+    assert not changed[:band - 1].any()            # the portrait above the caption is untouched
+    caption = titled[band + 2:]
+    grey = cv2.cvtColor(caption, cv2.COLOR_BGR2GRAY)
+    ink, letters = grey < 80, grey > 170            # an ink band with light letters on it
+    assert ink.mean() > 0.6 and 0.05 < letters.mean() < 0.4
+    columns = np.flatnonzero(letters.any(axis=0))
+    assert abs((columns[0] + columns[-1]) / 2 - plain.shape[1] / 2) < plain.shape[1] * 0.05   # centred
+
+
+def test_stencil_title_longer_than_a_caption_is_refused() -> None:
+    with pytest.raises(ConfigError, match="title must be at most 40"):
+        recipe_graph(load_recipe("stencil"), source=("image_source", {"path": "x.png"}),
+                     sink=("png_sink", {"path": "out.png"}), settings={"title": "X" * 41})

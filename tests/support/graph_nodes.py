@@ -25,9 +25,9 @@ class CountingSource(Node):
         fps: float = 0.0          # 0: as fast as possible
         live: bool = False
 
-    @property
-    def live(self) -> bool:
-        return self.options.live
+    @classmethod
+    def live_for(cls, options) -> bool:
+        return options.live
 
     def open(self, ctx):
         self.sent = 0

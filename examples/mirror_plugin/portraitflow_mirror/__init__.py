@@ -1,1 +1,2 @@
-"""An example plugin package for portraitflow: one node, registered by an entry point."""
+"""Example plugin nodes for portraitflow, registered by entry points: mirror (a frame only) and
+spotlight (a frame and its mask)."""

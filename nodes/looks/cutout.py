@@ -1,0 +1,47 @@
+"""The cut-out: the person alone, colour-decontaminated at the edges, on full transparency (BGRA).
+
+Not for: putting the person on a new background (background_replace.py) or deciding the edge
+(nodes/fringe.py: the recipe's fringe options choose how soft it is). Output: BGRA, straight alpha,
+person = 255; where there is no usable mask nobody is shown (alpha 0 everywhere: fails closed).
+``cut_out`` is also what any look with ``background = "transparent"`` returns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .blend import mask_to_alpha
+from .foreground import estimate_foreground
+from .look import Look
+
+
+def cut_out(frame: np.ndarray, mask: np.ndarray | None, *, decontaminate: bool = True) -> np.ndarray:
+    """uint8 HxWx4 BGRA: the frame's colour (the estimated foreground colour at soft edges, so no halo of
+    the old background travels with the person) and alpha = the mask (0 everywhere when ``mask`` is None)."""
+    height, width = frame.shape[:2]
+    if mask is None:
+        return np.zeros((height, width, 4), np.uint8)
+    colour = estimate_foreground(frame, mask) if decontaminate else frame
+    return cv2.merge((*cv2.split(colour), mask_to_alpha(mask)))
+
+
+class Cutout(Look):
+    name = "cutout"
+    summary = "the person cut out on transparency (BGRA), edges decontaminated, for OBS or an editor"
+
+    @dataclass(frozen=True)
+    class Settings:
+        decontaminate: bool = True   # estimate the person's own colour at soft edges (no old-background halo)
+
+        def __post_init__(self):
+            if not isinstance(self.decontaminate, bool):
+                raise ValueError(f"decontaminate must be true or false, got {self.decontaminate!r}")
+
+    @property
+    def channels(self) -> int:
+        return 4
+
+    def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        return cut_out(frame, mask, decontaminate=self.settings.decontaminate)

@@ -1,0 +1,124 @@
+"""Two-model gating and frame-edge handling on real frames with the real models: a person pasted over
+a wooden table (known truth) loses false positives, the gate model's own rate, the 16:9 letterbox,
+and the border bands of nodes/frame_edge.py.
+
+Not for: the fringe's upsampling (test_fringe.py) or MediaPipe parity of one model (test_segment.py).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from support.paths import PARITY
+
+from portraitflow.graph.testing import make_node, packets, run_node
+from portraitflow.nodes.frame_edge import extend_bottom, harden_borders
+from portraitflow.nodes.mask_gating import MaskGate
+from portraitflow.nodes.segment import FrameSegmenter, Segment
+
+
+def person_over_the_table(width: int = 600, height: int = 400, x0: int | None = None):
+    """The camera_512 photographer (truth: MediaPipe's mask hardened at 0.5) pasted at the bottom right of
+    the coffee photo, a cup on a grained wooden table that both models partly take for a person."""
+    table = cv2.resize(cv2.imread(str(PARITY / "coffee_noperson_600x400.png")), (width, height))
+    person = cv2.imread(str(PARITY / "camera_512.png"))
+    alpha = (np.load(PARITY / "camera_512.mediapipe_masks.npz")["selfie_segmentation__full"] > 0.5)
+    size = int(min(width, height) * 0.7)
+    person = cv2.resize(person, (size, size), interpolation=cv2.INTER_AREA)
+    alpha = cv2.resize(alpha.astype(np.float32), (size, size), interpolation=cv2.INTER_NEAREST)
+    x0 = width - size if x0 is None else x0
+    frame, truth = table.copy(), np.zeros((height, width), np.float32)
+    roi = frame[height - size:, x0:x0 + size]
+    roi[:] = (person * alpha[..., None] + roi * (1 - alpha[..., None])).astype(np.uint8)
+    truth[height - size:, x0:x0 + size] = alpha
+    return frame, truth
+
+
+def errors(mask: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    """(false-positive share of the background, missed share of the person, IoU) at 0.5."""
+    full = cv2.resize(mask, (truth.shape[1], truth.shape[0]), interpolation=cv2.INTER_LINEAR) >= 0.5
+    person = truth >= 0.5
+    false_positive = float((full & ~person).sum() / (~person).sum())
+    missed = float((~full & person).sum() / person.sum())
+    iou = float((full & person).sum() / (full | person).sum())
+    return false_positive, missed, iou
+
+
+def test_gate_lowers_false_positives_on_a_person_over_a_wooden_table(model_cache):
+    frame, truth = person_over_the_table()
+    plain, model, _ = FrameSegmenter(gate_model="none", frame_edges="keep")(frame)
+    gated, gated_model, gate = FrameSegmenter(frame_edges="keep")(frame)
+    assert (model, gated_model, gate) == ("selfie_landscape", "selfie_landscape", "selfie_general")
+    fp_plain, missed_plain, iou_plain = errors(plain, truth)
+    fp_gated, missed_gated, iou_gated = errors(gated, truth)
+    assert fp_plain > 0.15, "the table must fool the primary model, or this case tests nothing"
+    assert fp_gated < 0.8 * fp_plain
+    assert missed_gated < missed_plain + 0.01   # the person is kept
+    assert iou_gated > iou_plain + 0.03
+
+
+def test_gate_keeps_the_primary_mask_where_the_second_model_agrees():
+    yy, xx = np.mgrid[0:144, 0:256].astype(np.float32)
+    primary = np.clip((40.0 - np.hypot(xx - 128, yy - 72)) / 6.0 + 0.5, 0, 1).astype(np.float32)   # soft disc
+    secondary = (np.hypot(xx - 128, yy - 72) < 38.0).astype(np.float32)   # a slightly tighter hard disc
+    stray = primary.copy()
+    stray[100:130, 10:40] = 0.9                                            # a false positive far away
+    gated = MaskGate(dilate_px=3)(stray, secondary)
+    radius = np.hypot(xx - 128, yy - 72)
+    assert np.abs(gated - primary)[radius < 38].max() < 0.03      # inside the second model's person: kept
+    band = (radius >= 38) & (radius < 41)                           # the primary's soft edge past it
+    assert (gated[band] / primary[band]).mean() > 0.5               # the gate's reach keeps the soft edge
+    assert np.minimum(stray, secondary)[band].max() == 0.0          # where a plain minimum erodes it
+    assert gated[100:130, 10:40].max() < 0.01                       # the stray patch is gone
+
+
+def test_gate_every_reuses_the_gate_models_last_mask(model_cache):
+    first, _ = person_over_the_table(x0=0)
+    second, _ = person_over_the_table()
+    segmenter = FrameSegmenter(gate_every=3, frame_edges="keep")
+    outputs = [segmenter(frame)[0] for frame in (first, second, second, second)]
+    gate_model = FrameSegmenter(gate_model="none", frame_edges="keep")
+    primary = gate_model.segmenter("selfie_landscape")
+    first_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_general", first)
+    second_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_general", second)
+    gate = MaskGate()
+    np.testing.assert_allclose(outputs[1], gate(primary(second), first_gate), atol=1e-6)   # reused
+    np.testing.assert_allclose(outputs[2], gate(primary(second), first_gate), atol=1e-6)
+    np.testing.assert_allclose(outputs[3], gate(primary(second), second_gate), atol=1e-6)  # 4th: fresh
+
+
+def test_segment_node_gates_by_default_and_names_both_models(model_cache):
+    frame, _ = person_over_the_table()
+    out = run_node(make_node(Segment), {"frame": packets([frame])})["mask"][0]
+    assert out.meta["model"] == "selfie_landscape" and out.meta["gated_by"] == "selfie_general"
+    named = run_node(make_node(Segment, {"model": "selfie_landscape"}), {"frame": packets([frame])})["mask"][0]
+    assert named.meta["gated_by"] is None     # a named model keeps its own mask (MediaPipe parity)
+
+
+def test_a_wide_frame_is_letterboxed_for_the_square_gate_model(model_cache):
+    """The 1280x720 astronaut: squashed into 256x256 the square model loses much of the suit and its
+    gate cut the person; letterboxed, the gated mask keeps what the landscape model found."""
+    frame = cv2.imread(str(PARITY / "astronaut_in_coffee_1280x720.png"))
+    reference = np.load(PARITY / "astronaut_in_coffee_1280x720.mediapipe_masks.npz")[
+        "selfie_segmentation_landscape__full"]
+    gated = cv2.resize(FrameSegmenter(frame_edges="keep")(frame)[0], (1280, 720))
+    segmenter = FrameSegmenter(gate_model="none", frame_edges="keep")
+    squashed = MaskGate()(segmenter.segmenter("selfie_landscape")(frame), segmenter.segmenter("selfie_general")(frame))
+    suit = reference > 0.9
+    suit[:300] = False          # the body, below the head
+    kept = float((gated[suit] >= 0.5).mean())
+    kept_squashed = float((cv2.resize(squashed, (1280, 720))[suit] >= 0.5).mean())
+    assert kept > 0.9 and kept > kept_squashed + 0.1
+
+
+def test_frame_edge_bands():
+    mask = np.zeros((100, 80), np.float32)
+    mask[40:, 20:60] = 1.0
+    mask[95:, 20:60] = 0.35                      # the model's confidence sags at the bottom border
+    extended = extend_bottom(mask)
+    assert extended[95:, 20:60].min() == 1.0
+    assert extended[:, :20].max() == 0.0 and extended[:, 60:].max() == 0.0   # background stays background
+    soft = np.full((100, 80), 0.3, np.float32)
+    hardened = harden_borders(soft)
+    assert hardened[0, 40] == 0.0                                  # 0.5 - 0.2 * gain 4, clipped
+    assert abs(hardened[50, 40] - 0.3) < 1e-6                      # the middle untouched
+    assert np.all(np.diff(hardened[:50, 40]) >= -1e-6)             # monotone towards the middle

@@ -1,0 +1,150 @@
+"""Adaptive segmentation (nodes/segment_rate.py): a still scene is segmented less, a moving one every frame,
+a CPU budget lowers the segmentation rate and never the output frame rate; carried masks follow the motion.
+
+Real models, real frames (the parity photo with sensor noise, moved), real encoded clips through the CLI.
+Counts only: no timing is asserted (an unreachable budget and an unlimited one decide the same way on any
+machine).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from portraitflow.graph.testing import make_node, packets, run_node
+from portraitflow.nodes.segment import Segment
+from portraitflow.nodes.smooth import MaskSmoothing
+
+PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "mediapipe_parity" / "astronaut_in_coffee_1280x720.png"
+
+
+def noisy_still(n: int, seed: int = 3) -> list[np.ndarray]:
+    """The same view n times with a camera's sensor noise (sigma 2 grey levels), fresh each frame."""
+    photo = cv2.imread(str(PHOTO))
+    rng = np.random.default_rng(seed)
+    return [cv2.add(photo, rng.normal(0, 2.0, photo.shape).astype(np.int16), dtype=cv2.CV_8U) for _ in range(n)]
+
+
+def moving(n: int, px_per_frame: float) -> list[np.ndarray]:
+    """The photo panned sideways by ``px_per_frame`` each frame (edges replicated)."""
+    photo = cv2.imread(str(PHOTO))
+    h, w = photo.shape[:2]
+    return [cv2.warpAffine(photo, np.float32([[1, 0, i * px_per_frame - n * px_per_frame / 2], [0, 1, 0]]),
+                           (w, h), borderMode=cv2.BORDER_REPLICATE) for i in range(n)]
+
+
+def centroid_x(mask: np.ndarray) -> float:
+    ys, xs = np.nonzero(mask >= 0.5)
+    return float(xs.mean())
+
+
+def test_a_still_scene_is_segmented_less_and_every_frame_still_gets_a_mask(model_cache):
+    frames = noisy_still(24)
+    result = run_node(make_node(Segment, {"still_every": 4}), {"frame": packets(frames)})
+    masks = result["mask"]
+    assert len(masks) == 24                                       # the output rate is the input's
+    assert result.counters["segmented"] == 6                      # every 4th frame: 0, 4, 8, ...
+    assert result.counters["segment_skipped_still"] == 18
+    carried = [p for p in masks if p.meta.get("carried")]
+    assert len(carried) == 18 and not masks[0].meta.get("carried")
+    assert np.array_equal(masks[1].payload, masks[0].payload)     # the last mask, carried
+    assert masks[1].payload is not masks[0].payload               # each mask is the receiver's to keep
+    assert all(p.meta["model"] == "selfie_landscape" for p in masks)
+
+
+def test_a_moving_scene_is_segmented_every_frame(model_cache):
+    frames = moving(16, 6.0)
+    result = run_node(make_node(Segment, {"still_every": 4}), {"frame": packets(frames)})
+    assert len(result["mask"]) == 16
+    assert result.counters == {"segmented": 16}
+    assert not any(p.meta.get("carried") for p in result["mask"])
+
+
+def test_without_the_options_nothing_is_skipped_or_counted(model_cache):
+    result = run_node(make_node(Segment), {"frame": packets(noisy_still(6))})
+    assert len(result["mask"]) == 6 and result.counters == {}
+
+
+def test_still_scenes_are_still_refreshed_every_max_interval(model_cache):
+    result = run_node(make_node(Segment, {"still_every": 300, "max_interval": 5}),
+                      {"frame": packets(noisy_still(20))})
+    assert result.counters["segmented"] == 4 and len(result["mask"]) == 20
+
+
+@pytest.mark.parametrize("budget, skipped", [(1.0, True), (6400.0, False)])
+def test_the_budget_lowers_the_segmentation_rate_not_the_output_rate(model_cache, budget, skipped):
+    # 1 % of one core at 30 fps is 0.33 ms a frame: no machine segments in that, so the interval grows;
+    # 6400 % is never reached, so every frame is segmented (the moving scene: stillness skips nothing)
+    frames = moving(40, 6.0)
+    result = run_node(make_node(Segment, {"cpu_budget_percent": budget, "max_interval": 4}),
+                      {"frame": packets(frames)})
+    assert len(result["mask"]) == 40
+    counters = result.counters
+    if skipped:
+        assert counters["segment_skipped_budget"] > 0
+        assert counters["segmented"] + counters["segment_skipped_budget"] == 40
+        # never a gap longer than max_interval, whatever the budget
+        flags = [bool(p.meta.get("carried")) for p in result["mask"]]
+        runs = "".join("c" if f else "s" for f in flags).split("s")
+        assert max(len(r) for r in runs) <= 3
+    else:
+        assert counters == {"segmented": 40}
+
+
+def test_carried_masks_follow_the_motion_through_the_smooth_node(model_cache):
+    # everything counts as still (threshold 255), so only frame 0 is segmented; after it the person moves
+    # 3 px a frame: the smooth node's flow moves the carried mask along with it, the raw one stays put
+    frames = moving(8, 3.0)
+    segmented = run_node(make_node(Segment, {"still_every": 300, "still_threshold": 255.0}),
+                         {"frame": packets(frames)})
+    assert segmented.counters == {"segmented": 1, "segment_skipped_still": 7}
+    raw = segmented["mask"]
+    smoothed = [p.payload for p in run_node(make_node(MaskSmoothing), {"mask": raw, "frame": packets(frames)})["mask"]]
+    assert len(smoothed) == 8
+    w = smoothed[0].shape[1]
+    assert centroid_x(raw[7].payload) == centroid_x(raw[0].payload)
+    moved_px = (centroid_x(smoothed[7]) - centroid_x(smoothed[0])) * 1280 / w
+    assert 12.0 <= moved_px <= 30.0, moved_px       # 7 frames x 3 px = 21 px at 1280 wide
+
+
+def write_person_clip(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "bf": "0"})
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        stream.codec_context.time_base = Fraction(1, fps)
+        for i, frame in enumerate(frames):
+            video_frame = av.VideoFrame.from_ndarray(frame, format="bgr24")
+            video_frame.pts, video_frame.time_base = i, Fraction(1, fps)
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_cli_cpu_budget_keeps_every_frame_and_says_what_it_skipped(model_cache, tmp_path):
+    clip = write_person_clip(tmp_path / "in.mp4", [cv2.resize(f, (640, 360)) for f in moving(45, 4.0)])
+    out = tmp_path / "out.mp4"
+    proc = subprocess.run([sys.executable, "-m", "portraitflow", "run", "--input", str(clip), "--output", str(out),
+                           "--cpu-budget", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "segment_skipped_budget=" in proc.stdout + proc.stderr
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 45
+
+
+def test_cli_cpu_budget_needs_a_segment_node(tmp_path):
+    graph = tmp_path / "g.toml"
+    graph.write_text('[nodes.capture]\ntype = "sample_source"\noptions = { frames = 2 }\n'
+                     '[nodes.output]\ntype = "null_sink"\ninputs = { frame = "capture.frame" }\n')
+    proc = subprocess.run([sys.executable, "-m", "portraitflow", "run", "--graph", str(graph), "--cpu-budget", "50"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "--cpu-budget" in proc.stderr and "no segment node" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -23,6 +23,7 @@ from . import wire
 from .clock import ClockOffset
 from .wire import CLOCK_OFFSET_META
 from .endpoint import PEER_TIMEOUT_S, Endpoint, LinkSettings
+from .slot_ledger import SlotLedger
 
 #: data more than this far ahead of the receiver's clock is refused
 FUTURE_LIMIT_NS = 1_000_000_000
@@ -30,8 +31,6 @@ FUTURE_LIMIT_NS = 1_000_000_000
 UPSTREAM_OFFSET_STEP_NS = 50_000_000
 #: a pong answering a ping older than this is refused (replays)
 COOKIE_AGE_NS = 5_000_000_000
-#: at most this many link_seqs are remembered as in use downstream (a node hoarding frames)
-MAX_UNRELEASED = 256
 #: window per policy when link_in is not given one: latest takes the freshest frame, block pipelines
 WINDOWS = {"latest": 1, "block": 4}
 
@@ -80,8 +79,7 @@ class LinkReceiver(Endpoint):
         self._queue: deque[Item] = deque()
         self._in_hand = 0
         self._taken: tuple[bytes, int] | None = None     # (session, link_seq) of the shm item in hand
-        self._held: set[int] = set()          # link_seqs of the sender's shm slots queued or in hand
-        self._unreleased: set[int] = set()    # link_seqs received and not yet let go by the graph
+        self._ledger = SlotLedger()           # the admitted session's slots and packets still in use
 
     # node thread ---------------------------------------------------------------------------
     def take(self, timeout_s: float) -> Item | None:
@@ -118,7 +116,7 @@ class LinkReceiver(Endpoint):
             self._in_hand -= 1
             key = self._taken
             if key is not None and self.sender is not None and key[0] == self.sender.session:
-                self._held.discard(key[1])
+                self._ledger.read(key[1])
             self._taken = None
         self._act_now(self._after_events)
 
@@ -128,7 +126,7 @@ class LinkReceiver(Endpoint):
         with self._cond:
             if self.sender is None or self.sender.session != session:
                 return
-            self._unreleased.discard(link_seq)
+            self._ledger.released(link_seq)
         self._act_now(self._after_events)
 
     # under the lock: the I/O thread, or a node thread that found it free (_act_now) ---------
@@ -139,8 +137,8 @@ class LinkReceiver(Endpoint):
             return
         with self._cond:
             free = max(0, self.window - len(self._queue) - self._in_hand)
-            held = tuple(sorted(self._held)[:wire.MAX_HELD])
-            acked = min(self._unreleased) if self._unreleased else sender.next_expected
+            held = self._ledger.held()
+            acked = self._ledger.acked(sender.next_expected)
             shm = sender.shm_answer
         allowed = sender.next_expected + free
         grant = (allowed, held, acked)
@@ -193,8 +191,7 @@ class LinkReceiver(Endpoint):
         self.counters.add("link_peer_lost")
         with self._cond:
             self.sender = None
-            self._held.clear()
-            self._unreleased.clear()
+            self._ledger.clear()
 
     def _after_events(self) -> None:
         if self.sender is not None:
@@ -259,8 +256,7 @@ class LinkReceiver(Endpoint):
                 self.counters.add("link_peer_restarts")
             with self._cond:
                 self.sender = sender
-                self._held.clear()
-                self._unreleased.clear()
+                self._ledger.clear()
             self.counters.add("link_sessions")
         sender.last_heard = now
         self.counters["link_clock_offset_us"] = sender.clock.offset_ns // 1000
@@ -305,14 +301,9 @@ class LinkReceiver(Endpoint):
                 dropped = self._queue.popleft()
                 self.counters.add("link_overflow")
                 if dropped[0] == wire.DATA:
-                    self._held.discard(dropped[1]["link_seq"])
-                    self._unreleased.discard(dropped[1]["link_seq"])
+                    self._ledger.dropped(dropped[1]["link_seq"])
             link_seq = item[1]["link_seq"]
-            if _shm_key(item) is not None:
-                self._held.add(link_seq)
-            self._unreleased.add(link_seq)
-            if len(self._unreleased) > MAX_UNRELEASED:
-                self._unreleased.discard(min(self._unreleased))
+            if not self._ledger.received(link_seq, shm=_shm_key(item) is not None):
                 self.counters.add("link_unreleased_forgotten")
             self._queue.append(item)
             self._cond.notify_all()

@@ -10,6 +10,8 @@ from typing import Any
 
 import msgpack
 
+from ..packet import CLOCK_OFFSET_KEY
+
 PROTOCOL_VERSION = 2
 
 DATA, CREDIT, HELLO, PING, PONG, END, END_ACK = "data", "credit", "hello", "ping", "pong", "end", "end_ack"
@@ -27,9 +29,9 @@ COOKIE_BYTES = 16
 #: |meta.clock_offset_ns| above this (about 36 years) is refused: no clock is that far off
 MAX_CLOCK_OFFSET_NS = 1 << 60
 POLICIES = frozenset({"latest", "block"})
-#: meta key on received packets: add it to capture_ts_ns to get the receiving process's clock; the one
-#: definition of this name (receiver.py, link_in.py and the docs use it)
-CLOCK_OFFSET_META = "clock_offset_ns"
+#: meta key on received packets: add it to capture_ts_ns to get the receiving process's clock (defined
+#: once, in graph/packet.py, which the runner's latency figures read too)
+CLOCK_OFFSET_META = CLOCK_OFFSET_KEY
 MAX_WINDOW = 64
 
 

@@ -101,7 +101,8 @@ def _node_threads() -> list[str]:
 
 
 def test_break_stops_the_graph_closes_the_source_and_leaves_no_thread():
-    graph = pf.GraphSpec().add("src", "t_closing", key="break").add("slow", "t_slow", seconds=0.0)
+    # block edges: the live source would otherwise drop a frame now and then on a busy machine
+    graph = pf.GraphSpec(policy="block").add("src", "t_closing", key="break").add("slow", "t_slow", seconds=0.0)
     graph.connect("src.frame", "slow.frame")
     seen = []
     for packet in pf.stream(graph, "slow.frame"):

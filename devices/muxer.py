@@ -8,10 +8,15 @@ line, and the file keeps what was written before the error.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import av
 
 from ..graph import DeviceError
+
+if TYPE_CHECKING:
+    from .audio_track import AudioTrack
 
 
 class Muxer:
@@ -45,3 +50,21 @@ class Muxer:
             if self.failed is None:
                 self.failed = DeviceError(self._describe(exc))
                 raise self.failed from exc
+
+
+def finish_output(muxer: Muxer | None, flush_video: Callable[[], None], audio: AudioTrack | None,
+                  end_s: Fraction) -> None:
+    """A sink's close(): the frames still in the encoder (``flush_video``), the sound up to the video's
+    end, then the trailer. After a failed write only the trailer is attempted (see Muxer); the sound and
+    the trailer are written even when flushing the video fails, so the file keeps what it has."""
+    if muxer is None:
+        return
+    try:
+        if muxer.failed is None:
+            flush_video()
+    finally:
+        try:
+            if audio is not None:
+                audio.finish(muxer, end_s)
+        finally:
+            muxer.close()

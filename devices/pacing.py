@@ -8,7 +8,6 @@ import time
 
 from ..graph import now_ns
 
-
 #: a frame this late is a stall (a pause from the web page, a suspended machine), not jitter
 STALL_NS = 1_000_000_000
 

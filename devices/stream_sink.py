@@ -24,7 +24,7 @@ from ..graph.options import check_ranges
 from .alpha_drop import AlphaDropWarning
 from .audio_track import AudioTrack
 from .letterbox import letterbox
-from .muxer import Muxer
+from .muxer import Muxer, finish_output
 from .output_clock import OutputClock, Timing
 
 #: the container each URL scheme carries
@@ -102,18 +102,13 @@ class StreamSink(Node):
 
     def close(self, ctx) -> None:
         muxer = getattr(self, "_muxer", None)
-        if muxer is None:
+        if muxer is None:     # no frame arrived (or open() failed): no file, nothing to finish
             return
         try:
-            if muxer.failed is None:
-                self._send(self._stream.encode(None))
+            finish_output(muxer, lambda: self._send(self._stream.encode(None)),
+                          self._audio, self._clock.end_seconds())
         finally:
-            try:
-                if self._audio is not None:
-                    self._audio.finish(muxer, self._clock.end_seconds())
-            finally:
-                self._muxer = None
-                muxer.close()
+            self._muxer = None
 
     # -- helpers -------------------------------------------------------------------------------
     def _to_i420(self, ctx, image: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from ..graph.options import Above, check_ranges
 from .alpha_drop import AlphaDropWarning
 from .audio_track import AudioTrack
 from .letterbox import letterbox
-from .muxer import Muxer
+from .muxer import Muxer, finish_output
 from .output_clock import OutputClock, Timing
 from .video_codecs import CODECS, CONTAINERS, choose_codec, video_frame
 
@@ -185,19 +185,13 @@ class VideoSink(Node):
 
     def close(self, ctx) -> None:
         muxer = getattr(self, "_muxer", None)
-        if muxer is None:
+        if muxer is None:     # no frame arrived (or open() failed): no file, nothing to finish
             return
         try:
-            if muxer.failed is None:    # after a failed write the muxer is never touched again
-                self._mux_video(self._stream.encode(None), self._clock.frame_duration())
+            finish_output(muxer, lambda: self._mux_video(self._stream.encode(None), self._clock.frame_duration()),
+                          self._audio, self._clock.end_seconds())
         finally:
-            try:
-                if self._audio is not None:
-                    self._audio.finish(muxer, self._clock.end_seconds())
-            finally:
-                self._muxer = None
-                muxer.close()
-
+            self._muxer = None
 
 def frame_count(path: str) -> int:
     """Decoded frames in a video file (for tests and the CLI summary)."""

@@ -1,4 +1,4 @@
-"""One end of a link: its ZeroMQ socket, its I/O thread, and the socket monitor that reports a refused handshake.
+"""One end of a link: its ZeroMQ socket, its I/O thread, and the monitor that reports a refused handshake.
 
 Not for: the protocol of either end (sender.py, receiver.py) or graph nodes (link_out.py, link_in.py).
 The binding end uses a ROUTER socket (it may see several peers: a restarted one, or strangers), the

@@ -42,7 +42,7 @@ class Encoder:
         """The last encoded message was replaced before it went out: the receiver never saw it."""
 
     def release(self, received: int, held: list[int]) -> None:
-        """From a credit: every link_seq below ``received`` arrived (or is lost) except ``held``, still in use."""
+        """From a credit: every link_seq below ``received`` arrived (or is lost); ``held`` are still in use."""
 
     def answer(self, accepted: bool) -> None:
         """From a credit: the receiver's answer to a shm offer."""

@@ -273,7 +273,8 @@ class LinkReceiver(Endpoint):
             return
         sender.next_expected = link_seq + 1
         upstream = header.get("meta", {}).get(CLOCK_OFFSET_META, 0)   # origin -> sender, earlier hops
-        if sender.upstream_offset is not None and abs(upstream - sender.upstream_offset) > UPSTREAM_OFFSET_STEP_NS:
+        previous = sender.upstream_offset
+        if previous is not None and abs(upstream - previous) > UPSTREAM_OFFSET_STEP_NS:
             self.counters.add("link_offset_jump")
             return
         sender.upstream_offset = upstream

@@ -99,7 +99,8 @@ class LinkSender(Endpoint):
     def _receiver_live(self, now: float) -> bool:
         """Whether the chosen receiver still counts: it credited within PEER_TIMEOUT_S (or was
         chosen that recently and has yet to credit)."""
-        return self.receiver_peer is not None and now - max(self._last_credit, self._peer_since) <= PEER_TIMEOUT_S
+        since = max(self._last_credit, self._peer_since)
+        return self.receiver_peer is not None and now - since <= PEER_TIMEOUT_S
 
     def _tick(self, now: float) -> None:
         if self.receiver_session is not None and now - self._last_credit > PEER_TIMEOUT_S:
@@ -110,8 +111,9 @@ class LinkSender(Endpoint):
         if self.settings.bind and self.receiver_peer is not None and not self._receiver_live(now):
             self.receiver_peer = None                    # another receiver may connect and take its place
         if self.receiver_peer is not None:
-            self._send(self.receiver_peer, self._header(
-                wire.HELLO, role="sender", link_seq=self.link_seq, policy="block" if self.block else "latest"))
+            policy = "block" if self.block else "latest"
+            self._send(self.receiver_peer, self._header(wire.HELLO, role="sender", link_seq=self.link_seq,
+                                                        policy=policy))
             if self._end_sent and not self._end_acked.is_set():
                 self._send_end()                          # lost or not yet readable: say it again
 

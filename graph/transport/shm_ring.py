@@ -245,7 +245,7 @@ class _Segment:
             if (magic != MAGIC or not 1 <= self.slots <= MAX_SLOTS
                     or self.data_offset < STAMPS_OFFSET + 8 * self.slots
                     or self.data_offset + self.slots * self.slot_bytes != info.st_size):
-                raise WireError(f"shm segment {name} has a bad layout (or is not exactly the size it declares)")
+                raise WireError(f"shm segment {name} has a bad layout (or not the size it declares)")
         except BaseException:
             os.close(fd)
             raise

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from ..graph.transport.security import is_loopback_host
+
 #: a control request is a few settings; the biggest (a recipe's whole settings) is well under this
 MAX_BODY_BYTES = 64 * 1024
 #: nesting deeper than this is no setting of ours (and a deep one costs recursion)
@@ -41,21 +43,12 @@ def new_token() -> str:
     return secrets.token_urlsafe(18)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class RequestGuard:
     """The checks for one listening address (host and the port actually bound)."""
 
     def __init__(self, host: str, port: int, token: str, *, token_for_everything: bool | None = None):
         self.host, self.port, self.token = host, port, token
-        self.loopback = is_loopback(host)
+        self.loopback = is_loopback_host(host)
         self.token_for_everything = (not self.loopback if token_for_everything is None
                                      else token_for_everything)
         self.wildcard = host in ("0.0.0.0", "::", "")

@@ -18,6 +18,7 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from ..errors import ConfigError
 
+
 def is_local(address: str) -> bool:
     """True for addresses that never leave this machine: ipc://, inproc://, and tcp:// to exactly
     one loopback host (an IPv4 address in 127.0.0.0/8, ::1 or the name ``localhost``) with a port
@@ -32,8 +33,12 @@ def is_local(address: str) -> bool:
     if match is None:
         return False
     host = match.group(1)
-    if host.startswith("["):
-        host = host[1:-1]
+    return is_loopback_host(host[1:-1] if host.startswith("[") else host)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for a host that is this machine's loopback: the name ``localhost`` or a loopback IP literal
+    (127.0.0.0/8, ::1). Any other name is not, whatever it resolves to (a DNS answer can change)."""
     if host == "localhost":
         return True
     try:

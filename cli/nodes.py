@@ -45,6 +45,7 @@ class NodeInfo:
     live: bool | None                # sources, with default options (None: not a source, or unknown)
     options: list[OptionInfo]
     error: str | None = None         # the type could not be loaded
+    pace_option: str | None = None   # sources: the option `run --realtime` sets
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -60,6 +61,7 @@ def node_info(type_name: str, target: EntryPoint | type[Node]) -> NodeInfo:
         cls = registry.node_class(type_name)
     except (ConfigError, ContractError) as exc:
         return NodeInfo(type_name, source, dist, "", "", [], [], None, False, None, [], error=str(exc))
+    pace_option = cls.pace_option if not cls.inputs else None
     doc = (cls.__doc__ or "").strip() if "__doc__" in vars(cls) else ""
     if not doc:   # no class docstring: the module's says what the node is for
         doc = (getattr(inspect.getmodule(cls), "__doc__", None) or "").strip()
@@ -77,7 +79,7 @@ def node_info(type_name: str, target: EntryPoint | type[Node]) -> NodeInfo:
     outputs = [{"port": port, "kind": kind.name} for port, kind in cls.outputs.items()]
     return NodeInfo(type_name, source, dist, _first_sentence(doc), doc, inputs, outputs,
                     dataclasses.asdict(pairing) if isinstance(pairing, Pairing) else None, from_options,
-                    live, describe_options(cls.Options))
+                    live, describe_options(cls.Options), pace_option=pace_option)
 
 
 def _first_sentence(doc: str, limit: int = 110) -> str:
@@ -191,6 +193,8 @@ def _detail(info: NodeInfo) -> str:
         lines += ["  pairing:", f"    {pairing}"]
     if info.live is not None:
         lines += [f"  live (with default options): {'yes' if info.live else 'no'}"]
+    if info.pace_option:
+        lines += [f"  paced (run --realtime) by option: {info.pace_option}"]
     lines += ["  options:" if info.options else "  options: none"]
     width = max((len(o.name) for o in info.options), default=0)
     for o in info.options:

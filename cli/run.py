@@ -8,8 +8,10 @@ import argparse
 import sys
 import time
 
+from ..graph import registry
 from ..graph.errors import ConfigError
 from ..graph.graph_file import load_graph_file
+from ..graph.options import build_options
 from ..graph.runner import GraphRunner, run_graph
 from ..graph.spec import GraphSpec, NodeSpec
 from ..graph.stats import percentile_ms
@@ -18,8 +20,6 @@ from .flags import add_size_flags, describe_resize, float_in, int_in, resize_opt
 
 DEFAULT_RECIPE = "blur"
 DEFAULT_OUTPUT = "portraitflow-out.mp4"
-#: sources that can play at their frame rate like a camera (--realtime, --preview web)
-PACEABLE_SOURCES = ("sample_source", "video_source", "image_source")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -121,9 +121,8 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
         for node in segments:
             node.options["cpu_budget_percent"] = args.cpu_budget
     if args.realtime:
-        for node in spec.nodes.values():
-            if node.type in PACEABLE_SOURCES:
-                node.options["realtime"] = True
+        for node, option in paceable_sources(spec):
+            node.options[option] = True
     if args.preview == "web":
         _add_web_preview(spec)
     if args.key_colour:   # after the web preview, which keeps the alpha (the OBS page shows it)
@@ -131,6 +130,24 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
         add_key_colour(spec, args.key_colour)
     _set_output_timing(spec, args)
     return spec
+
+
+def paceable_sources(spec: GraphSpec) -> list[tuple[NodeSpec, str]]:
+    """(node, the option that paces it) for every source whose contract says it can be paced."""
+    found = []
+    for node in spec.nodes.values():
+        cls = registry.node_class(node.type, file=spec.file, node=node.id)
+        if not cls.inputs and cls.pace_option:
+            found.append((node, cls.pace_option))
+    return found
+
+
+def _live_by_nature(spec: GraphSpec, node: NodeSpec) -> bool:
+    """A source that is live whatever its pacing (a camera, a network link), per its contract."""
+    cls = registry.node_class(node.type, file=spec.file, node=node.id)
+    if cls.inputs or cls.pace_option:
+        return False
+    return cls.live_for(build_options(cls.Options, node.options, file=spec.file, node=node.id))
 
 
 def _set_output_timing(spec: GraphSpec, args: argparse.Namespace) -> None:
@@ -141,10 +158,9 @@ def _set_output_timing(spec: GraphSpec, args: argparse.Namespace) -> None:
 
     sinks = [n for n in spec.nodes.values() if n.type in ("video_sink", "stream_sink")]
     if any(n.type == "stream_sink" for n in sinks):
-        for node in spec.nodes.values():
-            if node.type in PACEABLE_SOURCES:
-                node.options.setdefault("realtime", True)
-    live = args.realtime or any(n.type == "camera_source" for n in spec.nodes.values())
+        for node, option in paceable_sources(spec):
+            node.options.setdefault(option, True)
+    live = args.realtime or any(_live_by_nature(spec, node) for node in spec.nodes.values())
     files = [n.options["path"] for n in spec.nodes.values()
              if n.type == "video_source" and "://" not in str(n.options.get("path", ""))]
     audio = files[0] if len(files) == 1 and not args.no_audio and has_audio(files[0]) else ""
@@ -164,9 +180,9 @@ def _add_web_preview(spec: GraphSpec) -> None:
         raise ConfigError("--preview web needs a node 'output' with a 'frame' input to watch", file=spec.file)
     spec.add("web_preview", "web_preview_sink", part=spec.nodes["output"].part)
     spec.connect(f"{feeds[0].source}.{feeds[0].source_port}", "web_preview.frame")
+    for node, option in paceable_sources(spec):
+        node.options.setdefault(option, True)
     for node in spec.nodes.values():
-        if node.type in PACEABLE_SOURCES:
-            node.options.setdefault("realtime", True)
         if node.type == "sample_source":
             node.options.setdefault("frames", 9000)   # 5 minutes to try looks, not a 5 s clip; Ctrl-C ends
 

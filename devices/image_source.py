@@ -56,6 +56,8 @@ class ImageSource(Node):
             if self.frames < 0:
                 raise ValueError(f"frames must be >= 0 (0 = endless), got {self.frames}")
 
+    pace_option = "realtime"   # `run --realtime` / `--preview web` play it at its frame rate
+
     @classmethod
     def live_for(cls, options) -> bool:
         return options.realtime

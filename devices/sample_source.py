@@ -89,6 +89,8 @@ class SampleSource(Node):
                 raise ValueError(f"frames must be >= 1, got {self.frames}")
             check_ranges(self, fps=(Above(0), 240))
 
+    pace_option = "realtime"   # `run --realtime` / `--preview web` play it at its frame rate
+
     @classmethod
     def live_for(cls, options) -> bool:
         return options.realtime

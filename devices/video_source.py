@@ -63,6 +63,8 @@ class VideoSource(Node):
             if self.max_frames < 0:
                 raise ValueError(f"max_frames must be >= 0 (0 = all), got {self.max_frames}")
 
+    pace_option = "realtime"   # `run --realtime` / `--preview web` play it at its frame rate
+
     @classmethod
     def live_for(cls, options) -> bool:
         return options.realtime

@@ -17,6 +17,7 @@ when it is done. A sink has no outputs. Nodes never read the environment or the 
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -85,6 +86,9 @@ class Node:
     #: for nodes with more than one input and a fixed rule; a rule that depends on the options
     #: overrides ``pairing_for`` instead
     pairing: ClassVar[Pairing | None] = None
+    #: sources: the bool option that makes this source play at its own frame rate, like a camera
+    #: (`run --realtime`, `--preview web` set it); None when it cannot be paced
+    pace_option: ClassVar[str | None] = None
 
     def __init__(self, node_id: str, options: Any = None, type_name: str | None = None):
         self.id = node_id
@@ -118,6 +122,11 @@ class Node:
                                 f"(or `pairing_for(options)`)")
         if cls.pairing is not None:
             cls.check_pairing(cls.pairing)
+        if cls.pace_option is not None:
+            fields = {f.name: f.type for f in dataclasses.fields(cls.Options)}
+            if cls.inputs or fields.get(cls.pace_option) not in (bool, "bool"):
+                raise ContractError(f"{cls.__name__}: pace_option {cls.pace_option!r} must name a bool option "
+                                    f"of a source (options: {', '.join(fields) or 'none'})")
 
     @classmethod
     def check_pairing(cls, pairing: Any) -> None:

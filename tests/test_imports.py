@@ -52,8 +52,7 @@ def test_the_checker_sees_relative_and_absolute_imports():
     assert project_imports(ROOT / "nodes" / "composite.py") >= {"graph"}
     assert "graph" in project_imports(ROOT / "cli" / "graph.py")
     assert project_imports(ROOT / "api.py") >= {"graph"}
-    assert "recipes" in project_imports(ROOT / "nodes" / "looks" / "poster.py") or \
-        not (ROOT / "recipes" / "assets.py").exists()
+    assert "graph" in project_imports(ROOT / "nodes" / "looks" / "assets.py")
     assert project_imports(ROOT / "cli" / "main.py") >= {"graph", "__version__"}
 
 
@@ -62,8 +61,6 @@ def test_graph_imports_no_other_package_of_the_project():
     assert offenders("graph", set(PACKAGES) - {"graph"} | {"api"}) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="nodes/looks still import recipes/assets.py: the assets move under "
-                                      "nodes/looks/ once the looks work on it has merged (issue 16)")
 def test_nodes_do_not_import_recipes():
     assert sources("nodes")
     assert offenders("nodes", {"recipes", "cli", "devices"}) == {}

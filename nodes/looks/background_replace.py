@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
-from ...recipes.assets import load_asset
+from .assets import load_asset
 from ..background_video import is_video_background
 from ..light_wrap import LightWrap
 from .blend import alpha_blend, mask_to_alpha

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
-from ...recipes.assets import load_asset, parse_colour
+from .assets import load_asset, parse_colour
 from .blend import alpha_blend, grey3, mask_to_alpha
 from .edge_colour import EdgeColour
 from .grading import duotone_lut, teal_orange_lut

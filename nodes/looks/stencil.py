@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
-from ...recipes.assets import load_asset, parse_colour
+from .assets import load_asset, parse_colour
 from .look import Look
 from .reduced import grow, reduced_size, shrink
 from .scratch import Scratch

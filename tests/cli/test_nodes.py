@@ -47,7 +47,8 @@ def test_json_listing_carries_kinds_ranges_defaults_docs_and_pairing(capsys):
     assert infos["composite"]["pairing_from_options"] is True
     assert infos["composite"]["inputs"][1]["optional"] is True
     assert infos["sample_source"]["live"] is False and infos["camera_source"]["live"] is True
-    assert infos["video_source"]["live"] is None          # path is required: no default instance
+    assert infos["video_source"]["live"] is None
+    assert infos["video_source"]["pace_option"] == "realtime" and infos["camera_source"]["pace_option"] is None          # path is required: no default instance
     path = next(o for o in infos["video_source"]["options"] if o["name"] == "path")
     assert path["required"] is True
     assert infos["mirror"]["distribution"] == "portraitflow-mirror"
@@ -64,7 +65,8 @@ def test_one_type_in_detail(capsys):
     assert "eps              float in (0, 1]  = 0.001" in out
     assert "frame drives; each other input waits up to 100 ms" in out
     assert main(["nodes", "sample_source"]) == 0
-    assert "live (with default options): no" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "live (with default options): no" in out and "paced (run --realtime) by option: realtime" in out
 
 
 def test_an_unknown_type_is_one_line_naming_the_known_ones(capsys):

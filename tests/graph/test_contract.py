@@ -175,3 +175,53 @@ def test_a_node_overriding_the_live_property_still_sets_the_default_policy():
         spec = (GraphSpec().add("src", "t_old_style_live", realtime=realtime).add("out", "null_sink")
                 .connect("src.frame", "out.frame"))
         assert resolve(spec).edges[0].policy is policy
+
+
+class PacedPlugin(Node):
+    """A plugin source that can be paced: its contract names the option `run --realtime` sets."""
+
+    outputs = {"frame": Frame}
+    pace_option = "steady"
+    seen_options: dict[str, bool] = {}
+
+    @dataclass(frozen=True)
+    class Options:
+        steady: bool = False
+        frames: int = 3
+
+    @classmethod
+    def live_for(cls, options):
+        return options.steady
+
+    def open(self, ctx):
+        PacedPlugin.seen_options["steady"] = self.options.steady
+        self.sent = 0
+
+    def process(self, ctx):
+        if self.sent == self.options.frames:
+            from portraitflow.graph import EndOfStream
+            raise EndOfStream
+        self.sent += 1
+        ctx.emit("frame", ctx.new_packet(np.zeros((4, 4, 3), np.uint8)))
+
+
+registry.register("t_paced_plugin", PacedPlugin)
+
+
+def test_run_realtime_paces_any_source_whose_contract_names_its_pace_option(tmp_path):
+    from portraitflow.cli.main import main
+    path = tmp_path / "g.toml"
+    path.write_text((GraphSpec().add("capture", "t_paced_plugin").add("output", "null_sink")
+                     .connect("capture.frame", "output.frame")).to_toml())
+    assert main(["run", "--graph", str(path), "--quiet"]) == 0
+    assert PacedPlugin.seen_options["steady"] is False
+    assert main(["run", "--graph", str(path), "--quiet", "--realtime"]) == 0
+    assert PacedPlugin.seen_options["steady"] is True
+
+
+def test_a_pace_option_that_is_not_a_bool_option_is_refused():
+    class BadPace(PacedPlugin):
+        pace_option = "frames"
+
+    with pytest.raises(ContractError, match="pace_option 'frames' must name a bool option"):
+        registry.register("t_bad_pace", BadPace)

@@ -19,7 +19,7 @@ from portraitflow.graph.errors import ConfigError
 from portraitflow.graph.options import check_ranges
 from portraitflow.graph.runner import GraphRunner
 from portraitflow.graph.spec import GraphSpec
-from portraitflow.recipes.assets import parse_colour
+from portraitflow.nodes.looks.assets import parse_colour
 
 RED, BLUE = "#ff0000", "#0000ff"
 

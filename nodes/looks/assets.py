@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..graph.errors import ConfigError
+from ...graph.errors import ConfigError
 
 #: images shipped next to the recipe files (package data), addressable as "bundled:NAME.png"
 BUNDLED_DIR = Path(__file__).with_name("assets")

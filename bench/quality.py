@@ -11,6 +11,8 @@ folder with portraits/images + portraits/masks (person masks 0/255, same stems) 
   +colour   "after" with the fringe's 3-channel colour guide (an option, off by default)
   adaptive  "after" with segment.still_every=4 (nodes/segment_rate.py): a still scene is segmented on
             every 4th frame only, the mask carried by the smooth node's flow in between (video only)
+  every N   "after" segmented on every Nth frame whatever the motion (what --cpu-budget settles on when
+            over budget), carried by the flow in between (dev clips only)
 """
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ STILL_EVERY = {"adaptive": 4}
 class Chain:
     """segment -> (smooth) -> fringe for one chain name; smoothing only for video."""
 
-    def __init__(self, name: str, cache_dir: str | None, smoothing: float | None = None, gate_every: int = 1):
+    def __init__(self, name: str, cache_dir: str | None, smoothing: float | None = None, gate_every: int = 1,
+                 segment_every: int = 1):
         gate, edges, guide = CHAINS[name]
         self.segment = FrameSegmenter("auto", threads=1, gate_model=gate, gate_every=gate_every,
                                       frame_edges=edges, cache_dir=cache_dir)
@@ -49,6 +52,9 @@ class Chain:
         self.smoother = TemporalSmoother(SmoothOptions(combine_with_previous=smoothing)) \
             if smoothing is not None else None
         self.rate = SegmentationRate(still_every=STILL_EVERY.get(name, 1))
+        if segment_every > 1:   # what a CPU budget settles on: every Nth frame segmented, moving or not
+            self.rate.budget_interval = self.rate.max_interval = segment_every
+            self.rate.still_every, self.rate.still_threshold = 2, -1.0   # decide() runs; nothing is still
         self.frames = self.segmented = 0
         self._last: np.ndarray | None = None
 
@@ -142,10 +148,12 @@ def dev_videos(devdata: Path, cache_dir: str | None, max_frames: int) -> None:
     print(f"\n== {len(videos)} dev clips (real people, no truth), first {max_frames} frames each: mean change of "
           f"the model-resolution mask between frames (lower is steadier; includes real motion) ==")
     every_frame: dict[str, list[np.ndarray]] = {}
-    for name, smoothing in (("raw", None), ("before", 0.9), ("after", 0.9), ("after", 1.0), ("adaptive", 0.9)):
+    runs = [("raw", None, 1), ("before", 0.9, 1), ("after", 0.9, 1), ("after", 1.0, 1), ("adaptive", 0.9, 1),
+            ("after", 0.9, 2), ("after", 0.9, 4), ("after", 0.9, 8)]
+    for name, smoothing, every in runs:
         changes, segmented, frames, masks = [], 0, 0, []
         for video in videos:
-            chain = Chain(name, cache_dir, smoothing)
+            chain = Chain(name, cache_dir, smoothing, segment_every=every)
             previous = None
             with av.open(str(video)) as container:
                 for index, frame in enumerate(container.decode(video=0)):
@@ -157,10 +165,12 @@ def dev_videos(devdata: Path, cache_dir: str | None, max_frames: int) -> None:
                         changes.append(float(np.abs(mask - previous).mean()))
                     previous = mask
             segmented, frames = segmented + chain.segmented, frames + chain.frames
-        if (name, smoothing) == ("after", 0.9):
+        if (name, smoothing, every) == ("after", 0.9, 1):
             every_frame["after"] = masks
         extra = ""
-        if name == "adaptive":   # against the same chain segmenting every frame: what carrying costs
+        if every > 1:
+            name = f"every {every}"   # a CPU budget's interval: segmented every Nth frame, carried by the flow
+        if name == "adaptive" or every > 1:   # against the same chain segmenting every frame: what carrying costs
             diff = [mad(a, b) for a, b in zip(masks, every_frame["after"])]
             extra = (f", {100 * segmented / frames:.0f}% of frames segmented, MAD vs every frame "
                      f"{np.mean(diff):.2f} (worst frame {np.max(diff):.2f})")

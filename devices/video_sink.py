@@ -192,10 +192,3 @@ class VideoSink(Node):
                           self._audio, self._clock.end_seconds())
         finally:
             self._muxer = None
-
-def frame_count(path: str) -> int:
-    """Decoded frames in a video file (for tests and the CLI summary)."""
-    with av.open(path) as container:
-        return sum(1 for _ in container.decode(video=0))
-
-

@@ -1,5 +1,6 @@
-"""Load recipe files (recipes/*.toml) and turn one into the standard graph:
-capture -> downscale -> segment -> smooth -> fringe -> composite -> output.
+"""Load recipe files (recipes/*.toml) and turn one into a graph: the standard chain, a graph file
+(recipes/graphs/standard_chain.toml: capture -> downscale -> segment -> smooth -> fringe -> composite ->
+output), with the recipe's settings on its nodes.
 
 Not for: pixels (nodes/looks/) or running graphs (graph/runner.py). Errors name the recipe file, the
 key and what was expected. A recipe file has three tables:
@@ -15,15 +16,26 @@ from pathlib import Path
 from typing import Any
 
 from ..graph.errors import ConfigError
+from ..graph.graph_file import load_graph_file
 from ..graph.options import build_options, option_fields
-from ..graph.spec import GraphSpec
+from ..graph.spec import GraphSpec, NodeSpec
 from ..nodes.looks.catalogue import LOOKS, build_settings
 
 RECIPES_DIR = Path(__file__).parent
 DEFAULT_RECIPE = "blur"
-#: the standard chain's processing nodes, in order, with their node types
-CHAIN = {"downscale": "downscale", "segment": "segment", "smooth": "smooth", "fringe": "fringe",
-         "composite": "composite"}
+#: the standard chain every recipe includes, as a graph file (its capture and output are placeholders)
+STANDARD_CHAIN = RECIPES_DIR / "graphs" / "standard_chain.toml"
+#: the placeholders the run's source and sink replace
+SOURCE_ID, SINK_ID = "capture", "output"
+
+
+def _standard_chain() -> GraphSpec:
+    return load_graph_file(STANDARD_CHAIN)
+
+
+#: the standard chain's processing nodes, in flow order, with their node types (what a recipe's
+#: [nodes.ID] tables may set)
+CHAIN = {node.id: node.type for node in _standard_chain().nodes.values() if node.id not in (SOURCE_ID, SINK_ID)}
 #: composite options the recipe sets itself (from [recipe] and [settings])
 _OWN_COMPOSITE_OPTIONS = ("look", "settings")
 
@@ -82,7 +94,7 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
     head = _table(data, "recipe", file)
     extra = sorted(set(head) - {"description", "look"})
     if extra:
-        raise ConfigError(f"unknown key (expected description, look)", file=file, field=f"recipe.{extra[0]}")
+        raise ConfigError("unknown key (expected description, look)", file=file, field=f"recipe.{extra[0]}")
     description = head.get("description")
     if not isinstance(description, str) or not description.strip():
         raise ConfigError(f"expected a one-line description string, got {description!r}",
@@ -105,7 +117,7 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
         if node_id == "composite":
             own = [k for k in options if k in _OWN_COMPOSITE_OPTIONS]
             if own:
-                raise ConfigError(f"set the look in [recipe] and its settings in [settings], not here",
+                raise ConfigError("set the look in [recipe] and its settings in [settings], not here",
                                   file=file, field=f"nodes.composite.{own[0]}")
         _check_node_options(CHAIN[node_id], options, file=file, node=f"nodes.{node_id}")
         node_options[node_id] = dict(options)
@@ -162,29 +174,22 @@ def check_key_colour(recipe: Recipe, settings: dict[str, str] | None = None) -> 
 
 def recipe_graph(recipe: Recipe, *, source: tuple[str, dict], sink: tuple[str, dict],
                  settings: dict[str, str] | None = None, resize: dict[str, Any] | None = None) -> GraphSpec:
-    """The standard chain for ``recipe`` between ``source`` and ``sink`` ((node type, options) each):
-    capture -> downscale -> segment -> smooth -> fringe -> composite -> output.
+    """The standard chain (recipes/graphs/standard_chain.toml) for ``recipe`` between ``source`` and
+    ``sink`` ((node type, options) each): capture -> downscale -> segment -> smooth -> fringe ->
+    composite -> output, the recipe's node options and look set on its nodes.
 
     The mask stages work at the downscale node's working size; the composite draws on the capture's
     own full frame (its mask is brought up to it), so the output keeps the input's resolution.
     ``resize`` (options of nodes/resize.py) puts a node 'size' right after the capture to choose
     another output size (`--size`, `--max-size`)."""
     look_settings = apply_settings(recipe, settings)
-    spec = GraphSpec(name=f"recipe:{recipe.name}")
-    spec.add("capture", source[0], **dict(source[1]))
-    for node_id, node_type in CHAIN.items():
-        options = dict(recipe.node_options.get(node_id, {}))
-        if node_id == "composite":
-            options.update(look=recipe.look, settings=look_settings)
-        spec.add(node_id, node_type, **options)
-    spec.add("output", sink[0], **dict(sink[1]))
-    for edge in ("capture.frame->downscale.frame", "downscale.frame->segment.frame",
-                 "segment.mask->smooth.mask", "downscale.frame->smooth.frame",
-                 "smooth.mask->fringe.mask", "downscale.frame->fringe.frame",
-                 "fringe.mask->composite.mask", "capture.frame->composite.frame",
-                 "composite.frame->output.frame"):
-        a, b = edge.split("->")
-        spec.connect(a, b)
+    spec = _standard_chain()
+    spec.name = f"recipe:{recipe.name}"
+    for node_id, (node_type, options) in ((SOURCE_ID, source), (SINK_ID, sink)):
+        spec.nodes[node_id] = NodeSpec(node_id, node_type, dict(options), spec.nodes[node_id].part)
+    for node_id, options in recipe.node_options.items():
+        spec.nodes[node_id].options.update(options)
+    spec.nodes["composite"].options.update(look=recipe.look, settings=look_settings)
     video = video_setting(recipe.look, look_settings)
     if video is not None:   # a look setting names a video file: decode it beside the chain, on its own thread
         spec.add("background", "background_video", path=video)

@@ -16,9 +16,6 @@ import numpy as np
 
 from ...graph.errors import ConfigError
 
-#: images shipped next to the recipe files (package data), addressable as "bundled:NAME.png"
-BUNDLED_DIR = Path(__file__).with_name("assets")
-
 
 def parse_colour(text: str, *, field: str = "colour") -> tuple[int, int, int]:
     """'#rrggbb' -> (b, g, r), the graph's channel order."""
@@ -297,7 +294,7 @@ def _read(ref: str, height: int, width: int) -> np.ndarray:
         return image if (gh, gw) == (height, width) else cv2.resize(image, (width, height))
     if ref.startswith("#"):
         return np.full((height, width, 3), parse_colour(ref), np.uint8)
-    path = BUNDLED_DIR / ref.split(":", 1)[1] if ref.startswith("bundled:") else Path(ref).expanduser()
+    path = Path(ref).expanduser()
     if not path.is_file():
         raise ConfigError(f"asset image not found: {str(path)!r} (expected a readable image file, "
                           f"'#rrggbb' or 'procedural:NAME')")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...graph.options import OptionInfo, build_options, describe_options
+from ...graph.options import build_options
 from .background_replace import BackgroundReplace
 from .cutout import Cutout
 from .double_exposure import DoubleExposure
@@ -17,8 +17,6 @@ from .stencil import Stencil
 
 LOOKS: dict[str, type[Look]] = {cls.name: cls for cls in
                                 (DoubleExposure, Stencil, Poster, PortraitBlur, BackgroundReplace, Cutout)}
-#: looks whose output must never show the raw background (the composite fails closed for them)
-HIDES_BACKGROUND = frozenset(LOOKS)
 
 
 def look_class(name: str, *, file: str | None = None, node: str | None = None) -> type[Look]:
@@ -34,11 +32,6 @@ def build_settings(name: str, raw: dict[str, Any] | None, *, file: str | None = 
                    node: str | None = "settings") -> Any:
     """The look's Settings from plain data; errors name file, node/table and the key."""
     return build_options(look_class(name, file=file).Settings, raw, file=file, node=node)
-
-
-def describe_settings(name: str) -> list[OptionInfo]:
-    """A look's settings as data (type, default, range, choices, doc line)."""
-    return describe_options(look_class(name).Settings)
 
 
 def make_look(name: str, raw: dict[str, Any] | None = None) -> Look:

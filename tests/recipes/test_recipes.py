@@ -145,3 +145,23 @@ def test_stencil_title_longer_than_a_caption_is_refused() -> None:
     with pytest.raises(ConfigError, match="title must be at most 40"):
         recipe_graph(load_recipe("stencil"), source=("image_source", {"path": "x.png"}),
                      sink=("png_sink", {"path": "out.png"}), settings={"title": "X" * 41})
+
+
+def test_the_standard_chain_is_a_graph_file_every_recipe_includes() -> None:
+    """Recipes are data: the chain is recipes/graphs/standard_chain.toml (graph check accepts it as it
+    is), and a recipe's graph is that file with the run's source and sink and the recipe's options."""
+    from portraitflow.graph.graph_file import load_graph_file
+    from portraitflow.recipes.loader import CHAIN, STANDARD_CHAIN
+
+    assert main(["graph", "check", str(STANDARD_CHAIN)]) == 0
+    chain = load_graph_file(STANDARD_CHAIN)
+    assert list(CHAIN) == [n for n in chain.nodes if n not in ("capture", "output")]
+    recipe = load_recipe("stencil")
+    spec = recipe_graph(recipe, source=("video_source", {"path": "in.mp4"}), sink=("png_sink", {"path": "o.png"}))
+    assert [(e.source, e.source_port, e.target, e.target_port) for e in spec.edges] == \
+        [(e.source, e.source_port, e.target, e.target_port) for e in chain.edges]
+    assert spec.nodes["capture"].type == "video_source" and spec.nodes["output"].type == "png_sink"
+    assert spec.nodes["composite"].options["look"] == "stencil"
+    for node_id, options in recipe.node_options.items():    # the recipe's [nodes.ID] tables override
+        assert options.items() <= spec.nodes[node_id].options.items()
+    assert "standard_chain" not in list_recipes()

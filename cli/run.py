@@ -151,26 +151,31 @@ def _live_by_nature(spec: GraphSpec, node: NodeSpec) -> bool:
 
 
 def _set_output_timing(spec: GraphSpec, args: argparse.Namespace) -> None:
-    """The encoding sinks' timing and sound: a live recording keeps its real (capture) timing, a file
-    its own media time; --fps fixes the rate; the input file's audio goes to the output unless
+    """The encoding sinks' timing and sound, each set through the option its contract names
+    (Node.encoding, Node.sound_file_option): a live recording keeps its real (capture) timing, a file
+    its own media time; --fps fixes the rate; the input file's sound goes to the output unless
     --no-audio. A stream is live by nature: file and sample sources feeding one play in real time."""
     from ..devices.audio_track import has_audio
 
-    sinks = [n for n in spec.nodes.values() if n.type in ("video_sink", "stream_sink")]
-    if any(n.type == "stream_sink" for n in sinks):
+    classes = {node.id: registry.node_class(node.type, file=spec.file, node=node.id)
+               for node in spec.nodes.values()}
+    sinks = [(node, classes[node.id].encoding) for node in spec.nodes.values() if classes[node.id].encoding]
+    if any(encoding.plays_live for _, encoding in sinks):
         for node, option in paceable_sources(spec):
             node.options.setdefault(option, True)
     live = args.realtime or any(_live_by_nature(spec, node) for node in spec.nodes.values())
-    files = [n.options["path"] for n in spec.nodes.values()
-             if n.type == "video_source" and "://" not in str(n.options.get("path", ""))]
+    files = [str(node.options.get(classes[node.id].sound_file_option, "")) for node in spec.nodes.values()
+             if classes[node.id].sound_file_option]
+    files = [f for f in files if f and "://" not in f]   # a local file: a URL's sound is not read twice
     audio = files[0] if len(files) == 1 and not args.no_audio and has_audio(files[0]) else ""
-    for node in sinks:
-        if live and node.type == "video_sink":
-            node.options.setdefault("timestamps", "capture")   # a live recording keeps its real timing
-        if args.fps is not None:
-            node.options["fps"] = args.fps
-        if audio:
-            node.options.setdefault("audio_from", audio)
+    for node, encoding in sinks:
+        if live and encoding.live_timing:
+            option, value = encoding.live_timing
+            node.options.setdefault(option, value)   # a live recording keeps its real timing
+        if args.fps is not None and encoding.rate_option:
+            node.options[encoding.rate_option] = args.fps
+        if audio and encoding.sound_option:
+            node.options.setdefault(encoding.sound_option, audio)
 
 
 def _add_web_preview(spec: GraphSpec) -> None:

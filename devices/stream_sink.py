@@ -18,7 +18,7 @@ import av
 import cv2
 import numpy as np
 
-from ..graph import DeviceError, Frame, Node, Packet
+from ..graph import DeviceError, Encoding, Frame, Node, Packet
 from ..graph.media_time import media_seconds
 from ..graph.options import check_ranges
 from .alpha_drop import AlphaDropWarning
@@ -55,6 +55,7 @@ class StreamSink(Node):
     """
 
     inputs = {"frame": Frame}
+    encoding = Encoding(rate_option="fps", sound_option="audio_from", plays_live=True)
 
     @dataclass(frozen=True)
     class Options:

@@ -18,7 +18,7 @@ from typing import Literal
 import av
 import cv2
 
-from ..graph import DeviceError, Frame, Node, Packet
+from ..graph import DeviceError, Encoding, Frame, Node, Packet
 from ..graph.media_time import media_seconds
 from ..graph.options import Above, check_ranges
 from .alpha_drop import AlphaDropWarning
@@ -60,6 +60,7 @@ class VideoSink(Node):
     """
 
     inputs = {"frame": Frame}
+    encoding = Encoding(rate_option="fps", sound_option="audio_from", live_timing=("timestamps", "capture"))
 
     @dataclass(frozen=True)
     class Options:

@@ -64,6 +64,7 @@ class VideoSource(Node):
                 raise ValueError(f"max_frames must be >= 0 (0 = all), got {self.max_frames}")
 
     pace_option = "realtime"   # `run --realtime` / `--preview web` play it at its frame rate
+    sound_file_option = "path"  # its file's sound can go to the output (a URL's cannot: see cli/run.py)
 
     @classmethod
     def live_for(cls, options) -> bool:

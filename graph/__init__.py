@@ -13,7 +13,7 @@ from .errors import (
 )
 from .graph_file import load_graph_file, parse_graph
 from .kinds import AnyKind, Frame, Kind, Mask
-from .node import Context, Node, Pairing
+from .node import Context, Encoding, Node, Pairing
 from .options import Above, NoOptions, build_options, check_ranges, describe_options
 from .packet import Packet, now_ns
 from .runner import GraphRunner, run_graph
@@ -22,8 +22,34 @@ from .stats import RunStats
 from .validate import resolve
 
 __all__ = [
-    "Above", "AnyKind", "ConfigError", "Context", "ContractError", "DeviceError", "DropPolicy", "EndOfStream",
-    "Frame", "GraphRunner", "GraphSpec", "Kind", "Mask", "ModelError", "NoOptions", "Node", "NodeError",
-    "Packet", "Pairing", "PortraitflowError", "RunStats", "build_options", "check_ranges", "describe_options",
-    "load_graph_file", "now_ns", "parse_graph", "resolve", "run_graph",
+    "Above",
+    "AnyKind",
+    "ConfigError",
+    "Context",
+    "ContractError",
+    "DeviceError",
+    "DropPolicy",
+    "Encoding",
+    "EndOfStream",
+    "Frame",
+    "GraphRunner",
+    "GraphSpec",
+    "Kind",
+    "Mask",
+    "ModelError",
+    "NoOptions",
+    "Node",
+    "NodeError",
+    "Packet",
+    "Pairing",
+    "PortraitflowError",
+    "RunStats",
+    "build_options",
+    "check_ranges",
+    "describe_options",
+    "load_graph_file",
+    "now_ns",
+    "parse_graph",
+    "resolve",
+    "run_graph",
 ]

@@ -44,6 +44,20 @@ class Pairing:
     max_age_ms: float = 250.0
 
 
+@dataclass(frozen=True)
+class Encoding:
+    """What an encoding sink (a file, a stream) takes from the run, named by its own options, so the
+    command line sets them by contract and never by node type: ``rate_option`` gets `--fps`,
+    ``sound_option`` the path of the input file whose sound goes along, ``live_timing`` (option, value)
+    is set when the run is live (a recording keeps the camera's real timing), and ``plays_live`` says
+    the output is live by nature (a network stream): file sources feeding it play in real time."""
+
+    rate_option: str | None = None
+    sound_option: str | None = None
+    live_timing: tuple[str, str] | None = None
+    plays_live: bool = False
+
+
 class Context:
     """What a node sees while it runs: the inputs of this call, emit, counters, new packets."""
 
@@ -89,6 +103,10 @@ class Node:
     #: sources: the bool option that makes this source play at its own frame rate, like a camera
     #: (`run --realtime`, `--preview web` set it); None when it cannot be paced
     pace_option: ClassVar[str | None] = None
+    #: sources: the option naming a local media file whose sound an encoding sink may carry (None: no sound)
+    sound_file_option: ClassVar[str | None] = None
+    #: sinks that encode (files, streams): what they take from the run (see Encoding)
+    encoding: ClassVar[Encoding | None] = None
 
     def __init__(self, node_id: str, options: Any = None, type_name: str | None = None):
         self.id = node_id
@@ -122,11 +140,20 @@ class Node:
                                 f"(or `pairing_for(options)`)")
         if cls.pairing is not None:
             cls.check_pairing(cls.pairing)
-        if cls.pace_option is not None:
-            fields = {f.name: f.type for f in dataclasses.fields(cls.Options)}
-            if cls.inputs or fields.get(cls.pace_option) not in (bool, "bool"):
-                raise ContractError(f"{cls.__name__}: pace_option {cls.pace_option!r} must name a bool option "
-                                    f"of a source (options: {', '.join(fields) or 'none'})")
+        fields = {f.name: f.type for f in dataclasses.fields(cls.Options)}
+        if cls.encoding is not None:
+            named = (cls.encoding.rate_option, cls.encoding.sound_option,
+                     cls.encoding.live_timing[0] if cls.encoding.live_timing else None)
+            unknown = [name for name in named if name is not None and name not in fields]
+            if unknown or cls.outputs:
+                raise ContractError(f"{cls.__name__}: encoding must name options of a sink, got "
+                                    f"{', '.join(unknown) or 'outputs'} (options: {', '.join(fields) or 'none'})")
+        if cls.sound_file_option is not None and (cls.inputs or cls.sound_file_option not in fields):
+            raise ContractError(f"{cls.__name__}: sound_file_option {cls.sound_file_option!r} must name an "
+                                f"option of a source (options: {', '.join(fields) or 'none'})")
+        if cls.pace_option is not None and (cls.inputs or fields.get(cls.pace_option) not in (bool, "bool")):
+            raise ContractError(f"{cls.__name__}: pace_option {cls.pace_option!r} must name a bool option "
+                                f"of a source (options: {', '.join(fields) or 'none'})")
 
     @classmethod
     def check_pairing(cls, pairing: Any) -> None:

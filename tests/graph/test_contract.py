@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from portraitflow.graph import ContractError, Frame, Node, NodeError, Pairing, registry
+from portraitflow.graph import ContractError, Encoding, Frame, Node, NodeError, Pairing, registry
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import DropPolicy, GraphSpec
 from portraitflow.graph.validate import resolve
@@ -225,3 +225,46 @@ def test_a_pace_option_that_is_not_a_bool_option_is_refused():
 
     with pytest.raises(ContractError, match="pace_option 'frames' must name a bool option"):
         registry.register("t_bad_pace", BadPace)
+
+
+class EncodingPlugin(Node):
+    """A plugin encoding sink: --fps, the live timing and the sound reach it through its Encoding."""
+
+    inputs = {"frame": Frame}
+    seen: dict = {}
+
+    @dataclass(frozen=True)
+    class Options:
+        rate: float = 0.0
+        clock: str = "media"
+        sound: str = ""
+
+    encoding = Encoding(rate_option="rate", sound_option="sound", live_timing=("clock", "capture"))
+
+    def open(self, ctx):
+        EncodingPlugin.seen.update(rate=self.options.rate, clock=self.options.clock, sound=self.options.sound)
+
+    def process(self, ctx):
+        pass
+
+
+registry.register("t_encoding_plugin", EncodingPlugin)
+
+
+def test_run_sets_fps_and_live_timing_on_any_sink_whose_contract_names_them(tmp_path):
+    from portraitflow.cli.main import main
+    path = tmp_path / "g.toml"
+    path.write_text((GraphSpec().add("capture", "t_paced_plugin").add("output", "t_encoding_plugin")
+                     .connect("capture.frame", "output.frame")).to_toml())
+    assert main(["run", "--graph", str(path), "--quiet"]) == 0
+    assert EncodingPlugin.seen == {"rate": 0.0, "clock": "media", "sound": ""}
+    assert main(["run", "--graph", str(path), "--quiet", "--realtime", "--fps", "12.5"]) == 0
+    assert EncodingPlugin.seen == {"rate": 12.5, "clock": "capture", "sound": ""}
+
+
+def test_an_encoding_that_names_no_option_of_the_sink_is_refused():
+    class BadEncoding(EncodingPlugin):
+        encoding = Encoding(rate_option="fps")
+
+    with pytest.raises(ContractError, match="encoding must name options of a sink, got fps"):
+        registry.register("t_bad_encoding", BadEncoding)

@@ -11,6 +11,9 @@ from typing import Any
 #: metadata a packet from another process carries (set by graph/transport's link_in): that
 #: process's monotonic clock minus this one's, so capture_ts_ns + offset is on this clock
 CLOCK_OFFSET_KEY = "clock_offset_ns"
+#: the counter a receiving link node keeps: the sending process's clock minus this one's, in µs (the
+#: trace recorder reads it to put a split run's processes on one clock)
+LINK_CLOCK_OFFSET_COUNTER = "link_clock_offset_us"
 
 
 def now_ns() -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .packet import LINK_CLOCK_OFFSET_COUNTER
 
 #: at 30 fps and 8 nodes this is about 70 minutes of spans (~100 bytes each in memory)
 MAX_SPANS = 1_000_000
@@ -159,11 +160,11 @@ def merge_trace_files(paths: Iterable[str | Path], output: str | Path,
 
 def place_on_link_clock(recorder: TraceRecorder, stats) -> int | None:
     """In a process of a split run that receives over a link: shift every span of this process onto
-    the sending process's clock, using the offset the link estimated (counter ``link_clock_offset_us``
-    of a link_in node: peer clock minus this clock). Returns the offset applied, or None when this
+    the sending process's clock, using the offset the link estimated (the counter
+    LINK_CLOCK_OFFSET_COUNTER of the node that receives the link: peer clock minus this clock). Returns the offset applied, or None when this
     process has no such link (it is then the reference itself)."""
-    offsets = [n.counters["link_clock_offset_us"] for n in stats.nodes.values()
-               if n.type == "link_in" and "link_clock_offset_us" in n.counters]
+    offsets = [n.counters[LINK_CLOCK_OFFSET_COUNTER] for n in stats.nodes.values()
+               if LINK_CLOCK_OFFSET_COUNTER in n.counters]
     if not offsets:
         return None
     offset_ns = int(offsets[0]) * 1000

@@ -18,12 +18,12 @@ import time
 from collections import deque
 from typing import Any
 
-from ..packet import now_ns
+from ..packet import LINK_CLOCK_OFFSET_COUNTER, now_ns
 from . import wire
 from .clock import ClockOffset
-from .wire import CLOCK_OFFSET_META
 from .endpoint import PEER_TIMEOUT_S, Endpoint, LinkSettings
 from .slot_ledger import SlotLedger
+from .wire import CLOCK_OFFSET_META
 
 #: data more than this far ahead of the receiver's clock is refused
 FUTURE_LIMIT_NS = 1_000_000_000
@@ -259,7 +259,7 @@ class LinkReceiver(Endpoint):
                 self._ledger.clear()
             self.counters.add("link_sessions")
         sender.last_heard = now
-        self.counters["link_clock_offset_us"] = sender.clock.offset_ns // 1000
+        self.counters[LINK_CLOCK_OFFSET_COUNTER] = sender.clock.offset_ns // 1000
 
     def _set_policy(self, sender: _Sender, policy: str) -> None:
         sender.policy = policy

@@ -23,6 +23,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))     # the camera schedule source lives with the tests
 
+import itertools
+
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import GraphSpec
 
@@ -81,7 +83,7 @@ def bench(name: str, url: str, fmt: str, listen: bool, frames: int, fps: float, 
               f"{after_close} decoded after the sender closed)")
     sink = stats.nodes["output"]
     pts = [f["pts"] for f in decoded]
-    increasing = all(b > a for a, b in zip(pts, pts[1:]))
+    increasing = all(b > a for a, b in itertools.pairwise(pts))
     print(f"{name:<22} capture->decoded p50 {pct(latency, 50):6.1f} ms  p99 {pct(latency, 99):6.1f} ms  | "
           f"decoded {len(decoded)}/{frames} ({100 * len(decoded) / frames:.1f}%), "
           f"sent {sink.counters.get('frames_sent', 0)}, dropped before the sink {stats.dropped}, "

@@ -70,7 +70,7 @@ def role_imagezmq_hub(address: str, frames: int) -> None:
     hub = imagezmq.ImageHub(open_port=address, REQ_REP=True)
     got, first = 0, None
     while got < frames:
-        _, image = hub.recv_image()
+        _, _image = hub.recv_image()
         hub.send_reply(b"OK")
         first = first or time.perf_counter()
         got += 1

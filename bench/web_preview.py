@@ -19,6 +19,7 @@ import time
 
 import cv2
 import numpy as np
+
 from portraitflow.devices.endpoints import source_for
 from portraitflow.devices.web_server import WebPreviewServer
 from portraitflow.graph import Frame, Node, registry

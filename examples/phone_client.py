@@ -86,7 +86,7 @@ class PhoneLink:
                 return
             try:
                 msg = msgpack.unpackb(parts[0], raw=False)
-            except Exception:  # noqa: BLE001 - ignore what we cannot read
+            except Exception:  # noqa: BLE001, S112 - a message we cannot read is ignored, by design
                 continue
             if not isinstance(msg, dict) or msg.get("v") != PROTOCOL_VERSION or msg.get("stream") != self.stream:
                 continue
@@ -106,7 +106,7 @@ class PhoneLink:
     def send(self, frame: np.ndarray, capture_ts_ns: int, seq: int) -> None:
         if self.codec == "jpeg":
             import cv2
-            ok, payload = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+            _ok, payload = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         else:
             payload = np.ascontiguousarray(frame)
         header = self.header("data", receiver_session=self.receiver_session, link_seq=self.link_seq, seq=seq, capture_ts_ns=capture_ts_ns,

@@ -60,7 +60,7 @@ class ClipReader:
     exact fractions (pts x time base), so a loop of 12 frames at 10 fps is exactly 1.2 s, not 1.2000000002."""
 
     def __init__(self, path: str, *, loop: bool = True):
-        import av   # here, not at the top: the looks import this module, and `portraitflow --help` must stay light
+        import av  # here, not at the top: the looks import this module, and `portraitflow --help` must stay light
 
         self._av = av
         self.path, self.loop = path, loop
@@ -86,9 +86,8 @@ class ClipReader:
         self._frames = self._container.decode(self._stream)
         self._pass_start = True
 
-    def _next_frame(self) -> tuple[Fraction, "av.VideoFrame"] | None:
+    def _next_frame(self) -> tuple[Fraction, av.VideoFrame] | None:
         """(time from the clip's start in s, frame), or None at the end of the clip."""
-        import av
         try:
             frame = next(self._frames)
         except StopIteration:
@@ -103,7 +102,6 @@ class ClipReader:
 
     def _wrap(self) -> None:
         """Back to the clip's first frame (the end has been reached)."""
-        import av
         try:
             self._container.seek(0, stream=self._stream)
         except self._av.FFmpegError as exc:
@@ -115,7 +113,7 @@ class ClipReader:
             raise DeviceError(f"background video {self.path!r}: no frame after seeking to the start")
         self._current, self._upcoming = first, self._next_frame()
 
-    def frame_at(self, time_s: Fraction) -> tuple["av.VideoFrame", bool]:
+    def frame_at(self, time_s: Fraction) -> tuple[av.VideoFrame, bool]:
         """The frame to show at ``time_s`` (>= 0, from the clip's start, any number of loops on) and whether
         it differs from the one returned last time."""
         changed = False

@@ -57,13 +57,13 @@ class Composite(Node):
                 raise error from None
 
     @staticmethod
-    def settings_options(options: "Composite.Options") -> type:
+    def settings_options(options: Composite.Options) -> type:
         """The dataclass the ``settings`` table follows for ``options.look`` (the web preview draws
         the look's controls from it)."""
         return look_class(options.look).Settings
 
     @classmethod
-    def pairing_for(cls, options: "Composite.Options") -> Pairing:
+    def pairing_for(cls, options: Composite.Options) -> Pairing:
         """The frame drives; its mask is waited for and aged as the options say."""
         return Pairing(primary="frame", wait_ms=options.mask_wait_ms, max_age_ms=options.mask_max_age_ms)
 

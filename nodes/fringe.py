@@ -60,7 +60,7 @@ class EdgeRefiner:
         self.upsampler = GuidedUpsampler(radius=o.radius, eps=o.eps, guide_long_side=o.guide_long_side,
                                          guide=o.guide)
         self.styler = FringeStyler(o.style, o.style_width, o.halftone_cell, o.seed)
-        spread_px = int(round(abs(o.spread)))
+        spread_px = round(abs(o.spread))
         self._spread_kernel = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread_px + 1,) * 2)
                                if spread_px else None)
 

@@ -14,6 +14,7 @@ from .h264 import H264Decoder, H264Encoder
 from .payload import Buffer, Decoder, Encoder, describe
 from .wire import DTYPES, WireError, expected_payload_bytes
 
+
 class RawEncoder(Encoder):
     """The array's own bytes, sent zero-copy (the packet is immutable, so ZeroMQ may read it later)."""
 

@@ -105,7 +105,7 @@ class Endpoint:
         s.setsockopt(zmq.RECONNECT_IVL, 50)
         s.setsockopt(zmq.RECONNECT_IVL_MAX, 250)
 
-    def start(self) -> "Endpoint":
+    def start(self) -> Endpoint:
         s, settings = self.socket, self.settings
         try:
             self.security_mode = secure(s, settings.address, settings.bind, settings.security, settings.node)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..options import check_ranges
 from ..errors import EndOfStream
 from ..kinds import KINDS, AnyKind
 from ..node import Context, Node
+from ..options import check_ranges
 from ..packet import Packet
 from . import wire
 from .codecs import PayloadDecoder

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..options import check_ranges
 from ..kinds import AnyKind
 from ..node import Context, Node
+from ..options import check_ranges
 from .codecs import make_encoder
-from .sender import LinkSender
 from .options import LinkOptions, settings_from
 from .security import is_local
+from .sender import LinkSender
 
 POLICIES = ("latest", "block")
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..packet import Packet, now_ns
 from . import wire
-from .payload import Encoder
 from .endpoint import PEER_TIMEOUT_S, Endpoint, LinkSettings
+from .payload import Encoder
 
 #: block links: at most this many sent packets kept until the receiver acknowledges them
 RETAIN_LIMIT = 64
@@ -142,9 +142,8 @@ class LinkSender(Endpoint):
             self._credit(header)
         elif kind == wire.PING:
             self._pong(peer, header)
-        elif kind == wire.END_ACK:
-            if header["sender_session"] == self.session:
-                self._end_acked.set()
+        elif kind == wire.END_ACK and header["sender_session"] == self.session:
+            self._end_acked.set()
 
     def _credit(self, header: dict[str, Any]) -> None:
         if header["sender_session"] != self.session:

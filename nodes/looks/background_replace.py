@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
-from .assets import load_asset
 from ..background_video import is_video_background
 from ..light_wrap import LightWrap
+from .assets import load_asset
 from .blend import alpha_blend, mask_to_alpha
 from .cutout import cut_out
 from .edge_colour import EdgeColour

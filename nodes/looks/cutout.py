@@ -37,7 +37,8 @@ class Cutout(Look):
 
         def __post_init__(self):
             if not isinstance(self.decontaminate, bool):
-                raise ValueError(f"decontaminate must be true or false, got {self.decontaminate!r}")
+                # ValueError: the options convention (build_options turns it into a ConfigError naming the field)
+                raise ValueError(f"decontaminate must be true or false, got {self.decontaminate!r}")  # noqa: TRY004
 
     @property
     def channels(self) -> int:

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
-from .assets import load_asset
 from ..background_video import is_video_background
+from .assets import load_asset
 from .blend import alpha_blend, mask_to_alpha
 from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve

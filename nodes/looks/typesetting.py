@@ -33,7 +33,7 @@ def set_line(text: str, size_px: float, style: TypeStyle = TypeStyle()) -> np.nd
     """The line as a tight uint8 alpha stamp (255 = ink). Empty text gives a 0x0 stamp."""
     if not text.strip():
         return np.zeros((0, 0), np.uint8)
-    size = max(4, int(round(size_px)))
+    size = max(4, round(size_px))
     face = _font(style.font)
     pad = size
     width = int(len(text) * size * (1.0 + style.tracking) + 4 * pad)
@@ -46,7 +46,7 @@ def set_line(text: str, size_px: float, style: TypeStyle = TypeStyle()) -> np.nd
         spacing = style.tracking * size
         pos = float(x)
         for char in text:   # per letter, because the renderer has no letter-spacing option
-            (next_x, _), _ = cv2.putText(canvas, char, (int(round(pos)), baseline), 255, face, size,
+            (next_x, _), _ = cv2.putText(canvas, char, (round(pos), baseline), 255, face, size,
                                          style.weight)
             pos = next_x + spacing
     rows = np.flatnonzero(canvas.max(axis=1))

@@ -22,9 +22,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 
 import av
 import cv2
@@ -55,12 +55,12 @@ class Command:
 
 
 def sh_blocks(text: str) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"^```sh\n(.*?)^```$", text, re.S | re.M)]
+    return [m.group(1) for m in re.finditer(r"^```sh\n(.*?)^```$", text, re.DOTALL | re.MULTILINE)]
 
 
 def toml_block(text: str) -> str:
     """The README's graph file example (its one ```toml block with a [graph] table)."""
-    blocks = [b for b in re.findall(r"^```toml\n(.*?)^```$", text, re.S | re.M) if "[graph]" in b]
+    blocks = [b for b in re.findall(r"^```toml\n(.*?)^```$", text, re.DOTALL | re.MULTILINE) if "[graph]" in b]
     assert len(blocks) == 1, "the README should show exactly one graph file"
     return blocks[0]
 

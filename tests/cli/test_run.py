@@ -1,6 +1,7 @@
 """End to end through real devices: a PyAV-made video through real nodes to a real MP4, and Ctrl-C."""
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pytest
 
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import GraphSpec
@@ -57,7 +57,7 @@ def test_video_file_through_real_nodes_to_mp4_keeps_every_frame(tmp_path):
     got = Collect.received["e2e"]
     assert len(got) == 40
     ts = [f.capture_ts_ns for f, _ in got]
-    assert all(b > a for a, b in zip(ts, ts[1:]))
+    assert all(b > a for a, b in itertools.pairwise(ts))
     assert all(f.payload.shape == (120, 160, 3) for f, _ in got)
     count, size = decode_count(dst)
     assert count == 40 and size == (160, 120)
@@ -83,7 +83,7 @@ options = {{ path = "{out}" }}
         time.sleep(0.2)
     assert proc.poll() is None, proc.stderr.read()
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     written = int(re.search(r"(\d+) frames out", stderr).group(1))
     assert written > 10

@@ -13,7 +13,7 @@ import pytest
 # kill_writer.py subprocess import device_helpers by name
 sys.path.insert(0, str(Path(__file__).parent))
 
-from device_helpers import write_video  # noqa: E402
+from device_helpers import write_video
 
 
 @pytest.fixture

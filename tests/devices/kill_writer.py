@@ -8,12 +8,12 @@ import os
 import signal
 import sys
 
-from device_helpers import numbered_frame
-
 from portraitflow.devices.video_sink import VideoSink
 from portraitflow.graph.node import Context
 from portraitflow.graph.packet import Packet
 from portraitflow.graph.testing import make_node
+
+from device_helpers import numbered_frame
 
 
 def main(path: str, frames: int) -> None:

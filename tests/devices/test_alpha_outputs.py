@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from portraitflow.devices.video_sink import VideoSink
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.testing import make_node, packets, run_node
 from portraitflow.nodes.looks.blend import mask_to_alpha
 from portraitflow.recipes.loader import load_recipe, recipe_graph
+
 from support import graph_nodes  # noqa: F401  (registers t_collect)
 from support.alpha_video import decode_bgra, probe, read_png_sequence
 

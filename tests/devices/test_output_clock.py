@@ -2,6 +2,7 @@
 fixed output rate."""
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 from portraitflow.devices.output_clock import OutputClock
@@ -27,7 +28,7 @@ def test_a_source_restart_is_a_discontinuity_not_thousands_of_nudges():
     clock = OutputClock(Fraction(1, 90_000))
     times = [5000, 5033.3, 5066.7, 10, 43.3]        # the clock went back 5 s
     pts = [p for packet in camera_packets(times) for p in clock.pts_for(packet)]
-    assert all(b > a for a, b in zip(pts, pts[1:]))
+    assert all(b > a for a, b in itertools.pairwise(pts))
     assert pts[3] - pts[2] == 3000                  # one nominal frame (1/30 s) after the last
     assert abs(pts[4] - pts[3] - 2997) <= 1           # and the source's own spacing after it
     assert clock.counters == {"timestamp_discontinuities": 1}

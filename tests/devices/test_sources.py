@@ -1,12 +1,12 @@
 """The sources: sample, video file, image, camera: counts, timestamps, shapes, content and errors."""
 from __future__ import annotations
 
+import itertools
 import sys
 
 import cv2
 import numpy as np
 import pytest
-from device_helpers import mean_abs_error, numbered_frame, write_video
 
 from portraitflow.devices.camera_source import CameraSource, list_cameras
 from portraitflow.devices.image_source import ImageSource
@@ -15,11 +15,13 @@ from portraitflow.devices.video_source import VideoSource
 from portraitflow.graph import ConfigError, DeviceError
 from portraitflow.graph.testing import make_node, run_node
 
+from device_helpers import mean_abs_error, numbered_frame, write_video
+
 
 def assert_stream(frames, count, shape):
     assert len(frames) == count
     stamps = [p.capture_ts_ns for p in frames]
-    assert all(b > a for a, b in zip(stamps, stamps[1:])), "capture timestamps must increase"
+    assert all(b > a for a, b in itertools.pairwise(stamps)), "capture timestamps must increase"
     assert [p.seq for p in frames] == list(range(count))
     for p in frames:
         assert p.payload.dtype == np.uint8 and p.payload.shape == shape
@@ -34,7 +36,7 @@ def test_sample_emits_its_frames_at_720p():
 
 def test_sample_moves_every_frame_but_gently():
     frames = [p.payload for p in run_node(make_node(SampleSource, {"frames": 60}))["frame"]]
-    steps = [mean_abs_error(a, b) for a, b in zip(frames, frames[1:])]
+    steps = [mean_abs_error(a, b) for a, b in itertools.pairwise(frames)]
     assert min(steps) > 0.3, "the camera must move every frame"
     assert max(steps) < 12.0, "but slowly: consecutive frames stay alike"
     assert mean_abs_error(frames[0], frames[-1]) > max(steps), "and the move accumulates"

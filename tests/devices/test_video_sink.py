@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from device_helpers import decode_all, mean_abs_error, numbered_frame
 
 from portraitflow.devices.sample_source import SampleSource
 from portraitflow.devices.video_sink import VideoSink
@@ -16,6 +15,8 @@ from portraitflow.graph import ConfigError, DeviceError
 from portraitflow.graph.node import Context
 from portraitflow.graph.packet import Packet
 from portraitflow.graph.testing import make_node, packets, run_node
+
+from device_helpers import decode_all, mean_abs_error, numbered_frame
 
 HERE = Path(__file__).parent
 

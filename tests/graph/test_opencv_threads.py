@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 import cv2
-import support.graph_nodes  # noqa: F401  (registers t_count, t_collect)
+
 from portraitflow.graph import Frame, Node, registry
 from portraitflow.graph.runner import GraphRunner, run_graph
 from portraitflow.graph.spec import GraphSpec
+
+import support.graph_nodes  # noqa: F401  (registers t_count, t_collect)
 
 
 class RecordOpenCVThreads(Node):

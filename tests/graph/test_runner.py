@@ -200,6 +200,7 @@ def test_a_live_change_that_makes_the_node_fail_is_undone_and_the_graph_runs_on(
     from dataclasses import dataclass
 
     from portraitflow.graph import registry
+
     from support.graph_nodes import Slow
 
     class Fussy(Slow):

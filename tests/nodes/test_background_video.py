@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+
 from portraitflow.graph import ConfigError
 from portraitflow.graph.errors import NodeError
 from portraitflow.graph.runner import run_graph
@@ -17,6 +18,7 @@ from portraitflow.graph.spec import GraphSpec
 from portraitflow.graph.testing import make_node
 from portraitflow.nodes.background_video import BackgroundVideo, cover
 from portraitflow.recipes.loader import load_recipe, recipe_graph
+
 from support import graph_nodes  # noqa: F401  (registers t_collect)
 
 BAR = 16   # px of colour bar at each side of the clip (left red, right blue): they show what was cropped

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from portraitflow.nodes.looks.foreground import estimate_foreground
 
 HAIR_BGR = np.array([35, 45, 70], np.float32)        # dark brown

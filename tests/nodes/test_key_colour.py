@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from portraitflow.graph import ConfigError
 from portraitflow.graph.runner import run_graph
 from portraitflow.nodes.key_colour import add_key_colour, parse_key_colour
 from portraitflow.nodes.looks.blend import mask_to_alpha
 from portraitflow.recipes.loader import load_recipe, recipe_graph
+
 from support import graph_nodes  # noqa: F401  (registers t_collect)
 from support.alpha_video import decode_bgra, read_png_sequence
 
@@ -73,6 +75,7 @@ def test_key_colour_on_the_command_line_for_an_mp4(tmp_path: Path, model_cache) 
 
 def test_render_with_a_key_colour_writes_an_opaque_still(tmp_path: Path, model_cache) -> None:
     from portraitflow.cli.main import main
+
     from support.paths import PARITY
     out = tmp_path / "keyed.png"
     assert main(["render", str(PARITY / "astronaut_512.png"), "--recipe", "cutout", "-o", str(out),

@@ -7,6 +7,8 @@ Not for: the looks' plumbing (test_composite.py) or their masks (test_fringe.py,
 """
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
@@ -113,7 +115,7 @@ def test_poster_type_hierarchy_below_the_head(height: int, width: int) -> None:
     assert list(boxes) == order and len(order) in (3, 4)           # a billing block of 1-2 lines
     tops = [boxes[k][0] for k in order]
     assert tops == sorted(tops)                                     # tagline, title, billing, top to bottom
-    for upper, lower in zip(order, order[1:]):
+    for upper, lower in itertools.pairwise(order):
         assert boxes[upper][1] < boxes[lower][0]                    # no overlaps
     heights = {k: boxes[k][1] - boxes[k][0] for k in order}
     # the title leads (a tall frame narrows it to the width, still well over twice the other lines)

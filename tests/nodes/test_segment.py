@@ -4,17 +4,15 @@ Not for: the converter (tests/models/test_tflite_to_onnx.py) or upscaling policy
 """
 from __future__ import annotations
 
-from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from support.paths import PARITY
 
 from portraitflow.graph.errors import ConfigError
 from portraitflow.graph.testing import make_node, packets, run_node
 from portraitflow.nodes.segment import Segment
 
-PARITY = Path(__file__).resolve().parents[1] / "fixtures" / "mediapipe_parity"
+from support.paths import PARITY
 
 IMAGES = ["astronaut_512", "camera_512", "coffee_noperson_600x400", "astronaut_in_coffee_1280x720"]
 MEDIAPIPE_KEY = {"selfie_general": "selfie_segmentation", "selfie_landscape": "selfie_segmentation_landscape"}

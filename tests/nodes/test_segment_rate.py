@@ -40,7 +40,7 @@ def moving(n: int, px_per_frame: float) -> list[np.ndarray]:
 
 
 def centroid_x(mask: np.ndarray) -> float:
-    ys, xs = np.nonzero(mask >= 0.5)
+    _ys, xs = np.nonzero(mask >= 0.5)
     return float(xs.mean())
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from support.media_files import probe, write_clip
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from support.media_files import probe, write_clip
 from support.stream_receiving import free_port, received, start_receiver
 

@@ -4,12 +4,15 @@ by a PyAV receiver in another process. The sink must never fail, and the receive
 increasing pts that keep the schedule's timing."""
 from __future__ import annotations
 
+import itertools
 import socket
 
 import pytest
-import support.camera_schedule  # noqa: F401  (registers t_camera_schedule)
+
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import GraphSpec
+
+import support.camera_schedule  # noqa: F401  (registers t_camera_schedule)
 from support.camera_schedule import camera_schedule
 from support.stream_receiving import free_port, received, start_receiver
 
@@ -29,18 +32,18 @@ def check_timing(frames: list[dict], time_base_s: float, every_frame: bool) -> N
     shots = camera_schedule(FRAMES, FPS)
     codes = [f["code"] for f in frames]
     pts = [f["pts"] for f in frames]
-    assert all(b > a for a, b in zip(pts, pts[1:])), "pts must increase strictly"
-    assert all(b > a for a, b in zip(codes, codes[1:])), "frames arrive in order, none twice"
+    assert all(b > a for a, b in itertools.pairwise(pts)), "pts must increase strictly"
+    assert all(b > a for a, b in itertools.pairwise(codes)), "frames arrive in order, none twice"
     if every_frame:
         assert codes == list(range(FRAMES))
     else:     # UDP: the receiver joins at the first keyframe; on loopback nothing after it is lost
         assert codes[-1] == FRAMES - 1 and len(codes) >= FRAMES - codes[0] - 3
     # the output keeps the schedule's timing: each gap between two received frames is the gap between
     # their timestamps (a collision was nudged by one tick: within 2 ms)
-    for a, b in zip(frames, frames[1:]):
+    for a, b in itertools.pairwise(frames):
         media_gap = (shots[b["code"]].media_ns - shots[a["code"]].media_ns) / 1e9
         assert (b["pts"] - a["pts"]) * time_base_s == pytest.approx(media_gap, abs=0.0021)
-    gaps = [(b["pts"] - a["pts"]) * time_base_s for a, b in zip(frames, frames[1:])]
+    gaps = [(b["pts"] - a["pts"]) * time_base_s for a, b in itertools.pairwise(frames)]
     assert max(gaps) > 0.2       # the camera's stalls are in the stream
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import pytest
+
 from portraitflow.devices.web_server import WebPreviewServer
 from portraitflow.graph import Frame, Node, registry
 from portraitflow.graph.errors import ConfigError
@@ -141,7 +142,7 @@ def test_live_image_updates_and_a_click_switches_the_recipe(browser, running_pre
     wait_for(lambda: frame_number(page) > number_first + 3, what="newer frames")
     second = page.element_image('#frame')
     assert first.shape[0] > 100 and first.shape == second.shape
-    h, w = first.shape[:2]
+    _h, w = first.shape[:2]
     untinted = (slice(None), slice(w // 2, None))       # the sample's camera moves: pixels change
     assert np.abs(first[untinted].astype(np.int16) - second[untinted]).mean() > 1.0
     assert tint_colour(second) == pytest.approx([0, 0, 255], abs=25)      # red, in BGR
@@ -384,11 +385,11 @@ def test_cross_site_and_rebinding_requests_are_refused(running_preview):
     evil = "http://evil.example"
     cases = [
         # the curl: another site's page posting text/plain (a "simple" request, no preflight)
-        (dict(origin=evil, content_type="text/plain", token=False), 403, "Origin 'http://evil.example'"),
-        (dict(origin=evil), 403, "is not this page"),                        # even with the token
-        (dict(content_type="text/plain"), 415, "expected Content-Type application/json"),
-        (dict(token=False), 401, "needs the token"),
-        (dict(host="rebind.evil.example"), 403, "Host 'rebind.evil.example' is not this server"),
+        ({"origin": evil, "content_type": "text/plain", "token": False}, 403, "Origin 'http://evil.example'"),
+        ({"origin": evil}, 403, "is not this page"),                        # even with the token
+        ({"content_type": "text/plain"}, 415, "expected Content-Type application/json"),
+        ({"token": False}, 401, "needs the token"),
+        ({"host": "rebind.evil.example"}, 403, "Host 'rebind.evil.example' is not this server"),
     ]
     for attack, status, words in cases:
         got, answer = post(server, "/recipe", {"name": "blue"}, **attack)
@@ -508,7 +509,7 @@ def test_beyond_loopback_every_request_needs_the_token():
             assert get(server, path)[0] == 401
             assert get(server, path + ("&" if "?" in path else "?") + "token=wrong")[0] == 403
         assert get(server, f"/stats?token={server.token}")[0] == 200
-        status, jpeg = get(server, f"/frame.jpg?after=0&token={server.token}")
+        status, _jpeg = get(server, f"/frame.jpg?after=0&token={server.token}")
         assert status in (200, 204)
     finally:
         stop_preview(server, runner)
@@ -534,7 +535,7 @@ def test_guard_for_other_addresses():
 
 # -- the rest -----------------------------------------------------------------------------------------
 def test_endpoints_stats_frames_and_bad_recipe(running_preview):
-    server, runner = running_preview
+    server, _runner = running_preview
     wait_for(lambda: server.latest().number > 5, what="frames at the sink")
     with urllib.request.urlopen(server.url + "frame.jpg?after=0", timeout=10) as response:
         number = int(response.headers["X-Frame-Number"])
@@ -545,8 +546,11 @@ def test_endpoints_stats_frames_and_bad_recipe(running_preview):
         assert int(response.headers["X-Frame-Number"]) > number    # the long poll waits for a newer one
 
     get_json(server.url + "stats")
-    stats = wait_for(lambda: (lambda s: s if all(n["fps"] for n in s["nodes"]) else None)(
-        get_json(server.url + "stats")), what="frame rates in the statistics")
+    def stats_with_rates():
+        stats = get_json(server.url + "stats")
+        return stats if all(n["fps"] for n in stats["nodes"]) else None
+
+    stats = wait_for(stats_with_rates, what="frame rates in the statistics")
     by_id = {n["id"]: n for n in stats["nodes"]}
     assert set(by_id) == {"capture", "tint", "preview"}
     assert by_id["capture"]["fps"] > 0                  # a live rate (speed itself is never asserted)
@@ -586,7 +590,7 @@ def test_sink_keeps_at_most_max_fps_frames(source_fps, max_fps, shown):
     timed = [p.__class__(p.payload, p.capture_ts_ns + int(j), p.seq) for p, j in zip(timed, jitter)]
     run_node(node, {"frame": timed})
     assert abs(node.latest.number - shown) <= 1
-    jpeg, number, capture_ts_ns, alpha_rows = node.latest.newer_than(0, 0.1)
+    jpeg, _number, _capture_ts_ns, alpha_rows = node.latest.newer_than(0, 0.1)
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert 57 <= image.mean() <= 60 and alpha_rows == 0     # the newest frame kept is one of the last sent
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from portraitflow.cli.main import main
 from portraitflow.recipes.loader import load_recipe
 from portraitflow.recipes.still import render_still

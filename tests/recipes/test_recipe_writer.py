@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from portraitflow.graph import ConfigError
 from portraitflow.recipes.loader import load_recipe
 from portraitflow.recipes.writer import recipe_toml, save_running_recipe

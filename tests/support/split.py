@@ -12,8 +12,8 @@ from pathlib import Path
 PORTRAITFLOW = [sys.executable, "-m", "portraitflow.cli.main"]
 #: the CLI with the test node types of support/graph_nodes.py registered (t_slow, t_hoard, ...)
 PORTRAITFLOW_WITH_TEST_NODES = [sys.executable, "-c",
-                                "import sys; sys.path.insert(0, sys.argv.pop(1)); import support.graph_nodes; "
-                                "from portraitflow.cli.main import main; sys.exit(main(sys.argv[1:]))",
+                                ("import sys; sys.path.insert(0, sys.argv.pop(1)); import support.graph_nodes; "
+                                 "from portraitflow.cli.main import main; sys.exit(main(sys.argv[1:]))"),
                                 str(Path(__file__).resolve().parents[1])]
 
 _GRAPH = """

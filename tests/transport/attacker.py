@@ -168,7 +168,7 @@ def hostile_message(rng: random.Random, kind: int, stream: str) -> list[bytes]:
     payload = bytes(90 * 160 * 3)
     bad_values = [-1, 2**64 - 1, -2**63, "x", None, [], {}, 1.5, [1e9, 1e9], [0, 0, 3], [8192 * 4, 10, 3],
                   [1] * 50, b"\x00" * 10, True, INT64_MAX]
-    p = lambda h: msgpack.packb(h, use_bin_type=True)  # noqa: E731
+    p = lambda h: msgpack.packb(h, use_bin_type=True)
     if kind == 0:
         return [rng.randbytes(rng.randint(0, 300)) for _ in range(rng.randint(1, 3))]
     if kind == 1:

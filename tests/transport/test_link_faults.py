@@ -19,8 +19,8 @@ import msgpack
 import numpy as np
 import zmq
 
-from support.split import PORTRAITFLOW_WITH_TEST_NODES, finish as finish_part, start_part
-
+from support.split import PORTRAITFLOW_WITH_TEST_NODES, start_part
+from support.split import finish as finish_part
 
 LIVE_GRAPH = """
 [graph]
@@ -131,7 +131,7 @@ def test_a_slow_companion_gets_fresh_frames_and_the_phone_counts_its_drops(tmp_p
     sent, dropped = counter(phone_summary, "link_sent"), counter(phone_summary, "link_dropped")
     # every frame that reached the link is either sent or counted (a loaded machine may drop one
     # earlier, at the capture->shrink edge, which counts it there)
-    offered = int(re.search(r"^to_companion_shrink_frame\s+link_out\s+(\d+)", phone_summary, re.M).group(1))
+    offered = int(re.search(r"^to_companion_shrink_frame\s+link_out\s+(\d+)", phone_summary, re.MULTILINE).group(1))
     assert sent + dropped == offered, phone_summary
     edge_drops = sum(int(n) for n in re.findall(r": dropped (\d+) of", phone_summary))
     assert offered + edge_drops == 180, phone_summary
@@ -140,7 +140,7 @@ def test_a_slow_companion_gets_fresh_frames_and_the_phone_counts_its_drops(tmp_p
     edge = re.search(r"edge from_phone_shrink_frame\.packet->work\.frame \(latest, queue 2\): "
                      r"dropped (\d+) of (\d+)", companion_summary)
     assert edge, companion_summary
-    worked = int(re.search(r"^work\s+t_slow\s+(\d+)", companion_summary, re.M).group(1))
+    worked = int(re.search(r"^work\s+t_slow\s+(\d+)", companion_summary, re.MULTILINE).group(1))
     assert worked < 120 and dropped + int(edge.group(1)) > 30, companion_summary   # the consumer takes < 2/3
     assert worked + int(edge.group(1)) == received, companion_summary              # the rest is counted
     p95 = float(re.search(r"latency ms: p50 [\d.]+\s+p95 ([\d.]+)", companion_summary).group(1))

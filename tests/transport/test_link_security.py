@@ -20,7 +20,6 @@ from portraitflow.graph.transport.security import Security, is_local
 from support.split import free_tcp_port
 
 
-
 def generate(directory, name):
     result = subprocess.run([sys.executable, "-m", "portraitflow.cli.main", "keys", "generate",
                              str(directory), name], capture_output=True, text=True, timeout=60)
@@ -41,7 +40,7 @@ def receive_some(receiver: LinkReceiver, seconds: float) -> list:
 def test_only_an_allowed_key_receives_frames(tmp_path):
     allowed_dir, other_dir = tmp_path / "allowed", tmp_path / "other"
     server_public, server_secret = generate(tmp_path / "server", "phone")
-    companion_public, companion_secret = generate(allowed_dir, "companion")
+    _companion_public, companion_secret = generate(allowed_dir, "companion")
     _, stranger_secret = generate(other_dir, "stranger")
     address = f"tcp://127.0.0.1:{free_tcp_port()}"
     stream = "capture.frame>companion"

@@ -17,7 +17,7 @@ from portraitflow.graph.graph_file import parse_graph
 from portraitflow.graph.parts import PartSettings, plan_links, split_part
 from portraitflow.graph.runner import run_graph
 
-from support.split import PORTRAITFLOW, finish, free_tcp_port, start_part
+from support.split import finish, free_tcp_port, start_part
 
 FRAMES = 12
 
@@ -119,7 +119,7 @@ def test_masks_come_back_and_pair_with_their_own_frames(tmp_path, model_cache, t
     mask_in = summary_row(err_c, "from_phone_segment_mask")
     assert f"link_received={FRAMES}" in mask_in and "link_wrong_kind" not in mask_in
     assert f"frames_written={FRAMES}" in summary_row(err_c, "output")
-    assert not re.search(r"^from_phone_(?!segment_mask)", err_c, re.M), err_c
+    assert not re.search(r"^from_phone_(?!segment_mask)", err_c, re.MULTILINE), err_c
 
     run_graph(parse_graph(write_graph(tmp_path / "whole.toml", whole_out).read_text()))
     split, whole = read_outputs(split_out), read_outputs(whole_out)

@@ -5,7 +5,6 @@ Not for: the other codecs (test_split_run.py) or protocol faults in general (tes
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import time
@@ -23,7 +22,6 @@ from portraitflow.graph.transport.link_out import LinkOut
 from portraitflow.graph.transport.shm_ring import NAME_PATTERN, SHM_DIR, ShmRing, shm_room
 
 from support.split import PORTRAITFLOW, PORTRAITFLOW_WITH_TEST_NODES, finish, split_graph, start_part
-
 
 PHONE = """
 [graph]
@@ -190,7 +188,7 @@ def header(session: bytes, link_seq: int, fields: dict) -> dict:
 
 
 def test_hostile_shm_headers_are_refused_before_memory_is_read():
-    session, other_session = b"s" * 16, b"o" * 16
+    session = b"s" * 16
     frame = np.arange(48 * 64 * 3, dtype=np.uint32).astype(np.uint8).reshape(48, 64, 3)
     mine, theirs = ShmEncoder(slots=4), ShmEncoder(slots=4)
     mine.answer(True)                                      # as if the receiver had accepted the offer

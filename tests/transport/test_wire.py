@@ -16,7 +16,6 @@ from portraitflow.graph.transport.clock import ClockOffset
 from portraitflow.graph.transport.codecs import PayloadDecoder, make_encoder
 from portraitflow.graph.transport.h264 import H264Decoder, H264Encoder
 
-
 SENDER, RECEIVER = bytes(range(16)), bytes(range(16, 32))
 
 
@@ -144,9 +143,9 @@ def credit(**extra) -> dict:
 def test_a_credit_lists_held_slots_only_below_received_and_within_bounds():
     assert wire.unpack(wire.pack(credit()))["allowed"] == 12
     assert wire.unpack(wire.pack(credit(received=10, held=[3, 9])))["held"] == [3, 9]
-    for bad in (dict(held=[1]), dict(received=10, held=[10]),
-                dict(received=10, held=[-1]), dict(received=10, held=["3"]), dict(received=10, held=[True]),
-                dict(received=100, held=list(range(wire.MAX_HELD + 1))), dict(received=10, held=7)):
+    for bad in ({"held": [1]}, {"received": 10, "held": [10]},
+                {"received": 10, "held": [-1]}, {"received": 10, "held": ["3"]}, {"received": 10, "held": [True]},
+                {"received": 100, "held": list(range(wire.MAX_HELD + 1))}, {"received": 10, "held": 7}):
         with pytest.raises(wire.WireError, match="received|held"):
             wire.unpack(wire.pack(credit(**bad)))
     for field, bad in (("window", 0), ("window", 65), ("acked", -1), ("sender_session", 5)):

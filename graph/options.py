@@ -131,6 +131,12 @@ def build_options(options_cls: type, raw: dict[str, Any] | None, *, file: str | 
                 values[name] = _coerce(raw[name], tp)
             except TypeError as exc:
                 raise ConfigError(str(exc), file=file, node=node, field=name) from None
+            # a colour option (its default is '#rrggbb': describe_options calls it "colour") is
+            # checked here, so the error names the file like every other bad value
+            if isinstance(default, str) and _is_hex_colour(default) and not (
+                    isinstance(values[name], str) and _is_hex_colour(values[name])):
+                raise ConfigError(f"expected a colour '#rrggbb', got {values[name]!r}",
+                                  file=file, node=node, field=name)
         elif default is dataclasses.MISSING:
             raise ConfigError(f"required option missing (expected {_describe(tp)})",
                               file=file, node=node, field=name)

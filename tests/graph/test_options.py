@@ -72,3 +72,16 @@ def test_describe_options_of_the_standard_chain_knows_every_declared_range():
     assert (smooth["combine_with_previous"].low, smooth["combine_with_previous"].high) == (0.0, 1.0)
     with pytest.raises(ConfigError, match=r"feather must be in \[0.0, 100.0\], got 101"):
         build_options(FringeOptions, {"feather": 101.0})
+
+
+def test_a_bad_colour_names_the_file_node_and_field_like_any_bad_value(tmp_path):
+    """A colour option (default '#rrggbb') is checked where every option is, so a recipe's bad colour
+    says which file it is in (before, the look found it when drawing and the file name was lost)."""
+    from portraitflow.recipes.loader import load_recipe
+
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text('[recipe]\ndescription = "x"\nlook = "poster"\n[settings]\nshadow = "nocolour"\n')
+    with pytest.raises(ConfigError) as info:
+        load_recipe(recipe)
+    assert str(info.value) == f"{recipe}:settings:shadow: expected a colour '#rrggbb', got 'nocolour'"
+    load_recipe("poster")     # the bundled colours pass the same check

@@ -195,3 +195,26 @@ class Node:
 
     def close(self, ctx: Context) -> None:
         """Release resources; always called, even after an error, so files are finalised."""
+
+
+class OutputCheck:
+    """The runtime's check of what a node emits, in one place (the runner and the test harness both
+    use it): the port is declared, the payload fits the port's kind, timestamps increase per port."""
+
+    def __init__(self, node_cls: type[Node]):
+        self.outputs = node_cls.outputs
+        self.last_ts: dict[str, int] = {}
+
+    def __call__(self, port: str, packet: Packet) -> None:
+        kind = self.outputs.get(port)
+        if kind is None:
+            raise ContractError(f"emitted on undeclared output {port!r} "
+                                f"(outputs: {', '.join(self.outputs) or 'none'})")
+        problem = kind.check(packet.payload)
+        if problem:
+            raise ContractError(f"output {port!r} ({kind.name}): {problem}")
+        previous = self.last_ts.get(port)
+        if previous is not None and packet.capture_ts_ns <= previous:
+            raise ContractError(f"output {port!r}: timestamps must increase, got {packet.capture_ts_ns} "
+                                f"after {previous}")
+        self.last_ts[port] = packet.capture_ts_ns

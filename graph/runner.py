@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 
 from . import opencv_threads
-from .errors import ConfigError, ContractError, EndOfStream, NodeError, PortraitflowError
+from .errors import ConfigError, EndOfStream, NodeError, PortraitflowError
 from .media_time import media_seconds
-from .node import Context, Node
+from .node import Context, Node, OutputCheck
 from .options import build_options
 from .packet import CLOCK_OFFSET_KEY, Packet
 from .pairing import InputSet
@@ -225,23 +225,12 @@ class GraphRunner:
     def _worker(self, rn: ResolvedNode, node: Node) -> None:
         stats = self.stats.nodes[rn.id]
         outputs = self._out_streams[rn.id]
-        last_ts: dict[str, int] = {}
+        check_output = OutputCheck(rn.cls)
         waited = [0]
         is_source = not rn.cls.inputs
 
         def emit(port: str, packet: Packet) -> None:
-            kind = rn.cls.outputs.get(port)
-            if kind is None:
-                raise ContractError(f"emitted on undeclared output {port!r} "
-                                    f"(outputs: {', '.join(rn.cls.outputs) or 'none'})")
-            problem = kind.check(packet.payload)
-            if problem:
-                raise ContractError(f"output {port!r} ({kind.name}): {problem}")
-            previous = last_ts.get(port)
-            if previous is not None and packet.capture_ts_ns <= previous:
-                raise ContractError(f"output {port!r}: timestamps must increase, got {packet.capture_ts_ns} "
-                                    f"after {previous}")
-            last_ts[port] = packet.capture_ts_ns
+            check_output(port, packet)
             if is_source and self.first_capture_ts_ns is None:
                 self.first_capture_ts_ns = packet.capture_ts_ns
                 self.first_media_s = media_seconds(packet.meta)

@@ -11,23 +11,33 @@ edges are BLOCK by default, so nothing is dropped and results do not depend on t
     result = NodeHarness(Fringe, {"feather": 2.0}).run({"frame": packets(frames), "mask": packets(masks)})
     result["mask"]               # the packets emitted on port "mask"
     result.counters              # ctx.count() totals, e.g. {"mask_missing": 1}
+
+NodeStepper is the same node driven one process() call at a time, for what only a single step can set
+up: an input that is None on purpose (a missing mask), a packet of a given age, options changed
+between two packets (as the runner applies them). Each step goes through the runtime's own checks:
+options built as the runner builds them, the pairing the options give, input kinds, and OutputCheck
+on everything emitted.
+
+    with NodeStepper(Fringe) as step:
+        step.process(frame=frame_packet, mask=None)     # mask missing: counted, nothing emitted
+        step.set_options(style="glow")                  # applied before the next packet, as live
 """
 from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import Any, Self
 
 from . import registry
-from .errors import ConfigError, EndOfStream, NodeError
+from .errors import ConfigError, ContractError, EndOfStream, NodeError
 from .kinds import AnyKind
-from .node import Context, Node
+from .node import Context, Node, OutputCheck
 from .options import build_options
 from .packet import Packet
 from .runner import GraphRunner
 from .spec import DropPolicy, GraphSpec
 from .stats import RunStats
-from .validate import ResolvedNode, resolve
+from .validate import ResolvedNode, node_contract, resolve
 
 FEED_TYPE = "harness_feed"
 COLLECT_TYPE = "harness_collect"
@@ -206,3 +216,64 @@ def run_node(node: Node | type[Node], inputs: dict[str, list[Packet]] | None = N
 def packets(payloads: list[Any], start_ns: int = 1_000_000_000, period_ns: int = 33_333_333) -> list[Packet]:
     """Packets with increasing timestamps and sequence numbers for a list of payloads."""
     return [Packet(p, start_ns + i * period_ns, i) for i, p in enumerate(payloads)]
+
+
+class NodeStepper:
+    """One node, one process() call at a time, through the runtime's checks (see the module doc).
+    ``emitted[port]`` collects what it emits; ``counters`` are its ctx.count() totals."""
+
+    def __init__(self, node_cls: type[Node], options: dict[str, Any] | None = None, node_id: str = "node"):
+        node_cls.check_contract()
+        self.node_cls = node_cls
+        self.node = node_cls(node_id, build_options(node_cls.Options, options, node=node_id))
+        self.pairing = node_contract(node_cls, self.node.options, node=node_id)[0]
+        self.emitted: dict[str, list[Packet]] = {port: [] for port in node_cls.outputs}
+        check = OutputCheck(node_cls)
+
+        def emit(port: str, packet: Packet) -> None:
+            check(port, packet)
+            self.emitted[port].append(packet)
+
+        self.ctx = Context(node_id, emit)
+        self._open = False
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return self.ctx.counters
+
+    def __enter__(self) -> Self:
+        self.node.open(self.ctx)
+        self._open = True
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._open:
+            self._open = False
+            self.node.close(self.ctx)
+
+    def process(self, **inputs: Packet | None) -> None:
+        """One call with these inputs: every declared port given; None only where the runner could
+        hand None (an optional input, or a secondary input of a pairing: late or missing)."""
+        declared = self.node_cls.inputs
+        if set(inputs) != set(declared):
+            raise ContractError(f"{self.node.id}: give every input ({', '.join(declared)}), got {', '.join(inputs)}")
+        primary = self.pairing.primary if self.pairing else next(iter(declared))
+        for port, packet in inputs.items():
+            if packet is None:
+                if port == primary and port not in self.node_cls.optional_inputs:
+                    raise ContractError(f"{self.node.id}: the primary input {port!r} is never None")
+                continue
+            problem = declared[port].check(packet.payload)
+            if problem:
+                raise ContractError(f"input {port!r} ({declared[port].name}): {problem}")
+        self.ctx.inputs = dict(inputs)
+        self.node.process(self.ctx)
+
+    def set_options(self, **raw: Any) -> None:
+        """Change options between two packets as the runner does (merged onto the current ones,
+        validated, the pairing re-derived, then options_changed)."""
+        current = dataclasses.asdict(self.node.options)
+        options = build_options(self.node_cls.Options, {**current, **raw}, node=self.node.id)
+        self.pairing = node_contract(self.node_cls, options, node=self.node.id)[0]
+        self.node.options = options
+        self.node.options_changed(self.ctx)

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from portraitflow.graph import ConfigError, Context, Packet
-from portraitflow.graph.testing import make_node, packets, run_node
+from portraitflow.graph import ConfigError, Packet
+from portraitflow.graph.testing import NodeStepper, make_node, packets, run_node
 from portraitflow.nodes.composite import Composite
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mediapipe_parity"
@@ -107,20 +107,14 @@ def test_colour_pop_without_mask_is_all_grey() -> None:
 
 def test_fail_closed_is_counted_and_a_too_old_mask_counts_as_missing() -> None:
     frame, mask = photo("astronaut_512")
-    node = make_node(Composite, {"look": "blur", "mask_max_age_ms": 50.0}, "composite")
-    emitted: list[Packet] = []
-    ctx = Context("composite", lambda port, p: emitted.append(p))
-    node.open(ctx)
     t0 = 5_000_000_000
     fresh = Packet(mask, t0, 0)
-    ctx.inputs = {"frame": Packet(frame, t0, 0), "mask": fresh}
-    node.process(ctx)
-    ctx.inputs = {"frame": Packet(frame, t0 + 200_000_000, 6), "mask": fresh}   # mask 200 ms old
-    node.process(ctx)
-    ctx.inputs = {"frame": Packet(frame, t0 + 233_000_000, 7), "mask": None}
-    node.process(ctx)
-    node.close(ctx)
-    assert ctx.counters.get("fail_closed") == 2
+    with NodeStepper(Composite, {"look": "blur", "mask_max_age_ms": 50.0}, "composite") as step:
+        step.process(frame=Packet(frame, t0, 0), mask=fresh, background=None)
+        step.process(frame=Packet(frame, t0 + 200_000_000, 6), mask=fresh, background=None)   # mask 200 ms old
+        step.process(frame=Packet(frame, t0 + 233_000_000, 7), mask=None, background=None)
+    emitted = step.emitted["frame"]
+    assert step.counters.get("fail_closed") == 2
     background = mask < 0.05
     with_mask, too_old, missing = (p.payload for p in emitted)
     assert np.array_equal(too_old, missing)      # an old mask is treated exactly like none

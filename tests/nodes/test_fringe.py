@@ -16,7 +16,7 @@ import pytest
 
 from portraitflow.evaluation import clips, metrics, truth
 from portraitflow.graph.errors import ConfigError, ContractError
-from portraitflow.graph.testing import make_node, packets, run_node
+from portraitflow.graph.testing import NodeStepper, make_node, packets, run_node
 from portraitflow.nodes.default_chain import refine_still
 from portraitflow.nodes.fringe import EdgeRefiner, Fringe, FringeOptions
 from portraitflow.nodes.guided_upsample import bilinear_upsample
@@ -80,22 +80,13 @@ def test_node_emits_a_frame_size_mask_with_the_frame_timestamp_and_keeps_inputs(
 
 def test_options_changed_while_running_take_effect_on_the_next_frame(astronaut):
     """The runner swaps options between packets (a recipe switched live): the new style must show."""
-    from portraitflow.graph.node import Context
-    from portraitflow.graph.options import build_options
     photo, model_mask = astronaut
-    node = make_node(Fringe)
-    emitted: list = []
-    ctx = Context("fringe", lambda port, packet: emitted.append(packet))
-    node.open(ctx)
-    frames = packets([photo, photo])
-    for i, frame_packet in enumerate(frames):
-        if i == 1:
-            node.options = build_options(FringeOptions, {"style": "glow", "style_width": 24.0})
-            node.options_changed(ctx)
-        ctx.inputs = {"frame": frame_packet, "mask": frame_packet.derive(model_mask)}
-        node.process(ctx)
-    node.close(ctx)
-    soft, glow = emitted[0].payload, emitted[1].payload
+    with NodeStepper(Fringe) as step:
+        for i, frame_packet in enumerate(packets([photo, photo])):
+            if i == 1:
+                step.set_options(style="glow", style_width=24.0)
+            step.process(frame=frame_packet, mask=frame_packet.derive(model_mask))
+    soft, glow = (p.payload for p in step.emitted["mask"])
     expected = EdgeRefiner(FringeOptions(style="glow", style_width=24.0)).refine(photo, model_mask)
     assert np.array_equal(glow, expected)
     assert float(glow.sum()) > float(soft.sum())          # a glow adds coverage around the edge
@@ -103,19 +94,13 @@ def test_options_changed_while_running_take_effect_on_the_next_frame(astronaut):
 
 def test_missing_mask_emits_nothing_and_is_counted(astronaut):
     photo, model_mask = astronaut
-    node = make_node(Fringe)
     frames = packets([photo, photo, photo])
     masks = [frames[0].derive(model_mask), frames[2].derive(model_mask)]   # the middle one never came
-    emitted: list = []
-    from portraitflow.graph.node import Context
-    ctx = Context("fringe", lambda port, packet: emitted.append(packet))
-    node.open(ctx)
-    for frame_packet, mask_packet in zip(frames, [masks[0], None, masks[1]]):
-        ctx.inputs = {"frame": frame_packet, "mask": mask_packet}
-        node.process(ctx)
-    node.close(ctx)
-    assert [p.seq for p in emitted] == [0, 2]
-    assert ctx.counters == {"mask_missing": 1}
+    with NodeStepper(Fringe) as step:
+        for frame_packet, mask_packet in zip(frames, [masks[0], None, masks[1]]):
+            step.process(frame=frame_packet, mask=mask_packet)
+    assert [p.seq for p in step.emitted["mask"]] == [0, 2]
+    assert step.counters == {"mask_missing": 1}
 
 
 def test_spread_grows_and_choke_shrinks_by_about_the_asked_width(astronaut):

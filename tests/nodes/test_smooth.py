@@ -12,8 +12,7 @@ import pytest
 
 from portraitflow.evaluation import clips, metrics, truth
 from portraitflow.graph.errors import ConfigError, ContractError
-from portraitflow.graph.node import Context
-from portraitflow.graph.testing import make_node, packets, run_node
+from portraitflow.graph.testing import NodeStepper, make_node, packets, run_node
 from portraitflow.nodes.smooth import MaskSmoothing, SmoothOptions, TemporalSmoother, uncertainty
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mediapipe_parity"
@@ -73,16 +72,11 @@ def test_flow_moves_the_past_with_the_content():
 
 def test_missing_frame_falls_back_to_the_plain_blend_and_is_counted():
     mask = np.full((4, 4), 0.5, np.float32)
-    node = make_node(MaskSmoothing)
-    emitted = []
-    ctx = Context("smooth", lambda port, packet: emitted.append(packet))
-    node.open(ctx)
-    for packet in packets([mask, mask, mask]):
-        ctx.inputs = {"mask": packet, "frame": None}
-        node.process(ctx)
-    node.close(ctx)
-    assert len(emitted) == 3
-    assert ctx.counters == {"smooth_without_motion": 2}
+    with NodeStepper(MaskSmoothing) as step:
+        for packet in packets([mask, mask, mask]):
+            step.process(mask=packet, frame=None)
+    assert len(step.emitted["mask"]) == 3
+    assert step.counters == {"smooth_without_motion": 2}
 
 
 def test_options_are_validated_and_bad_masks_rejected():

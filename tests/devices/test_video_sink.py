@@ -12,7 +12,6 @@ import pytest
 from portraitflow.devices.sample_source import SampleSource
 from portraitflow.devices.video_sink import VideoSink
 from portraitflow.graph import ConfigError, DeviceError
-from portraitflow.graph.node import Context
 from portraitflow.graph.packet import Packet
 from portraitflow.graph.testing import make_node, packets, run_node
 
@@ -74,18 +73,10 @@ def test_a_frame_of_another_size_is_letterboxed_into_the_recording_and_counted(t
     path = tmp_path / "mixed.mp4"
     good = [numbered_frame(i) for i in range(12)]
     wide = numbered_frame(12, width=320, height=120)     # half as tall: black bars above and below
-    sink = make_node(VideoSink, {"path": str(path)})
-    ctx = Context("sink", lambda port, packet: None)
-    sink.open(ctx)
-    try:
-        for packet in packets(good + [wide] + good[:2]):
-            ctx.inputs = {"frame": packet}
-            sink.process(ctx)
-    finally:
-        sink.close(ctx)
+    result = run_node(make_node(VideoSink, {"path": str(path)}), {"frame": packets(good + [wide] + good[:2])})
     decoded = decode_all(path)
     assert len(decoded) == 15 and decoded[12].shape == (240, 320, 3)
-    assert ctx.counters["frames_letterboxed"] == 1
+    assert result.counters["frames_letterboxed"] == 1
     assert decoded[12][:50].max() < 30 and decoded[12][-50:].max() < 30     # the bars
     assert mean_abs_error(decoded[12][60:180], wide) < 4.0                   # the picture, unstretched
     assert mean_abs_error(decoded[-1], good[1]) < 3.0
@@ -113,15 +104,8 @@ def test_no_frame_no_file(tmp_path):
 
 def test_frames_written_are_counted(tmp_path):
     sink = make_node(VideoSink, {"path": str(tmp_path / "c.mkv")})
-    ctx = Context("sink", lambda port, packet: None)
-    sink.open(ctx)
-    try:
-        for packet in packets([numbered_frame(i) for i in range(5)]):
-            ctx.inputs = {"frame": packet}
-            sink.process(ctx)
-    finally:
-        sink.close(ctx)
-    assert ctx.counters == {"frames_written": 5}
+    result = run_node(sink, {"frame": packets([numbered_frame(i) for i in range(5)])})
+    assert result.counters == {"frames_written": 5}
 
 
 @pytest.mark.parametrize("options, message", [

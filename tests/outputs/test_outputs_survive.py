@@ -105,27 +105,18 @@ def test_a_damaged_packet_mid_file_is_skipped_and_counted(tmp_path, container):
 
 def test_a_frame_of_another_size_is_letterboxed_into_the_stream():
     from portraitflow.devices.stream_sink import StreamSink
-    from portraitflow.graph.node import Context
     from portraitflow.graph.packet import Packet
-    from portraitflow.graph.testing import make_node
+    from portraitflow.graph.testing import NodeHarness
 
     url = f"udp://127.0.0.1:{free_port(socket.SOCK_DGRAM)}"
     receiver = start_receiver(url, "mpegts", 40)
-    sink = make_node(StreamSink, {"url": url, "keyframe_seconds": 0.2})
-    ctx = Context("output", lambda port, packet: None)
-    sink.open(ctx)
-    try:
-        for i in range(40):
-            shape = (240, 640, 3) if i == 20 else (480, 640, 3)      # one half-height frame
-            image = np.full(shape, 200, np.uint8)
-            ctx.inputs = {"frame": Packet(image, 1_000_000_000 + i * 33_333_333, i)}
-            sink.process(ctx)
-            import time
-            time.sleep(0.01)
+    feed = [Packet(np.full((240, 640, 3) if i == 20 else (480, 640, 3), 200, np.uint8),   # one half-height
+                   1_000_000_000 + i * 33_333_333, i) for i in range(40)]
+    try:   # paced at the packets' 30 fps (a burst would overflow the receiver's UDP buffer)
+        result = NodeHarness(StreamSink, {"url": url, "keyframe_seconds": 0.2}, pace=True).run({"frame": feed})
     finally:
-        sink.close(ctx)
         frames = received(receiver)
         receiver.kill()
-    assert ctx.counters["frames_letterboxed"] == 1
+    assert result.counters["frames_letterboxed"] == 1
     assert all((f["width"], f["height"]) == (640, 480) for f in frames)
     assert len(frames) >= 30

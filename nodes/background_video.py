@@ -19,11 +19,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from ..graph import Context, DeviceError, Frame, Node
 from ..graph.media_time import media_seconds
+from .looks.assets import cover
 
 if TYPE_CHECKING:
     import av
@@ -36,22 +36,6 @@ VIDEO_BACKGROUND_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", 
 def is_video_background(reference: object) -> bool:
     """Whether a look setting (an asset reference string) names a video file."""
     return isinstance(reference, str) and Path(reference).suffix.lower() in VIDEO_BACKGROUND_EXTENSIONS
-
-
-def cover(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """``image`` scaled to fill height x width with its aspect kept, the overflow cropped equally from
-    both sides (cropped first, so only the part that shows is resampled)."""
-    src_h, src_w = image.shape[:2]
-    if src_w * height > width * src_h:       # wider than the frame: crop the sides
-        crop_w = max(1, round(src_h * width / height))
-        x = (src_w - crop_w) // 2
-        image = image[:, x:x + crop_w]
-    else:                                     # taller: crop top and bottom
-        crop_h = max(1, round(src_w * height / width))
-        y = (src_h - crop_h) // 2
-        image = image[y:y + crop_h]
-    shrinking = image.shape[0] > height
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
 class ClipReader:

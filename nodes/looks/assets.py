@@ -264,16 +264,22 @@ PROCEDURAL: dict[str, Callable[[int, int], np.ndarray]] = {
 }
 
 
-def _cover(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Scale to cover (height, width) and crop the centre, like CSS background-size: cover."""
-    h, w = image.shape[:2]
-    scale = max(width / w, height / h)
-    size = (max(width, round(w * scale)), max(height, round(h * scale)))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, size, interpolation=interp)
-    y0 = (size[1] - height) // 2
-    x0 = (size[0] - width) // 2
-    return np.ascontiguousarray(resized[y0:y0 + height, x0:x0 + width])
+def cover(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Like CSS background-size: cover: ``image`` scaled to fill height x width with its aspect kept, the
+    overflow cropped equally from both sides (cropped first, so only the part that shows is resampled).
+    Image backgrounds and the frames of a video background both go through it."""
+    src_h, src_w = image.shape[:2]
+    if src_w * height > width * src_h:       # wider than the frame: crop the sides
+        crop_w = max(1, round(src_h * width / height))
+        x = (src_w - crop_w) // 2
+        image = image[:, x:x + crop_w]
+    else:                                     # taller: crop top and bottom
+        crop_h = max(1, round(src_w * height / width))
+        y = (src_h - crop_h) // 2
+        image = image[y:y + crop_h]
+    shrinking = image.shape[0] > height
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
 
 
 @lru_cache(maxsize=16)
@@ -301,7 +307,7 @@ def _read(ref: str, height: int, width: int) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise ConfigError(f"asset {str(path)!r} is not an image OpenCV can read")
-    return _cover(image, height, width)
+    return cover(image, height, width)
 
 
 def load_asset(ref: str, height: int, width: int, *, field: str = "asset") -> np.ndarray:

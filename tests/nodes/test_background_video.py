@@ -16,7 +16,8 @@ from portraitflow.graph.errors import NodeError
 from portraitflow.graph.runner import run_graph
 from portraitflow.graph.spec import GraphSpec
 from portraitflow.graph.testing import make_node
-from portraitflow.nodes.background_video import BackgroundVideo, cover
+from portraitflow.nodes.background_video import BackgroundVideo
+from portraitflow.nodes.looks.assets import cover
 from portraitflow.recipes.loader import load_recipe, recipe_graph
 
 from support import graph_nodes  # noqa: F401  (registers t_collect)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from ..graph.transport.security import is_loopback_host
+from ..graph.transport.addresses import is_loopback_host
 
 #: a control request is a few settings; the biggest (a recipe's whole settings) is well under this
 MAX_BODY_BYTES = 64 * 1024

@@ -146,7 +146,7 @@ def _endpoint(spec: GraphSpec, link: Link, settings: PartSettings, receiving: bo
 
 def _add_link_out(out: GraphSpec, spec: GraphSpec, link: Link, settings: PartSettings) -> None:
     options = _endpoint(spec, link, settings, receiving=False)
-    from .transport.security import is_local
+    from .transport.addresses import is_local
     from .transport.shm_ring import shm_supported
     local = is_local(options["address"])
     if link.kind == "mask":

@@ -15,10 +15,10 @@ from ..node import Context, Node
 from ..options import check_ranges
 from ..packet import Packet
 from . import wire
+from .addresses import is_local
 from .codecs import PayloadDecoder
 from .options import LinkOptions, settings_from
 from .receiver import CLOCK_OFFSET_META, LinkReceiver
-from .security import is_local
 
 #: meta key: how far this link moved a restarted sender's capture times forward (0 when not)
 TS_SHIFT_META = "link_ts_shift_ns"

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from ..kinds import AnyKind
 from ..node import Context, Node
 from ..options import check_ranges
+from .addresses import is_local
 from .codecs import make_encoder
 from .options import LinkOptions, settings_from
-from .security import is_local
 from .sender import LinkSender
 
 POLICIES = ("latest", "block")

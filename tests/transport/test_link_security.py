@@ -13,9 +13,10 @@ import pytest
 
 from portraitflow.graph.errors import ConfigError, DeviceError
 from portraitflow.graph.packet import Packet
+from portraitflow.graph.transport.addresses import is_local
 from portraitflow.graph.transport.codecs import RawEncoder
 from portraitflow.graph.transport.link import LinkReceiver, LinkSender, LinkSettings
-from portraitflow.graph.transport.security import Security, is_local
+from portraitflow.graph.transport.security import Security
 
 from support.split import free_tcp_port
 

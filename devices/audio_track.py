@@ -118,6 +118,21 @@ class AudioTrack:
             self.lead_s = Fraction(0)
         return self.lead_s
 
+    def mux_with_video(self, muxer: Muxer, packets: list, time_base: Fraction) -> None:
+        """Mux a sink's encoded video packets (in ``time_base``) with the sound interleaved: both
+        tracks ``lead_s`` later (see prime), then the sound up to the last video packet, so audio
+        never runs ahead of the video the muxer has (the MP4 muxer would shift the track by the
+        encoder's delay after it)."""
+        if not packets:
+            muxer.mux(packets)
+            return
+        lead = round(self.prime(muxer) / time_base)
+        for packet in packets:
+            packet.pts += lead
+            packet.dts += lead
+        muxer.mux(packets)
+        self.write_until(muxer, (packets[-1].dts - lead) * time_base)
+
     def write_until(self, muxer: Muxer, until_s: Fraction) -> None:
         """Mux every audio unit that starts before output time ``until_s``."""
         while True:

@@ -81,7 +81,6 @@ class StreamSink(Node):
         self._muxer: Muxer | None = None
         self._stream = None
         self._audio: AudioTrack | None = None
-        self._lead_ticks: int | None = None          # both tracks sent this much later (AudioTrack.prime)
         container_format = CONTAINER_FOR_SCHEME[urlsplit(self.options.url).scheme]
         self._time_base = TIME_BASE[container_format]
         self._clock = OutputClock(self._time_base, self.options.timestamps, self.options.fps, count=ctx.count)
@@ -180,15 +179,10 @@ class StreamSink(Node):
                 raise
 
     def _send(self, packets) -> None:
-        if packets and self._audio is not None and self._lead_ticks is None:
-            self._lead_ticks = round(self._audio.prime(self._muxer) / self._time_base)
-        if self._lead_ticks:
-            for packet in packets:
-                packet.pts += self._lead_ticks
-                packet.dts += self._lead_ticks
-        self._muxer.mux(packets)
-        if packets and self._audio is not None:
-            self._audio.write_until(self._muxer, (packets[-1].dts - (self._lead_ticks or 0)) * self._time_base)
+        if self._audio is None:
+            self._muxer.mux(packets)
+        else:
+            self._audio.mux_with_video(self._muxer, packets, self._time_base)
 
     def _hint(self) -> str:
         if urlsplit(self.options.url).scheme.startswith("rtmp"):

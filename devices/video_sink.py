@@ -94,7 +94,6 @@ class VideoSink(Node):
         self._muxer: Muxer | None = None
         self._stream = None
         self._audio: AudioTrack | None = None
-        self._lead_ticks: int | None = None          # both tracks written this much later (AudioTrack.prime)
         self._size: tuple[int, int] | None = None     # (height, width) of the first frame
         self._clock = OutputClock(TIME_BASE, self.options.timestamps, self.options.fps, count=ctx.count)
 
@@ -171,18 +170,12 @@ class VideoSink(Node):
         return video_frame(image, self._codec)
 
     def _mux_video(self, packets, duration: int) -> None:
-        if packets and self._audio is not None and self._lead_ticks is None:
-            self._lead_ticks = round(self._audio.prime(self._muxer) / TIME_BASE)
         for packet in packets:
             packet.duration = duration     # the last frame's length: the file's duration
-            if self._lead_ticks:
-                packet.pts += self._lead_ticks
-                packet.dts += self._lead_ticks
-        self._muxer.mux(packets)
-        if packets and self._audio is not None:
-            # sound up to the video the muxer has: audio never runs ahead of the first video packet
-            # (the MP4 muxer would shift the track by the encoder's B-frame delay after it)
-            self._audio.write_until(self._muxer, (packets[-1].dts - (self._lead_ticks or 0)) * TIME_BASE)
+        if self._audio is None:
+            self._muxer.mux(packets)
+        else:
+            self._audio.mux_with_video(self._muxer, packets, TIME_BASE)
 
     def close(self, ctx) -> None:
         muxer = getattr(self, "_muxer", None)

@@ -11,7 +11,7 @@ import time
 from ..graph import registry
 from ..graph.errors import ConfigError
 from ..graph.graph_file import load_graph_file
-from ..graph.options import build_options
+from ..graph.options import build_options, option_fields
 from ..graph.runner import GraphRunner, run_graph
 from ..graph.spec import GraphSpec, NodeSpec
 from ..graph.stats import percentile_ms
@@ -19,6 +19,8 @@ from ..graph.validate import resolve
 from .flags import add_size_flags, describe_resize, float_in, int_in, resize_options
 
 DEFAULT_RECIPE = "blur"
+#: the option a node declares to take `--cpu-budget` (nodes/segment.py)
+CPU_BUDGET_OPTION = "cpu_budget_percent"
 DEFAULT_OUTPUT = "portraitflow-out.mp4"
 
 
@@ -114,12 +116,14 @@ def build_spec(args: argparse.Namespace) -> GraphSpec:
                             resize=resize)
         apply_sets(spec, node_sets)
     if getattr(args, "cpu_budget", None) is not None:
-        segments = [n for n in spec.nodes.values() if n.type == "segment"]
+        # every node that takes a CPU budget declares the option (the segment node: it lowers its rate)
+        segments = [n for n in spec.nodes.values() if CPU_BUDGET_OPTION in option_fields(
+            registry.node_class(n.type, file=spec.file, node=n.id).Options)]
         if not segments:
             raise ConfigError(f"--cpu-budget lowers the segmentation rate, but the graph has no segment node "
                               f"(nodes: {', '.join(spec.nodes)})", file=spec.file, field="--cpu-budget")
         for node in segments:
-            node.options["cpu_budget_percent"] = args.cpu_budget
+            node.options[CPU_BUDGET_OPTION] = args.cpu_budget
     if args.realtime:
         for node, option in paceable_sources(spec):
             node.options[option] = True

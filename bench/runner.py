@@ -179,9 +179,10 @@ def child(args) -> dict:
     frames = chain_bench.make_frames(args.frames, None)
     register_nodes(frames)
     sequences = {name: Sequence(graph_spec(name)) for name in args.chains}
-    for sequence in sequences.values():          # warm-up: plates, sessions, first allocations
+    for name, sequence in sequences.items():     # warm-up: plates, sessions, first allocations, both ways
         for i, frame in enumerate(frames[:10]):
             sequence(frame.copy(), i)
+        run_graph(graph_spec(name))
     rounds: dict[str, dict[str, list[dict]]] = {name: {"seq": [], "graph": []} for name in args.chains}
     for _ in range(args.rounds):
         for name, sequence in sequences.items():

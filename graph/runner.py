@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from . import opencv_threads
+from . import allocator, opencv_threads
 from .errors import ConfigError, EndOfStream, NodeError, PortraitflowError
 from .media_time import media_seconds
 from .node import Context, Node, OutputCheck
@@ -74,6 +74,8 @@ class GraphRunner:
     # -- control -------------------------------------------------------------------------------
     def start(self) -> GraphRunner:
         self.stats.started = time.monotonic()
+        # frame-size buffers handed between the node threads: reused, not fresh pages (allocator.py)
+        allocator.tune_for_frames()
         for rn in self.graph.nodes:
             node = rn.instantiate()
             self.nodes[rn.id] = node

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from . import allocator, opencv_threads
+from . import allocator, opencv_threads, thread_scheduling
 from .errors import ConfigError, EndOfStream, NodeError, PortraitflowError
 from .media_time import media_seconds
 from .node import Context, Node, OutputCheck
@@ -230,6 +230,8 @@ class GraphRunner:
 
     # -- workers -------------------------------------------------------------------------------
     def _worker(self, rn: ResolvedNode, node: Node) -> None:
+        # a packet handed to this thread must not preempt the thread that handed it (thread_scheduling.py)
+        thread_scheduling.run_current_thread_as_batch()
         stats = self.stats.nodes[rn.id]
         outputs = self._out_streams[rn.id]
         check_output = OutputCheck(rn.cls)

@@ -25,7 +25,9 @@ from .stats import EdgeStats, NodeStats, RunStats
 from .stream import Stream
 from .validate import ResolvedGraph, ResolvedNode, node_contract, resolve
 
-#: called as observer(node_id, capture_ts_ns, start_ns, end_ns) after each process() (tracing)
+#: called as observer(node_id, capture_ts_ns, start_ns, end_ns) after each process() (tracing); end_ns
+#: leaves out the time emit() waited on a full queue, as the node's process_ns does: that wait is the
+#: consumer's lateness, and the consumer may already be at work on the packet meanwhile
 Observer = Callable[[str, int | None, int, int], None]
 
 
@@ -293,7 +295,7 @@ class GraphRunner:
                         offset = primary.meta.get(CLOCK_OFFSET_KEY, 0) if primary else 0
                         stats.latency_ns.append(time.monotonic_ns() - current_ts - offset)
                     for observer in self.observers:
-                        observer(rn.id, current_ts, start, end)
+                        observer(rn.id, current_ts, start, end - waited[0])
                     if ctx.stop_requested:
                         self.stop()
         except BaseException as exc:  # noqa: BLE001 - any failure stops the graph, named
@@ -328,7 +330,7 @@ class GraphRunner:
             stats.processed += 1
             stats.process_ns.append(end - start - waited[0])
             for observer in self.observers:
-                observer(node.id, None, start, end)
+                observer(node.id, None, start, end - waited[0])
             if ctx.stop_requested:
                 return
 

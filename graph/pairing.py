@@ -44,6 +44,8 @@ class InputSet:
             for port, stream in self.streams.items():
                 if port != self.primary:
                     inputs[port] = self._pair(port, stream, packet)
+            if self.abort.is_set():   # aborted while pairing: leave now, not with a pair made up by the abort
+                return None
             return inputs
 
     def _pair(self, port: str, stream: Stream, primary: Packet) -> Packet | None:

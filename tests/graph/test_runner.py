@@ -235,3 +235,24 @@ def test_a_live_change_that_makes_the_node_fail_is_undone_and_the_graph_runs_on(
         runner.stop()
         assert runner.wait(5.0)
     assert runner.error is None
+
+
+def test_abort_wakes_producers_blocked_on_full_queues_and_a_consumer_waiting_for_its_pair():
+    # no mask ever comes: on BLOCK edges the sink waits for its pair without end, the frames back up to
+    # the source; threads sleep until woken (nothing polls), so only abort's wakeups can end this graph
+    # (the sink's, then each stream it detaches wakes the producer blocked on it), and no node may go on
+    # with a pair the abort made up
+    runner = GraphRunner(chain(frames=100000, key="abort", skip_every=1)).start()
+    to_sink = runner.streams["slow.frame->sink.frame"]
+    to_slow = runner.streams["src.frame->slow.frame"]
+    masks = runner.streams["mask.mask->sink.mask"]
+    deadline = time.monotonic() + 30.0
+    while not (len(to_sink) == to_sink.capacity and len(to_slow) == to_slow.capacity and masks.consumer_waiting):
+        assert time.monotonic() < deadline, "the graph never backed up"
+        time.sleep(0.01)
+    emitted = runner.stats.nodes["src"].emitted
+    runner.abort()
+    assert runner.wait(30.0)
+    assert not runner.running
+    assert runner.stats.nodes["src"].emitted == emitted < 100000   # the blocked source never went on
+    assert Collect.received["abort"] == []                          # the sink never got a pair

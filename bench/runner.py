@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import chain as chain_bench  # noqa: E402  (bench/chain.py: frames, the recipe spec, the sequential chain)
 
-FIELDS = ("user_ms", "sys_ms", "minflt", "nvcsw", "nivcsw")
+FIELDS = ("user_ms", "sys_ms", "minflt", "nvcsw", "nivcsw", "run_sys_ms", "run_minflt")
 #: getrusage snapshots: the first frame's (taken by the source) and the run's end
 FIRST_FRAME: list[resource.struct_rusage] = []
 #: live runs: frames a run did not deliver (the edges drop stale frames when a stage falls behind)
@@ -50,6 +50,11 @@ def per_frame(before: resource.struct_rusage, after: resource.struct_rusage, fra
             "minflt": (after.ru_minflt - before.ru_minflt) / frames,
             "nvcsw": (after.ru_nvcsw - before.ru_nvcsw) / frames,
             "nivcsw": (after.ru_nivcsw - before.ru_nivcsw) / frames}
+
+
+def whole_run(used: resource.struct_rusage, frames: int) -> dict[str, float]:
+    """A whole run's system time and faults per frame, its start included (what a short run pays)."""
+    return {"run_sys_ms": used.ru_stime * 1000 / frames, "run_minflt": used.ru_minflt / frames}
 
 
 # -- the graphs ---------------------------------------------------------------------------------------
@@ -256,9 +261,11 @@ def child(args) -> dict:
             # runs, ~40-60 ms for blur; the heap growing to the frames in flight) and the drain at the end
             # cancel: what is left is what a frame costs in a long run
             seq = {n: run_sequence(name, frames, n, args.fps) for n in (short, len(frames))}
-            rounds[name]["seq"].append(per_frame(seq[short], seq[len(frames)], len(frames) - short))
+            rounds[name]["seq"].append(per_frame(seq[short], seq[len(frames)], len(frames) - short)
+                                       | whole_run(seq[len(frames)], len(frames)))
             graph = {n: run_graph_usage(name, n, args.fps) for n in (short, len(frames))}
-            rounds[name]["graph"].append(per_frame(graph[short], graph[len(frames)], len(frames) - short))
+            rounds[name]["graph"].append(per_frame(graph[short], graph[len(frames)], len(frames) - short)
+                                         | whole_run(graph[len(frames)], len(frames)))
     return {"dropped": DROPPED, "chains": {name: {mode: {f: statistics.median(r[f] for r in runs) for f in FIELDS}
                    | {"user_range": [min(r["user_ms"] for r in runs), max(r["user_ms"] for r in runs)]}
                    for mode, runs in r.items()} for name, r in rounds.items()}}
@@ -294,21 +301,25 @@ def main() -> None:
           f"cv2.setNumThreads(1)), per frame in steady state from getrusage, medians of {args.rounds} alternating rounds; "
           f"measured on a shared, loaded 2-core machine")
     print(f"{'chain':<9}{'mode':<9}{'user ms':>9}{'sys ms':>8}{'CPU ms':>8}{'faults':>8}{'vol cs':>8}"
-          f"{'invol cs':>9}   user ms range")
+          f"{'invol cs':>9}   user ms range    whole run: sys ms, faults")
     for name, modes in result.items():
         for mode in ("seq", "graph"):
             r = modes[mode]
             lo, hi = r["user_range"]
             print(f"{name:<9}{mode:<9}{r['user_ms']:9.3f}{r['sys_ms']:8.3f}{r['user_ms'] + r['sys_ms']:8.3f}"
-                  f"{r['minflt']:8.1f}{r['nvcsw']:8.1f}{r['nivcsw']:9.1f}   [{lo:.3f}-{hi:.3f}]")
+                  f"{r['minflt']:8.1f}{r['nvcsw']:8.1f}{r['nivcsw']:9.1f}   [{lo:.3f}-{hi:.3f}]"
+                  f"{r['run_sys_ms']:10.3f}{r['run_minflt']:8.1f}")
         s, g = modes["seq"], modes["graph"]
         print(f"{name:<9}{'runner':<9}{g['user_ms'] - s['user_ms']:+9.3f}{g['sys_ms'] - s['sys_ms']:+8.3f}"
               f"{g['user_ms'] + g['sys_ms'] - s['user_ms'] - s['sys_ms']:+8.3f}{g['minflt'] - s['minflt']:+8.1f}"
-              f"{g['nvcsw'] - s['nvcsw']:+8.1f}{g['nivcsw'] - s['nivcsw']:+9.1f}")
+              f"{g['nvcsw'] - s['nvcsw']:+8.1f}{g['nivcsw'] - s['nivcsw']:+9.1f}{'':18}"
+              f"{g['run_sys_ms'] - s['run_sys_ms']:+10.3f}{g['run_minflt'] - s['run_minflt']:+8.1f}")
     if report["dropped"]:
         print(f"graph runs that dropped frames (live edges drop stale ones): {report['dropped']}")
     print("(seq: the nodes called in sequence on one thread; graph: the same graph through the graph runner, "
-          "source and null sink included; runner = graph - seq. Faults: minor page faults; cs: context switches)")
+          "source and null sink included; runner = graph - seq. Faults: minor page faults; cs: context switches. "
+          "Steady state: a run of every frame minus a run of the first third; whole run: every frame from the "
+          "first, start-up included)")
 
 
 if __name__ == "__main__":

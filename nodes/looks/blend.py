@@ -29,7 +29,7 @@ def alpha_blend(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, *,
     scratch = scratch or Scratch()
     shape = top.shape
     if top.ndim == 3:
-        alpha3 = cv2.merge((alpha, alpha, alpha), dst=scratch.get("blend.alpha3", shape))
+        alpha3 = cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR, dst=scratch.get("blend.alpha3", shape))
     else:
         alpha3 = alpha
     kept = cv2.multiply(top, alpha3, scale=_INV255, dst=scratch.get("blend.kept", shape))

@@ -26,9 +26,11 @@ _FLOOR = 1e-3
 
 def lens_kernel(radius: float) -> np.ndarray:
     """The 1-D lens kernel (float32, sums to 1) for an aperture of ``radius`` working px: binomial
-    coefficients of order n ~ radius^2, so the 2-D kernel's spread along an axis (radius / 2) matches
-    a disc of that radius. Applied separably (rows, then columns)."""
-    order = max(2, round(radius * radius))
+    coefficients of an even order n ~ radius^2, so the 2-D kernel's spread along an axis (radius / 2)
+    matches a disc of that radius. Applied separably (rows, then columns). The order is even so the
+    kernel has an odd number of taps and a centre: an even-length kernel shifted the whole background
+    by half a working pixel (3 px at 720p), and OpenCV filters a symmetric odd kernel 2.4x faster."""
+    order = 2 * max(1, round(radius * radius / 2))
     row = np.ones(1, np.float64)
     for _ in range(order):
         row = np.convolve(row, (0.5, 0.5))

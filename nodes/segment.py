@@ -197,7 +197,7 @@ class Segment(Node):
         gate_tolerance: float = GATE_TOLERANCE
         gate_dilate_px: int = 3
         frame_edges: Literal["auto", "extend", "keep"] = "auto"
-        still_every: int = 1
+        still_every: int = 4
         still_threshold: float = 6.0
         cpu_budget_percent: float = 0.0
         max_interval: int = 8

@@ -66,10 +66,16 @@ def test_a_moving_scene_is_segmented_every_frame(model_cache):
     assert not any(p.meta.get("carried") for p in result["mask"])
 
 
-def test_without_the_options_nothing_is_skipped_or_counted(model_cache):
-    result = run_node(make_node(Segment), {"frame": packets(noisy_still(6))})
+def test_with_the_adaptive_rate_off_nothing_is_skipped_or_counted(model_cache):
+    result = run_node(make_node(Segment, {"still_every": 1}), {"frame": packets(noisy_still(6))})
     # every frame segmented; only the gate model's own reuse is counted (nodes/segment.py)
     assert len(result["mask"]) == 6 and set(result.counters) <= {"gate_reused"}
+
+
+def test_a_still_scene_is_segmented_less_often_by_default(model_cache):
+    result = run_node(make_node(Segment), {"frame": packets(noisy_still(12))})
+    assert result.counters["segmented"] == 3 and result.counters["segment_skipped_still"] == 9
+    assert len(result["mask"]) == 12
 
 
 def test_still_scenes_are_still_refreshed_every_max_interval(model_cache):

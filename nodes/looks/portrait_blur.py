@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
-from .blend import alpha_blend, mask_to_alpha
+from .blend import draw_over, mask_to_alpha
 from .look import Look
 from .reduced import grow, reduced_size, shrink
 from .scratch import Scratch
@@ -84,7 +84,7 @@ class PortraitBlur(Look):
         return grow(cv2.convertScaleAbs(blurred), *frame.shape[:2])
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        background = self._blurred_background(frame, mask)
+        background = self._blurred_background(frame, mask)   # a new array: the output is drawn into it
         if mask is None:
             return background
-        return alpha_blend(frame, background, mask_to_alpha(mask), scratch=self._scratch)
+        return draw_over(frame, mask_to_alpha(mask), background, scratch=self._scratch)

@@ -15,10 +15,6 @@ class Scratch:
     def __init__(self) -> None:
         self._buffers: dict[str, np.ndarray] = {}
 
-    def peek(self, name: str) -> np.ndarray | None:
-        """The buffer held under ``name``, if any (never allocates)."""
-        return self._buffers.get(name)
-
     def get(self, name: str, shape: tuple[int, ...], dtype: type = np.uint8) -> np.ndarray:
         buffer = self._buffers.get(name)
         if buffer is None or buffer.shape != tuple(shape) or buffer.dtype != dtype:

@@ -1,6 +1,6 @@
-"""The looks' alpha blend (nodes/looks/blend.py): only the soft band is blended, so it must give the
-whole-frame formula's pixels wherever the band falls (across strips, at the frame's borders, a single
-soft pixel, none at all), exactly the top where alpha is 255 and the bottom where it is 0.
+"""The looks' alpha blend (nodes/looks/blend.py): the formula's pixels to within a level wherever the soft
+band falls (at the frame's borders, a single soft pixel, none at all, noise), exactly the top where alpha
+is 255 and the bottom where it is 0, into the bottom or over the top itself.
 
 Not for: the looks themselves (test_look_signatures.py) or the masks (test_fringe.py).
 """

@@ -13,9 +13,9 @@ from .scratch import Scratch
 _INV255 = 1.0 / 255.0
 
 
-def mask_to_alpha(mask: np.ndarray) -> np.ndarray:
-    """float32 mask in [0, 1] -> uint8 alpha (rounded, saturated)."""
-    return cv2.convertScaleAbs(mask, alpha=255.0)
+def mask_to_alpha(mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """float32 mask in [0, 1] -> uint8 alpha (rounded, saturated); into ``out`` when given."""
+    return cv2.convertScaleAbs(mask, dst=out, alpha=255.0)
 
 
 def alpha_blend(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, *,

@@ -86,7 +86,7 @@ class PortraitBlur(Look):
         return grow(cv2.convertScaleAbs(blurred), *frame.shape[:2])
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        alpha = None if mask is None else mask_to_alpha(mask)
+        alpha = None if mask is None else mask_to_alpha(mask, out=self._scratch.get("blur.alpha", mask.shape))
         background = self._blurred_background(frame, alpha)   # a new array: the output is drawn into it
         if alpha is None:
             return background

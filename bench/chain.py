@@ -179,14 +179,14 @@ def still_scene(frames: np.ndarray, seed: int = 1) -> np.ndarray:
 
 
 def table_rows(recipes: list[str]) -> list[tuple[str, str, dict, bool]]:
-    """(label, recipe, node options, still scene) for the one-core table: every recipe on the sample,
-    then the blur chain with adaptive segmentation (segment.still_every=4) on the sample and a still scene."""
-    from portraitflow.nodes.segment import Segment
+    """(label, recipe, node options, still scene) for the one-core table: every recipe on the sample (the
+    defaults: adaptive work on), then the blur chain with both models on every frame (segment.still_every=1,
+    gate_every=1: the defaults before issue 17), on the sample and on a still scene."""
     rows = [(r, r, {}, False) for r in recipes]
-    if "blur" in recipes and hasattr(Segment.Options, "still_every"):   # (older trees: no adaptive rows)
-        adaptive = {"segment": {"still_every": 4}}
-        rows += [("blur still_every=4", "blur", adaptive, False), ("blur, still scene", "blur", {}, True),
-                 ("  + still_every=4", "blur", adaptive, True)]
+    if "blur" in recipes:
+        every = {"segment": {"still_every": 1, "gate_every": 1}}
+        rows += [("blur, every frame", "blur", every, False), ("blur, still scene", "blur", {}, True),
+                 ("  , every frame", "blur", every, True)]
     return rows
 
 

@@ -181,8 +181,9 @@ class Segment(Node):
     frame (``still_threshold``: grey-level change of a thumbnail pixel that counts as motion);
     ``cpu_budget_percent`` (0 = none) lowers the segmentation rate while the process is over that CPU % of one core;
     ``max_interval`` bounds the gap either way. A frame not segmented still gets a mask: the last one,
-    meta ``carried`` True (the smooth node moves it with its flow); counted as segment_skipped_still /
-    segment_skipped_budget beside ``segmented``.
+    meta ``carried`` "still" or "budget" (the smooth node moves it with its flow); counted as
+    segment_skipped_still / segment_skipped_budget beside ``segmented``. Every mask of a still scene,
+    segmented or carried, has meta ``scene_still`` True (the fringe node may then reuse its last edge).
     """
 
     inputs = {"frame": Frame}
@@ -232,10 +233,12 @@ class Segment(Node):
             last = self._last
             have_mask = last is not None and last[0] == frame.shape
             skipped = self._rate.decide(frame, media_s, have_mask)
+            still = {"scene_still": True} if self._rate.still else {}
             if skipped is not None and last is not None:
                 ctx.count(f"segment_skipped_{skipped}")
                 # a copy: each mask is the receiver's to keep (144x256 float32: microseconds)
-                ctx.emit("mask", packet.derive(last[1].copy(), model=last[2], gated_by=last[3], carried=True))
+                ctx.emit("mask", packet.derive(last[1].copy(), model=last[2], gated_by=last[3], carried=skipped,
+                                               **still))
                 return
             ctx.count("segmented")
         gate_runs = self._segment.gate_runs
@@ -244,6 +247,9 @@ class Segment(Node):
             ctx.count("gate_reused")
         if self._rate_active:
             self._last = (frame.shape, mask, model, gated_by)
+            if self._rate.still:
+                ctx.emit("mask", packet.derive(mask, model=model, gated_by=gated_by, scene_still=True))
+                return
         ctx.emit("mask", packet.derive(mask, model=model, gated_by=gated_by))
 
     def close(self, ctx) -> None:

@@ -7,6 +7,7 @@ machine).
 """
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from fractions import Fraction
@@ -135,7 +136,7 @@ def test_a_still_scene_reuses_its_edge_and_a_moving_one_never_does(model_cache):
     still = edges(noisy_still(12))
     assert len(still["mask"]) == 12 and still.counters["fringe_reused"] >= 6
     out = [p.payload for p in still["mask"]]
-    for before, after in zip(out, out[1:]):
+    for before, after in itertools.pairwise(out):
         assert after is not before                                   # each a new array, the receiver's
     # a reused edge is the last computed one: it was fitted to the same still view
     reused = [i for i in range(1, 12) if np.array_equal(out[i], out[i - 1])]

@@ -33,3 +33,18 @@ def grow(image: np.ndarray, height: int, width: int) -> np.ndarray:
     if image.shape[:2] == (height, width):
         return image
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def grow_crop(grid: np.ndarray, height: int, width: int, crop: tuple[int, int, int, int]) -> np.ndarray:
+    """The part ``crop`` (top, bottom, left, right) of ``grid`` upsampled bilinearly to height x width: the same
+    pixels as ``grow(grid, height, width)[top:bottom, left:right]``, computed for the crop only."""
+    top, bottom, left, right = crop
+    if grid.shape[0] * grid.shape[1] * 16 >= height * width:   # no smaller than a quarter: the whole thing
+        return cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR)[top:bottom, left:right]
+    scale_y, scale_x = grid.shape[0] / height, grid.shape[1] / width
+    y0, x0 = max(0, int(top * scale_y) - 1), max(0, int(left * scale_x) - 1)
+    y1, x1 = min(grid.shape[0], int(bottom * scale_y) + 2), min(grid.shape[1], int(right * scale_x) + 2)
+    to_grid = np.float32([[scale_x, 0, (left + 0.5) * scale_x - 0.5 - x0],
+                          [0, scale_y, (top + 0.5) * scale_y - 0.5 - y0]])
+    return cv2.warpAffine(np.ascontiguousarray(grid[y0:y1, x0:x1]), to_grid, (right - left, bottom - top),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)

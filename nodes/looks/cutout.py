@@ -29,7 +29,7 @@ def cut_out(frame: np.ndarray, mask: np.ndarray | None, *, decontaminate: bool =
     alpha = mask_to_alpha(mask)
     if decontaminate:
         edge_colour = edge_colour or EdgeColour(height, width)
-        colour = edge_colour(frame, mask, alpha)
+        colour = edge_colour(frame, mask, alpha, rim=True)
     else:
         colour = frame
     # one interleaving pass (split + merge wrote the frame twice)

@@ -48,3 +48,26 @@ def grow_crop(grid: np.ndarray, height: int, width: int, crop: tuple[int, int, i
                           [0, scale_y, (top + 0.5) * scale_y - 0.5 - y0]])
     return cv2.warpAffine(np.ascontiguousarray(grid[y0:y1, x0:x1]), to_grid, (right - left, bottom - top),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+
+
+def grow_cells(small: np.ndarray, height: int, width: int, cells: tuple[int, int, int, int],
+               buffer: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The cells ``cells`` (x, y, w, h on the small grid, as cv2.boundingRect gives) of ``small`` brought up
+    to full size into the same box of ``buffer`` (frame-sized: a box that changes per frame never
+    allocates), one cell of margin added. Returns the full-size box (top, bottom, left, right) and the view.
+
+    A plain resize of whole cells samples like the whole frame's resize would (exactly so at integer
+    ratios, within a fraction of a pixel otherwise), at the box's cost only: warpAffine, exact to the
+    pixel at any ratio, cost 2.2 ms against 0.33 for a head-and-shoulders box at 720p."""
+    x, y, w, h = cells
+    x0, y0 = max(0, x - 1), max(0, y - 1)
+    x1, y1 = min(small.shape[1], x + w + 1), min(small.shape[0], y + h + 1)
+    sy, sx = height / small.shape[0], width / small.shape[1]
+    top, left = round(y0 * sy), round(x0 * sx)
+    bottom, right = min(height, round(y1 * sy)), min(width, round(x1 * sx))
+    view = buffer[top:bottom, left:right]
+    if small.shape[:2] == (height, width):
+        np.copyto(view, small[top:bottom, left:right])
+    else:
+        cv2.resize(small[y0:y1, x0:x1], (right - left, bottom - top), dst=view, interpolation=cv2.INTER_LINEAR)
+    return (top, bottom, left, right), view

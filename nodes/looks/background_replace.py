@@ -153,7 +153,7 @@ class BackgroundReplace(Look):
     def _colour_pop(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """The scene itself in contrasty grey behind the person in colour, its grey light wrapped over the
         rim. Person, wrap and background in one pass: result = frame * a(1 - w) + [a w glow + (1 - a) grey],
-        w = the wrap's reach; the bracket is one channel, so only one 3-channel multiply is left."""
+        w = the wrap's weight (reach * a); the bracket is one channel, so only one 3-channel multiply is left."""
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._scratch.get("pop.grey", frame.shape[:2]))
         cv2.LUT(grey, self._grey_lut, dst=grey)
         out = np.empty_like(frame)
@@ -166,8 +166,10 @@ class BackgroundReplace(Look):
         keep = alpha
         if self._wrap is not None:
             glow = self._wrap.glow(grey, plane[::-1])
+            # the wrap's weight is reach * alpha (on the person only), and the person's share a of that
             wrapped = cv2.multiply(grow(self._wrap.reach(shrink(mask, self._grid)), *plane), alpha, scale=_INV255,
                                    dst=self._scratch.get("pop.wrapped", plane))
+            cv2.multiply(wrapped, alpha, dst=wrapped, scale=_INV255)
             keep = cv2.subtract(alpha, wrapped, dst=self._scratch.get("pop.keep", plane))
             cv2.add(light, cv2.multiply(wrapped, glow, scale=_INV255, dst=wrapped), dst=light)
         kept = cv2.multiply(frame, cv2.merge((keep, keep, keep), dst=self._scratch.get("pop.keep3", frame.shape)),

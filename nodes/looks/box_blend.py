@@ -15,6 +15,19 @@ from .scratch import Scratch
 _INV255 = 1.0 / 255.0
 
 
+def copy_outside(out: np.ndarray, source: np.ndarray, box: tuple[int, int, int, int] | None) -> None:
+    """``source`` into ``out`` everywhere but ``box`` (which the caller writes): memory, not arithmetic, is
+    what a frame-size pass costs here, so the box is not written twice."""
+    if box is None:
+        np.copyto(out, source)
+        return
+    y0, y1, x0, x1 = box
+    out[:y0] = source[:y0]
+    out[y1:] = source[y1:]
+    out[y0:y1, :x0] = source[y0:y1, :x0]
+    out[y0:y1, x1:] = source[y0:y1, x1:]
+
+
 def alpha_box(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of the alpha's non-zero pixels, None when there are none."""
     x, y, w, h = cv2.boundingRect(alpha)
@@ -30,7 +43,7 @@ def blend_in_box(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, out: np
     ``top``)."""
     if box is None:
         box = alpha_box(alpha)
-    np.copyto(out, bottom)
+    copy_outside(out, bottom, box)
     if box is None:
         return out
     y0, y1, x0, x1 = box
@@ -54,7 +67,7 @@ def mix_in_box(layers: list[tuple[np.ndarray, np.ndarray]], outside: np.ndarray,
     """``out`` = sum of layer * weight / 255 inside ``box`` (uint8 BGR layers, uint8 HxW weights that sum to
     at most 255 per pixel), ``outside`` elsewhere. Two blends in a row (the person's edge, then the person
     onto the background) are one mix of three layers: one 3-channel multiply fewer, and no intermediate."""
-    np.copyto(out, outside)
+    copy_outside(out, outside, box)
     if box is None:
         return out
     y0, y1, x0, x1 = box

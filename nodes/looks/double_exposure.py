@@ -22,7 +22,7 @@ from ...graph.options import check_ranges
 from ..background_video import is_video_background
 from .assets import load_asset
 from .blend import mask_to_alpha
-from .box_blend import alpha_box, blend_in_box
+from .box_blend import alpha_box, blend_in_box, copy_outside
 from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
@@ -192,19 +192,19 @@ class DoubleExposure(Look):
         spread = self._scratch.get("spread", self._ground.shape)[:shape[0], :shape[1]]
         part = self._scratch.get("part", self._ground.shape)[:shape[0], :shape[1]]
         weight = silhouette[y0:y1, x0:x1]
-        np.copyto(out, self._ground)
+        copy_outside(out, self._ground, box)
         window, ground, fill = out[y0:y1, x0:x1], self._ground[y0:y1, x0:x1], fill[y0:y1, x0:x1]
         if blend == "screen":
             portrait = cv2.multiply(weight, cv2.bitwise_not(grey, dst=grey), scale=_INV255, dst=grey)
             cv2.multiply(self._ground_room[y0:y1, x0:x1], cv2.merge((weight, weight, weight), dst=spread),
                          scale=_INV255, dst=part)
-            cv2.add(window, part, dst=window)
+            cv2.add(ground, part, dst=window)
             cv2.multiply(fill, cv2.merge((portrait, portrait, portrait), dst=spread), scale=_INV255, dst=part)
             cv2.subtract(window, part, dst=window)
         else:
             portrait = cv2.multiply(weight, grey, scale=_INV255, dst=grey)
             cv2.multiply(ground, cv2.merge((weight, weight, weight), dst=spread), scale=_INV255, dst=part)
-            cv2.subtract(window, part, dst=window)
+            cv2.subtract(ground, part, dst=window)
             cv2.multiply(fill, cv2.merge((portrait, portrait, portrait), dst=spread), scale=_INV255, dst=part)
             cv2.add(window, part, dst=window)
         return out

@@ -107,10 +107,17 @@ class BackgroundReplace(Look):
         small_frame, small_mask = shrink(frame, self._grid), shrink(mask, self._grid)
         small_alpha = mask_to_alpha(small_mask)
         plane = alpha.shape
+        if box is None:
+            return blend_in_box(frame, background, alpha, out, self._scratch, box=box)
+        # full-size weights are worked out inside the person's box only (the mix reads nothing else)
+        y0, y1, x0, x1 = box
+        def boxed(name: str) -> np.ndarray:
+            return self._scratch.get(name, plane)[y0:y1, x0:x1]
+        inside = alpha[y0:y1, x0:x1]
         zero_small = np.zeros(small_alpha.shape, np.uint8)
         if decontaminate:
             estimate = edge.estimate(small_frame, small_mask)
-            e_small, e_full = edge.weight(small_alpha, name="e.small"), edge.weight(alpha)
+            e_small, e_full = edge.weight(small_alpha, name="e.small"), edge.weight(inside, out=boxed("e_full"))
         else:
             estimate, e_small, e_full = small_frame, zero_small, None
         if wrap is not None:
@@ -118,8 +125,7 @@ class BackgroundReplace(Look):
             reach = wrap.reach(small_mask)
             w_small = cv2.multiply(cv2.resize(reach, self._grid, interpolation=cv2.INTER_LINEAR), small_alpha,
                                    scale=_INV255)
-            w_full = cv2.multiply(grow(reach, *plane), alpha, scale=_INV255,
-                                  dst=self._scratch.get("wrap.full", plane))
+            w_full = cv2.multiply(grow(reach, *plane)[y0:y1, x0:x1], inside, scale=_INV255, dst=boxed("w_full"))
         else:
             glow, w_small, w_full = small_frame, zero_small, None
         # T on the small grid: T = F + (w / k)(glow - F), a blend of glow over F by w / k (0 where k is 0)
@@ -141,12 +147,16 @@ class BackgroundReplace(Look):
             return blend_in_box(frame, background, alpha, out, self._scratch, box=box)
         layer = self._scratch.get("layer", frame.shape)
         (top, bottom, left, right), _ = grow_cells(small_layer, *plane, cells, layer)
+        top, bottom, left, right = max(top, y0), min(bottom, y1), max(left, x0), min(right, x1)
         on_layer = self._scratch.get("on_layer", plane)
-        on_layer.fill(0)
-        cv2.multiply(alpha[top:bottom, left:right], k_full[top:bottom, left:right], scale=_INV255,
-                     dst=on_layer[top:bottom, left:right])
-        on_frame = cv2.subtract(alpha, on_layer, dst=self._scratch.get("on_frame", plane))
-        behind = cv2.bitwise_not(alpha, dst=self._scratch.get("behind", plane))
+        on_layer[y0:y1, x0:x1] = 0
+        if bottom > top and right > left:
+            cv2.multiply(alpha[top:bottom, left:right], k_full[top - y0:bottom - y0, left - x0:right - x0],
+                         scale=_INV255, dst=on_layer[top:bottom, left:right])
+        on_frame = self._scratch.get("on_frame", plane)
+        cv2.subtract(inside, on_layer[y0:y1, x0:x1], dst=on_frame[y0:y1, x0:x1])
+        behind = self._scratch.get("behind", plane)
+        cv2.bitwise_not(inside, dst=behind[y0:y1, x0:x1])
         return mix_in_box([(frame, on_frame), (layer, on_layer), (background, behind)], background, out, box,
                           self._scratch)
 

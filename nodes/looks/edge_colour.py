@@ -46,10 +46,12 @@ class EdgeColour:
         """The person's colour on the small grid (uint8 BGR, a new array)."""
         return estimate_foreground(small_frame, small_mask)
 
-    def weight(self, alpha: np.ndarray, name: str = "edge.weight") -> np.ndarray:
+    def weight(self, alpha: np.ndarray, name: str = "edge.weight", out: np.ndarray | None = None) -> np.ndarray:
         """uint8 share of the estimate for ``alpha`` (uint8, any size): 255 for alpha 1..127, falling to 0 at
-        255, and 0 at alpha 0 (nobody there: the frame stays as it is). A scratch buffer."""
-        weight = cv2.convertScaleAbs(alpha, alpha=-2.0, beta=510.0, dst=self._scratch.get(name, alpha.shape))
+        255, and 0 at alpha 0 (nobody there: the frame stays as it is). Into ``out``, else a scratch buffer."""
+        if out is None:
+            out = self._scratch.get(name, alpha.shape)
+        weight = cv2.convertScaleAbs(alpha, alpha=-2.0, beta=510.0, dst=out)
         # alpha 0 -> 510 saturates to 255; a 0..1 step at the bottom: x - (x == 0) * 255
         return cv2.subtract(weight, cv2.compare(alpha, 0, cv2.CMP_EQ), dst=weight)
 

@@ -172,13 +172,13 @@ class Segment(Node):
     Options: ``model`` is a registered model's name or "auto" (see FrameSegmenter). ``threads`` is
     onnxruntime's intra-op thread count: 1 leaves the second core to the other stages. ``gate_model``:
     "auto", "none" or a model name; ``gate_every``: the longest the gate model's mask is reused (1 =
-    a fresh gate every frame; the square model costs ~2.6 ms a frame on one core), ``gate_tolerance``:
+    a fresh gate every frame; the square model costs ~2 ms a frame on one core), ``gate_tolerance``:
     how much the person's mask may change before it is made again at once (counted: gate_reused);
-    ``gate_dilate_px``: reach
-    of the gate past the second model's edge, in model px; ``frame_edges``: the person solid up to the
-    frame's border ("auto": for model "auto"). Models are fetched into the cache in open().
-    Adaptive rate (nodes/segment_rate.py): ``still_every`` N > 1 segments a still scene only every Nth
-    frame (``still_threshold``: grey-level change of a thumbnail pixel that counts as motion);
+    ``gate_dilate_px``: reach of the gate past the second model's edge, in model px; ``frame_edges``:
+    the person solid up to the frame's border ("auto": for model "auto"). Models are fetched into the
+    cache in open().
+    Adaptive rate (nodes/segment_rate.py): ``still_every`` N > 1 (default 4) segments a still scene only
+    every Nth frame (``still_threshold``: grey-level change of a thumbnail pixel that counts as motion);
     ``cpu_budget_percent`` (0 = none) lowers the segmentation rate while the process is over that CPU % of one core;
     ``max_interval`` bounds the gap either way. A frame not segmented still gets a mask: the last one,
     meta ``carried`` "still" or "budget" (the smooth node moves it with its flow); counted as

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import chain as chain_bench  # noqa: E402  (bench/chain.py: frames, the recipe spec, the sequential chain)
+import chain as chain_bench
 
 FIELDS = ("user_ms", "sys_ms", "minflt", "nvcsw", "nivcsw", "run_sys_ms", "run_minflt")
 #: getrusage snapshots: the first frame's (taken by the source) and the run's end
@@ -239,6 +239,7 @@ def run_graph_usage(name: str, count: int, fps: float) -> resource.struct_rusage
 # -- the child: the measuring process ------------------------------------------------------------------------------
 def child(args) -> dict:
     import cv2
+
     from portraitflow.graph.runner import run_graph
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:args.cores]))
     cv2.setNumThreads(1)     # what the runner holds OpenCV at when its threads fill the cores

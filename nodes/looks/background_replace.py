@@ -18,12 +18,15 @@ from ..background_video import is_video_background
 from ..light_wrap import LightWrap
 from .assets import load_asset
 from .blend import alpha_blend, mask_to_alpha
+from .box_blend import alpha_box, blend_in_box, mix_in_box
 from .cutout import cut_out
-from .edge_colour import EdgeColour
+from .edge_colour import WORK_LONG_SIDE, EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
+from .reduced import grow, grow_cells, reduced_size, shrink
 from .scratch import Scratch
 
+_INV255 = 1.0 / 255.0
 GREYSCALE = "greyscale"
 TRANSPARENT = "transparent"
 
@@ -57,13 +60,14 @@ class BackgroundReplace(Look):
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
         self._scratch = Scratch()
-        # wrap_width has always been the reach blur's sigma; LightWrap's width_px is two sigmas
-        self._wrap = LightWrap(height, width, width_px=2.0 * s.wrap_width * width, strength=s.light_wrap,
-                               scratch=self._scratch) if s.light_wrap > 0 else None
+        # edge colour and light wrap both run on one small grid and come back in one blend (_person); the
+        # EdgeColour does that blend even when decontaminate is off
+        self._edge_colour = EdgeColour(height, width, scratch=self._scratch)
+        self._grid = reduced_size(height, width, WORK_LONG_SIDE)
+        self._wrap = _GridWrap(self._grid, width, s.wrap_width, s.light_wrap) if s.light_wrap > 0 else None
         self._grey_lut = curve_lut(s_curve(s.greyscale_contrast) * (1.0 - s.background_dim))
         self._background = self._glow = None
         self._video = is_video_background(s.background)
-        self._edge_colour = EdgeColour(height, width, scratch=self._scratch) if s.decontaminate else None
         if s.background in (GREYSCALE, TRANSPARENT) or self._video:
             return
         background = load_asset(s.background, height, width, field="settings.background")
@@ -74,33 +78,114 @@ class BackgroundReplace(Look):
             background = cv2.convertScaleAbs(background, alpha=1.0 - s.background_dim)
         self._background = background
         if self._wrap is not None:   # a still background: its glow too, once
-            self._glow = self._wrap.glow(background)
+            self._glow = self._wrap.glow(background, self._grid)
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if self.settings.background == TRANSPARENT:
-            return cut_out(frame, mask)
-        height, width = frame.shape[:2]
-        alpha = mask_to_alpha(mask) if mask is not None else np.zeros((height, width), np.uint8)
-        if self._video:
-            background = self._video_plate(frame)
-            glow = self._wrap.glow(background) if self._wrap is not None and mask is not None else None
-        elif self._background is not None:
-            background, glow = self._background, self._glow
-        else:   # colour pop: the scene itself, in greyscale (its glow stays one channel: 3x cheaper)
-            grey = cv2.LUT(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._grey_lut)
-            background = cv2.merge((grey, grey, grey), dst=self._scratch.get("grey3", frame.shape))
-            glow = None
-            if mask is not None and self._wrap is not None:
-                glow = self._wrap.glow(grey, out=self._scratch.get("glow1", grey.shape))
+            return cut_out(frame, mask, decontaminate=self.settings.decontaminate, edge_colour=self._edge_colour)
+        if self._background is None and not self._video:
+            return self._colour_pop(frame, mask)
+        background = self._video_plate(frame) if self._video else self._background
         if mask is None:
             return background.copy()
-        person = frame
-        # a new background (image or video) gets the decontaminated edge colour; colour pop keeps its scene
-        if self._edge_colour is not None and (self._background is not None or self._video):
-            person = self._edge_colour(frame, mask, alpha)
-        if self._wrap is not None and glow is not None:
-            person = self._wrap.apply(person, glow, mask, alpha, out=self._scratch.get("person", frame.shape))
-        return alpha_blend(person, background, alpha, scratch=self._scratch)
+        alpha = mask_to_alpha(mask)
+        return self._compose(frame, mask, alpha, background)
+
+    def _compose(self, frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
+        """The person onto the new background with the decontaminated colour at soft edges (share e) and the
+        background's light over the rim (share w, the wrap). Both are smooth, so they are one small layer T:
+        person = frame * (1 - k) + T * k, k = 1 - (1 - e)(1 - w), T = ((1 - w) e F + w glow) / k, made on the
+        small grid; k is worked out per full-size pixel (it carries the edge's detail), in one channel. The
+        person's blend and the blend onto the background are then one mix of three layers:
+        frame * a(1 - k) + T * ak + background * (1 - a)."""
+        edge, wrap = self._edge_colour, self._wrap
+        decontaminate = self.settings.decontaminate
+        out = np.empty_like(frame)
+        box = alpha_box(alpha)
+        if not decontaminate and wrap is None:
+            return blend_in_box(frame, background, alpha, out, self._scratch, box=box)
+        small_frame, small_mask = shrink(frame, self._grid), shrink(mask, self._grid)
+        small_alpha = mask_to_alpha(small_mask)
+        plane = alpha.shape
+        if box is None:
+            return blend_in_box(frame, background, alpha, out, self._scratch, box=box)
+        # full-size weights are worked out inside the person's box only (the mix reads nothing else)
+        y0, y1, x0, x1 = box
+        def boxed(name: str) -> np.ndarray:
+            return self._scratch.get(name, plane)[y0:y1, x0:x1]
+        inside = alpha[y0:y1, x0:x1]
+        zero_small = np.zeros(small_alpha.shape, np.uint8)
+        if decontaminate:
+            estimate = edge.estimate(small_frame, small_mask)
+            e_small, e_full = edge.weight(small_alpha, name="e.small"), edge.weight(inside, out=boxed("e_full"))
+        else:
+            estimate, e_small, e_full = small_frame, zero_small, None
+        if wrap is not None:
+            glow = self._glow if self._glow is not None else wrap.glow(background, self._grid)
+            reach = wrap.reach(small_mask)
+            w_small = cv2.multiply(cv2.resize(reach, self._grid, interpolation=cv2.INTER_LINEAR), small_alpha,
+                                   scale=_INV255)
+            w_full = cv2.multiply(grow(reach, *plane)[y0:y1, x0:x1], inside, scale=_INV255, dst=boxed("w_full"))
+        else:
+            glow, w_small, w_full = small_frame, zero_small, None
+        # T on the small grid: T = F + (w / k)(glow - F), a blend of glow over F by w / k (0 where k is 0)
+        share_f = cv2.multiply(cv2.bitwise_not(w_small), e_small, scale=_INV255)
+        k_small = cv2.add(share_f, w_small)
+        small_layer = alpha_blend(glow, estimate, cv2.divide(w_small, k_small, scale=255.0))
+        # k per full-size pixel: 255 - (255 - e)(255 - w) / 255
+        if e_full is None:
+            k_full = w_full
+        elif w_full is None:
+            k_full = e_full
+        else:
+            cv2.bitwise_not(e_full, dst=e_full)
+            cv2.bitwise_not(w_full, dst=w_full)
+            k_full = cv2.bitwise_not(cv2.multiply(e_full, w_full, scale=_INV255, dst=e_full), dst=e_full)
+        # the small layer brought up where k is not 0 (and only there does the layer get a share)
+        cells = cv2.boundingRect(k_small)
+        if cells[2] == 0 or cells[3] == 0:
+            return blend_in_box(frame, background, alpha, out, self._scratch, box=box)
+        layer = self._scratch.get("layer", frame.shape)
+        (top, bottom, left, right), _ = grow_cells(small_layer, *plane, cells, layer)
+        top, bottom, left, right = max(top, y0), min(bottom, y1), max(left, x0), min(right, x1)
+        on_layer = self._scratch.get("on_layer", plane)
+        on_layer[y0:y1, x0:x1] = 0
+        if bottom > top and right > left:
+            cv2.multiply(alpha[top:bottom, left:right], k_full[top - y0:bottom - y0, left - x0:right - x0],
+                         scale=_INV255, dst=on_layer[top:bottom, left:right])
+        on_frame = self._scratch.get("on_frame", plane)
+        cv2.subtract(inside, on_layer[y0:y1, x0:x1], dst=on_frame[y0:y1, x0:x1])
+        behind = self._scratch.get("behind", plane)
+        cv2.bitwise_not(inside, dst=behind[y0:y1, x0:x1])
+        return mix_in_box([(frame, on_frame), (layer, on_layer), (background, behind)], background, out, box,
+                          self._scratch)
+
+    def _colour_pop(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """The scene itself in contrasty grey behind the person in colour, its grey light wrapped over the
+        rim. Person, wrap and background in one pass: result = frame * a(1 - w) + [a w glow + (1 - a) grey],
+        w = the wrap's weight (reach * a); the bracket is one channel, so only one 3-channel multiply is left."""
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._scratch.get("pop.grey", frame.shape[:2]))
+        cv2.LUT(grey, self._grey_lut, dst=grey)
+        out = np.empty_like(frame)
+        if mask is None:
+            return cv2.merge((grey, grey, grey), dst=out)
+        plane = frame.shape[:2]
+        alpha = mask_to_alpha(mask)
+        behind = cv2.bitwise_not(alpha, dst=self._scratch.get("pop.behind", plane))
+        light = cv2.multiply(behind, grey, scale=_INV255, dst=self._scratch.get("pop.light", plane))
+        keep = alpha
+        if self._wrap is not None:
+            glow = self._wrap.glow(grey, plane[::-1])
+            # the wrap's weight is reach * alpha (on the person only), and the person's share a of that
+            wrapped = cv2.multiply(grow(self._wrap.reach(shrink(mask, self._grid)), *plane), alpha, scale=_INV255,
+                                   dst=self._scratch.get("pop.wrapped", plane))
+            cv2.multiply(wrapped, alpha, dst=wrapped, scale=_INV255)
+            keep = cv2.subtract(alpha, wrapped, dst=self._scratch.get("pop.keep", plane))
+            cv2.add(light, cv2.multiply(wrapped, glow, scale=_INV255, dst=wrapped), dst=light)
+        kept = cv2.multiply(frame, cv2.merge((keep, keep, keep), dst=self._scratch.get("pop.keep3", frame.shape)),
+                            scale=_INV255, dst=out)
+        return cv2.add(kept, cv2.merge((light, light, light), dst=self._scratch.get("pop.light3", frame.shape)),
+                       dst=out)
 
     def _video_plate(self, frame: np.ndarray) -> np.ndarray:
         """The video background's current frame, softened and dimmed like an image background (per frame:
@@ -118,3 +203,26 @@ class BackgroundReplace(Look):
         if s.background_dim > 0:
             video = cv2.convertScaleAbs(video, alpha=1.0 - s.background_dim)
         return video
+
+
+class _GridWrap:
+    """The light wrap's two blurs (the background's glow, the reach inside the person's edge) on half the
+    look's small grid: both are wide, soft Gaussians (sigma ~5 grid cells at 720p), so half the grid
+    loses nothing visible and costs a quarter. Built on nodes/light_wrap.py's LightWrap at that size."""
+
+    def __init__(self, grid: tuple[int, int], frame_width: int, wrap_width: float, strength: float):
+        self._half = (max(8, grid[0] // 2), max(8, grid[1] // 2))
+        # wrap_width has always been the reach blur's sigma (a fraction of the frame width); LightWrap's
+        # width_px is two sigmas, here in the half grid's pixels
+        self._wrap = LightWrap(self._half[1], self._half[0], width_px=2.0 * wrap_width * self._half[0],
+                               strength=strength)
+        self._solid = np.full((self._half[1], self._half[0]), 255, np.uint8)
+
+    def glow(self, light: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """The light (uint8 BGR or grey, any size) scattered, at ``size`` (cv2 width, height)."""
+        return cv2.resize(self._wrap.glow(shrink(light, self._half)), size, interpolation=cv2.INTER_LINEAR)
+
+    def reach(self, mask: np.ndarray) -> np.ndarray:
+        """uint8 share of the glow on the half grid, before the person's own alpha: ``strength`` right at
+        the edge, falling off inside (and outside: the caller multiplies by alpha)."""
+        return self._wrap.weight(shrink(mask, self._half), self._solid)

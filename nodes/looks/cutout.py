@@ -13,18 +13,28 @@ import cv2
 import numpy as np
 
 from .blend import mask_to_alpha
-from .foreground import estimate_foreground
+from .edge_colour import EdgeColour
 from .look import Look
 
 
-def cut_out(frame: np.ndarray, mask: np.ndarray | None, *, decontaminate: bool = True) -> np.ndarray:
+def cut_out(frame: np.ndarray, mask: np.ndarray | None, *, decontaminate: bool = True,
+            edge_colour: EdgeColour | None = None) -> np.ndarray:
     """uint8 HxWx4 BGRA: the frame's colour (the estimated foreground colour at soft edges, so no halo of
-    the old background travels with the person) and alpha = the mask (0 everywhere when ``mask`` is None)."""
+    the old background travels with the person) and alpha = the mask (0 everywhere when ``mask`` is None).
+    A stream keeps one ``edge_colour`` for its frame size (it reuses its buffers)."""
     height, width = frame.shape[:2]
+    out = np.zeros((height, width, 4), np.uint8)
     if mask is None:
-        return np.zeros((height, width, 4), np.uint8)
-    colour = estimate_foreground(frame, mask) if decontaminate else frame
-    return cv2.merge((*cv2.split(colour), mask_to_alpha(mask)))
+        return out
+    alpha = mask_to_alpha(mask)
+    if decontaminate:
+        edge_colour = edge_colour or EdgeColour(height, width)
+        colour = edge_colour(frame, mask, alpha, rim=True)
+    else:
+        colour = frame
+    # one interleaving pass (split + merge wrote the frame twice)
+    cv2.mixChannels([colour, alpha], [out], [0, 0, 1, 1, 2, 2, 3, 3])
+    return out
 
 
 class Cutout(Look):
@@ -44,5 +54,8 @@ class Cutout(Look):
     def channels(self) -> int:
         return 4
 
+    def prepare(self, height: int, width: int) -> None:
+        self._edge_colour = EdgeColour(height, width)
+
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        return cut_out(frame, mask, decontaminate=self.settings.decontaminate)
+        return cut_out(frame, mask, decontaminate=self.settings.decontaminate, edge_colour=self._edge_colour)

@@ -21,7 +21,8 @@ import numpy as np
 from ...graph.options import check_ranges
 from ..background_video import is_video_background
 from .assets import load_asset
-from .blend import alpha_blend, mask_to_alpha
+from .blend import mask_to_alpha
+from .box_blend import alpha_box, blend_in_box, copy_outside
 from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
@@ -65,6 +66,7 @@ class DoubleExposure(Look):
         s = self.settings
         self._scratch = Scratch()
         self._ground = load_asset(s.ground, height, width, field="settings.ground")
+        self._ground_room = cv2.bitwise_not(self._ground)   # how far each ground pixel is from white
         # a video fill's frames arrive per frame (the composite's background input)
         self._fill_is_video = is_video_background(s.fill)
         self._fill = None if self._fill_is_video else load_asset(s.fill, height, width, field="settings.fill")
@@ -123,20 +125,28 @@ class DoubleExposure(Look):
                 self._weighted_fills.popitem(last=False)
         return made
 
-    def _exposed(self, frame: np.ndarray, fill: np.ndarray) -> np.ndarray:
-        grey = cv2.LUT(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._tone_lut)
-        portrait = cv2.merge((grey, grey, grey), dst=self._scratch.get("portrait", frame.shape))
-        out = self._scratch.get("exposed", frame.shape)
+    def _exposed(self, grey: np.ndarray, fill: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The toned portrait (uint8 grey, toned in place) blended with the fill inside ``box`` (a scratch
+        buffer, valid inside the box only)."""
+        y0, y1, x0, x1 = box
+        shape = (grey.shape[0], grey.shape[1], 3)
+        grey = grey[y0:y1, x0:x1]
+        cv2.LUT(grey, self._tone_lut, dst=grey)
         blend = self.settings.blend
         if blend == "screen":
-            cv2.bitwise_not(portrait, dst=portrait)
+            cv2.bitwise_not(grey, dst=grey)
+        portrait = cv2.merge((grey, grey, grey), dst=self._scratch.get("portrait", shape)[:y1 - y0, :x1 - x0])
+        exposed = self._scratch.get("exposed", shape)
+        out = exposed[y0:y1, x0:x1]
+        fill = fill[y0:y1, x0:x1]
+        if blend == "screen":
             cv2.multiply(portrait, fill, dst=out, scale=_INV255)
             cv2.bitwise_not(out, dst=out)
         elif blend == "multiply":
             cv2.multiply(portrait, fill, dst=out, scale=_INV255)
         else:
             cv2.max(portrait, fill, dst=out)
-        return out
+        return exposed
 
     def _silhouette(self, person_small: np.ndarray, height: int, width: int) -> np.ndarray:
         small = person_small
@@ -151,7 +161,50 @@ class DoubleExposure(Look):
         height, width = mask.shape
         person_small = shrink(mask, self._small)
         fill = self._fill_for(self._head_step(person_small), frame)
+        silhouette = self._silhouette(person_small, height, width)
+        out = np.empty_like(self._ground)
+        box = alpha_box(silhouette)
+        if box is None:
+            np.copyto(out, self._ground)
+            return out
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._scratch.get("grey", (height, width)))
         if self._edge_colour is not None:
-            frame = self._edge_colour(frame, mask, mask_to_alpha(mask))
-        return alpha_blend(self._exposed(frame, fill), self._ground,
-                           self._silhouette(person_small, height, width), scratch=self._scratch)
+            # the portrait is monochrome: the decontaminated edge is blended in as luma (one channel)
+            edge = self._edge_colour
+            estimate = edge.grey_estimate(edge.estimate(shrink(frame, edge.size), shrink(mask, edge.size)))
+            grey = edge.apply(grey, estimate, edge.weight(mask_to_alpha(mask)),
+                              out=self._scratch.get("grey_edge", grey.shape))
+        return self._compose(grey, fill, silhouette, box, out)
+
+    def _compose(self, grey: np.ndarray, fill: np.ndarray, silhouette: np.ndarray, box: tuple[int, int, int, int],
+                 out: np.ndarray) -> np.ndarray:
+        """The exposure (portrait p, the prepared fill m) onto the ground g through the silhouette s, the
+        blend and the composite in one: for screen, g + s (255 - g) - s (255 - p) m (the 255 - g is made
+        once), for multiply g (1 - s) + s p m: two 3-channel multiplies, the portrait's part in one channel."""
+        blend = self.settings.blend
+        if blend == "lighten":
+            return blend_in_box(self._exposed(grey, fill, box), self._ground, silhouette, out, self._scratch,
+                                box=box)
+        y0, y1, x0, x1 = box
+        grey = grey[y0:y1, x0:x1]
+        cv2.LUT(grey, self._tone_lut, dst=grey)
+        shape = (grey.shape[0], grey.shape[1], 3)
+        spread = self._scratch.get("spread", self._ground.shape)[:shape[0], :shape[1]]
+        part = self._scratch.get("part", self._ground.shape)[:shape[0], :shape[1]]
+        weight = silhouette[y0:y1, x0:x1]
+        copy_outside(out, self._ground, box)
+        window, ground, fill = out[y0:y1, x0:x1], self._ground[y0:y1, x0:x1], fill[y0:y1, x0:x1]
+        if blend == "screen":
+            portrait = cv2.multiply(weight, cv2.bitwise_not(grey, dst=grey), scale=_INV255, dst=grey)
+            cv2.multiply(self._ground_room[y0:y1, x0:x1], cv2.merge((weight, weight, weight), dst=spread),
+                         scale=_INV255, dst=part)
+            cv2.add(ground, part, dst=window)
+            cv2.multiply(fill, cv2.merge((portrait, portrait, portrait), dst=spread), scale=_INV255, dst=part)
+            cv2.subtract(window, part, dst=window)
+        else:
+            portrait = cv2.multiply(weight, grey, scale=_INV255, dst=grey)
+            cv2.multiply(ground, cv2.merge((weight, weight, weight), dst=spread), scale=_INV255, dst=part)
+            cv2.subtract(ground, part, dst=window)
+            cv2.multiply(fill, cv2.merge((portrait, portrait, portrait), dst=spread), scale=_INV255, dst=part)
+            cv2.add(window, part, dst=window)
+        return out

@@ -19,12 +19,14 @@ import numpy as np
 
 from ...graph.options import check_ranges
 from .assets import load_asset, parse_colour
-from .blend import alpha_blend, grey3, mask_to_alpha
+from .blend import grey3, mask_to_alpha
+from .box_blend import alpha_box, mix_in_box
 from .edge_colour import EdgeColour
 from .grading import duotone_lut, teal_orange_lut
 from .look import Look
+from .reduced import grow_cells, shrink
 from .scratch import Scratch
-from .typesetting import TypeStyle, fit_condensed_lines, fit_line, stamp_onto
+from .typesetting import PlacedStamp, TypeStyle, fit_condensed_lines, fit_line
 from .vignette import vignette_map
 
 #: the type's sizes and gaps as fractions of the frame height (the ink height of capitals)
@@ -72,12 +74,20 @@ class Poster(Look):
         else:
             self._lut = teal_orange_lut(amount=1.6, contrast=0.45)
         plate = load_asset(s.background, height, width, field="settings.background")
-        self._plate = cv2.LUT(grey3(plate), self._lut) if s.grade == "duotone" else plate
+        plate = cv2.LUT(grey3(plate), self._lut) if s.grade == "duotone" else plate
         has_type = bool(s.title.strip() or s.credit.strip() or s.tagline.strip())
         self._light = vignette_map(height, width, amount=s.vignette,
                                    bottom_fade=0.7 if has_type else 0.0, fade_start=0.6)
+        # the light falls on plate and person alike: the plate's share is lit once here, the person's by
+        # folding the light into its blend weight (one channel) per frame
+        self._lit_plate = cv2.multiply(plate, self._light, scale=1 / 255)
+        self._light1 = np.ascontiguousarray(self._light[..., 0])
         self._edge_colour = EdgeColour(height, width, scratch=self._scratch) if s.decontaminate else None
         self._set_type(height, width)
+        centre = width // 2
+        stamps = [(self._tagline, self._tagline_ink, self._tagline_top), (self._title, self._ink, self._title_top)]
+        stamps += [(stamp, self._credit_ink, top) for stamp, top in zip(self._credits, self._credit_tops)]
+        self._stamps = [PlacedStamp(stamp, ink, centre, top, (height, width, 3)) for stamp, ink, top in stamps]
 
     def _set_type(self, height: int, width: int) -> None:
         s = self.settings
@@ -125,25 +135,51 @@ class Poster(Look):
         return boxes
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        s = self.settings
+        out = np.empty_like(self._lit_plate)
         alpha = mask_to_alpha(mask) if mask is not None else None
-        if alpha is not None and self._edge_colour is not None:
-            frame = self._edge_colour(frame, mask, alpha)
-        if s.grade == "duotone":
-            source = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            source = cv2.merge((source, source, source), dst=self._scratch.get("grey3", frame.shape))
+        box = alpha_box(alpha) if alpha is not None else None
+        if box is None:
+            np.copyto(out, self._lit_plate)
         else:
-            source = frame
-        graded = cv2.LUT(source, self._lut, dst=self._scratch.get("graded", frame.shape))
-        if mask is None:
-            composed = self._plate
-        else:
-            composed = alpha_blend(graded, self._plate, alpha, scratch=self._scratch,
-                                   out=self._scratch.get("composed", frame.shape))
-        out = cv2.multiply(composed, self._light, scale=1 / 255)
-        centre = frame.shape[1] // 2
-        stamp_onto(out, self._tagline, self._tagline_ink, centre, self._tagline_top)
-        stamp_onto(out, self._title, self._ink, centre, self._title_top)
-        for stamp, top in zip(self._credits, self._credit_tops):
-            stamp_onto(out, stamp, self._credit_ink, centre, top)
+            self._compose(frame, mask, alpha, box, out)
+        for stamp in self._stamps:
+            stamp.onto(out)
         return out
+
+    def _compose(self, frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, int],
+                 out: np.ndarray) -> None:
+        """The graded person (its soft edges in their own colour) over the lit plate, lit like it, in one mix:
+        grade(frame) * a l (1 - e) + grade(F) * a l e + lit plate * (1 - a), l = the light, e = the edge
+        colour's share, F = the edge colour on the small grid (graded there: a curve of a blend is the blend
+        of the curves to within a level or two on these smooth grades)."""
+        plane = alpha.shape
+        lit = cv2.multiply(alpha, self._light1, scale=1 / 255, dst=self._scratch.get("lit_alpha", plane))
+        y0, y1, x0, x1 = box
+        graded = self._scratch.get("graded", frame.shape)
+        cv2.LUT(self._gradable(frame[y0:y1, x0:x1], "grey3"), self._lut, dst=graded[y0:y1, x0:x1])
+        layers = [(graded, lit)]
+        edge = self._edge_colour
+        if edge is not None:
+            estimate = edge.estimate(shrink(frame, edge.size), shrink(mask, edge.size))
+            share = edge.weight(alpha)
+            cells = cv2.boundingRect(edge.weight(mask_to_alpha(shrink(mask, edge.size)), name="edge.small"))
+            if cells[2] and cells[3]:
+                edge_layer = self._scratch.get("edge_layer", frame.shape)
+                (top, bottom, left, right), _ = grow_cells(cv2.LUT(self._gradable(estimate, "grey3.small"), self._lut),
+                                                           *plane, cells, edge_layer)
+                on_edge = self._scratch.get("on_edge", plane)
+                on_edge.fill(0)
+                cv2.multiply(lit[top:bottom, left:right], share[top:bottom, left:right], scale=1 / 255,
+                             dst=on_edge[top:bottom, left:right])
+                cv2.subtract(lit, on_edge, dst=lit)
+                layers.append((edge_layer, on_edge))
+        behind = cv2.bitwise_not(alpha, dst=self._scratch.get("behind", plane))
+        layers.append((self._lit_plate, behind))
+        mix_in_box(layers, self._lit_plate, out, box, self._scratch)
+
+    def _gradable(self, image: np.ndarray, name: str) -> np.ndarray:
+        """What the grade's table applies to: the colour itself, or for duotone its grey as three channels."""
+        if self.settings.grade != "duotone":
+            return image
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        return cv2.merge((grey, grey, grey), dst=self._scratch.get(name, image.shape))

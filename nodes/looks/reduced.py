@@ -5,6 +5,8 @@ Not for: deciding the look; only the size bookkeeping.
 """
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -33,3 +35,47 @@ def grow(image: np.ndarray, height: int, width: int) -> np.ndarray:
     if image.shape[:2] == (height, width):
         return image
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def grow_crop(grid: np.ndarray, height: int, width: int, crop: tuple[int, int, int, int]) -> np.ndarray:
+    """The part ``crop`` (top, bottom, left, right) of ``grid`` upsampled bilinearly to height x width: the same
+    pixels as ``grow(grid, height, width)[top:bottom, left:right]``, computed for the crop only."""
+    top, bottom, left, right = crop
+    if grid.shape[0] * grid.shape[1] * 16 >= height * width:   # no smaller than a quarter: the whole thing
+        return cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR)[top:bottom, left:right]
+    scale_y, scale_x = grid.shape[0] / height, grid.shape[1] / width
+    y0, x0 = max(0, int(top * scale_y) - 1), max(0, int(left * scale_x) - 1)
+    y1, x1 = min(grid.shape[0], int(bottom * scale_y) + 2), min(grid.shape[1], int(right * scale_x) + 2)
+    to_grid = np.float32([[scale_x, 0, (left + 0.5) * scale_x - 0.5 - x0],
+                          [0, scale_y, (top + 0.5) * scale_y - 0.5 - y0]])
+    return cv2.warpAffine(np.ascontiguousarray(grid[y0:y1, x0:x1]), to_grid, (right - left, bottom - top),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+
+
+def grow_cells(small: np.ndarray, height: int, width: int, cells: tuple[int, int, int, int],
+               buffer: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The cells ``cells`` (x, y, w, h on the small grid, as cv2.boundingRect gives) of ``small`` brought up
+    to full size into the same box of ``buffer`` (frame-sized: a box that changes per frame never
+    allocates), one cell of margin added. Returns the full-size box (top, bottom, left, right) and the view.
+
+    The box is widened to whole periods of the two grids (at 1280 -> 480, every 3 cells = 8 pixels), so
+    the crop's resize samples exactly where the whole frame's resize would: the same pixels, at the box's
+    cost only (warpAffine, which can place any crop exactly, cost 2.2 ms against 0.33 for a
+    head-and-shoulders box at 720p)."""
+    x, y, w, h = cells
+    (x0, x1, left, right) = _aligned(x - 1, x + w + 1, small.shape[1], width)
+    (y0, y1, top, bottom) = _aligned(y - 1, y + h + 1, small.shape[0], height)
+    view = buffer[top:bottom, left:right]
+    if small.shape[:2] == (height, width):
+        np.copyto(view, small[top:bottom, left:right])
+    else:
+        cv2.resize(small[y0:y1, x0:x1], (right - left, bottom - top), dst=view, interpolation=cv2.INTER_LINEAR)
+    return (top, bottom, left, right), view
+
+
+def _aligned(start: int, stop: int, small: int, full: int) -> tuple[int, int, int, int]:
+    """[start, stop) on a small axis widened to whole periods of small/full, and the same span in full px."""
+    period = small // math.gcd(small, full)         # small cells per period
+    start = max(0, start) // period * period
+    stop = min(small, -(-stop // period) * period)
+    return start, stop, start * full // small, stop * full // small

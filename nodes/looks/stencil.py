@@ -22,7 +22,7 @@ import numpy as np
 from ...graph.options import check_ranges
 from .assets import load_asset, parse_colour
 from .look import Look
-from .reduced import grow, reduced_size, shrink
+from .reduced import grow, grow_cells, reduced_size, shrink
 from .scratch import Scratch
 from .typesetting import TypeStyle, fit_line, stamp_onto
 
@@ -82,7 +82,9 @@ class Stencil(Look):
         self._mist_sigma = max(1.0, 0.008 * small_w)
         self._median_scale, self._island_scale = 0.028, 0.042   # of the head's width
         self._clahe = cv2.createCLAHE(clipLimit=1.2, tileGridSize=(3, 3))
-        self._overspray_sigma = 0.02 * small_w
+        # the overspray haze is a wide blur (sigma ~5 working px): made on half the working grid
+        self._haze_size = (max(8, self._small[0] // 2), max(8, self._small[1] // 2))
+        self._overspray_sigma = 0.02 * small_w / 2
         colours = [parse_colour(s.ink), parse_colour(s.light)] if s.tones == 2 else \
             [parse_colour(s.ink), parse_colour(s.mid), parse_colour(s.light)]
         self._colours = colours
@@ -138,8 +140,9 @@ class Stencil(Look):
             return max(3, int(x) | 1)
         return odd(self._median_scale * head_width), odd(self._island_scale * head_width)
 
-    def _layers(self, frame: np.ndarray, person_small: np.ndarray) -> np.ndarray:
-        """The tone index (0 = ink .. tones-1 = light) per full-resolution pixel, uint8."""
+    def _layers(self, frame: np.ndarray, person_small: np.ndarray, cells: tuple[int, int, int, int]) -> np.ndarray:
+        """The tone index (0 = ink .. tones-1 = light) per full-resolution pixel, uint8, inside the person's
+        box (``cells`` on the working grid; 0 outside it, where the cut shows the wall)."""
         height, width = frame.shape[:2]
         grey = shrink(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._small)
         grey = self._clahe.apply(grey)
@@ -155,49 +158,70 @@ class Stencil(Look):
         # between neighbouring layers; twice removes specks and closes pinholes
         labels = cv2.medianBlur(cv2.medianBlur(labels, island_k), island_k)
         index = self._scratch.get("index", (height, width))
-        index[:] = 0
+        index.fill(0)
+        full = self._scratch.get("cover", (height, width))
         for layer in range(1, len(levels) + 1):
             cover = (labels >= layer).astype(np.float32)
             cover = cv2.GaussianBlur(cover, (0, 0), self._shape_sigma)
             # smooth at working size, cut at full size: curved edges at full resolution
-            full = grow(cv2.convertScaleAbs(cover, alpha=255.0), height, width)
-            index += cv2.compare(full, 127, cv2.CMP_GT) // 255
+            (top, bottom, left, right), view = grow_cells(cv2.convertScaleAbs(cover, alpha=255.0), height, width,
+                                                          cells, full)
+            # one level per layer the pixel is in (OpenCV's threshold: no frame-size numpy arithmetic)
+            window = index[top:bottom, left:right]
+            cv2.add(window, cv2.threshold(view, 127, 1, cv2.THRESH_BINARY, dst=view)[1], dst=window)
         # where two layers' edges nearly meet, the re-cut leaves 1-3 px slivers: a 3x3 median takes them
-        return cv2.medianBlur(index, 3, dst=index)
+        window = index[top:bottom, left:right]
+        cv2.medianBlur(window.copy(), 3, dst=window)
+        return index
 
-    def _silhouette(self, person_small: np.ndarray, height: int, width: int, island_k: int) -> np.ndarray:
+    def _silhouette(self, person_small: np.ndarray, height: int, width: int,
+                    island_k: int) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
         """A clean cut of the person (uint8 0/255 at full size) and the spray mist just outside it: the
-        silhouette loses slivers and specks below the knife's scale like the tone layers do."""
+        silhouette loses slivers and specks below the knife's scale like the tone layers do. Also the cut's
+        cells on the working grid (x, y, w, h; None: nobody), where the paint is worked out."""
         solid = cv2.medianBlur(cv2.compare(person_small, 0.5, cv2.CMP_GT), island_k)
         soft = cv2.GaussianBlur(solid.astype(np.float32) * np.float32(1.0 / 255.0), (0, 0), self._shape_sigma)
-        full = grow(cv2.convertScaleAbs(soft, alpha=255.0), height, width)
-        cut = cv2.compare(full, 127, cv2.CMP_GT, dst=self._scratch.get("cut", (height, width)))
+        soft8 = cv2.convertScaleAbs(soft, alpha=255.0)
+        cut = self._scratch.get("cut", (height, width))
+        cut.fill(0)
+        cells = cv2.boundingRect(cv2.compare(soft8, 127, cv2.CMP_GT))
+        if cells[2] == 0 or cells[3] == 0:
+            cells = None
+        else:   # brought up and cut inside the person's box only
+            (top, bottom, left, right), view = grow_cells(soft8, height, width, cells,
+                                                          self._scratch.get("cover", (height, width)))
+            cv2.compare(view, 127, cv2.CMP_GT, dst=cut[top:bottom, left:right])
         if self.settings.spray > 0:
             # droplets thin out with distance from the cut (the halo's value), never inside far wall
             halo = grow(cv2.convertScaleAbs(cv2.GaussianBlur(soft, (0, 0), self._mist_sigma), alpha=255.0),
                         height, width)
             mist = cv2.compare(halo, self._dither, cv2.CMP_GT)
             cv2.bitwise_or(cut, mist, dst=cut)
-        return cut
+        return cut, cells
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         height, width = frame.shape[:2]
         if mask is None:
             return self._with_caption(self._wall.copy())
         person_small = shrink(mask, self._small)
-        index = self._layers(frame, person_small)
         island_k = self._knife(person_small)[1]
-        paint = cv2.applyColorMap(index, self._palette, dst=self._scratch.get("paint", frame.shape))
-        cv2.multiply(paint, self._relief, dst=paint, scale=_INV255)
-        cut = self._silhouette(person_small, height, width, island_k)
+        cut, cells = self._silhouette(person_small, height, width, island_k)
         # ground: the wall darkened by an overspray haze around the figure (a multiply, not a blend),
-        # written straight into the output frame, which then takes the paint through the cut
-        if self.settings.overspray > 0:
-            haze = cv2.GaussianBlur(person_small, (0, 0), self._overspray_sigma)
-            shade = grow(_shade(haze, self.settings.overspray), height, width)
+        # written straight into the output frame, which then takes each paint through its layer of the cut
+        overspray = self.settings.overspray
+        if overspray > 0:
+            haze = cv2.GaussianBlur(shrink(person_small, self._haze_size), (0, 0), self._overspray_sigma)
+            shade = grow(_shade(haze, overspray), height, width)
             shade3 = cv2.merge((shade, shade, shade), dst=self._scratch.get("shade3", frame.shape))
             out = cv2.multiply(self._wall, shade3, scale=_INV255)
         else:
             out = self._wall.copy()
-        out = cv2.copyTo(paint, cut, out)
+        if cells is not None:   # the paint, on the wall's relief, through the cut, inside the person's box
+            index = self._layers(frame, person_small, cells)
+            x, y, w, h = cv2.boundingRect(cut)
+            box = (slice(y, y + h), slice(x, x + w))
+            paint = cv2.applyColorMap(index[box], self._palette,
+                                      dst=self._scratch.get("paint", frame.shape)[:h, :w])
+            cv2.multiply(paint, self._relief[box], dst=paint, scale=_INV255)
+            cv2.copyTo(paint, cut[box], out[box])
         return self._with_caption(out)

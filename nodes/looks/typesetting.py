@@ -80,25 +80,44 @@ def common_size(texts: list[str], max_width: float, max_size: float, style: Type
     return size
 
 
+class PlacedStamp:
+    """A stamp inked in one colour at one place on frames of one size: made once, so drawing it on a frame
+    is one multiply and one add over its box (the ink's share is computed here, not per frame)."""
+
+    def __init__(self, stamp: np.ndarray, colour_bgr: tuple[int, int, int], centre_x: int, top_y: int,
+                 frame_shape: tuple[int, ...]):
+        self.box: tuple[int, int, int, int] | None = None   # (top, bottom, left, right), None: nothing shows
+        if stamp.size == 0:
+            return
+        h, w = stamp.shape
+        x0, y0 = centre_x - w // 2, top_y
+        ix0, iy0 = max(x0, 0), max(y0, 0)
+        ix1, iy1 = min(x0 + w, frame_shape[1]), min(y0 + h, frame_shape[0])
+        if ix1 <= ix0 or iy1 <= iy0:
+            return
+        self.box = (iy0, iy1, ix0, ix1)
+        alpha = np.ascontiguousarray(stamp[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0])
+        alpha3 = cv2.merge((alpha, alpha, alpha))
+        ink = np.empty_like(alpha3)
+        ink[:] = colour_bgr
+        self._kept = cv2.multiply(ink, alpha3, scale=1 / 255)
+        self._under = cv2.bitwise_not(alpha3)
+
+    def onto(self, image: np.ndarray) -> None:
+        """Ink the stamp onto ``image`` (HxWx3 or HxWx4, of the size given) in place."""
+        if self.box is None:
+            return
+        top, bottom, left, right = self.box
+        roi = image[top:bottom, left:right, :3]
+        under = cv2.multiply(roi, self._under, scale=1 / 255)
+        roi[:] = cv2.add(self._kept, under, dst=under)
+
+
 def stamp_onto(image: np.ndarray, stamp: np.ndarray, colour_bgr: tuple[int, int, int],
                centre_x: int, top_y: int) -> None:
-    """Ink ``stamp`` in ``colour`` onto ``image`` in place (the caller owns image), clipped to it."""
-    if stamp.size == 0:
-        return
-    h, w = stamp.shape
-    x0, y0 = centre_x - w // 2, top_y
-    ix0, iy0 = max(x0, 0), max(y0, 0)
-    ix1, iy1 = min(x0 + w, image.shape[1]), min(y0 + h, image.shape[0])
-    if ix1 <= ix0 or iy1 <= iy0:
-        return
-    alpha = stamp[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
-    roi = image[iy0:iy1, ix0:ix1, :3]
-    ink = np.empty_like(roi)
-    ink[:] = colour_bgr
-    alpha3 = cv2.merge((alpha, alpha, alpha))
-    kept = cv2.multiply(ink, alpha3, scale=1 / 255)
-    under = cv2.multiply(roi, cv2.bitwise_not(alpha3), scale=1 / 255)
-    roi[:] = cv2.add(kept, under)
+    """Ink ``stamp`` in ``colour`` onto ``image`` in place (the caller owns image), clipped to it. For the
+    same stamp on every frame of a stream, keep a :class:`PlacedStamp`."""
+    PlacedStamp(stamp, colour_bgr, centre_x, top_y, image.shape).onto(image)
 
 
 def condensed(stamp: np.ndarray, factor: float) -> np.ndarray:

@@ -12,19 +12,23 @@ import os
 import re
 import sys
 import tempfile
-from collections import deque
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: the support nodes
 
-from portraitflow.graph import EndOfStream, Frame, Node, registry  # noqa: E402
-from portraitflow.graph import allocator  # noqa: E402
-from portraitflow.graph.runner import run_graph  # noqa: E402
-from portraitflow.graph.spec import GraphSpec  # noqa: E402
+from portraitflow.graph import (
+    EndOfStream,
+    Frame,
+    Node,
+    allocator,
+    registry,
+)
+from portraitflow.graph.runner import run_graph
+from portraitflow.graph.spec import GraphSpec
 
-import support.graph_nodes  # noqa: E402,F401  (t_hoard: fails if a kept frame changes under it)
+import support.graph_nodes  # noqa: F401  (t_hoard: fails if a kept frame changes under it)
 
 FRAMES = 40
 received: list[tuple[int, int]] = []

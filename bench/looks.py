@@ -1,0 +1,143 @@
+"""CPU cost of each look's render() (the composite node's work) at 720p and 1080p on one core (issue 17).
+Prints a table; asserts nothing.
+
+Not for: the whole chain (bench/chain.py) or tests (no timing is ever asserted). Run:
+    python bench/looks.py [--frames 30] [--rounds 5] [--recipes replace,poster] [--sizes 1280x720,1920x1080]
+                          [--before TREE]
+``--before TREE`` (another checkout of this project, e.g. ``git worktree add /tmp/old main``) times that
+tree's looks too, imported under another package name, in rounds alternating with this tree's: on a shared
+machine only figures from the same run compare.
+CPU time (time.thread_time_ns around render()), this process pinned to one core (0, or --core) with one
+OpenCV thread.
+Frames: the sample source's 1280x720 frames held in memory (1080p: scaled up, cubic); masks: the real
+segmentation model (selfie_landscape) and the recipe's own fringe options (nodes/fringe.py's EdgeRefiner)
+at 720p, brought up bilinearly for larger frames as the composite node does. The first render of a size
+(prepare(): plates, type, textures) is left out and printed on its own. Medians: per round the median
+over frames, then the median over rounds (rounds alternate between the looks).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+DEFAULT_RECIPES = "blur,replace,colour_pop,poster,double_exposure,cutout,stencil"
+
+
+def chain_masks(frames: np.ndarray, recipe: str) -> list[np.ndarray]:
+    """Each frame's person mask as the composite gets it: model, then the recipe's fringe."""
+    from portraitflow.models.fetch import ensure_model
+    from portraitflow.models.segmenter import Segmenter
+    from portraitflow.nodes.fringe import EdgeRefiner, FringeOptions
+    from portraitflow.recipes.loader import load_recipe
+
+    model = ensure_model("selfie_landscape")
+    segmenter = Segmenter(model.manifest, model.onnx_path)
+    refiner = EdgeRefiner(FringeOptions(**load_recipe(recipe).node_options.get("fringe", {})))
+    return [refiner.refine(frame, segmenter.run(segmenter.prepare(frame))) for frame in frames]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--recipes", default=DEFAULT_RECIPES)
+    parser.add_argument("--sizes", default="1280x720,1920x1080")
+    parser.add_argument("--core", type=int, default=0, help="the core to pin to (another engineer's run may hold 0)")
+    parser.add_argument("--before", default=None, help="another checkout of the project to time beside this one")
+    args = parser.parse_args()
+
+    os.sched_setaffinity(0, {args.core})
+    import cv2
+    cv2.setNumThreads(1)
+
+    from chain import make_frames
+
+    from portraitflow.nodes.looks.catalogue import make_look
+    from portraitflow.recipes.loader import load_recipe
+
+    trees = {"": (make_look, load_recipe)}
+    if args.before:
+        trees["before"] = other_tree(args.before)
+    recipes = [r for r in args.recipes.split(",") if r]
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",") if s]
+    base = make_frames(args.frames, None)
+    masks_720 = {r: chain_masks(base, r) for r in recipes}
+    inputs: dict[tuple[int, int], tuple[list[np.ndarray], dict[str, list[np.ndarray]]]] = {}
+    for width, height in sizes:
+        if (width, height) == (base.shape[2], base.shape[1]):
+            inputs[(width, height)] = (list(base), masks_720)
+            continue
+        frames = [cv2.resize(f, (width, height), interpolation=cv2.INTER_CUBIC) for f in base]
+        masks = {r: [cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR) for m in ms]
+                 for r, ms in masks_720.items()}
+        inputs[(width, height)] = (frames, masks)
+
+    looks, first_ms = {}, {}
+    for size in sizes:
+        frames, masks = inputs[size]
+        for tree, (tree_make_look, tree_load_recipe) in trees.items():
+            for r in recipes:
+                recipe = tree_load_recipe(r)
+                look = tree_make_look(recipe.look, recipe.settings)
+                start = time.thread_time_ns()
+                look.render(frames[0], masks[r][0])
+                first_ms[(tree, r, size)] = (time.thread_time_ns() - start) / 1e6
+                looks[(tree, r, size)] = look
+
+    per_round: dict[tuple, list[float]] = {key: [] for key in looks}
+    for _ in range(args.rounds):
+        for size in sizes:
+            frames, masks = inputs[size]
+            for r in recipes:
+                for tree in trees:
+                    look, times = looks[(tree, r, size)], []
+                    for frame, mask in zip(frames, masks[r]):
+                        start = time.thread_time_ns()
+                        look.render(frame, mask)
+                        times.append(time.thread_time_ns() - start)
+                    per_round[(tree, r, size)].append(statistics.median(times) / 1e6)
+
+    labels = [f"{w}x{h}" for w, h in sizes]
+    print(f"look render() CPU ms per frame, one core, 1 OpenCV thread; median of {args.rounds} rounds x "
+          f"{len(base)} frames (spread over rounds in brackets); first = the first frame of a size (prepare)")
+    print(f"{'recipe':<24}" + "".join(f"{label:>24}" for label in labels) + "".join(
+        f"{'first ' + label:>18}" for label in labels))
+    for r in recipes:
+        for tree in trees:
+            cells = []
+            for size in sizes:
+                values = per_round[(tree, r, size)]
+                cells.append(f"{statistics.median(values):7.2f} [{min(values):.2f}-{max(values):.2f}]")
+            firsts = [f"{first_ms[(tree, r, size)]:18.1f}" for size in sizes]
+            label = f"{r} ({tree})" if tree else r
+            print(f"{label:<24}" + "".join(f"{c:>24}" for c in cells) + "".join(firsts))
+
+
+def other_tree(path: str):
+    """(make_look, load_recipe) of another checkout's looks, imported as the package ``portraitflow_before``
+    (through a symlink in a temporary folder: the tree's own imports are relative)."""
+    import atexit
+    import importlib
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="looks-bench-")
+    atexit.register(shutil.rmtree, folder, True)
+    os.symlink(Path(path).resolve(), Path(folder) / "portraitflow_before")
+    sys.path.insert(0, folder)
+    catalogue = importlib.import_module("portraitflow_before.nodes.looks.catalogue")
+    # the recipes (data) are read by this tree's loader: the other tree's would look its chain's node types up
+    # through the installed entry points, which name this tree's classes
+    from portraitflow.recipes.loader import load_recipe
+    return catalogue.make_look, load_recipe
+
+
+if __name__ == "__main__":
+    main()

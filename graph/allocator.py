@@ -2,15 +2,17 @@
 
 Not for: pooling or reusing arrays (a packet's payload is its receivers' to keep) or OpenCV's or
 onnxruntime's own threads (graph/opencv_threads.py, the segment node). Does nothing off glibc.
-Why: numpy and OpenCV take every frame, mask and temporary from malloc. On one thread glibc's dynamic
-mmap threshold soon puts frame-size blocks on the heap and reuses them; with a thread per node and
-several frames in flight, blocks of a few MB are mmap'd and unmapped, and each thread's own arena grows
-and trims, so every frame touches fresh pages: bench/runner.py, blur recipe, 720p, one core, 135-300
-minor faults and 0.5-1 ms of system time a frame in the graph against ~5 faults in sequence. Set here:
-one arena for the whole process (a block freed by another thread goes back where it is reused), blocks
-up to 32 MB (glibc's own ceiling for its dynamic threshold; a 4K BGR frame is 25 MB) from the heap, and
-up to 64 MB (twice that, glibc's own ratio) of free heap kept rather than trimmed: ~5 faults a frame.
-The cost: the process keeps up to 64 MB of freed memory for its next frames instead of returning it.
+Why: numpy and OpenCV take every frame, mask and temporary from malloc. glibc starts by mmap'ing blocks
+over 128 KB and raises that threshold, and trims its heaps, only as blocks come back; with a thread per
+node, an arena per thread and several frames in flight, that takes the first 50-150 frames of a run, each
+touching fresh pages. bench/runner.py, blur recipe, 720p, a whole run of 150 frames on one core: 63-114
+minor faults and 0.35-0.7 ms of system time a frame through the runner (~5-50 faults in sequence), ~0.2
+faults and 0.1-0.2 ms with these settings (steady state, once glibc has settled, is near zero either way:
+what this saves is a run's first seconds, and every short run: a clip, a bench). Set here: one arena for
+the whole process (a block freed by another thread goes back where it is reused), blocks up to 32 MB
+(glibc's own ceiling for its dynamic threshold; a 4K BGR frame is 25 MB) from the heap, and up to 64 MB
+(twice that, glibc's own ratio) of free heap kept rather than trimmed. The cost: the process keeps up to
+64 MB of freed memory for its next frames instead of returning it.
 A user's own MALLOC_* or GLIBC_TUNABLES settings win: nothing is changed when any is set.
 """
 from __future__ import annotations

@@ -6,11 +6,15 @@ Why: every handoff between node threads wakes the consumer while the producer st
 queue's lock); under the default policy the kernel often switches to the woken thread at once, which can
 only block again on the GIL and switch back: two context switches and cold caches for nothing. A batch
 thread is never run by preempting a running one on wakeup; it runs when a core is free or the running
-thread waits (a node thread waits at least once a frame). Measured with bench/runner.py (shared, loaded
-2-core machine), blur recipe, 720p: one core, voluntary/involuntary switches a frame 16/13 -> 8/3 and the
-runner's CPU cost over the nodes called in sequence +1.8..+2.3 -> +0.1..+0.7 ms a frame; live 30 fps on
-two cores 17/8 -> 14/2 switches, +2.2 -> +1.3 ms. Threads a node starts (decoders, servers) inherit it;
-a batch thread still gets its fair share of the CPU, as nice 0. Does nothing where the OS has no
+thread waits (a node thread waits at least once a frame). It still gets its fair share, as nice 0.
+Measured with bench/runner.py (a shared, loaded 2-core machine; steady state, runner minus the nodes
+called in sequence), blur recipe, 720p: one core, voluntary/involuntary switches a frame 16/13 -> 8/3
+(the do-nothing chain 12/6 -> 4/0), and in the same paired runs the runner's CPU cost +1.8, +2.3 -> +0.1,
++0.7 ms a frame (other runs on the loaded machine put the runner's CPU within about 1 ms either way: CPU
+time cannot resolve it finer there); live 30 fps on two cores 17/8 -> 14/2 switches, +2.2 -> +1.3 ms.
+The risk: with the cores busy with other programs a woken node thread may wait for a time slice (a few
+ms) where it used to preempt; bench/chain.py live 720p latency p50 did not rise here (17-19 -> 16 ms).
+Threads a node starts (decoders, servers) inherit the policy. Does nothing where the OS has no
 SCHED_BATCH or refuses it.
 """
 from __future__ import annotations

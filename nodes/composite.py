@@ -112,5 +112,8 @@ class Composite(Node):
         background = ctx.inputs.get("background")
         if background is not None:
             self._look.video_background = background.payload
+        meta = ctx.inputs["mask"].meta if mask is not None else {}
+        self._look.scene_still = bool(meta.get("scene_still"))
+        self._look.same_mask = self._look.scene_still and bool(meta.get("edge_reused"))
         out = self._look.render(frame, mask)
         ctx.emit("frame", packet.derive(out, look=self.options.look))

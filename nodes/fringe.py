@@ -12,7 +12,9 @@ When the mask for a frame is missing the node emits nothing for that frame and c
 ``mask_missing``: the composite decides how to fail closed; the fringe never invents a mask.
 In a still scene (the segment node's meta ``scene_still``) whose mask has not moved since the last edge
 was made (no model-resolution pixel by more than REUSE_TOLERANCE), that edge is sent again (a copy) and
-counted as ``fringe_reused``: refitting it to sensor noise only made it shimmer, and costs ~2 ms at 720p.
+counted as ``fringe_reused`` and marked with meta ``edge_reused`` (every edge of a still scene with
+``scene_still``: the composite's look may keep and reuse its background): refitting an edge to sensor
+noise only made it shimmer, and costs ~2 ms at 720p.
 """
 from __future__ import annotations
 
@@ -120,9 +122,10 @@ class Fringe(Node):
         if still and kept is not None and kept[1] == frame.shape and kept[0].shape == mask.shape \
                 and cv2.norm(mask, kept[0], cv2.NORM_INF) <= REUSE_TOLERANCE:
             ctx.count("fringe_reused")
-            ctx.emit("mask", frame_packet.derive(kept[2].copy()))   # each mask is the receiver's to keep
+            # each mask is the receiver's to keep: a copy; the meta tells the composite it is the last one
+            ctx.emit("mask", frame_packet.derive(kept[2].copy(), scene_still=True, edge_reused=True))
             return
         refined = self._refiner.refine(frame, mask, where=f"node '{self.id}'")
         # kept (a copy, for the same reason) only in a still scene: a moving one never reuses it
         self._still_edge = (mask.copy(), frame.shape, refined.copy()) if still else None
-        ctx.emit("mask", frame_packet.derive(refined))
+        ctx.emit("mask", frame_packet.derive(refined, **({"scene_still": True} if still else {})))

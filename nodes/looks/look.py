@@ -32,6 +32,12 @@ class Look:
         #: render() from its background input; None until the first one arrives (the look then draws a
         #: plain dark plate, never the camera's own background)
         self.video_background: np.ndarray | None = None
+        #: set by the composite before render(): ``scene_still`` when the scene is still (a look may keep
+        #: what it makes from the frame's surroundings), ``same_mask`` when this frame's mask is also the
+        #: last frame's edge again (the fringe reused it): the look may then reuse what it kept (a blurred
+        #: background) instead of making it again from sensor noise
+        self.scene_still = False
+        self.same_mask = False
 
     @property
     def channels(self) -> int:

@@ -71,6 +71,7 @@ class PortraitBlur(Look):
         self._background_lut = np.clip(1.0 - 2.0 * level, _FLOOR, 1.0).astype(np.float32)
         self._gain = 1.0 - s.background_dim
         self._scratch = Scratch()
+        self._still_background: np.ndarray | None = None   # a still scene's blurred background, to reuse
 
     def _blurred_background(self, frame: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
         small = shrink(frame, self._small)
@@ -87,7 +88,15 @@ class PortraitBlur(Look):
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         alpha = None if mask is None else mask_to_alpha(mask, out=self._scratch.get("blur.alpha", mask.shape))
-        background = self._blurred_background(frame, alpha)   # a new array: the output is drawn into it
+        kept = self._still_background
+        if self.same_mask and alpha is not None and kept is not None and kept.shape == frame.shape:
+            # a still scene with the last frame's mask: the blur of the last frame's surroundings again
+            # (the blur averages the sensor noise away anyway); the person is drawn from this frame
+            background = kept.copy()
+        else:
+            background = self._blurred_background(frame, alpha)   # a new array: the output is drawn into it
+            # kept (a copy: the output is drawn into this one) only in a still scene
+            self._still_background = background.copy() if self.scene_still and alpha is not None else None
         if alpha is None:
             return background
         return draw_over(frame, alpha, background, scratch=self._scratch)

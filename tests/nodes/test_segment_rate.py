@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from portraitflow.graph.testing import make_node, packets, run_node
+from portraitflow.nodes.composite import Composite
 from portraitflow.nodes.fringe import Fringe
 from portraitflow.nodes.segment import Segment
 from portraitflow.nodes.smooth import MaskSmoothing
@@ -144,6 +145,22 @@ def test_a_still_scene_reuses_its_edge_and_a_moving_one_never_does(model_cache):
     fresh = edges(noisy_still(12), {"still_every": 1})
     assert "fringe_reused" not in fresh.counters                     # nothing says still: every edge made
     assert np.abs(out[-1] - fresh["mask"][-1].payload).mean() < 0.002  # the reused edge is the scene's edge
+
+
+def test_a_still_scene_reuses_its_blurred_background_and_draws_the_person_fresh(model_cache):
+    frames = noisy_still(12)
+    masks = edges(frames)["mask"]
+    out = [p.payload for p in run_node(make_node(Composite, {"look": "blur"}),
+                                       {"frame": packets(frames), "mask": masks})["frame"]]
+    reused = [i for i in range(1, 12) if masks[i].meta.get("edge_reused")]
+    assert len(reused) >= 6
+    for i in reused:
+        alpha = masks[i].payload
+        background, person = alpha <= 0.0, alpha >= 1.0
+        assert background.mean() > 0.2 and person.mean() > 0.1
+        assert np.array_equal(out[i][background], out[i - 1][background])   # the same blur, not re-made
+        assert np.array_equal(out[i][person], frames[i][person])             # this frame's own person
+        assert not np.array_equal(out[i][person], out[i - 1][person])        # (fresh noise: it differs)
 
 
 def test_a_slow_pan_that_counts_as_still_still_gets_fresh_edges(model_cache):

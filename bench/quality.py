@@ -47,9 +47,11 @@ RATES = {"after": ADAPTIVE, "+colour": ADAPTIVE}
 class Chain:
     """segment -> (smooth) -> fringe for one chain name; smoothing only for video."""
 
-    def __init__(self, name: str, cache_dir: str | None, smoothing: float | None = None, segment_every: int = 1):
+    def __init__(self, name: str, cache_dir: str | None, smoothing: float | None = None, segment_every: int = 1,
+                 photos: bool = False):
         gate, edges, guide = CHAINS[name]
-        still_every, gate_every = RATES.get(name, (1, 1))
+        # photos: every one its own scene (no gate or mask carried from the last photo)
+        still_every, gate_every = (1, 1) if photos else RATES.get(name, (1, 1))
         self.segment = FrameSegmenter("auto", threads=1, gate_model=gate, gate_every=gate_every,
                                       frame_edges=edges, cache_dir=cache_dir)
         self.refiner = EdgeRefiner(FringeOptions(guide=guide)) if guide else None
@@ -92,7 +94,7 @@ def portraits(devdata: Path, cache_dir: str | None) -> None:
     print(f"== {len(images)} dev portraits (real photos, hand-made truth): mean over photos ==")
     print(f"{'chain':<9} {'IoU':>7} {'MAD':>7} {'BF@2px':>7} {'worst IoU':>9}")
     names = [name for name in CHAINS if name != "every"]   # stills: "every" is "after"
-    chains = {name: Chain(name, cache_dir) for name in names}
+    chains = {name: Chain(name, cache_dir, photos=True) for name in names}
     scores: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
     for path in images:
         image = cv2.imread(str(path))

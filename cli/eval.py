@@ -41,8 +41,9 @@ def _segmenters(model: str, cache_dir: str | None, gate: bool):
     own masks)."""
     from ..nodes.segment import GATE_AUTO, GATE_NONE, FrameSegmenter
 
+    # gate_every 1: every photo is its own scene, never gated with the last photo's gate
     segmenter = FrameSegmenter(model, threads=1, gate_model=GATE_AUTO if gate else GATE_NONE,
-                               frame_edges="auto" if gate else "keep", cache_dir=cache_dir)
+                               frame_edges="auto" if gate else "keep", cache_dir=cache_dir, gate_every=1)
     return lambda frame: segmenter(frame)[0]
 
 

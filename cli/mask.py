@@ -42,8 +42,9 @@ class _MaskMaker:
 
         self.raw = raw
         # --raw is MediaPipe's own mask: no gate, and no frame-edge extension either
+        # gate_every 1: every image is its own scene, so no image is gated with another one's gate
         self.segmenter = FrameSegmenter(model, threads=threads, gate_model=GATE_NONE if raw else GATE_AUTO,
-                                        frame_edges="keep" if raw else "auto")
+                                        frame_edges="keep" if raw else "auto", gate_every=1)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         import cv2

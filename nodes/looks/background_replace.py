@@ -171,21 +171,30 @@ class BackgroundReplace(Look):
             return cv2.merge((grey, grey, grey), dst=out)
         plane = frame.shape[:2]
         alpha = mask_to_alpha(mask)
-        behind = cv2.bitwise_not(alpha, dst=self._scratch.get("pop.behind", plane))
-        light = cv2.multiply(behind, grey, scale=_INV255, dst=self._scratch.get("pop.light", plane))
-        keep = alpha
+        box = alpha_box(alpha)
+        cv2.merge((grey, grey, grey), dst=out)   # the scene; the person's box is then drawn over
+        if box is None:
+            return out
+        y0, y1, x0, x1 = box
+        def boxed(name: str, shape: tuple[int, ...] = plane) -> np.ndarray:
+            return self._scratch.get(name, shape)[y0:y1, x0:x1]
+        inside = alpha[y0:y1, x0:x1]
+        behind = cv2.bitwise_not(inside, dst=boxed("pop.behind"))
+        light = cv2.multiply(behind, grey[y0:y1, x0:x1], scale=_INV255, dst=boxed("pop.light"))
+        keep = inside
         if self._wrap is not None:
-            glow = self._wrap.glow(grey, plane[::-1])
+            glow = self._wrap.glow(grey, plane[::-1])[y0:y1, x0:x1]
             # the wrap's weight is reach * alpha (on the person only), and the person's share a of that
-            wrapped = cv2.multiply(grow(self._wrap.reach(shrink(mask, self._grid)), *plane), alpha, scale=_INV255,
-                                   dst=self._scratch.get("pop.wrapped", plane))
-            cv2.multiply(wrapped, alpha, dst=wrapped, scale=_INV255)
-            keep = cv2.subtract(alpha, wrapped, dst=self._scratch.get("pop.keep", plane))
+            reach = grow(self._wrap.reach(shrink(mask, self._grid)), *plane)[y0:y1, x0:x1]
+            wrapped = cv2.multiply(reach, inside, scale=_INV255, dst=boxed("pop.wrapped"))
+            cv2.multiply(wrapped, inside, dst=wrapped, scale=_INV255)
+            keep = cv2.subtract(inside, wrapped, dst=boxed("pop.keep"))
             cv2.add(light, cv2.multiply(wrapped, glow, scale=_INV255, dst=wrapped), dst=light)
-        kept = cv2.multiply(frame, cv2.merge((keep, keep, keep), dst=self._scratch.get("pop.keep3", frame.shape)),
-                            scale=_INV255, dst=out)
-        return cv2.add(kept, cv2.merge((light, light, light), dst=self._scratch.get("pop.light3", frame.shape)),
-                       dst=out)
+        window = out[y0:y1, x0:x1]
+        kept = cv2.multiply(frame[y0:y1, x0:x1], cv2.merge((keep, keep, keep), dst=boxed("pop.keep3", frame.shape)),
+                            scale=_INV255, dst=window)
+        cv2.add(kept, cv2.merge((light, light, light), dst=boxed("pop.light3", frame.shape)), dst=window)
+        return out
 
     def _video_plate(self, frame: np.ndarray) -> np.ndarray:
         """The video background's current frame, softened and dimmed like an image background (per frame:

@@ -171,7 +171,8 @@ class DoubleExposure(Look):
         if self._edge_colour is not None:
             # the portrait is monochrome: the decontaminated edge is blended in as luma (one channel)
             edge = self._edge_colour
-            estimate = edge.grey_estimate(edge.estimate(shrink(frame, edge.size), shrink(mask, edge.size)))
+            small_mask = person_small if edge.size == self._small else shrink(mask, edge.size)
+            estimate = edge.grey_estimate(edge.estimate(shrink(frame, edge.size), small_mask))
             grey = edge.apply(grey, estimate, edge.weight(mask_to_alpha(mask)),
                               out=self._scratch.get("grey_edge", grey.shape))
         return self._compose(grey, fill, silhouette, box, out)

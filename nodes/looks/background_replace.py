@@ -23,7 +23,7 @@ from .cutout import cut_out
 from .edge_colour import WORK_LONG_SIDE, EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
-from .reduced import grow, grow_cells, reduced_size, shrink
+from .reduced import grow, grow_cells, reduced_size, shrink, shrink_alpha
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
@@ -104,7 +104,7 @@ class BackgroundReplace(Look):
         box = alpha_box(alpha)
         if not decontaminate and wrap is None:
             return blend_in_box(frame, background, alpha, out, self._scratch, box=box)
-        small_frame, small_mask = shrink(frame, self._grid), shrink(mask, self._grid)
+        small_frame, small_mask = shrink(frame, self._grid), shrink_alpha(alpha, self._grid)
         small_alpha = mask_to_alpha(small_mask)
         plane = alpha.shape
         if box is None:
@@ -185,7 +185,7 @@ class BackgroundReplace(Look):
         if self._wrap is not None:
             glow = self._wrap.glow(grey, plane[::-1])[y0:y1, x0:x1]
             # the wrap's weight is reach * alpha (on the person only), and the person's share a of that
-            reach = grow(self._wrap.reach(shrink(mask, self._grid)), *plane)[y0:y1, x0:x1]
+            reach = grow(self._wrap.reach(shrink_alpha(alpha, self._grid)), *plane)[y0:y1, x0:x1]
             wrapped = cv2.multiply(reach, inside, scale=_INV255, dst=boxed("pop.wrapped"))
             cv2.multiply(wrapped, inside, dst=wrapped, scale=_INV255)
             keep = cv2.subtract(inside, wrapped, dst=boxed("pop.keep"))

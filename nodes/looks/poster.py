@@ -24,7 +24,7 @@ from .box_blend import alpha_box, mix_in_box
 from .edge_colour import EdgeColour
 from .grading import duotone_lut, teal_orange_lut
 from .look import Look
-from .reduced import grow_cells, shrink
+from .reduced import grow_cells, shrink, shrink_alpha
 from .scratch import Scratch
 from .typesetting import PlacedStamp, TypeStyle, fit_condensed_lines, fit_line
 from .vignette import vignette_map
@@ -165,7 +165,7 @@ class Poster(Look):
         layers = [(graded, lit)]
         edge = self._edge_colour
         if edge is not None:
-            small_mask = shrink(mask, edge.size)
+            small_mask = shrink_alpha(alpha, edge.size)
             estimate = edge.estimate(shrink(frame, edge.size), small_mask)
             cells = cv2.boundingRect(edge.weight(mask_to_alpha(small_mask), name="edge.small"))
             if cells[2] and cells[3]:

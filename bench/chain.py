@@ -55,6 +55,38 @@ MEDIAPIPE_CHILD = textwrap.dedent("""
 """)
 
 
+# The pipeline users write themselves, in another interpreter with mediapipe (what Linux-Fake-Background-
+# Webcam's compose_frame does with its defaults): MediaPipe's mask, dilated 5x5 and box-blurred 10x10, a
+# 21x21 Gaussian of the frame as the background, the two mixed per channel in numpy; paced at 30 fps on
+# 2 cores like the live graph runs; whole-process CPU from the first frame on, like child_graph
+TUTORIAL_CHILD = textwrap.dedent("""
+    import json, os, sys, time
+    import numpy as np
+    import cv2
+    import mediapipe as mp
+    os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:2]))
+    frames = np.load(sys.argv[1])
+    seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
+    seg.process(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB))
+    kernel = np.ones((5, 5), np.uint8)
+    start_cpu, start = time.process_time(), time.monotonic()
+    count = int(sys.argv[2])
+    for i in range(count):
+        captured = frames[i % len(frames)]
+        delay = start + i / 30.0 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        frame = captured.copy()
+        mask = seg.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).segmentation_mask
+        mask = cv2.blur(cv2.dilate(mask, kernel, iterations=1), (10, 10))
+        background = cv2.GaussianBlur(frame, (21, 21), 0)
+        for c in range(3):
+            frame[:, :, c] = frame[:, :, c] * mask + background[:, :, c] * (1 - mask)
+    cpu, wall = time.process_time() - start_cpu, time.monotonic() - start
+    print(json.dumps({"cpu_percent": 100 * cpu / wall, "cpu_ms": 1000 * cpu / count, "fps": count / wall}))
+""")
+
+
 def make_frames(count: int, clip: str | None, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
     """``count`` uint8 BGR frames of ``size`` in one array: the sample source's, or a clip's scaled."""
     import cv2
@@ -147,14 +179,14 @@ def still_scene(frames: np.ndarray, seed: int = 1) -> np.ndarray:
 
 
 def table_rows(recipes: list[str]) -> list[tuple[str, str, dict, bool]]:
-    """(label, recipe, node options, still scene) for the one-core table: every recipe on the sample,
-    then the blur chain with adaptive segmentation (segment.still_every=4) on the sample and a still scene."""
-    from portraitflow.nodes.segment import Segment
+    """(label, recipe, node options, still scene) for the one-core table: every recipe on the sample (the
+    defaults: adaptive work on), then the blur chain with both models on every frame (segment.still_every=1,
+    gate_every=1: the defaults before issue 17), on the sample and on a still scene."""
     rows = [(r, r, {}, False) for r in recipes]
-    if "blur" in recipes and hasattr(Segment.Options, "still_every"):   # (older trees: no adaptive rows)
-        adaptive = {"segment": {"still_every": 4}}
-        rows += [("blur still_every=4", "blur", adaptive, False), ("blur, still scene", "blur", {}, True),
-                 ("  + still_every=4", "blur", adaptive, True)]
+    if "blur" in recipes:
+        every = {"segment": {"still_every": 1, "gate_every": 1}}
+        rows += [("blur, every frame", "blur", every, False), ("blur, still scene", "blur", {}, True),
+                 ("  , every frame", "blur", every, True)]
     return rows
 
 
@@ -316,6 +348,19 @@ def run_child(args, mode: str, **kw) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def tutorial_run(args, size: tuple[int, int], count: int) -> dict:
+    """The tutorial pipeline (TUTORIAL_CHILD) on the same frames, in the MediaPipe interpreter."""
+    npy = Path(args.tmp) / f"tutorial-{size[0]}x{size[1]}.npy"
+    np.save(npy, make_frames(min(count, args.frames), args.clip, size))   # looped: count frames in all
+    script = Path(args.tmp) / "tutorial_child.py"
+    script.write_text(TUTORIAL_CHILD)
+    proc = subprocess.run([args.mediapipe_python, str(script), str(npy), str(count)], capture_output=True,
+                          text=True)
+    if proc.returncode:
+        raise SystemExit(f"tutorial pipeline failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     from portraitflow.recipes.loader import list_recipes
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -393,6 +438,12 @@ def main() -> None:
                           extra={"segment": {"cpu_budget_percent": 25.0}})
             print(f"live 30 fps, 720p, 2 cores, --cpu-budget 25: {line(r)}\n"
                   f"    counters: {r['counters'].get('segment')}")
+        if args.mediapipe_python:
+            for label, size in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
+                r = tutorial_run(args, size, live_frames)
+                print(f"the tutorial pipeline (MediaPipe + OpenCV blur and blend in Python, LFBW-style), live 30 fps, "
+                      f"{label}, 2 cores: {r['cpu_percent']:5.1f}% CPU, {r['cpu_ms']:5.2f} CPU-ms/frame, "
+                      f"{r['fps']:5.1f} fps")
         r = run_child(args, "graph", cores=2, realtime=False, size=(1280, 720), frames=max(args.frames, 300))
         print(f"unpaced, 720p, 2 cores: {r['fps']:.1f} fps, {r['cpu_ms']:.2f} CPU-ms/frame, "
               f"{r['cpu_percent']:.0f}% CPU")

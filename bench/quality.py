@@ -7,11 +7,14 @@ folder with portraits/images + portraits/masks (person masks 0/255, same stems) 
 (never copied into the repo). Chains compared:
   raw       MediaPipe's own mask (the conversion is exact), stretched bilinearly to the frame
   before    the default chain as it was: one model, the fringe (grey guided upsampling)
-  after     the default chain now: the model gated by the other default model, frame edges, the fringe
+  every     both models on every frame: the model gated by the other default model, frame edges, the
+            fringe (the default chain until issue 17)
+  after     the default chain now: "every" with its adaptive work, the gate model's mask reused while
+            it still fits (segment.gate_every=8, nodes/segment.py) and a still scene segmented on every
+            4th frame only (segment.still_every=4, nodes/segment_rate.py), the mask carried by the
+            smooth node's flow in between (stills: the same as "every")
   +colour   "after" with the fringe's 3-channel colour guide (an option, off by default)
-  adaptive  "after" with segment.still_every=4 (nodes/segment_rate.py): a still scene is segmented on
-            every 4th frame only, the mask carried by the smooth node's flow in between (video only)
-  every N   "after" segmented on every Nth frame whatever the motion (what --cpu-budget settles on when
+  every N   "every" segmented on every Nth frame whatever the motion (what --cpu-budget settles on when
             over budget), carried by the flow in between (dev clips only)
 """
 from __future__ import annotations
@@ -27,31 +30,32 @@ import numpy as np
 from portraitflow.evaluation import clips, metrics, truth
 from portraitflow.nodes.fringe import EdgeRefiner, FringeOptions
 from portraitflow.nodes.guided_upsample import bilinear_upsample
-from portraitflow.nodes.segment import GATE_AUTO, GATE_NONE, FrameSegmenter
+from portraitflow.nodes.segment import GATE_AUTO, GATE_EVERY, GATE_NONE, FrameSegmenter, Segment
 from portraitflow.nodes.segment_rate import SegmentationRate
 from portraitflow.nodes.smooth import SmoothOptions, TemporalSmoother
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "mediapipe_parity"
 #: chain name -> (gate_model, frame_edges, fringe guide or None for raw)
 CHAINS = {"raw": (GATE_NONE, "keep", None), "before": (GATE_NONE, "keep", "grey"),
-          "after": (GATE_AUTO, "auto", "grey"), "+colour": (GATE_AUTO, "auto", "colour"),
-          "adaptive": (GATE_AUTO, "auto", "grey")}
-#: segment.still_every of the chains (1: every frame)
-STILL_EVERY = {"adaptive": 4}
+          "every": (GATE_AUTO, "auto", "grey"), "after": (GATE_AUTO, "auto", "grey"),
+          "+colour": (GATE_AUTO, "auto", "colour")}
+#: (segment.still_every, segment.gate_every) of the chains: the adaptive ones use the node's defaults
+ADAPTIVE = (Segment.Options.still_every, GATE_EVERY)
+RATES = {"after": ADAPTIVE, "+colour": ADAPTIVE}
 
 
 class Chain:
     """segment -> (smooth) -> fringe for one chain name; smoothing only for video."""
 
-    def __init__(self, name: str, cache_dir: str | None, smoothing: float | None = None, gate_every: int = 1,
-                 segment_every: int = 1):
+    def __init__(self, name: str, cache_dir: str | None, smoothing: float | None = None, segment_every: int = 1):
         gate, edges, guide = CHAINS[name]
+        still_every, gate_every = RATES.get(name, (1, 1))
         self.segment = FrameSegmenter("auto", threads=1, gate_model=gate, gate_every=gate_every,
                                       frame_edges=edges, cache_dir=cache_dir)
         self.refiner = EdgeRefiner(FringeOptions(guide=guide)) if guide else None
         self.smoother = TemporalSmoother(SmoothOptions(combine_with_previous=smoothing)) \
             if smoothing is not None else None
-        self.rate = SegmentationRate(still_every=STILL_EVERY.get(name, 1))
+        self.rate = SegmentationRate(still_every=still_every)
         if segment_every > 1:   # what a CPU budget settles on: every Nth frame segmented, moving or not
             self.rate.budget_interval = self.rate.max_interval = segment_every
             self.rate.still_every, self.rate.still_threshold = 2, -1.0   # decide() runs; nothing is still
@@ -87,7 +91,7 @@ def portraits(devdata: Path, cache_dir: str | None) -> None:
     masks_dir = devdata / "portraits" / "masks"
     print(f"== {len(images)} dev portraits (real photos, hand-made truth): mean over photos ==")
     print(f"{'chain':<9} {'IoU':>7} {'MAD':>7} {'BF@2px':>7} {'worst IoU':>9}")
-    names = [name for name in CHAINS if name not in STILL_EVERY]   # stills: adaptive is the same as after
+    names = [name for name in CHAINS if name != "every"]   # stills: "every" is "after"
     chains = {name: Chain(name, cache_dir) for name in names}
     scores: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
     for path in images:
@@ -100,7 +104,7 @@ def portraits(devdata: Path, cache_dir: str | None) -> None:
     for name, rows in scores.items():
         v = np.array(rows)
         print(f"{name:<9} {v[:, 0].mean():7.4f} {v[:, 1].mean():7.2f} {v[:, 2].mean():7.4f} {v[:, 0].min():9.3f}")
-    after, before = np.array(scores["after"]), np.array(scores["before"])
+    after, before = np.array(scores["after"]), np.array(scores["before"])   # ("after" = "every" on stills)
     print(f"after vs before: IoU better on {(after[:, 0] > before[:, 0]).sum()}/{len(after)}, "
           f"MAD lower on {(after[:, 1] < before[:, 1]).sum()}/{len(after)}")
 
@@ -117,8 +121,8 @@ def known_motion(cache_dir: str | None, n_frames: int) -> None:
           "a jittered still, lag (frames) and MAD against the truth on a person moving N px/frame ==")
     print(f"{'chain':<9} {'smooth':>6} {'flicker':>8} " + " ".join(f"{f'lag@{s:g}':>7} {f'MAD@{s:g}':>7}"
                                                           for s in moving))
-    for name in ("raw", "before", "after", "adaptive"):
-        for smoothing in ((None,) if name == "raw" else (0.9,) if name == "adaptive" else (0.9, 1.0)):
+    for name in ("raw", "before", "every", "after"):
+        for smoothing in ((None,) if name == "raw" else (0.9, 1.0)):
             chain = Chain(name, cache_dir, smoothing)
             low = [chain.model_mask(f) for f in still.frames]
             flicker = metrics.temporal_flicker(low, still.offsets_at(low[0].shape[1], low[0].shape[0]))
@@ -134,8 +138,8 @@ def known_motion(cache_dir: str | None, n_frames: int) -> None:
                 error = float(np.mean([mad(m, t) for m, t in zip(full, clip.truth_masks)]))
                 cells.append(f"{lag:7.2f} {error:7.2f}")
             label = "-" if smoothing is None else f"{smoothing:g}"
-            share = f"  (last clip: {100 * chain.segmented / chain.frames:.0f}% of frames segmented)" \
-                if name == "adaptive" else ""
+            share = f"  (last clip: {100 * chain.segmented / chain.frames:.0f}% of frames segmented, gate model " \
+                f"on {100 * chain.segment.gate_runs / max(chain.segmented, 1):.0f}% of those)" if name == "after" else ""
             print(f"{name:<9} {label:>6} {flicker:8.5f} " + " ".join(cells) + share)
 
 
@@ -148,10 +152,10 @@ def dev_videos(devdata: Path, cache_dir: str | None, max_frames: int) -> None:
     print(f"\n== {len(videos)} dev clips (real people, no truth), first {max_frames} frames each: mean change of "
           f"the model-resolution mask between frames (lower is steadier; includes real motion) ==")
     every_frame: dict[str, list[np.ndarray]] = {}
-    runs = [("raw", None, 1), ("before", 0.9, 1), ("after", 0.9, 1), ("after", 1.0, 1), ("adaptive", 0.9, 1),
-            ("after", 0.9, 2), ("after", 0.9, 4), ("after", 0.9, 8)]
+    runs = [("raw", None, 1), ("before", 0.9, 1), ("every", 0.9, 1), ("every", 1.0, 1), ("after", 1.0, 1),
+            ("every", 0.9, 2), ("every", 0.9, 4), ("every", 0.9, 8)]
     for name, smoothing, every in runs:
-        changes, segmented, frames, masks = [], 0, 0, []
+        changes, segmented, frames, masks, gate_runs = [], 0, 0, [], 0
         for video in videos:
             chain = Chain(name, cache_dir, smoothing, segment_every=every)
             previous = None
@@ -165,15 +169,17 @@ def dev_videos(devdata: Path, cache_dir: str | None, max_frames: int) -> None:
                         changes.append(float(np.abs(mask - previous).mean()))
                     previous = mask
             segmented, frames = segmented + chain.segmented, frames + chain.frames
-        if (name, smoothing, every) == ("after", 0.9, 1):
-            every_frame["after"] = masks
+            gate_runs += chain.segment.gate_runs
+        if every == 1 and name == "every":
+            every_frame[smoothing] = masks
         extra = ""
         if every > 1:
             name = f"every {every}"   # a CPU budget's interval: segmented every Nth frame, carried by the flow
-        if name == "adaptive" or every > 1:   # against the same chain segmenting every frame: what carrying costs
-            diff = [mad(a, b) for a, b in zip(masks, every_frame["after"])]
-            extra = (f", {100 * segmented / frames:.0f}% of frames segmented, MAD vs every frame "
-                     f"{np.mean(diff):.2f} (worst frame {np.max(diff):.2f})")
+        if name == "after" or every > 1:   # against the same chain with both models on every frame
+            diff = [mad(a, b) for a, b in zip(masks, every_frame[smoothing])]
+            extra = (f", {100 * segmented / frames:.0f}% of frames segmented (gate model on "
+                     f"{100 * gate_runs / frames:.0f}%), MAD vs every frame {np.mean(diff):.2f} "
+                     f"(worst frame {np.max(diff):.2f})")
         print(f"{name:<9} smooth {'-' if smoothing is None else smoothing:>4}  frame-to-frame change "
               f"{1000 * np.mean(changes):6.2f} (x1e-3){extra}")
 
@@ -187,12 +193,13 @@ def cost(cache_dir: str | None) -> None:
     low = plain(frames[0])[0]
     smoother = TemporalSmoother()
     grey, colour = EdgeRefiner(FringeOptions()), EdgeRefiner(FringeOptions(guide="colour"))
-    gated = {every: FrameSegmenter(gate_every=every, cache_dir=cache_dir) for every in (1, 2, 3)}
+    gated = {every: FrameSegmenter(gate_every=every, cache_dir=cache_dir) for every in (1, 2, 3, GATE_EVERY)}
     steps = {
         "segment, one model (landscape)": lambda f: plain(f),
         "segment, gated (both models)": lambda f: gated[1](f),
         "segment, gated, gate_every=2": lambda f: gated[2](f),
         "segment, gated, gate_every=3": lambda f: gated[3](f),
+        f"segment, gate reused while it fits ({GATE_EVERY})": lambda f: gated[GATE_EVERY](f),
         "smooth": lambda f: smoother(low, f),
         "fringe (grey guide)": lambda f: grey.refine(f, low),
         "fringe (colour guide)": lambda f: colour.refine(f, low),

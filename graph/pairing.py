@@ -36,7 +36,7 @@ class InputSet:
         primary_stream = self.streams[self.primary]
         with self.cond:
             while not len(primary_stream) and not primary_stream.closed and not self.abort.is_set():
-                self.cond.wait(0.1)
+                primary_stream.wait()     # woken by a packet on it, its end or abort: never polled
             if self.abort.is_set() or not len(primary_stream):
                 return None
             packet = primary_stream.pop()
@@ -65,5 +65,4 @@ class InputSet:
                 if candidate is not None and ts - candidate.capture_ts_ns <= self.pairing.max_age_ms * 1e6:
                     return candidate
                 return None
-            remaining = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
-            self.cond.wait(remaining)
+            stream.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))

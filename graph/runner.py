@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from . import opencv_threads
+from . import allocator, opencv_threads, thread_scheduling
 from .errors import ConfigError, EndOfStream, NodeError, PortraitflowError
 from .media_time import media_seconds
 from .node import Context, Node, OutputCheck
@@ -50,13 +50,16 @@ class GraphRunner:
         self._holds_opencv = False
         #: node id -> why its last live option change was undone (see _process_after_change)
         self.undone_changes: dict[str, str] = {}
-        self._conds = {n.id: threading.Condition() for n in self.graph.nodes}
+        # one lock per consumer node, shared by its input streams; each stream adds a condition of its own
+        self._locks = {n.id: threading.RLock() for n in self.graph.nodes}
+        self._conds = {node_id: threading.Condition(lock) for node_id, lock in self._locks.items()}
         self.streams: dict[str, Stream] = {}
         self._out_streams: dict[str, dict[str, list[Stream]]] = {n.id: {} for n in self.graph.nodes}
         self._in_streams: dict[str, dict[str, Stream]] = {n.id: {} for n in self.graph.nodes}
         for edge in self.graph.edges:
             e = edge.spec
-            stream = Stream(edge.name, edge.queue_size, edge.policy, self._conds[e.target], self._abort)
+            stream = Stream(edge.name, edge.queue_size, edge.policy, self._conds[e.target], self._abort,
+                            self._locks[e.target])
             self.streams[edge.name] = stream
             self._out_streams[e.source].setdefault(e.source_port, []).append(stream)
             self._in_streams[e.target][e.target_port] = stream
@@ -74,6 +77,8 @@ class GraphRunner:
     # -- control -------------------------------------------------------------------------------
     def start(self) -> GraphRunner:
         self.stats.started = time.monotonic()
+        # frame-size buffers handed between the node threads: reused, not fresh pages (allocator.py)
+        allocator.tune_for_frames()
         for rn in self.graph.nodes:
             node = rn.instantiate()
             self.nodes[rn.id] = node
@@ -195,6 +200,8 @@ class GraphRunner:
         for cond in self._conds.values():
             with cond:
                 cond.notify_all()
+        for stream in self.streams.values():   # producers blocked on a full queue, too
+            stream.wake_all()
 
     def wait(self, timeout: float | None = None) -> bool:
         """True when every worker has finished."""
@@ -223,6 +230,8 @@ class GraphRunner:
 
     # -- workers -------------------------------------------------------------------------------
     def _worker(self, rn: ResolvedNode, node: Node) -> None:
+        # a packet handed to this thread must not preempt the thread that handed it (thread_scheduling.py)
+        thread_scheduling.run_current_thread_as_batch()
         stats = self.stats.nodes[rn.id]
         outputs = self._out_streams[rn.id]
         check_output = OutputCheck(rn.cls)

@@ -103,8 +103,11 @@ class Segmenter:
             self._maps_for = (w, h)
         if self._warped is None or self._warped.shape[2] != frame.shape[2]:
             self._warped = np.empty((self.size[1], self.size[0], frame.shape[2]), np.uint8)
-        cv2.remap(frame, self._maps[0], self._maps[1], cv2.INTER_LINEAR, dst=self._warped,
-                  borderMode=cv2.BORDER_CONSTANT)
+        if (w, h) == self.size:   # already the model's size (a letterboxed gate input): the warp is the identity
+            self._warped[...] = frame
+        else:
+            cv2.remap(frame, self._maps[0], self._maps[1], cv2.INTER_LINEAR, dst=self._warped,
+                      borderMode=cv2.BORDER_CONSTANT)
         four = frame.shape[2] == 4
         if self.manifest.color_order == "RGB":
             cv2.cvtColor(self._warped, cv2.COLOR_BGRA2RGB if four else cv2.COLOR_BGR2RGB, dst=self._ordered)

@@ -76,7 +76,8 @@ class GuidedUpsampler:
         code = cv2.COLOR_BGR2GRAY if frame_bgr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
         cv2.cvtColor(frame_bgr, code, dst=self._grey)
         lw, lh = self.low_size(h, w)
-        guide = cv2.resize(self._grey, (lw, lh), interpolation=cv2.INTER_AREA).astype(np.float32)
+        # exact 2x area halvings first (0.03 ms at 720p; one general-ratio INTER_AREA took 0.24)
+        guide = shrink_to(self._grey, (lw, lh)).astype(np.float32)
         guide *= np.float32(1.0 / 255.0)
         p = cv2.resize(mask, (lw, lh), interpolation=cv2.INTER_LINEAR)
         ksize = (2 * self.radius + 1, 2 * self.radius + 1)

@@ -18,7 +18,8 @@ from ..graph.errors import ContractError
 
 class MaskGate:
     """Gate a primary model-resolution mask with a secondary one (any resolution; both cover the whole
-    frame, stretched like the models' inputs). Keeps its structuring element between frames.
+    frame, stretched like the models' inputs). Keeps its structuring element and its last gate between
+    frames.
 
     dilate_px: how far the gate reaches past the secondary's edge, in primary-model px.
     blur_sigma: softness of the gate's edge, in primary-model px (a hard gate would cut the soft edge).
@@ -33,9 +34,20 @@ class MaskGate:
         self.blur_sigma = float(blur_sigma)
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.dilate_px + 1,) * 2) \
             if self.dilate_px else None
+        self._last: tuple[np.ndarray, tuple[int, int], np.ndarray] | None = None
 
     def gate(self, secondary: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """The gate on the primary's grid (float32 in [0, 1], a new array)."""
+        """The gate on the primary's grid (float32 in [0, 1], read-only: the same array for the same
+        secondary mask and shape, so a reused secondary is resized, dilated and blurred once)."""
+        cached = self._last
+        if cached is not None and cached[0] is secondary and cached[1] == shape:
+            return cached[2]
+        gate = self._make_gate(secondary, shape)
+        gate.flags.writeable = False
+        self._last = (secondary, shape, gate)
+        return gate
+
+    def _make_gate(self, secondary: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         gate = cv2.resize(secondary, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
         if self._kernel is not None:
             gate = cv2.dilate(gate, self._kernel, borderType=cv2.BORDER_REPLICATE)
@@ -49,6 +61,4 @@ class MaskGate:
             if not isinstance(mask, np.ndarray) or mask.dtype != np.float32 or mask.ndim != 2:
                 got = f"{mask.dtype} {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
                 raise ContractError(f"mask gate: {name} mask must be float32 HxW, got {got}")
-        gate = self.gate(secondary, primary.shape)
-        np.multiply(gate, primary, out=gate)
-        return gate
+        return np.multiply(self.gate(secondary, primary.shape), primary)

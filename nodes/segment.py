@@ -4,7 +4,7 @@ second model so that a background patch only one model took for the person drops
 Not for: upscaling the mask to frame size (the fringe stage does it once) or smoothing it over time.
 in: frame (Frame, BGR or BGRA)   out: mask (Mask, model resolution, e.g. 144x256),
     meta {"model": name, "gated_by": name or None}
-example: graph `segment = { type = "segment", model = "auto", threads = 1, gate_every = 1 }` after `downscale`
+example: graph `segment = { type = "segment", model = "auto", threads = 1, gate_every = 8 }` after `downscale`
 """
 from __future__ import annotations
 
@@ -27,6 +27,18 @@ from .shared_shrink import shrink_twice_then_area
 
 #: gate_model values that are not model names
 GATE_AUTO, GATE_NONE = "auto", "none"
+#: the longest a gate model's mask is reused, in frames (when it still fits the frame: see FrameSegmenter)
+GATE_EVERY = 8
+#: share of the model mask's pixels that may change (by more than MASK_CHANGE) before the gate is
+#: made again, and share of the person a reused gate may cut beyond what it cut when fresh
+GATE_TOLERANCE = 0.01
+MASK_CHANGE = 0.25
+
+
+def cut_share(mask: np.ndarray, gated: np.ndarray) -> float:
+    """The share of the mask's person that gating took away (0 = the gate kept all of it)."""
+    total = float(cv2.sumElems(mask)[0])
+    return 0.0 if total <= 0.0 else 1.0 - float(cv2.sumElems(gated)[0]) / total
 
 
 class FrameSegmenter:
@@ -35,18 +47,21 @@ class FrameSegmenter:
     model "auto" picks selfie_landscape for frames wider than 4:3 and selfie_general otherwise (per
     frame size). gate_model "auto" gates an "auto" primary with the other default model and leaves an
     explicitly named model ungated (its output stays MediaPipe's); "none" never gates; a model name
-    always gates with that model. The gate model runs on every ``gate_every``-th frame and its last mask
-    is reused in between (the gate is dilated, so a few frames of motion stay inside it). frame_edges
+    always gates with that model. The gate model's mask is reused for up to ``gate_every`` frames while
+    it still fits (see ``_gate_still_fits``): the person's mask barely changed since the gate was made and
+    the old gate cuts no more of it than it did then; any motion past that refreshes it on the spot, so
+    no frame is gated by a gate that no longer fits it. gate_every 1: a fresh gate every frame. frame_edges
     "auto" | "extend" | "keep": see nodes/frame_edge.py ("auto" extends for model "auto"). Models are
     fetched on construction; sessions load lazily. Not thread-safe: one per node.
     """
 
     def __init__(self, model: str = "auto", threads: int = 1, gate_model: str = GATE_AUTO,
-                 gate_every: int = 1, gate_dilate_px: int = 3, frame_edges: str = "auto",
-                 cache_dir: str | None = None):
+                 gate_every: int = GATE_EVERY, gate_dilate_px: int = 3, frame_edges: str = "auto",
+                 cache_dir: str | None = None, gate_tolerance: float = GATE_TOLERANCE):
         names = DEFAULT_MODELS if model == "auto" else (model,)
         self.threads = threads
         self.gate_every = gate_every
+        self.gate_tolerance = gate_tolerance
         self._auto = model == "auto"
         # "auto": the default chain (model auto) handles frame edges; a named model's mask stays its own
         self.frame_edges = frame_edges == "extend" or (frame_edges == "auto" and self._auto)
@@ -59,6 +74,9 @@ class FrameSegmenter:
         self._choice_for_size: dict[tuple[int, int], str] = {}
         self._last_gate: tuple[str, tuple[int, int], np.ndarray] | None = None
         self._frames_since_gate = 0
+        self._primary_at_gate: np.ndarray | None = None   # the primary mask the last gate was made for
+        self._cut_at_gate = 0.0                           # the share of it that gate cut
+        self.gate_runs = 0                                # how often the gate model ran (bench, tests)
 
     def _primary_name(self, width: int, height: int) -> str:
         if not self._auto:
@@ -105,6 +123,20 @@ class FrameSegmenter:
         boxed = cv2.copyMakeBorder(small, top, model_h - inner_h - top, 0, 0, cv2.BORDER_CONSTANT, value=0)
         return segmenter(boxed)[top:top + inner_h]
 
+    def _gate_still_fits(self, mask: np.ndarray, gated: np.ndarray) -> bool:
+        """Whether the last gate may gate this frame's mask: the mask changed on fewer than
+        ``gate_tolerance`` of its pixels since the gate was made, and the gate cuts at most that share
+        of the person more than it did then (a person moving out of the gate's reach, or a new patch
+        the old gate happens to cut, both fail this and get a fresh gate)."""
+        before = self._primary_at_gate
+        if before is None or before.shape != mask.shape:
+            return False
+        tolerance = self.gate_tolerance
+        changed = cv2.absdiff(mask, before) > MASK_CHANGE
+        if np.count_nonzero(changed) > tolerance * changed.size:
+            return False
+        return cut_share(mask, gated) <= self._cut_at_gate + tolerance
+
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, str, str | None]:
         h, w = frame.shape[:2]
         primary = self._primary_name(w, h)
@@ -115,16 +147,21 @@ class FrameSegmenter:
         if gate_name is None:
             return (harden_borders(mask, out=mask) if self.frame_edges else mask), primary, None
         last = self._last_gate
-        due = self._frames_since_gate >= self.gate_every - 1
-        if last is None or last[0] != gate_name or last[1] != (w, h) or due:
+        fresh = last is None or last[0] != gate_name or last[1] != (w, h) \
+            or self._frames_since_gate >= self.gate_every - 1
+        gated = None if fresh else self._gate(mask, last[2])
+        if gated is None or not self._gate_still_fits(mask, gated):
             gate_mask = self._gate_mask(gate_name, frame)
             if self.frame_edges:
                 gate_mask = extend_bottom(gate_mask)
-            self._last_gate = last = (gate_name, (w, h), gate_mask)
+            self._last_gate = (gate_name, (w, h), gate_mask)
             self._frames_since_gate = 0
+            self.gate_runs += 1
+            gated = self._gate(mask, gate_mask)
+            self._primary_at_gate = mask
+            self._cut_at_gate = cut_share(mask, gated)
         else:
             self._frames_since_gate += 1
-        gated = self._gate(mask, last[2])
         return (harden_borders(gated, out=gated) if self.frame_edges else gated), primary, gate_name
 
 
@@ -134,16 +171,19 @@ class Segment(Node):
 
     Options: ``model`` is a registered model's name or "auto" (see FrameSegmenter). ``threads`` is
     onnxruntime's intra-op thread count: 1 leaves the second core to the other stages. ``gate_model``:
-    "auto", "none" or a model name; ``gate_every``: run the gate model on every Nth frame only (2-3
-    when CPU is short; the 144x256 model costs ~3 ms a frame on one core); ``gate_dilate_px``: reach
+    "auto", "none" or a model name; ``gate_every``: the longest the gate model's mask is reused (1 =
+    a fresh gate every frame; the square model costs ~2.6 ms a frame on one core), ``gate_tolerance``:
+    how much the person's mask may change before it is made again at once (counted: gate_reused);
+    ``gate_dilate_px``: reach
     of the gate past the second model's edge, in model px; ``frame_edges``: the person solid up to the
     frame's border ("auto": for model "auto"). Models are fetched into the cache in open().
     Adaptive rate (nodes/segment_rate.py): ``still_every`` N > 1 segments a still scene only every Nth
     frame (``still_threshold``: grey-level change of a thumbnail pixel that counts as motion);
     ``cpu_budget_percent`` (0 = none) lowers the segmentation rate while the process is over that CPU % of one core;
     ``max_interval`` bounds the gap either way. A frame not segmented still gets a mask: the last one,
-    meta ``carried`` True (the smooth node moves it with its flow); counted as segment_skipped_still /
-    segment_skipped_budget beside ``segmented``.
+    meta ``carried`` "still" or "budget" (the smooth node moves it with its flow); counted as
+    segment_skipped_still / segment_skipped_budget beside ``segmented``. Every mask of a still scene,
+    segmented or carried, has meta ``scene_still`` True (the fringe node may then reuse its last edge).
     """
 
     inputs = {"frame": Frame}
@@ -154,10 +194,11 @@ class Segment(Node):
         model: str = "auto"
         threads: int = 1
         gate_model: str = GATE_AUTO
-        gate_every: int = 1
+        gate_every: int = GATE_EVERY
+        gate_tolerance: float = GATE_TOLERANCE
         gate_dilate_px: int = 3
         frame_edges: Literal["auto", "extend", "keep"] = "auto"
-        still_every: int = 1
+        still_every: int = 4
         still_threshold: float = 6.0
         cpu_budget_percent: float = 0.0
         max_interval: int = 8
@@ -167,14 +208,15 @@ class Segment(Node):
                 raise ValueError("model must be a model name or 'auto', got an empty string")
             if not self.gate_model:
                 raise ValueError("gate_model must be 'auto', 'none' or a model name, got an empty string")
-            check_ranges(self, threads=(1, 64), gate_every=(1, 300), gate_dilate_px=(0, 32),
+            check_ranges(self, threads=(1, 64), gate_every=(1, 300), gate_tolerance=(0.0, 1.0),
+                         gate_dilate_px=(0, 32),
                          still_every=(1, 300), still_threshold=(0.0, 255.0),
                          cpu_budget_percent=(0.0, 6400.0), max_interval=(1, 300))
 
     def open(self, ctx) -> None:
         o = self.options
         self._segment = FrameSegmenter(o.model, o.threads, o.gate_model, o.gate_every, o.gate_dilate_px,
-                                       o.frame_edges)
+                                       o.frame_edges, gate_tolerance=o.gate_tolerance)
         self._rate = SegmentationRate(o.still_every, o.still_threshold, o.cpu_budget_percent, o.max_interval)
         self._rate_active = o.still_every > 1 or o.cpu_budget_percent > 0
         self._last: tuple[tuple[int, ...], np.ndarray, str, str | None] | None = None
@@ -191,15 +233,23 @@ class Segment(Node):
             last = self._last
             have_mask = last is not None and last[0] == frame.shape
             skipped = self._rate.decide(frame, media_s, have_mask)
+            still = {"scene_still": True} if self._rate.still else {}
             if skipped is not None and last is not None:
                 ctx.count(f"segment_skipped_{skipped}")
                 # a copy: each mask is the receiver's to keep (144x256 float32: microseconds)
-                ctx.emit("mask", packet.derive(last[1].copy(), model=last[2], gated_by=last[3], carried=True))
+                ctx.emit("mask", packet.derive(last[1].copy(), model=last[2], gated_by=last[3], carried=skipped,
+                                               **still))
                 return
             ctx.count("segmented")
+        gate_runs = self._segment.gate_runs
         mask, model, gated_by = self._segment(frame)
+        if gated_by is not None and self._segment.gate_runs == gate_runs:
+            ctx.count("gate_reused")
         if self._rate_active:
             self._last = (frame.shape, mask, model, gated_by)
+            if self._rate.still:
+                ctx.emit("mask", packet.derive(mask, model=model, gated_by=gated_by, scene_still=True))
+                return
         ctx.emit("mask", packet.derive(mask, model=model, gated_by=gated_by))
 
     def close(self, ctx) -> None:

@@ -51,6 +51,7 @@ class SegmentationRate:
         self._reference: np.ndarray | None = None    # thumbnail of the last segmented frame
         self._window: tuple[float, float] | None = None   # (cpu s, media s) at the window's start
         self._window_frames = 0
+        self.still = False              # whether the last frame decided counted as still
 
     def _thumbnail(self, frame: np.ndarray) -> np.ndarray:
         h, w = frame.shape[:2]
@@ -92,12 +93,12 @@ class SegmentationRate:
         adaptive = self.still_every > 1
         thumb = self._thumbnail(frame) if adaptive else None
         reason = None
+        self.still = adaptive and self._reference is not None and self._reference.shape == thumb.shape \
+            and self._changed_share(thumb) <= STILL_AREA
         if have_mask and self._since_segment + 1 < self.max_interval:
             if self._since_segment + 1 < self.budget_interval:
                 reason = "budget"
-            elif adaptive and self._reference is not None and self._reference.shape == thumb.shape \
-                    and self._since_segment + 1 < self.still_every \
-                    and self._changed_share(thumb) <= STILL_AREA:
+            elif self.still and self._since_segment + 1 < self.still_every:
                 reason = "still"
         if reason is None:
             self._since_segment = 0

@@ -13,9 +13,9 @@ from .scratch import Scratch
 _INV255 = 1.0 / 255.0
 
 
-def mask_to_alpha(mask: np.ndarray) -> np.ndarray:
-    """float32 mask in [0, 1] -> uint8 alpha (rounded, saturated)."""
-    return cv2.convertScaleAbs(mask, alpha=255.0)
+def mask_to_alpha(mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """float32 mask in [0, 1] -> uint8 alpha (rounded, saturated); into ``out`` when given."""
+    return cv2.convertScaleAbs(mask, dst=out, alpha=255.0)
 
 
 def alpha_blend(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, *,
@@ -24,20 +24,26 @@ def alpha_blend(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, *,
 
     Two saturating multiplies and an add (about 3x faster than cv2.blendLinear at 720p), off by at
     most 1 level, and exact where alpha is 0 or 255 (so a hidden layer never leaks through).
-    Returns ``out`` (a new array when None); intermediates live in ``scratch`` when given.
+    Returns ``out`` (a new array when None; it may be ``bottom`` or ``top`` itself); intermediates
+    live in ``scratch`` when given. (Blending only inside the soft band's boxes, strip by strip, was
+    measured too: 0.81 -> 0.60 ms on its own, but no faster inside the running chain, so not kept.)
     """
     scratch = scratch or Scratch()
     shape = top.shape
-    if top.ndim == 3:
-        alpha3 = cv2.merge((alpha, alpha, alpha), dst=scratch.get("blend.alpha3", shape))
-    else:
-        alpha3 = alpha
+    alpha3 = alpha if top.ndim == 2 else cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR,
+                                                      dst=scratch.get("blend.alpha3", shape))
     kept = cv2.multiply(top, alpha3, scale=_INV255, dst=scratch.get("blend.kept", shape))
     inverse = cv2.bitwise_not(alpha3, dst=scratch.get("blend.inverse", shape))
     under = cv2.multiply(bottom, inverse, scale=_INV255, dst=scratch.get("blend.under", shape))
     if out is None:
         return cv2.add(kept, under)
     return cv2.add(kept, under, dst=out)
+
+
+def draw_over(top: np.ndarray, alpha: np.ndarray, canvas: np.ndarray, *,
+              scratch: Scratch | None = None) -> np.ndarray:
+    """``canvas`` = top * a + canvas * (1 - a), in place (no new frame-size array), and returned."""
+    return alpha_blend(top, canvas, alpha, scratch=scratch, out=canvas)
 
 
 def screen(a: np.ndarray, b: np.ndarray, *, b_inverted: np.ndarray | None = None) -> np.ndarray:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
-from .blend import alpha_blend, mask_to_alpha
+from .blend import draw_over, mask_to_alpha
 from .look import Look
 from .reduced import grow, reduced_size, shrink
 from .scratch import Scratch
@@ -26,9 +26,11 @@ _FLOOR = 1e-3
 
 def lens_kernel(radius: float) -> np.ndarray:
     """The 1-D lens kernel (float32, sums to 1) for an aperture of ``radius`` working px: binomial
-    coefficients of order n ~ radius^2, so the 2-D kernel's spread along an axis (radius / 2) matches
-    a disc of that radius. Applied separably (rows, then columns)."""
-    order = max(2, round(radius * radius))
+    coefficients of an even order n ~ radius^2, so the 2-D kernel's spread along an axis (radius / 2)
+    matches a disc of that radius. Applied separably (rows, then columns). The order is even so the
+    kernel has an odd number of taps and a centre: an even-length kernel shifted the whole background
+    by half a working pixel (3 px at 720p), and OpenCV filters a symmetric odd kernel 2.4x faster."""
+    order = 2 * max(1, round(radius * radius / 2))
     row = np.ones(1, np.float64)
     for _ in range(order):
         row = np.convolve(row, (0.5, 0.5))
@@ -63,18 +65,20 @@ class PortraitBlur(Look):
         level = np.arange(256, dtype=np.float32) / 255.0
         bloom = np.clip((level - 0.72) / 0.28, 0.0, 1.0) ** 2
         self._bloom_lut = (1.0 + 6.0 * s.bokeh * bloom).astype(np.float32)
+        # person alpha -> background weight: 0 from half-way up the edge inwards, so pixels mixed with
+        # the person do not count; a small floor keeps a plain blur deep inside the person where no
+        # background is near
+        self._background_lut = np.clip(1.0 - 2.0 * level, _FLOOR, 1.0).astype(np.float32)
         self._gain = 1.0 - s.background_dim
         self._scratch = Scratch()
 
-    def _blurred_background(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    def _blurred_background(self, frame: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
         small = shrink(frame, self._small)
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         weight = cv2.LUT(grey, self._bloom_lut)
-        if mask is not None:
-            person = shrink(mask, self._small)
-            # 0 from half-way up the edge inwards, so pixels mixed with the person do not count; a
-            # small floor keeps a plain blur deep inside the person where no background is near
-            weight = weight * np.clip(1.0 - 2.0 * person, _FLOOR, 1.0)
+        if alpha is not None:
+            # the 8-bit alpha, not the float mask, is shrunk: a quarter of the bytes to read at 720p
+            weight *= cv2.LUT(shrink(alpha, self._small), self._background_lut)
         stack = cv2.merge((*cv2.split(small.astype(np.float32) * weight[..., None]), weight))
         summed = cv2.sepFilter2D(stack, -1, self._kernel, self._kernel, borderType=cv2.BORDER_REFLECT)
         scale = self._gain / summed[..., 3]
@@ -82,7 +86,8 @@ class PortraitBlur(Look):
         return grow(cv2.convertScaleAbs(blurred), *frame.shape[:2])
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        background = self._blurred_background(frame, mask)
-        if mask is None:
+        alpha = None if mask is None else mask_to_alpha(mask, out=self._scratch.get("blur.alpha", mask.shape))
+        background = self._blurred_background(frame, alpha)   # a new array: the output is drawn into it
+        if alpha is None:
             return background
-        return alpha_blend(frame, background, mask_to_alpha(mask), scratch=self._scratch)
+        return draw_over(frame, alpha, background, scratch=self._scratch)

@@ -72,19 +72,38 @@ def test_gate_keeps_the_primary_mask_where_the_second_model_agrees():
     assert gated[100:130, 10:40].max() < 0.01                       # the stray patch is gone
 
 
-def test_gate_every_reuses_the_gate_models_last_mask(model_cache):
-    first, _ = person_over_the_table(x0=0)
-    second, _ = person_over_the_table()
+def test_a_gate_that_still_fits_is_reused_for_gate_every_frames(model_cache):
+    """A still scene (the photographer, fresh sensor noise on every frame): the gate model runs on the
+    first frame, its mask gates the next gate_every - 1 frames, then it runs again; a reused gate gives
+    what that gate gives on the frame's own primary mask."""
+    frame = cv2.imread(str(PARITY / "camera_512.png"))
+    rng = np.random.default_rng(3)
+    frames = [cv2.add(frame, rng.normal(0, 2.0, frame.shape).astype(np.int16), dtype=cv2.CV_8U)
+              for _ in range(7)]
     segmenter = FrameSegmenter(gate_every=3, frame_edges="keep")
-    outputs = [segmenter(frame)[0] for frame in (first, second, second, second)]
-    gate_model = FrameSegmenter(gate_model="none", frame_edges="keep")
-    primary = gate_model.segmenter("selfie_landscape")
-    first_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_general", first)
-    second_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_general", second)
-    gate = MaskGate()
-    np.testing.assert_allclose(outputs[1], gate(primary(second), first_gate), atol=1e-6)   # reused
-    np.testing.assert_allclose(outputs[2], gate(primary(second), first_gate), atol=1e-6)
-    np.testing.assert_allclose(outputs[3], gate(primary(second), second_gate), atol=1e-6)  # 4th: fresh
+    runs = []
+    outputs = []
+    for f in frames:
+        outputs.append(segmenter(f)[0])
+        runs.append(segmenter.gate_runs)
+    assert runs == [1, 1, 1, 2, 2, 2, 3]
+    primary = FrameSegmenter(gate_model="none", frame_edges="keep").segmenter("selfie_general")
+    first_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_landscape", frames[0])
+    np.testing.assert_allclose(outputs[2], MaskGate()(primary(frames[2]), first_gate), atol=1e-6)
+
+
+def test_a_moving_person_gets_a_fresh_gate_at_once(model_cache):
+    """The person jumps across the table between two frames: the old gate would cut them, so the gate
+    model runs on that very frame, and the mask equals a fresh gate's, whatever gate_every says."""
+    first, _ = person_over_the_table(x0=0)
+    second, truth = person_over_the_table()
+    segmenter = FrameSegmenter(gate_every=8, frame_edges="keep")
+    segmenter(first)
+    moved = segmenter(second)[0]
+    assert segmenter.gate_runs == 2
+    fresh = FrameSegmenter(frame_edges="keep")(second)[0]
+    np.testing.assert_allclose(moved, fresh, atol=1e-6)
+    assert errors(moved, truth)[1] < 0.05   # the person is kept
 
 
 def test_segment_node_gates_by_default_and_names_both_models(model_cache):

@@ -7,6 +7,7 @@ machine).
 """
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from fractions import Fraction
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from portraitflow.graph.testing import make_node, packets, run_node
+from portraitflow.nodes.fringe import Fringe
 from portraitflow.nodes.segment import Segment
 from portraitflow.nodes.smooth import MaskSmoothing
 
@@ -66,9 +68,16 @@ def test_a_moving_scene_is_segmented_every_frame(model_cache):
     assert not any(p.meta.get("carried") for p in result["mask"])
 
 
-def test_without_the_options_nothing_is_skipped_or_counted(model_cache):
-    result = run_node(make_node(Segment), {"frame": packets(noisy_still(6))})
-    assert len(result["mask"]) == 6 and result.counters == {}
+def test_with_the_adaptive_rate_off_nothing_is_skipped_or_counted(model_cache):
+    result = run_node(make_node(Segment, {"still_every": 1}), {"frame": packets(noisy_still(6))})
+    # every frame segmented; only the gate model's own reuse is counted (nodes/segment.py)
+    assert len(result["mask"]) == 6 and set(result.counters) <= {"gate_reused"}
+
+
+def test_a_still_scene_is_segmented_less_often_by_default(model_cache):
+    result = run_node(make_node(Segment), {"frame": packets(noisy_still(12))})
+    assert result.counters["segmented"] == 3 and result.counters["segment_skipped_still"] == 9
+    assert len(result["mask"]) == 12
 
 
 def test_still_scenes_are_still_refreshed_every_max_interval(model_cache):
@@ -111,6 +120,40 @@ def test_carried_masks_follow_the_motion_through_the_smooth_node(model_cache):
     assert centroid_x(raw[7].payload) == centroid_x(raw[0].payload)
     moved_px = (centroid_x(smoothed[7]) - centroid_x(smoothed[0])) * 1280 / w
     assert 12.0 <= moved_px <= 30.0, moved_px       # 7 frames x 3 px = 21 px at 1280 wide
+
+
+def edges(frames: list[np.ndarray], segment: dict | None = None):
+    """segment -> smooth -> fringe (feather 1, as the recipes) on ``frames``: the fringe's run, with the
+    segment node's counters beside its own."""
+    segmented = run_node(make_node(Segment, segment or {}), {"frame": packets(frames)})
+    smoothed = run_node(make_node(MaskSmoothing), {"mask": segmented["mask"], "frame": packets(frames)})["mask"]
+    run = run_node(make_node(Fringe, {"feather": 1.0}), {"frame": packets(frames), "mask": smoothed})
+    run.counters.update(segmented.counters)
+    return run
+
+
+def test_a_still_scene_reuses_its_edge_and_a_moving_one_never_does(model_cache):
+    still = edges(noisy_still(12))
+    assert len(still["mask"]) == 12 and still.counters["fringe_reused"] >= 6
+    out = [p.payload for p in still["mask"]]
+    for before, after in itertools.pairwise(out):
+        assert after is not before                                   # each a new array, the receiver's
+    # a reused edge is the last computed one: it was fitted to the same still view
+    reused = [i for i in range(1, 12) if np.array_equal(out[i], out[i - 1])]
+    assert len(reused) >= still.counters["fringe_reused"]
+    fresh = edges(noisy_still(12), {"still_every": 1})
+    assert "fringe_reused" not in fresh.counters                     # nothing says still: every edge made
+    assert np.abs(out[-1] - fresh["mask"][-1].payload).mean() < 0.002  # the reused edge is the scene's edge
+
+
+def test_a_slow_pan_that_counts_as_still_still_gets_fresh_edges(model_cache):
+    # 1 px a frame at 1280 wide: too little for the 64 px thumbnail (the segment node carries masks as
+    # still), but the smooth node's flow moves the mask, so the fringe makes each edge afresh
+    frames = moving(10, 1.0)
+    run = edges(frames, {"still_threshold": 255.0, "still_every": 4})
+    assert run.counters["segment_skipped_still"] >= 6                # the masks were carried as still
+    assert run.counters.get("fringe_reused", 0) == 0
+    assert len(run["mask"]) == 10
 
 
 def write_person_clip(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:

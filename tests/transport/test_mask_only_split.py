@@ -133,6 +133,7 @@ def test_masks_come_back_and_pair_with_their_own_frames(tmp_path, model_cache, t
             assert difference.max() == 0, f"frame {i}"
         else:
             # mask8 rounds each mask value to 1/255 (error <= 1/510); through the guided fringe and the
-            # blend that moves an edge pixel by a few levels, never a mis-paired mask's tens of levels
-            assert difference.max() <= 6, f"frame {i}: max difference {difference.max()}"
+            # blend (and the blur's background weights, taken from the 8-bit alpha) that moves an edge
+            # pixel by a few levels, never a mis-paired mask's tens of levels
+            assert difference.max() <= 8, f"frame {i}: max difference {difference.max()}"
             assert difference.mean() < 0.05, f"frame {i}: mean difference {difference.mean():.3f}"

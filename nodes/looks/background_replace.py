@@ -60,11 +60,10 @@ class BackgroundReplace(Look):
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
         self._scratch = Scratch()
-        # edge colour and light wrap both run on one small grid and come back in one blend (_person); the
-        # EdgeColour does that blend even when decontaminate is off
+        # edge colour and light wrap both run on one small grid and come back in one mix (_compose)
         self._edge_colour = EdgeColour(height, width, scratch=self._scratch)
         self._grid = reduced_size(height, width, WORK_LONG_SIDE)
-        self._wrap = _GridWrap(self._grid, width, s.wrap_width, s.light_wrap) if s.light_wrap > 0 else None
+        self._wrap = _GridWrap(self._grid, s.wrap_width, s.light_wrap) if s.light_wrap > 0 else None
         self._grey_lut = curve_lut(s_curve(s.greyscale_contrast) * (1.0 - s.background_dim))
         self._background = self._glow = None
         self._video = is_video_background(s.background)
@@ -219,7 +218,7 @@ class _GridWrap:
     look's small grid: both are wide, soft Gaussians (sigma ~5 grid cells at 720p), so half the grid
     loses nothing visible and costs a quarter. Built on nodes/light_wrap.py's LightWrap at that size."""
 
-    def __init__(self, grid: tuple[int, int], frame_width: int, wrap_width: float, strength: float):
+    def __init__(self, grid: tuple[int, int], wrap_width: float, strength: float):
         self._half = (max(8, grid[0] // 2), max(8, grid[1] // 2))
         # wrap_width has always been the reach blur's sigma (a fraction of the frame width); LightWrap's
         # width_px is two sigmas, here in the half grid's pixels

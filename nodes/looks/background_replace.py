@@ -23,7 +23,7 @@ from .cutout import cut_out
 from .edge_colour import WORK_LONG_SIDE, EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
-from .reduced import grow, grow_cells, reduced_size, shrink
+from .reduced import grow, grow_cells, reduced_size, shrink, shrink_alpha
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
@@ -60,11 +60,10 @@ class BackgroundReplace(Look):
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
         self._scratch = Scratch()
-        # edge colour and light wrap both run on one small grid and come back in one blend (_person); the
-        # EdgeColour does that blend even when decontaminate is off
+        # edge colour and light wrap both run on one small grid and come back in one mix (_compose)
         self._edge_colour = EdgeColour(height, width, scratch=self._scratch)
         self._grid = reduced_size(height, width, WORK_LONG_SIDE)
-        self._wrap = _GridWrap(self._grid, width, s.wrap_width, s.light_wrap) if s.light_wrap > 0 else None
+        self._wrap = _GridWrap(self._grid, s.wrap_width, s.light_wrap) if s.light_wrap > 0 else None
         self._grey_lut = curve_lut(s_curve(s.greyscale_contrast) * (1.0 - s.background_dim))
         self._background = self._glow = None
         self._video = is_video_background(s.background)
@@ -104,7 +103,7 @@ class BackgroundReplace(Look):
         box = alpha_box(alpha)
         if not decontaminate and wrap is None:
             return blend_in_box(frame, background, alpha, out, self._scratch, box=box)
-        small_frame, small_mask = shrink(frame, self._grid), shrink(mask, self._grid)
+        small_frame, small_mask = shrink(frame, self._grid), shrink_alpha(alpha, self._grid)
         small_alpha = mask_to_alpha(small_mask)
         plane = alpha.shape
         if box is None:
@@ -171,21 +170,30 @@ class BackgroundReplace(Look):
             return cv2.merge((grey, grey, grey), dst=out)
         plane = frame.shape[:2]
         alpha = mask_to_alpha(mask)
-        behind = cv2.bitwise_not(alpha, dst=self._scratch.get("pop.behind", plane))
-        light = cv2.multiply(behind, grey, scale=_INV255, dst=self._scratch.get("pop.light", plane))
-        keep = alpha
+        box = alpha_box(alpha)
+        cv2.merge((grey, grey, grey), dst=out)   # the scene; the person's box is then drawn over
+        if box is None:
+            return out
+        y0, y1, x0, x1 = box
+        def boxed(name: str, shape: tuple[int, ...] = plane) -> np.ndarray:
+            return self._scratch.get(name, shape)[y0:y1, x0:x1]
+        inside = alpha[y0:y1, x0:x1]
+        behind = cv2.bitwise_not(inside, dst=boxed("pop.behind"))
+        light = cv2.multiply(behind, grey[y0:y1, x0:x1], scale=_INV255, dst=boxed("pop.light"))
+        keep = inside
         if self._wrap is not None:
-            glow = self._wrap.glow(grey, plane[::-1])
+            glow = self._wrap.glow(grey, plane[::-1])[y0:y1, x0:x1]
             # the wrap's weight is reach * alpha (on the person only), and the person's share a of that
-            wrapped = cv2.multiply(grow(self._wrap.reach(shrink(mask, self._grid)), *plane), alpha, scale=_INV255,
-                                   dst=self._scratch.get("pop.wrapped", plane))
-            cv2.multiply(wrapped, alpha, dst=wrapped, scale=_INV255)
-            keep = cv2.subtract(alpha, wrapped, dst=self._scratch.get("pop.keep", plane))
+            reach = grow(self._wrap.reach(shrink_alpha(alpha, self._grid)), *plane)[y0:y1, x0:x1]
+            wrapped = cv2.multiply(reach, inside, scale=_INV255, dst=boxed("pop.wrapped"))
+            cv2.multiply(wrapped, inside, dst=wrapped, scale=_INV255)
+            keep = cv2.subtract(inside, wrapped, dst=boxed("pop.keep"))
             cv2.add(light, cv2.multiply(wrapped, glow, scale=_INV255, dst=wrapped), dst=light)
-        kept = cv2.multiply(frame, cv2.merge((keep, keep, keep), dst=self._scratch.get("pop.keep3", frame.shape)),
-                            scale=_INV255, dst=out)
-        return cv2.add(kept, cv2.merge((light, light, light), dst=self._scratch.get("pop.light3", frame.shape)),
-                       dst=out)
+        window = out[y0:y1, x0:x1]
+        kept = cv2.multiply(frame[y0:y1, x0:x1], cv2.merge((keep, keep, keep), dst=boxed("pop.keep3", frame.shape)),
+                            scale=_INV255, dst=window)
+        cv2.add(kept, cv2.merge((light, light, light), dst=boxed("pop.light3", frame.shape)), dst=window)
+        return out
 
     def _video_plate(self, frame: np.ndarray) -> np.ndarray:
         """The video background's current frame, softened and dimmed like an image background (per frame:
@@ -210,7 +218,7 @@ class _GridWrap:
     look's small grid: both are wide, soft Gaussians (sigma ~5 grid cells at 720p), so half the grid
     loses nothing visible and costs a quarter. Built on nodes/light_wrap.py's LightWrap at that size."""
 
-    def __init__(self, grid: tuple[int, int], frame_width: int, wrap_width: float, strength: float):
+    def __init__(self, grid: tuple[int, int], wrap_width: float, strength: float):
         self._half = (max(8, grid[0] // 2), max(8, grid[1] // 2))
         # wrap_width has always been the reach blur's sigma (a fraction of the frame width); LightWrap's
         # width_px is two sigmas, here in the half grid's pixels

@@ -26,7 +26,7 @@ from .box_blend import alpha_box, blend_in_box, copy_outside
 from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
-from .reduced import grow, reduced_size, shrink
+from .reduced import grow, reduced_size, shrink, shrink_alpha
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
@@ -159,7 +159,8 @@ class DoubleExposure(Look):
         if mask is None:
             return self._ground.copy()
         height, width = mask.shape
-        person_small = shrink(mask, self._small)
+        alpha = mask_to_alpha(mask)
+        person_small = shrink_alpha(alpha, self._small)
         fill = self._fill_for(self._head_step(person_small), frame)
         silhouette = self._silhouette(person_small, height, width)
         out = np.empty_like(self._ground)
@@ -171,8 +172,9 @@ class DoubleExposure(Look):
         if self._edge_colour is not None:
             # the portrait is monochrome: the decontaminated edge is blended in as luma (one channel)
             edge = self._edge_colour
-            estimate = edge.grey_estimate(edge.estimate(shrink(frame, edge.size), shrink(mask, edge.size)))
-            grey = edge.apply(grey, estimate, edge.weight(mask_to_alpha(mask)),
+            small_mask = person_small if edge.size == self._small else shrink_alpha(alpha, edge.size)
+            estimate = edge.grey_estimate(edge.estimate(shrink(frame, edge.size), small_mask))
+            grey = edge.apply(grey, estimate, edge.weight(alpha),
                               out=self._scratch.get("grey_edge", grey.shape))
         return self._compose(grey, fill, silhouette, box, out)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .box_blend import blend_in_box
 from .foreground import NARROW_BOX_FRACTION, estimate_foreground
-from .reduced import grow_cells, reduced_size, shrink
+from .reduced import grow_cells, reduced_size, shrink, shrink_alpha
 from .scratch import Scratch
 
 #: the long side of the grid the estimate runs on (the frame's own size when smaller): 640 cost 5-6 ms a
@@ -84,7 +84,7 @@ class EdgeColour:
         person's colour to the pixels just outside the person (alpha 0, within the estimate's narrow box of
         the edge), as foreground.py's estimate does: for transparent output, where a video encoder's chroma
         subsampling or a compositor's resampling reaches a pixel or two beyond the alpha."""
-        estimate = self.estimate(shrink(frame, self.size), shrink(mask, self.size))
+        estimate = self.estimate(shrink(frame, self.size), shrink_alpha(alpha, self.size))
         weight = self.weight(alpha)
         if not rim:
             return self.apply(frame, estimate, weight)

@@ -24,7 +24,7 @@ from .box_blend import alpha_box, mix_in_box
 from .edge_colour import EdgeColour
 from .grading import duotone_lut, teal_orange_lut
 from .look import Look
-from .reduced import grow_cells, shrink
+from .reduced import grow_cells, shrink, shrink_alpha
 from .scratch import Scratch
 from .typesetting import PlacedStamp, TypeStyle, fit_condensed_lines, fit_line
 from .vignette import vignette_map
@@ -153,27 +153,36 @@ class Poster(Look):
         colour's share, F = the edge colour on the small grid (graded there: a curve of a blend is the blend
         of the curves to within a level or two on these smooth grades)."""
         plane = alpha.shape
-        lit = cv2.multiply(alpha, self._light1, scale=1 / 255, dst=self._scratch.get("lit_alpha", plane))
         y0, y1, x0, x1 = box
+        # full-size weights inside the person's box only (the mix reads nothing else)
+        def boxed(name: str) -> np.ndarray:
+            return self._scratch.get(name, plane)[y0:y1, x0:x1]
+        inside = alpha[y0:y1, x0:x1]
+        lit = self._scratch.get("lit_alpha", plane)
+        cv2.multiply(inside, self._light1[y0:y1, x0:x1], scale=1 / 255, dst=lit[y0:y1, x0:x1])
         graded = self._scratch.get("graded", frame.shape)
         cv2.LUT(self._gradable(frame[y0:y1, x0:x1], "grey3"), self._lut, dst=graded[y0:y1, x0:x1])
         layers = [(graded, lit)]
         edge = self._edge_colour
         if edge is not None:
-            estimate = edge.estimate(shrink(frame, edge.size), shrink(mask, edge.size))
-            share = edge.weight(alpha)
-            cells = cv2.boundingRect(edge.weight(mask_to_alpha(shrink(mask, edge.size)), name="edge.small"))
+            small_mask = shrink_alpha(alpha, edge.size)
+            estimate = edge.estimate(shrink(frame, edge.size), small_mask)
+            cells = cv2.boundingRect(edge.weight(mask_to_alpha(small_mask), name="edge.small"))
             if cells[2] and cells[3]:
+                share = edge.weight(inside, out=boxed("edge.share"))
                 edge_layer = self._scratch.get("edge_layer", frame.shape)
                 (top, bottom, left, right), _ = grow_cells(cv2.LUT(self._gradable(estimate, "grey3.small"), self._lut),
                                                            *plane, cells, edge_layer)
+                top, bottom, left, right = max(top, y0), min(bottom, y1), max(left, x0), min(right, x1)
                 on_edge = self._scratch.get("on_edge", plane)
-                on_edge.fill(0)
-                cv2.multiply(lit[top:bottom, left:right], share[top:bottom, left:right], scale=1 / 255,
-                             dst=on_edge[top:bottom, left:right])
-                cv2.subtract(lit, on_edge, dst=lit)
+                on_edge[y0:y1, x0:x1] = 0
+                if bottom > top and right > left:
+                    cv2.multiply(lit[top:bottom, left:right], share[top - y0:bottom - y0, left - x0:right - x0],
+                                 scale=1 / 255, dst=on_edge[top:bottom, left:right])
+                cv2.subtract(lit[y0:y1, x0:x1], on_edge[y0:y1, x0:x1], dst=lit[y0:y1, x0:x1])
                 layers.append((edge_layer, on_edge))
-        behind = cv2.bitwise_not(alpha, dst=self._scratch.get("behind", plane))
+        behind = self._scratch.get("behind", plane)
+        cv2.bitwise_not(inside, dst=behind[y0:y1, x0:x1])
         layers.append((self._lit_plate, behind))
         mix_in_box(layers, self._lit_plate, out, box, self._scratch)
 

@@ -121,3 +121,20 @@ def test_edge_colour_changes_only_the_soft_edge() -> None:
     assert np.array_equal(edge(frame, mask, alpha)[rim], frame[rim])   # (without rim: the frame's own)
     far = empty & (cv2.dilate(alpha, np.ones((61, 61), np.uint8)) == 0)
     assert np.array_equal(with_rim[far], frame[far])
+
+
+@pytest.mark.parametrize("recipe", list_recipes())
+def test_each_frame_is_a_new_array_and_the_inputs_are_untouched(recipe: str) -> None:
+    """The looks draw through reused buffers, but what goes downstream is the frame's own new array (a
+    sink may still hold the last one) and the frame and mask they were given are left as they were."""
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (360, 640, 3), np.uint8)
+    mask = person(360, 640, 0.5)
+    frame_before, mask_before = frame.copy(), mask.copy()
+    look = make_look(load_recipe(recipe).look, load_recipe(recipe).settings)
+    first = look.render(frame, mask)
+    kept = first.copy()
+    second = look.render(frame, mask)
+    assert not np.shares_memory(first, second)
+    assert np.array_equal(first, kept) and np.array_equal(second, kept)
+    assert np.array_equal(frame, frame_before) and np.array_equal(mask, mask_before)

@@ -3,7 +3,11 @@ Prints a table; asserts nothing.
 
 Not for: the whole chain (bench/chain.py) or tests (no timing is ever asserted). Run:
     python bench/looks.py [--frames 30] [--rounds 5] [--recipes replace,poster] [--sizes 1280x720,1920x1080]
-                          [--before TREE]
+                          [--before TREE] [--still]
+``--still`` feeds each look a still scene the way the chain does: one view (the first frame) with fresh sensor
+noise every frame (sigma 2 levels), its one mask, and the composite's flags: scene_still on every frame,
+same_mask on frames 2-4 of every 4 (the segment node segments every 4th frame of a still scene; the fringe
+reuses its edge in between).
 ``--before TREE`` (another checkout of this project, e.g. ``git worktree add /tmp/old main``) times that
 tree's looks too, imported under another package name, in rounds alternating with this tree's: on a shared
 machine only figures from the same run compare.
@@ -52,6 +56,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1280x720,1920x1080")
     parser.add_argument("--core", type=int, default=0, help="the core to pin to (another engineer's run may hold 0)")
     parser.add_argument("--before", default=None, help="another checkout of the project to time beside this one")
+    parser.add_argument("--still", action="store_true", help="a still scene: one view, fresh noise, reuse flags")
     args = parser.parse_args()
 
     os.sched_setaffinity(0, {args.core})
@@ -69,7 +74,11 @@ def main() -> None:
     recipes = [r for r in args.recipes.split(",") if r]
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",") if s]
     base = make_frames(args.frames, None)
+    if args.still:
+        base = still_frames(base[0], len(base))
     masks_720 = {r: chain_masks(base, r) for r in recipes}
+    if args.still:   # the still view's one mask (as the fringe reuses it), on every frame
+        masks_720 = {r: [ms[0]] * len(ms) for r, ms in masks_720.items()}
     inputs: dict[tuple[int, int], tuple[list[np.ndarray], dict[str, list[np.ndarray]]]] = {}
     for width, height in sizes:
         if (width, height) == (base.shape[2], base.shape[1]):
@@ -99,13 +108,17 @@ def main() -> None:
             for r in recipes:
                 for tree in trees:
                     look, times = looks[(tree, r, size)], []
-                    for frame, mask in zip(frames, masks[r]):
+                    for i, (frame, mask) in enumerate(zip(frames, masks[r])):
+                        # what the composite sets from the fringe's meta (nodes/composite.py)
+                        look.scene_still, look.same_mask = args.still, args.still and i % 4 != 0
                         start = time.thread_time_ns()
                         look.render(frame, mask)
                         times.append(time.thread_time_ns() - start)
                     per_round[(tree, r, size)].append(statistics.median(times) / 1e6)
 
     labels = [f"{w}x{h}" for w, h in sizes]
+    if args.still:
+        print("a still scene: one view with fresh noise, scene_still on every frame, same_mask on 3 of every 4")
     print(f"look render() CPU ms per frame, one core, 1 OpenCV thread; median of {args.rounds} rounds x "
           f"{len(base)} frames (spread over rounds in brackets); first = the first frame of a size (prepare)")
     print(f"{'recipe':<24}" + "".join(f"{label:>24}" for label in labels) + "".join(
@@ -119,6 +132,14 @@ def main() -> None:
             firsts = [f"{first_ms[(tree, r, size)]:18.1f}" for size in sizes]
             label = f"{r} ({tree})" if tree else r
             print(f"{label:<24}" + "".join(f"{c:>24}" for c in cells) + "".join(firsts))
+
+
+def still_frames(view: np.ndarray, count: int, seed: int = 3) -> np.ndarray:
+    """``count`` copies of ``view`` with a camera's sensor noise (sigma 2 grey levels), fresh each frame."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    return np.stack([cv2.add(view, rng.normal(0, 2.0, view.shape).astype(np.int16), dtype=cv2.CV_8U)
+                     for _ in range(count)])
 
 
 def other_tree(path: str):

@@ -21,6 +21,7 @@ import pytest
 from portraitflow.graph.testing import make_node, packets, run_node
 from portraitflow.nodes.composite import Composite
 from portraitflow.nodes.fringe import Fringe
+from portraitflow.nodes.looks.catalogue import make_look
 from portraitflow.nodes.segment import Segment
 from portraitflow.nodes.smooth import MaskSmoothing
 
@@ -161,6 +162,57 @@ def test_a_still_scene_reuses_its_blurred_background_and_draws_the_person_fresh(
         assert np.array_equal(out[i][background], out[i - 1][background])   # the same blur, not re-made
         assert np.array_equal(out[i][person], frames[i][person])             # this frame's own person
         assert not np.array_equal(out[i][person], out[i - 1][person])        # (fresh noise: it differs)
+
+
+#: every look but blur (above) with the settings that exercise its reuse: light wrap and edge colour on
+LOOKS = {"replace": ("replace", {}), "colour_pop": ("replace", {"background": "greyscale"})}
+
+
+def fresh_renders(look: str, settings: dict, frames: list[np.ndarray], masks) -> list[np.ndarray]:
+    """Each frame drawn by a look that is never told the scene is still: what reuse must look like."""
+    drawer = make_look(look, settings)
+    return [drawer.render(frame, mask.payload) for frame, mask in zip(frames, masks)]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    error = np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(255.0 ** 2 / error))
+
+
+@pytest.mark.parametrize("look, settings", LOOKS.values(), ids=LOOKS.keys())
+def test_a_still_scene_reuses_its_edge_work_and_draws_the_person_fresh(model_cache, look, settings):
+    frames = noisy_still(12)
+    masks = edges(frames)["mask"]
+    out = [p.payload for p in run_node(make_node(Composite, {"look": look, "settings": settings}),
+                                       {"frame": packets(frames), "mask": masks})["frame"]]
+    fresh = fresh_renders(look, settings, frames, masks)
+    reused = [i for i in range(1, 12) if masks[i].meta.get("edge_reused")]
+    assert len(reused) >= 6
+    for i in range(12):
+        assert all(out[i] is not out[j] for j in range(i))                  # a new array every frame
+    for i in reused:
+        alpha = masks[i].payload
+        background, person = alpha <= 0.0, alpha >= 1.0
+        assert background.mean() > 0.2 and person.mean() > 0.1
+        assert np.array_equal(out[i][background], out[i - 1][background])   # the surroundings as last frame
+        # the person follows this frame: as a fresh render of it, within the kept edge work's noise ...
+        difference = np.abs(out[i][person].astype(np.int16) - fresh[i][person])
+        assert difference.mean() < 0.25 and difference.max() <= 12, (difference.mean(), difference.max())
+        # ... and not the last frame's person (fresh noise: it differs)
+        assert not np.array_equal(out[i][person], out[i - 1][person])
+        assert psnr(out[i], fresh[i]) > 40.0                                 # looks as it did without reuse
+
+
+@pytest.mark.parametrize("look, settings", LOOKS.values(), ids=LOOKS.keys())
+def test_a_look_told_the_mask_is_new_never_reuses(model_cache, look, settings):
+    # a still scene whose mask is made afresh every frame (same_mask False): every frame is drawn from scratch,
+    # exactly as by a look that was never told the scene is still
+    frames = noisy_still(6)
+    masks = edges(frames)["mask"]
+    drawer = make_look(look, settings)
+    drawer.scene_still = True
+    for frame, mask, expected in zip(frames, masks, fresh_renders(look, settings, frames, masks)):
+        assert np.array_equal(drawer.render(frame, mask.payload), expected)
 
 
 def test_a_slow_pan_that_counts_as_still_still_gets_fresh_edges(model_cache):

@@ -3,11 +3,14 @@ Prints a table; asserts nothing.
 
 Not for: the whole chain (bench/chain.py) or tests (no timing is ever asserted). Run:
     python bench/looks.py [--frames 30] [--rounds 5] [--recipes replace,poster] [--sizes 1280x720,1920x1080]
-                          [--before TREE] [--still]
+                          [--before TREE] [--still] [--quality PHOTO [--sheet PNG]]
 ``--still`` feeds each look a still scene the way the chain does: one view (the first frame) with fresh sensor
 noise every frame (sigma 2 levels), its one mask, and the composite's flags: scene_still on every frame,
 same_mask on frames 2-4 of every 4 (the segment node segments every 4th frame of a still scene; the fringe
 reuses its edge in between).
+``--quality PHOTO`` times nothing: it draws that photo as such a still scene (12 frames) with and without the
+looks' reuse and prints the PSNR of the reused frames against the same frames drawn afresh; ``--sheet``
+writes a contact sheet (per look: a reused frame, the fresh one, their difference x8).
 ``--before TREE`` (another checkout of this project, e.g. ``git worktree add /tmp/old main``) times that
 tree's looks too, imported under another package name, in rounds alternating with this tree's: on a shared
 machine only figures from the same run compare.
@@ -57,7 +60,11 @@ def main() -> None:
     parser.add_argument("--core", type=int, default=0, help="the core to pin to (another engineer's run may hold 0)")
     parser.add_argument("--before", default=None, help="another checkout of the project to time beside this one")
     parser.add_argument("--still", action="store_true", help="a still scene: one view, fresh noise, reuse flags")
+    parser.add_argument("--quality", default=None, help="a photo: PSNR of still-scene reuse against fresh renders")
+    parser.add_argument("--sheet", default=None, help="with --quality: a contact sheet PNG")
     args = parser.parse_args()
+    if args.quality:
+        return quality(args.quality, [r for r in args.recipes.split(",") if r], args.sheet)
 
     os.sched_setaffinity(0, {args.core})
     import cv2
@@ -132,6 +139,41 @@ def main() -> None:
             firsts = [f"{first_ms[(tree, r, size)]:18.1f}" for size in sizes]
             label = f"{r} ({tree})" if tree else r
             print(f"{label:<24}" + "".join(f"{c:>24}" for c in cells) + "".join(firsts))
+
+
+def quality(photo: str, recipes: list[str], sheet: str | None, count: int = 12) -> None:
+    """PSNR of each look's reused frames against the same frames drawn without reuse (see the docstring)."""
+    import cv2
+
+    from portraitflow.nodes.looks.catalogue import make_look
+    from portraitflow.recipes.loader import load_recipe
+
+    view = cv2.imread(photo)
+    if view is None:
+        raise SystemExit(f"--quality: cannot read {photo}")
+    frames = still_frames(view, count)
+    print(f"still scene of {photo} ({view.shape[1]}x{view.shape[0]}, {count} frames, sensor noise sigma 2): "
+          "PSNR dB of the reused frames (same_mask) against fresh renders; min / mean")
+    rows = []
+    for r in recipes:
+        recipe = load_recipe(r)
+        mask = chain_masks(frames[:1], r)[0]
+        reusing, fresh = make_look(recipe.look, recipe.settings), make_look(recipe.look, recipe.settings)
+        scores, shown = [], None
+        for i, frame in enumerate(frames):
+            reusing.scene_still, reusing.same_mask = True, i % 4 != 0
+            out, expected = reusing.render(frame, mask), fresh.render(frame, mask)
+            if reusing.same_mask:
+                error = float(np.mean((out.astype(np.float32) - expected.astype(np.float32)) ** 2))
+                scores.append(float("inf") if error == 0 else 10 * np.log10(255.0 ** 2 / error))
+                shown = (out, expected)
+        print(f"{r:<18}{min(scores):8.1f}{statistics.mean(scores):8.1f}")
+        out, expected = (image[..., :3] for image in shown)
+        difference = cv2.convertScaleAbs(cv2.absdiff(out, expected), alpha=8.0)
+        rows.append(np.hstack([out, expected, difference]))
+    if sheet:
+        cv2.imwrite(sheet, cv2.resize(np.vstack(rows), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+        print(f"sheet: {sheet} (per row: reused, fresh, |difference| x8)")
 
 
 def still_frames(view: np.ndarray, count: int, seed: int = 3) -> np.ndarray:

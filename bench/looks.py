@@ -109,6 +109,8 @@ def main() -> None:
                 looks[(tree, r, size)] = look
 
     per_round: dict[tuple, list[float]] = {key: [] for key in looks}
+    # a still scene's frames are not alike (1 in 4 is made afresh): the mean over frames is printed beside
+    per_round_mean: dict[tuple, list[float]] = {key: [] for key in looks}
     for _ in range(args.rounds):
         for size in sizes:
             frames, masks = inputs[size]
@@ -122,23 +124,28 @@ def main() -> None:
                         look.render(frame, mask)
                         times.append(time.thread_time_ns() - start)
                     per_round[(tree, r, size)].append(statistics.median(times) / 1e6)
+                    per_round_mean[(tree, r, size)].append(statistics.mean(times) / 1e6)
 
     labels = [f"{w}x{h}" for w, h in sizes]
     if args.still:
         print("a still scene: one view with fresh noise, scene_still on every frame, same_mask on 3 of every 4")
     print(f"look render() CPU ms per frame, one core, 1 OpenCV thread; median of {args.rounds} rounds x "
           f"{len(base)} frames (spread over rounds in brackets); first = the first frame of a size (prepare)")
-    print(f"{'recipe':<24}" + "".join(f"{label:>24}" for label in labels) + "".join(
+    width = 35 if args.still else 24
+    print(f"{'recipe':<24}" + "".join(f"{label:>{width}}" for label in labels) + "".join(
         f"{'first ' + label:>18}" for label in labels))
     for r in recipes:
         for tree in trees:
             cells = []
             for size in sizes:
                 values = per_round[(tree, r, size)]
-                cells.append(f"{statistics.median(values):7.2f} [{min(values):.2f}-{max(values):.2f}]")
+                cell = f"{statistics.median(values):7.2f} [{min(values):.2f}-{max(values):.2f}]"
+                if args.still:
+                    cell += f" mean {statistics.median(per_round_mean[(tree, r, size)]):.2f}"
+                cells.append(cell)
             firsts = [f"{first_ms[(tree, r, size)]:18.1f}" for size in sizes]
             label = f"{r} ({tree})" if tree else r
-            print(f"{label:<24}" + "".join(f"{c:>24}" for c in cells) + "".join(firsts))
+            print(f"{label:<24}" + "".join(f"{c:>{width}}" for c in cells) + "".join(firsts))
 
 
 def quality(photo: str, recipes: list[str], sheet: str | None, count: int = 12) -> None:

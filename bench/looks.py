@@ -59,8 +59,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1280x720,1920x1080")
     parser.add_argument("--core", type=int, default=0, help="the core to pin to (another engineer's run may hold 0)")
     parser.add_argument("--before", default=None, help="another checkout of the project to time beside this one")
-    parser.add_argument("--still", action="store_true", help="a still scene: one view, fresh noise, reuse flags")
-    parser.add_argument("--quality", default=None, help="a photo: PSNR of still-scene reuse against fresh renders")
+    parser.add_argument("--still", action="store_true", help="a still scene (see above)")
+    parser.add_argument("--quality", default=None, help="a photo: reuse vs fresh PSNR")
     parser.add_argument("--sheet", default=None, help="with --quality: a contact sheet PNG")
     args = parser.parse_args()
     if args.quality:
@@ -128,7 +128,7 @@ def main() -> None:
 
     labels = [f"{w}x{h}" for w, h in sizes]
     if args.still:
-        print("a still scene: one view with fresh noise, scene_still on every frame, same_mask on 3 of every 4")
+        print("a still scene: one view with fresh noise, scene_still on every frame, same_mask on 3 in 4")
     print(f"look render() CPU ms per frame, one core, 1 OpenCV thread; median of {args.rounds} rounds x "
           f"{len(base)} frames (spread over rounds in brackets); first = the first frame of a size (prepare)")
     width = 35 if args.still else 24

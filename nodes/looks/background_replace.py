@@ -85,8 +85,8 @@ class BackgroundReplace(Look):
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if self.settings.background == TRANSPARENT:
-            return cut_out(frame, mask, decontaminate=self.settings.decontaminate, edge_colour=self._edge_colour,
-                           keep=self.scene_still, reuse=self.same_mask)
+            return cut_out(frame, mask, decontaminate=self.settings.decontaminate,
+                           edge_colour=self._edge_colour, keep=self.scene_still, reuse=self.same_mask)
         if self._background is None and not self._video:
             return self._colour_pop(frame, mask)
         background = self._video_plate(frame) if self._video else self._background
@@ -103,9 +103,9 @@ class BackgroundReplace(Look):
         """The last mix of _compose again with this frame: its weights and its edge layer (the edge colour
         estimate and the glow, made from the same mask and the still surroundings) kept in the scratch
         buffers; the person's pixels from this frame, the background this frame's (a video's moves)."""
-        scratch = self._scratch
-        layers = [(frame, scratch.get("on_frame", frame.shape[:2])), (scratch.get("layer", frame.shape),
-                  scratch.get("on_layer", frame.shape[:2])), (background, scratch.get("behind", frame.shape[:2]))]
+        scratch, plane = self._scratch, frame.shape[:2]
+        layers = [(frame, scratch.get("on_frame", plane)), (scratch.get("layer", frame.shape),
+                  scratch.get("on_layer", plane)), (background, scratch.get("behind", plane))]
         return mix_in_box(layers, background, np.empty_like(frame), box, scratch)
 
     def _compose(self, frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
@@ -225,7 +225,8 @@ class BackgroundReplace(Look):
         cv2.add(kept, cv2.merge((light, light, light), dst=boxed("pop.light3", frame.shape)), dst=window)
         return out
 
-    def _pop_again(self, frame: np.ndarray, box: tuple[int, int, int, int] | None, scene: np.ndarray) -> np.ndarray:
+    def _pop_again(self, frame: np.ndarray, box: tuple[int, int, int, int] | None,
+                   scene: np.ndarray) -> np.ndarray:
         """A still scene's colour pop with the same mask: the grey scene and the light over the person
         (its wrap's glow) as the last frame made them, the person's own colour from this frame."""
         out = scene.copy()

@@ -193,7 +193,8 @@ class DoubleExposure(Look):
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._scratch.get("grey", (height, width)))
         if estimate is not None:
             # the portrait is monochrome: the decontaminated edge is blended in as luma (one channel)
-            grey = self._edge_colour.apply(grey, estimate, weight, out=self._scratch.get("grey_edge", grey.shape))
+            grey = self._edge_colour.apply(grey, estimate, weight,
+                                           out=self._scratch.get("grey_edge", grey.shape))
         return self._compose(grey, fill, silhouette, box, out)
 
     def _compose(self, grey: np.ndarray, fill: np.ndarray, silhouette: np.ndarray, box: tuple[int, int, int, int],

@@ -210,7 +210,8 @@ class Stencil(Look):
         if kept is not None:   # a still scene, the same mask: the last cut and haze, this frame's paint
             self._kept = kept
             person_small, cells, ground = kept
-            return self._paint(frame, person_small, self._scratch.get("cut", (height, width)), cells, ground.copy())
+            cut = self._scratch.get("cut", (height, width))
+            return self._paint(frame, person_small, cut, cells, ground.copy())
         person_small = shrink(mask, self._small)
         island_k = self._knife(person_small)[1]
         cut, cells = self._silhouette(person_small, height, width, island_k)

@@ -210,7 +210,7 @@ def test_a_still_scene_reuses_its_edge_work_and_draws_the_person_fresh(model_cac
             rim = background & (cv2.distanceTransform(nobody, cv2.DIST_L2, 5) <= 6)
             assert rim.sum() > 1000 and np.array_equal(out[i][rim], out[i - 1][rim])
         else:
-            assert np.array_equal(out[i][background], out[i - 1][background])   # the surroundings as last frame
+            assert np.array_equal(out[i][background], out[i - 1][background])   # as the last frame
         # the person follows this frame: as a fresh render of it, within the kept edge work's noise ...
         difference = np.abs(out[i][person].astype(np.int16) - fresh[i][person])
         assert difference.mean() < 0.25 and difference.max() <= 12, (difference.mean(), difference.max())
@@ -224,7 +224,7 @@ def test_a_still_scene_reuses_its_edge_work_and_draws_the_person_fresh(model_cac
 
 @pytest.mark.parametrize("look, settings", LOOKS.values(), ids=LOOKS.keys())
 def test_a_look_told_the_mask_is_new_never_reuses(model_cache, look, settings):
-    # a still scene whose mask is made afresh every frame (same_mask False): every frame is drawn from scratch,
+    # a still scene whose mask is made afresh every frame (same_mask False): each frame drawn from scratch,
     # exactly as by a look that was never told the scene is still
     frames = noisy_still(6)
     masks = edges(frames)["mask"]

@@ -3,7 +3,14 @@ Prints a table; asserts nothing.
 
 Not for: the whole chain (bench/chain.py) or tests (no timing is ever asserted). Run:
     python bench/looks.py [--frames 30] [--rounds 5] [--recipes replace,poster] [--sizes 1280x720,1920x1080]
-                          [--before TREE]
+                          [--before TREE] [--still] [--quality PHOTO [--sheet PNG]]
+``--still`` feeds each look a still scene the way the chain does: one view (the first frame) with fresh sensor
+noise every frame (sigma 2 levels), its one mask, and the composite's flags: scene_still on every frame,
+same_mask on frames 2-4 of every 4 (the segment node segments every 4th frame of a still scene; the fringe
+reuses its edge in between).
+``--quality PHOTO`` times nothing: it draws that photo as such a still scene (12 frames) with and without the
+looks' reuse and prints the PSNR of the reused frames against the same frames drawn afresh; ``--sheet``
+writes a contact sheet (per look: a reused frame, the fresh one, their difference x8).
 ``--before TREE`` (another checkout of this project, e.g. ``git worktree add /tmp/old main``) times that
 tree's looks too, imported under another package name, in rounds alternating with this tree's: on a shared
 machine only figures from the same run compare.
@@ -52,7 +59,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="1280x720,1920x1080")
     parser.add_argument("--core", type=int, default=0, help="the core to pin to (another engineer's run may hold 0)")
     parser.add_argument("--before", default=None, help="another checkout of the project to time beside this one")
+    parser.add_argument("--still", action="store_true", help="a still scene (see above)")
+    parser.add_argument("--quality", default=None, help="a photo: reuse vs fresh PSNR")
+    parser.add_argument("--sheet", default=None, help="with --quality: a contact sheet PNG")
     args = parser.parse_args()
+    if args.quality:
+        return quality(args.quality, [r for r in args.recipes.split(",") if r], args.sheet)
 
     os.sched_setaffinity(0, {args.core})
     import cv2
@@ -69,7 +81,11 @@ def main() -> None:
     recipes = [r for r in args.recipes.split(",") if r]
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",") if s]
     base = make_frames(args.frames, None)
+    if args.still:
+        base = still_frames(base[0], len(base))
     masks_720 = {r: chain_masks(base, r) for r in recipes}
+    if args.still:   # the still view's one mask (as the fringe reuses it), on every frame
+        masks_720 = {r: [ms[0]] * len(ms) for r, ms in masks_720.items()}
     inputs: dict[tuple[int, int], tuple[list[np.ndarray], dict[str, list[np.ndarray]]]] = {}
     for width, height in sizes:
         if (width, height) == (base.shape[2], base.shape[1]):
@@ -93,32 +109,86 @@ def main() -> None:
                 looks[(tree, r, size)] = look
 
     per_round: dict[tuple, list[float]] = {key: [] for key in looks}
+    # a still scene's frames are not alike (1 in 4 is made afresh): the mean over frames is printed beside
+    per_round_mean: dict[tuple, list[float]] = {key: [] for key in looks}
     for _ in range(args.rounds):
         for size in sizes:
             frames, masks = inputs[size]
             for r in recipes:
                 for tree in trees:
                     look, times = looks[(tree, r, size)], []
-                    for frame, mask in zip(frames, masks[r]):
+                    for i, (frame, mask) in enumerate(zip(frames, masks[r])):
+                        # what the composite sets from the fringe's meta (nodes/composite.py)
+                        look.scene_still, look.same_mask = args.still, args.still and i % 4 != 0
                         start = time.thread_time_ns()
                         look.render(frame, mask)
                         times.append(time.thread_time_ns() - start)
                     per_round[(tree, r, size)].append(statistics.median(times) / 1e6)
+                    per_round_mean[(tree, r, size)].append(statistics.mean(times) / 1e6)
 
     labels = [f"{w}x{h}" for w, h in sizes]
+    if args.still:
+        print("a still scene: one view with fresh noise, scene_still on every frame, same_mask on 3 in 4")
     print(f"look render() CPU ms per frame, one core, 1 OpenCV thread; median of {args.rounds} rounds x "
           f"{len(base)} frames (spread over rounds in brackets); first = the first frame of a size (prepare)")
-    print(f"{'recipe':<24}" + "".join(f"{label:>24}" for label in labels) + "".join(
+    width = 35 if args.still else 24
+    print(f"{'recipe':<24}" + "".join(f"{label:>{width}}" for label in labels) + "".join(
         f"{'first ' + label:>18}" for label in labels))
     for r in recipes:
         for tree in trees:
             cells = []
             for size in sizes:
                 values = per_round[(tree, r, size)]
-                cells.append(f"{statistics.median(values):7.2f} [{min(values):.2f}-{max(values):.2f}]")
+                cell = f"{statistics.median(values):7.2f} [{min(values):.2f}-{max(values):.2f}]"
+                if args.still:
+                    cell += f" mean {statistics.median(per_round_mean[(tree, r, size)]):.2f}"
+                cells.append(cell)
             firsts = [f"{first_ms[(tree, r, size)]:18.1f}" for size in sizes]
             label = f"{r} ({tree})" if tree else r
-            print(f"{label:<24}" + "".join(f"{c:>24}" for c in cells) + "".join(firsts))
+            print(f"{label:<24}" + "".join(f"{c:>{width}}" for c in cells) + "".join(firsts))
+
+
+def quality(photo: str, recipes: list[str], sheet: str | None, count: int = 12) -> None:
+    """PSNR of each look's reused frames against the same frames drawn without reuse (see the docstring)."""
+    import cv2
+
+    from portraitflow.nodes.looks.catalogue import make_look
+    from portraitflow.recipes.loader import load_recipe
+
+    view = cv2.imread(photo)
+    if view is None:
+        raise SystemExit(f"--quality: cannot read {photo}")
+    frames = still_frames(view, count)
+    print(f"still scene of {photo} ({view.shape[1]}x{view.shape[0]}, {count} frames, sensor noise sigma 2): "
+          "PSNR dB of the reused frames (same_mask) against fresh renders; min / mean")
+    rows = []
+    for r in recipes:
+        recipe = load_recipe(r)
+        mask = chain_masks(frames[:1], r)[0]
+        reusing, fresh = make_look(recipe.look, recipe.settings), make_look(recipe.look, recipe.settings)
+        scores, shown = [], None
+        for i, frame in enumerate(frames):
+            reusing.scene_still, reusing.same_mask = True, i % 4 != 0
+            out, expected = reusing.render(frame, mask), fresh.render(frame, mask)
+            if reusing.same_mask:
+                error = float(np.mean((out.astype(np.float32) - expected.astype(np.float32)) ** 2))
+                scores.append(float("inf") if error == 0 else 10 * np.log10(255.0 ** 2 / error))
+                shown = (out, expected)
+        print(f"{r:<18}{min(scores):8.1f}{statistics.mean(scores):8.1f}")
+        out, expected = (image[..., :3] for image in shown)
+        difference = cv2.convertScaleAbs(cv2.absdiff(out, expected), alpha=8.0)
+        rows.append(np.hstack([out, expected, difference]))
+    if sheet:
+        cv2.imwrite(sheet, cv2.resize(np.vstack(rows), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+        print(f"sheet: {sheet} (per row: reused, fresh, |difference| x8)")
+
+
+def still_frames(view: np.ndarray, count: int, seed: int = 3) -> np.ndarray:
+    """``count`` copies of ``view`` with a camera's sensor noise (sigma 2 grey levels), fresh each frame."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    return np.stack([cv2.add(view, rng.normal(0, 2.0, view.shape).astype(np.int16), dtype=cv2.CV_8U)
+                     for _ in range(count)])
 
 
 def other_tree(path: str):

@@ -66,6 +66,10 @@ class BackgroundReplace(Look):
         self._wrap = _GridWrap(self._grid, s.wrap_width, s.light_wrap) if s.light_wrap > 0 else None
         self._grey_lut = curve_lut(s_curve(s.greyscale_contrast) * (1.0 - s.background_dim))
         self._background = self._glow = None
+        #: a still scene's last mix, to reuse while the mask stays the same (see _compose): its box; its
+        #: weights and edge layer stay in the scratch buffers, which nothing else writes
+        self._kept_mix: tuple[int, int, int, int] | None = None
+        self._kept_pop: tuple[tuple[int, int, int, int] | None, np.ndarray] | None = None
         self._video = is_video_background(s.background)
         if s.background in (GREYSCALE, TRANSPARENT) or self._video:
             return
@@ -81,14 +85,28 @@ class BackgroundReplace(Look):
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if self.settings.background == TRANSPARENT:
-            return cut_out(frame, mask, decontaminate=self.settings.decontaminate, edge_colour=self._edge_colour)
+            return cut_out(frame, mask, decontaminate=self.settings.decontaminate,
+                           edge_colour=self._edge_colour, keep=self.scene_still, reuse=self.same_mask)
         if self._background is None and not self._video:
             return self._colour_pop(frame, mask)
         background = self._video_plate(frame) if self._video else self._background
         if mask is None:
+            self._kept_mix = None
             return background.copy()
+        if self.same_mask and self._kept_mix is not None:
+            return self._mix(frame, background, self._kept_mix)
+        self._kept_mix = None
         alpha = mask_to_alpha(mask)
         return self._compose(frame, mask, alpha, background)
+
+    def _mix(self, frame: np.ndarray, background: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The last mix of _compose again with this frame: its weights and its edge layer (the edge colour
+        estimate and the glow, made from the same mask and the still surroundings) kept in the scratch
+        buffers; the person's pixels from this frame, the background this frame's (a video's moves)."""
+        scratch, plane = self._scratch, frame.shape[:2]
+        layers = [(frame, scratch.get("on_frame", plane)), (scratch.get("layer", frame.shape),
+                  scratch.get("on_layer", plane)), (background, scratch.get("behind", plane))]
+        return mix_in_box(layers, background, np.empty_like(frame), box, scratch)
 
     def _compose(self, frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
         """The person onto the new background with the decontaminated colour at soft edges (share e) and the
@@ -156,6 +174,10 @@ class BackgroundReplace(Look):
         cv2.subtract(inside, on_layer[y0:y1, x0:x1], dst=on_frame[y0:y1, x0:x1])
         behind = self._scratch.get("behind", plane)
         cv2.bitwise_not(inside, dst=behind[y0:y1, x0:x1])
+        # a still scene keeps the mix for its next frames with the same mask (no copy: the buffers stay as
+        # they are until the next _compose); not with a moving video's glow in the edge layer
+        if self.scene_still and (not self._video or wrap is None):
+            self._kept_mix = box
         return mix_in_box([(frame, on_frame), (layer, on_layer), (background, behind)], background, out, box,
                           self._scratch)
 
@@ -163,6 +185,10 @@ class BackgroundReplace(Look):
         """The scene itself in contrasty grey behind the person in colour, its grey light wrapped over the
         rim. Person, wrap and background in one pass: result = frame * a(1 - w) + [a w glow + (1 - a) grey],
         w = the wrap's weight (reach * a); the bracket is one channel, so only one 3-channel multiply is left."""
+        kept = self._kept_pop
+        if self.same_mask and mask is not None and kept is not None:
+            return self._pop_again(frame, *kept)
+        self._kept_pop = None
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._scratch.get("pop.grey", frame.shape[:2]))
         cv2.LUT(grey, self._grey_lut, dst=grey)
         out = np.empty_like(frame)
@@ -172,6 +198,10 @@ class BackgroundReplace(Look):
         alpha = mask_to_alpha(mask)
         box = alpha_box(alpha)
         cv2.merge((grey, grey, grey), dst=out)   # the scene; the person's box is then drawn over
+        if self.scene_still:
+            # the grey scene kept (a copy: the person is drawn into this one); the person's weights and the
+            # light over it stay in their scratch buffers until the next frame that makes them again
+            self._kept_pop = (box, out.copy())
         if box is None:
             return out
         y0, y1, x0, x1 = box
@@ -193,6 +223,20 @@ class BackgroundReplace(Look):
         kept = cv2.multiply(frame[y0:y1, x0:x1], cv2.merge((keep, keep, keep), dst=boxed("pop.keep3", frame.shape)),
                             scale=_INV255, dst=window)
         cv2.add(kept, cv2.merge((light, light, light), dst=boxed("pop.light3", frame.shape)), dst=window)
+        return out
+
+    def _pop_again(self, frame: np.ndarray, box: tuple[int, int, int, int] | None,
+                   scene: np.ndarray) -> np.ndarray:
+        """A still scene's colour pop with the same mask: the grey scene and the light over the person
+        (its wrap's glow) as the last frame made them, the person's own colour from this frame."""
+        out = scene.copy()
+        if box is None:
+            return out
+        y0, y1, x0, x1 = box
+        window = out[y0:y1, x0:x1]
+        keep3 = self._scratch.get("pop.keep3", frame.shape)[y0:y1, x0:x1]
+        cv2.multiply(frame[y0:y1, x0:x1], keep3, scale=_INV255, dst=window)
+        cv2.add(window, self._scratch.get("pop.light3", frame.shape)[y0:y1, x0:x1], dst=window)
         return out
 
     def _video_plate(self, frame: np.ndarray) -> np.ndarray:

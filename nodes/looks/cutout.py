@@ -18,10 +18,11 @@ from .look import Look
 
 
 def cut_out(frame: np.ndarray, mask: np.ndarray | None, *, decontaminate: bool = True,
-            edge_colour: EdgeColour | None = None) -> np.ndarray:
+            edge_colour: EdgeColour | None = None, keep: bool = False, reuse: bool = False) -> np.ndarray:
     """uint8 HxWx4 BGRA: the frame's colour (the estimated foreground colour at soft edges, so no halo of
     the old background travels with the person) and alpha = the mask (0 everywhere when ``mask`` is None).
-    A stream keeps one ``edge_colour`` for its frame size (it reuses its buffers)."""
+    A stream keeps one ``edge_colour`` for its frame size (it reuses its buffers). ``keep`` / ``reuse``: a
+    still scene's edge colour estimate, kept and reused while the mask stays the same (EdgeColour)."""
     height, width = frame.shape[:2]
     out = np.zeros((height, width, 4), np.uint8)
     if mask is None:
@@ -29,7 +30,7 @@ def cut_out(frame: np.ndarray, mask: np.ndarray | None, *, decontaminate: bool =
     alpha = mask_to_alpha(mask)
     if decontaminate:
         edge_colour = edge_colour or EdgeColour(height, width)
-        colour = edge_colour(frame, mask, alpha, rim=True)
+        colour = edge_colour(frame, mask, alpha, rim=True, keep=keep, reuse=reuse)
     else:
         colour = frame
     # one interleaving pass (split + merge wrote the frame twice)
@@ -58,4 +59,5 @@ class Cutout(Look):
         self._edge_colour = EdgeColour(height, width)
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        return cut_out(frame, mask, decontaminate=self.settings.decontaminate, edge_colour=self._edge_colour)
+        return cut_out(frame, mask, decontaminate=self.settings.decontaminate, edge_colour=self._edge_colour,
+                       keep=self.scene_still, reuse=self.same_mask)

@@ -82,6 +82,8 @@ class DoubleExposure(Look):
         self._fade = np.ascontiguousarray(np.repeat(np.rint(fade * 255).astype(np.uint8)[:, None], width, 1))
         self._weighted_fills: OrderedDict[int, np.ndarray] = OrderedDict()
         self._edge_colour = EdgeColour(height, width, scratch=self._scratch) if s.decontaminate else None
+        #: a still scene's head step, silhouette box and grey edge estimate, reused while the mask is the same
+        self._kept: tuple[int, tuple[int, int, int, int] | None, np.ndarray | None] | None = None
 
     def _head_step(self, person_small: np.ndarray) -> int:
         """The top of the silhouette (the crown of the head) in _HEAD_STEPS of the frame height."""
@@ -156,26 +158,43 @@ class DoubleExposure(Look):
         return cv2.multiply(alpha, self._fade, scale=_INV255, dst=self._scratch.get("alpha", (height, width)))
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        kept = self._kept if self.same_mask and mask is not None else None
+        self._kept = None
         if mask is None:
             return self._ground.copy()
         height, width = mask.shape
-        alpha = mask_to_alpha(mask)
-        person_small = shrink_alpha(alpha, self._small)
-        fill = self._fill_for(self._head_step(person_small), frame)
-        silhouette = self._silhouette(person_small, height, width)
+        if kept is not None:
+            # a still scene with the same mask: the last silhouette, its box and the edge colour estimate
+            # (the silhouette and the estimate's weight stay in their scratch buffers), this frame's portrait
+            self._kept = kept
+            head_step, box, estimate = kept
+            fill = self._fill_for(head_step, frame)
+            silhouette = self._scratch.get("alpha", (height, width))
+            weight = self._scratch.get("edge.weight", (height, width))
+        else:
+            alpha = mask_to_alpha(mask)
+            person_small = shrink_alpha(alpha, self._small)
+            head_step = self._head_step(person_small)
+            fill = self._fill_for(head_step, frame)
+            silhouette = self._silhouette(person_small, height, width)
+            box = alpha_box(silhouette)
+            estimate = weight = None
+            if box is not None and self._edge_colour is not None:
+                edge = self._edge_colour
+                small_mask = person_small if edge.size == self._small else shrink_alpha(alpha, edge.size)
+                estimate = edge.grey_estimate(edge.estimate(shrink(frame, edge.size), small_mask))
+                weight = edge.weight(alpha)
+            if self.scene_still:
+                self._kept = (head_step, box, estimate)   # the estimate is a new array: no copy needed
         out = np.empty_like(self._ground)
-        box = alpha_box(silhouette)
         if box is None:
             np.copyto(out, self._ground)
             return out
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._scratch.get("grey", (height, width)))
-        if self._edge_colour is not None:
+        if estimate is not None:
             # the portrait is monochrome: the decontaminated edge is blended in as luma (one channel)
-            edge = self._edge_colour
-            small_mask = person_small if edge.size == self._small else shrink_alpha(alpha, edge.size)
-            estimate = edge.grey_estimate(edge.estimate(shrink(frame, edge.size), small_mask))
-            grey = edge.apply(grey, estimate, edge.weight(alpha),
-                              out=self._scratch.get("grey_edge", grey.shape))
+            grey = self._edge_colour.apply(grey, estimate, weight,
+                                           out=self._scratch.get("grey_edge", grey.shape))
         return self._compose(grey, fill, silhouette, box, out)
 
     def _compose(self, grey: np.ndarray, fill: np.ndarray, silhouette: np.ndarray, box: tuple[int, int, int, int],

@@ -40,6 +40,9 @@ class EdgeColour:
         self.height, self.width = height, width
         self.size = reduced_size(height, width, work_long_side)
         self._scratch = scratch if scratch is not None else Scratch()
+        #: the last call's estimate and box, kept (``keep``) for a still scene's next frames with the same
+        #: mask (``reuse``); its weight stays in the scratch buffer only __call__ writes
+        self._kept: tuple[np.ndarray, tuple[int, int, int, int] | None, bool] | None = None
 
     @staticmethod
     def estimate(small_frame: np.ndarray, small_mask: np.ndarray) -> np.ndarray:
@@ -79,20 +82,31 @@ class EdgeColour:
         """The estimate's luma (as COLOR_BGR2GRAY), for monochrome looks."""
         return cv2.cvtColor(estimate, cv2.COLOR_BGR2GRAY)
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, *, rim: bool = False) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, *, rim: bool = False,
+                 keep: bool = False, reuse: bool = False) -> np.ndarray:
         """``alpha``: ``mask`` as uint8 (the caller has it already for its own blend). ``rim``: also give the
         person's colour to the pixels just outside the person (alpha 0, within the estimate's narrow box of
         the edge), as foreground.py's estimate does: for transparent output, where a video encoder's chroma
-        subsampling or a compositor's resampling reaches a pixel or two beyond the alpha."""
+        subsampling or a compositor's resampling reaches a pixel or two beyond the alpha.
+        ``keep`` (a still scene): keep the estimate and its weight; ``reuse`` (the same mask as the last
+        call's): blend the kept ones into this frame instead of estimating again from its noise."""
+        kept = self._kept if reuse else None
+        self._kept = None
+        if kept is not None and kept[2] == rim:
+            self._kept = kept
+            estimate, box, _ = kept
+            return self.apply(frame, estimate, self._scratch.get("edge.weight", alpha.shape), box=box)
         estimate = self.estimate(shrink(frame, self.size), shrink_alpha(alpha, self.size))
         weight = self.weight(alpha)
-        if not rim:
-            return self.apply(frame, estimate, weight)
+        box = None
         x, y, w, h = cv2.boundingRect(weight)
-        if w == 0 or h == 0:
-            return self.apply(frame, estimate, weight)
-        cv2.add(weight, cv2.compare(alpha, 0, cv2.CMP_EQ), dst=weight)   # alpha 0: the estimate's colour
-        pad = math.ceil(NARROW_BOX_FRACTION * self.height)
-        x0, y0 = max(0, x - pad), max(0, y - pad)
-        box = (x0, y0, min(self.width, x + w + pad) - x0, min(self.height, y + h + pad) - y0)
+        if rim and w and h:
+            cv2.add(weight, cv2.compare(alpha, 0, cv2.CMP_EQ), dst=weight)   # alpha 0: the estimate's colour
+            pad = math.ceil(NARROW_BOX_FRACTION * self.height)
+            x0, y0 = max(0, x - pad), max(0, y - pad)
+            box = (x0, y0, min(self.width, x + w + pad) - x0, min(self.height, y + h + pad) - y0)
+        else:
+            box = (x, y, w, h)
+        if keep:
+            self._kept = (estimate, box, rim)   # the estimate is a new array: no copy needed
         return self.apply(frame, estimate, weight, box=box)

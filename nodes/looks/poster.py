@@ -69,6 +69,7 @@ class Poster(Look):
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
         self._scratch = Scratch()
+        self._kept_mix: tuple[tuple[int, int, int, int], bool] | None = None   # a still scene's, see _compose
         if s.grade == "duotone":
             self._lut = duotone_lut(parse_colour(s.shadow), parse_colour(s.highlight), contrast=0.7)
         else:
@@ -136,12 +137,18 @@ class Poster(Look):
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         out = np.empty_like(self._lit_plate)
-        alpha = mask_to_alpha(mask) if mask is not None else None
-        box = alpha_box(alpha) if alpha is not None else None
-        if box is None:
-            np.copyto(out, self._lit_plate)
+        kept = self._kept_mix if self.same_mask and mask is not None else None
+        self._kept_mix = None
+        if kept is not None:
+            self._mix(frame, *kept, out)
+            self._kept_mix = kept
         else:
-            self._compose(frame, mask, alpha, box, out)
+            alpha = mask_to_alpha(mask) if mask is not None else None
+            box = alpha_box(alpha) if alpha is not None else None
+            if box is None:
+                np.copyto(out, self._lit_plate)
+            else:
+                self._compose(frame, mask, alpha, box, out)
         for stamp in self._stamps:
             stamp.onto(out)
         return out
@@ -184,6 +191,23 @@ class Poster(Look):
         behind = self._scratch.get("behind", plane)
         cv2.bitwise_not(inside, dst=behind[y0:y1, x0:x1])
         layers.append((self._lit_plate, behind))
+        if self.scene_still:
+            # kept for the next frames with the same mask: the box and whether there is an edge layer (the
+            # weights and the graded edge colour stay in their scratch buffers, which only this writes)
+            self._kept_mix = (box, len(layers) == 3)
+        mix_in_box(layers, self._lit_plate, out, box, self._scratch)
+
+    def _mix(self, frame: np.ndarray, box: tuple[int, int, int, int], edged: bool, out: np.ndarray) -> None:
+        """_compose's mix again for a still scene with the same mask: the light-folded weights and the graded
+        edge colour as the last frame made them, the person graded from this frame."""
+        y0, y1, x0, x1 = box
+        plane = frame.shape[:2]
+        graded = self._scratch.get("graded", frame.shape)
+        cv2.LUT(self._gradable(frame[y0:y1, x0:x1], "grey3"), self._lut, dst=graded[y0:y1, x0:x1])
+        layers = [(graded, self._scratch.get("lit_alpha", plane))]
+        if edged:
+            layers.append((self._scratch.get("edge_layer", frame.shape), self._scratch.get("on_edge", plane)))
+        layers.append((self._lit_plate, self._scratch.get("behind", plane)))
         mix_in_box(layers, self._lit_plate, out, box, self._scratch)
 
     def _gradable(self, image: np.ndarray, name: str) -> np.ndarray:

@@ -63,6 +63,8 @@ class Stencil(Look):
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
         self._scratch = Scratch()
+        #: a still scene's small mask, cut cells and hazed wall, reused while the mask stays the same
+        self._kept: tuple[np.ndarray, tuple[int, int, int, int] | None, np.ndarray] | None = None
         wall = load_asset(s.wall, height, width, field="settings.wall")
         self._small = reduced_size(height, width, 480)
         self._wall = wall
@@ -201,8 +203,15 @@ class Stencil(Look):
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         height, width = frame.shape[:2]
+        kept = self._kept if self.same_mask and mask is not None else None
+        self._kept = None
         if mask is None:
             return self._with_caption(self._wall.copy())
+        if kept is not None:   # a still scene, the same mask: the last cut and haze, this frame's paint
+            self._kept = kept
+            person_small, cells, ground = kept
+            cut = self._scratch.get("cut", (height, width))
+            return self._paint(frame, person_small, cut, cells, ground.copy())
         person_small = shrink(mask, self._small)
         island_k = self._knife(person_small)[1]
         cut, cells = self._silhouette(person_small, height, width, island_k)
@@ -216,6 +225,15 @@ class Stencil(Look):
             out = cv2.multiply(self._wall, shade3, scale=_INV255)
         else:
             out = self._wall.copy()
+        if self.scene_still:
+            # kept for the next frames with the same mask (copies: the output is painted into this one, and
+            # the small mask may be the caller's buffer); the cut stays in its scratch buffer
+            self._kept = (person_small.copy(), cells, out.copy())
+        return self._paint(frame, person_small, cut, cells, out)
+
+    def _paint(self, frame: np.ndarray, person_small: np.ndarray, cut: np.ndarray,
+               cells: tuple[int, int, int, int] | None, out: np.ndarray) -> np.ndarray:
+        """This frame's tones painted through the cut onto ``out`` (the hazed wall), then the caption."""
         if cells is not None:   # the paint, on the wall's relief, through the cut, inside the person's box
             index = self._layers(frame, person_small, cells)
             x, y, w, h = cv2.boundingRect(cut)

@@ -21,6 +21,7 @@ import pytest
 from portraitflow.graph.testing import make_node, packets, run_node
 from portraitflow.nodes.composite import Composite
 from portraitflow.nodes.fringe import Fringe
+from portraitflow.nodes.looks.catalogue import make_look
 from portraitflow.nodes.segment import Segment
 from portraitflow.nodes.smooth import MaskSmoothing
 
@@ -161,6 +162,76 @@ def test_a_still_scene_reuses_its_blurred_background_and_draws_the_person_fresh(
         assert np.array_equal(out[i][background], out[i - 1][background])   # the same blur, not re-made
         assert np.array_equal(out[i][person], frames[i][person])             # this frame's own person
         assert not np.array_equal(out[i][person], out[i - 1][person])        # (fresh noise: it differs)
+
+
+#: every look but blur (above) with the settings that exercise its reuse: light wrap and edge colour on
+LOOKS = {"replace": ("replace", {}), "colour_pop": ("replace", {"background": "greyscale"}),
+         "transparent": ("replace", {"background": "transparent"}), "poster": ("poster", {}),
+         "double_exposure": ("double_exposure", {}), "cutout": ("cutout", {}), "stencil": ("stencil", {})}
+#: how far from the person a look's own surroundings start (px at 720p): the double exposure's silhouette
+#: is feathered past the mask (its portrait reaches ~10 px out there, this frame's)
+SURROUNDINGS_MARGIN = {"double_exposure": 16}
+
+
+def fresh_renders(look: str, settings: dict, frames: list[np.ndarray], masks) -> list[np.ndarray]:
+    """Each frame drawn by a look that is never told the scene is still: what reuse must look like."""
+    drawer = make_look(look, settings)
+    return [drawer.render(frame, mask.payload) for frame, mask in zip(frames, masks)]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    error = np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(255.0 ** 2 / error))
+
+
+@pytest.mark.parametrize("look, settings", LOOKS.values(), ids=LOOKS.keys())
+def test_a_still_scene_reuses_its_edge_work_and_draws_the_person_fresh(model_cache, look, settings):
+    frames = noisy_still(12)
+    masks = edges(frames)["mask"]
+    out = [p.payload for p in run_node(make_node(Composite, {"look": look, "settings": settings}),
+                                       {"frame": packets(frames), "mask": masks})["frame"]]
+    fresh = fresh_renders(look, settings, frames, masks)
+    reused = [i for i in range(1, 12) if masks[i].meta.get("edge_reused")]
+    assert len(reused) >= 6
+    for i in range(12):
+        assert all(out[i] is not out[j] for j in range(i))                  # a new array every frame
+    for i in reused:
+        alpha = masks[i].payload
+        background, person = alpha <= 0.0, alpha >= 1.0
+        margin = SURROUNDINGS_MARGIN.get(look, 0)
+        if margin:
+            background &= cv2.distanceTransform(background.astype(np.uint8), cv2.DIST_L2, 5) > margin
+        assert background.mean() > 0.2 and person.mean() > 0.1
+        if out[i].shape[2] == 4:
+            # transparency: nothing there, and the rim just outside the person has the kept edge colour (a
+            # straight-alpha colour further out is the frame's own, fresh, and invisible)
+            assert not out[i][background][:, 3].any()
+            nobody = (alpha < 0.5 / 255.0).astype(np.uint8)   # 8-bit alpha 0 (a fainter mask is rounded away)
+            rim = background & (cv2.distanceTransform(nobody, cv2.DIST_L2, 5) <= 6)
+            assert rim.sum() > 1000 and np.array_equal(out[i][rim], out[i - 1][rim])
+        else:
+            assert np.array_equal(out[i][background], out[i - 1][background])   # as the last frame
+        # the person follows this frame: as a fresh render of it, within the kept edge work's noise ...
+        difference = np.abs(out[i][person].astype(np.int16) - fresh[i][person])
+        assert difference.mean() < 0.25 and difference.max() <= 12, (difference.mean(), difference.max())
+        # ... and not the last frame's person (fresh noise: it differs)
+        assert not np.array_equal(out[i][person], out[i - 1][person])
+        assert psnr(out[i], fresh[i]) > 40.0                                 # looks as it did without reuse
+        # the reuse happened: the kept edge colour is the last frame's noise, not this frame's (the stencil
+        # keeps only what the mask alone makes: its cut and haze, so it is exactly the fresh render)
+        assert np.array_equal(out[i], fresh[i]) == (look == "stencil")
+
+
+@pytest.mark.parametrize("look, settings", LOOKS.values(), ids=LOOKS.keys())
+def test_a_look_told_the_mask_is_new_never_reuses(model_cache, look, settings):
+    # a still scene whose mask is made afresh every frame (same_mask False): each frame drawn from scratch,
+    # exactly as by a look that was never told the scene is still
+    frames = noisy_still(6)
+    masks = edges(frames)["mask"]
+    drawer = make_look(look, settings)
+    drawer.scene_still = True
+    for frame, mask, expected in zip(frames, masks, fresh_renders(look, settings, frames, masks)):
+        assert np.array_equal(drawer.render(frame, mask.payload), expected)
 
 
 def test_a_slow_pan_that_counts_as_still_still_gets_fresh_edges(model_cache):

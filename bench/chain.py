@@ -415,18 +415,18 @@ def main() -> None:
                 lo, hi = one["mediapipe_range"]
                 print(f"MediaPipe 0.10.14 SelfieSegmentation(model_selection=1).process() alone: {mp_ms:.2f} ms "
                       f"[{lo:.2f}-{hi:.2f}]")
-            head = f"{'recipe':<20}" + "".join(f"{n:>11}" for n in CHAIN_NODES) + \
+            head = f"{'recipe':<28}" + "".join(f"{n:>11}" for n in CHAIN_NODES) + \
                 f"{'chain':>8}{'seq CPU':>9}{'graph CPU':>10}{'runner':>8}" + ("  x MediaPipe" if mp_ms else "")
             print(head)
             for recipe, r in one["recipes"].items():
                 cells = "".join(f"{r['node_ms'][n]:11.2f}" if n in r["node_ms"] else f"{'-':>11}" for n in CHAIN_NODES)
                 runner = r["graph_cpu_ms"] - r["seq_cpu_ms"]
                 ratio = f"  {r['seq_cpu_ms'] / mp_ms:5.2f}x" if mp_ms else ""
-                print(f"{recipe:<20}{cells}{r['chain_ms']:8.2f}{r['seq_cpu_ms']:9.2f}{r['graph_cpu_ms']:10.2f}"
+                print(f"{recipe:<28}{cells}{r['chain_ms']:8.2f}{r['seq_cpu_ms']:9.2f}{r['graph_cpu_ms']:10.2f}"
                       f"{runner:+8.2f}{ratio}")
                 skipped = {k: v for c in r["counters"].values() for k, v in c.items()}
                 if skipped:
-                    print(f"{'':<20}counters: " + ", ".join(f"{k}={v}" for k, v in skipped.items()))
+                    print(f"{'':<28}counters: " + ", ".join(f"{k}={v}" for k, v in skipped.items()))
             print("(node columns: mean thread CPU per process(); chain: their sum; seq CPU / graph CPU: the "
                   "process's whole CPU per frame with the nodes called in sequence / through the graph runner "
                   "(source and null sink included; both after 10 warm-up frames); runner = graph - seq)")

@@ -1,12 +1,15 @@
-"""The split graph that transport and tracing tests run in two processes, and a free loopback port.
+"""The split graph that transport and tracing tests run in two processes, a free loopback port, and
+reading the parts' run summaries (counters) and waiting on them.
 
 Not for: the graphs' assertions; each test checks what it is about.
 """
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 PORTRAITFLOW = [sys.executable, "-m", "portraitflow.cli.main"]
@@ -71,3 +74,17 @@ def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
         _, err = process.communicate()
         raise AssertionError(f"part did not finish in {timeout} s:\n{err}")
     return process.returncode, err
+
+
+def counter(summary: str, name: str) -> int:
+    """The sum of every ``name=N`` in a run summary (one per node line that counts it)."""
+    return sum(int(v) for v in re.findall(rf"\b{name}=(\d+)", summary))
+
+
+def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll ``condition`` every 50 ms until it holds; AssertionError naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)

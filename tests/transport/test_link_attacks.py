@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support.split import PORTRAITFLOW, free_tcp_port
+from support.split import PORTRAITFLOW, counter, free_tcp_port, wait_until
 
 ATTACKER = Path(__file__).with_name("attacker.py")
 STREAM = "frames"
@@ -104,16 +104,8 @@ def seqs(tmp_path: Path) -> list[int]:
     return sorted(int(p.stem[2:]) for p in (tmp_path / "out").glob("f_*.png"))
 
 
-def counter(summary: str, name: str) -> int:
-    return sum(int(v) for v in re.findall(rf"\b{name}=(\d+)", summary))
 
 
-def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def cleanup(*processes: subprocess.Popen) -> None:

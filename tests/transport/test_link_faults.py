@@ -19,7 +19,7 @@ import msgpack
 import numpy as np
 import zmq
 
-from support.split import PORTRAITFLOW_WITH_TEST_NODES, start_part
+from support.split import PORTRAITFLOW_WITH_TEST_NODES, counter, start_part, wait_until
 from support.split import finish as finish_part
 
 LIVE_GRAPH = """
@@ -71,12 +71,6 @@ def seqs(out: Path) -> list[int]:
     return sorted(int(p.stem[2:]) for p in out.glob("f_*.png"))
 
 
-def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def finish(process: subprocess.Popen, timeout: float = 60) -> str:
@@ -85,9 +79,6 @@ def finish(process: subprocess.Popen, timeout: float = 60) -> str:
     return err
 
 
-def counter(summary: str, name: str) -> int:
-    found = re.findall(rf"\b{name}=(\d+)", summary)
-    return sum(int(v) for v in found)
 
 
 def test_companion_killed_and_restarted_the_phone_survives_and_the_stream_resumes(tmp_path):

@@ -104,10 +104,6 @@ def seqs(tmp_path: Path) -> list[int]:
     return sorted(int(p.stem[2:]) for p in (tmp_path / "out").glob("f_*.png"))
 
 
-
-
-
-
 def cleanup(*processes: subprocess.Popen) -> None:
     for process in processes:
         if process.poll() is None:

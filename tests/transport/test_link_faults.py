@@ -71,14 +71,10 @@ def seqs(out: Path) -> list[int]:
     return sorted(int(p.stem[2:]) for p in out.glob("f_*.png"))
 
 
-
-
 def finish(process: subprocess.Popen, timeout: float = 60) -> str:
     code, err = finish_part(process, timeout)
     assert code == 0, err
     return err
-
-
 
 
 def test_companion_killed_and_restarted_the_phone_survives_and_the_stream_resumes(tmp_path):

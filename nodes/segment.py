@@ -227,6 +227,7 @@ class Segment(Node):
     def process(self, ctx) -> None:
         packet = ctx.inputs["frame"]
         frame = packet.payload
+        still: dict = {}   # meta scene_still on every mask of a still scene, segmented or carried
         if self._rate_active:
             media_s = media_seconds(packet.meta)
             media_s = float(media_s) if media_s is not None else packet.capture_ts_ns / 1e9
@@ -247,10 +248,7 @@ class Segment(Node):
             ctx.count("gate_reused")
         if self._rate_active:
             self._last = (frame.shape, mask, model, gated_by)
-            if self._rate.still:
-                ctx.emit("mask", packet.derive(mask, model=model, gated_by=gated_by, scene_still=True))
-                return
-        ctx.emit("mask", packet.derive(mask, model=model, gated_by=gated_by))
+        ctx.emit("mask", packet.derive(mask, model=model, gated_by=gated_by, **still))
 
     def close(self, ctx) -> None:
         self._segment = None

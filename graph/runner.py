@@ -39,6 +39,8 @@ class GraphRunner:
         self.observers = list(observers or [])
         self.stats = RunStats()
         self.error: BaseException | None = None
+        #: the graph-order index of the node whose failed open() is self.error (None: not an open failure)
+        self._error_open_index: int | None = None
         self._abort = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -193,6 +195,16 @@ class GraphRunner:
             self.error = error
         self.stop()
 
+    def _fail_open(self, index: int, error: BaseException) -> None:
+        """A node's open() failed. The nodes open at once, so which fails first is a race: of the
+        failed opens the one earliest in the graph (sources first) is the error, the same every run
+        (no camera is named before the sink that had nothing to show)."""
+        with self._open_lock:
+            if self.error is None or (self._error_open_index is not None and index < self._error_open_index):
+                self.error = error
+                self._error_open_index = index
+        self.stop()
+
     def abort(self, error: BaseException | None = None) -> None:
         """Immediate: every worker leaves its loop (close() still runs)."""
         if error is not None and self.error is None:
@@ -259,6 +271,10 @@ class GraphRunner:
         try:
             try:
                 node.open(ctx)
+            except BaseException as exc:  # noqa: BLE001 - named as the graph's error, in graph order
+                self._fail_open(self.graph.nodes.index(rn),
+                                self._wrap(rn, exc, None, next_index=0 if is_source else None))
+                return
             finally:
                 self._opened()
             if not rn.cls.inputs:

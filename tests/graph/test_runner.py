@@ -256,3 +256,36 @@ def test_abort_wakes_producers_blocked_on_full_queues_and_a_consumer_waiting_for
     assert not runner.running
     assert runner.stats.nodes["src"].emitted == emitted < 100000   # the blocked source never went on
     assert Collect.received["abort"] == []                          # the sink never got a pair
+
+
+def test_when_several_nodes_fail_to_open_the_earliest_in_the_graph_is_the_error():
+    """Nodes open at once: a sink that fails first must not hide the source's failure (no camera is
+    the problem to fix; the sink that had nothing to show is next), whichever thread lost the race."""
+    import threading
+
+    from portraitflow.graph import registry
+
+    from support.graph_nodes import CountingSource
+
+    sink_failed = threading.Event()
+
+    class NoCamera(CountingSource):
+        def open(self, ctx):
+            sink_failed.wait(5)   # the sink's failure is recorded first
+            raise RuntimeError("no camera found")
+
+    class NoDevice(Collect):
+        def open(self, ctx):
+            try:
+                raise RuntimeError("no output device")
+            finally:
+                sink_failed.set()
+
+    registry.register("t_no_camera", NoCamera)
+    registry.register("t_no_device", NoDevice)
+    spec = chain(frames=5)
+    spec.nodes["src"].type = "t_no_camera"
+    spec.nodes["sink"].type = "t_no_device"
+    with pytest.raises(NodeError) as err:
+        run_graph(spec)
+    assert err.value.node_id == "src" and "no camera found" in str(err.value)

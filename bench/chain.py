@@ -55,6 +55,30 @@ MEDIAPIPE_CHILD = textwrap.dedent("""
 """)
 
 
+class MediaPipeChild:
+    """MEDIAPIPE_CHILD running in ``python`` (an interpreter with mediapipe) on ``frames``: each round_ms()
+    is the median CPU ms a frame of one pass over them, taken while this process waits."""
+
+    def __init__(self, python: str, frames: np.ndarray, tmp: str):
+        npy = Path(tmp) / "frames.npy"
+        np.save(npy, frames)
+        script = Path(tmp) / "mediapipe_child.py"
+        script.write_text(MEDIAPIPE_CHILD)
+        self.proc = subprocess.Popen([python, str(script), str(npy)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit("MediaPipe child did not start")
+
+    def round_ms(self) -> float:
+        self.proc.stdin.write("round\n")
+        self.proc.stdin.flush()
+        return statistics.median(json.loads(self.proc.stdout.readline())["ms"])
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(30)
+
+
 # The pipeline users write themselves, in another interpreter with mediapipe (what Linux-Fake-Background-
 # Webcam's compose_frame does with its defaults): MediaPipe's mask, dilated 5x5 and box-blurred 10x10, a
 # 21x21 Gaussian of the frame as the background, the two mixed per channel in numpy; paced at 30 fps on
@@ -255,16 +279,7 @@ def child_one_core(args, frames: np.ndarray) -> dict:
     from portraitflow.graph.runner import run_graph
     pin(1)
     register_memory_source(frames)
-    mp_proc = None
-    if args.mediapipe_python:
-        npy = Path(args.tmp) / "frames.npy"
-        np.save(npy, frames)
-        script = Path(args.tmp) / "mediapipe_child.py"
-        script.write_text(MEDIAPIPE_CHILD)
-        mp_proc = subprocess.Popen([args.mediapipe_python, str(script), str(npy)], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, text=True)
-        if mp_proc.stdout.readline().strip() != "ready":
-            raise SystemExit("MediaPipe child did not start")
+    mediapipe = MediaPipeChild(args.mediapipe_python, frames, args.tmp) if args.mediapipe_python else None
     still = still_scene(frames)
     register_memory_source(still, "bench_still_source")
     rows = table_rows(args.recipes)
@@ -294,13 +309,10 @@ def child_one_core(args, frames: np.ndarray) -> dict:
             # then are few against the 140 after them)
             rounds[recipe]["graph_cpu"].append((cpu_s() - WARM_CPU_S[0]) * 1000
                                                / max(stats.frames_out() - WARM_FRAMES, 1))
-            if mp_proc is not None:   # alternate: MediaPipe right after each recipe's round
-                mp_proc.stdin.write("round\n")
-                mp_proc.stdin.flush()
-                mp_rounds.append(statistics.median(json.loads(mp_proc.stdout.readline())["ms"]))
-    if mp_proc is not None:
-        mp_proc.stdin.close()
-        mp_proc.wait(30)
+            if mediapipe is not None:   # alternate: MediaPipe right after each recipe's round
+                mp_rounds.append(mediapipe.round_ms())
+    if mediapipe is not None:
+        mediapipe.close()
     result = {"recipes": {}, "mediapipe_ms": statistics.median(mp_rounds) if mp_rounds else None,
               "mediapipe_range": [min(mp_rounds), max(mp_rounds)] if mp_rounds else None}
     for recipe, r in rounds.items():

@@ -15,9 +15,7 @@ medians over rounds that alternate with MediaPipe's.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,16 +70,8 @@ class CrudeBlur:
 
 def one_core(args, frames: np.ndarray) -> dict:
     bench_chain.pin(1)
-    mp_proc = None
-    if args.mediapipe_python:
-        npy = Path(args.tmp) / "frames.npy"
-        np.save(npy, frames)
-        script = Path(args.tmp) / "mediapipe_child.py"
-        script.write_text(bench_chain.MEDIAPIPE_CHILD)
-        mp_proc = subprocess.Popen([args.mediapipe_python, str(script), str(npy)], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, text=True)
-        if mp_proc.stdout.readline().strip() != "ready":
-            raise SystemExit("MediaPipe child did not start")
+    mediapipe = bench_chain.MediaPipeChild(args.mediapipe_python, frames, args.tmp) \
+        if args.mediapipe_python else None
     crude = CrudeBlur()
     for f in frames[:10]:
         crude(f)
@@ -95,13 +85,10 @@ def one_core(args, frames: np.ndarray) -> dict:
         totals.append((time.thread_time_ns() - start) / 1e6 / len(frames))
         for name, ns in crude.times.items():
             steps.setdefault(name, []).append(sum(ns) / len(ns) / 1e6)
-        if mp_proc is not None:
-            mp_proc.stdin.write("round\n")
-            mp_proc.stdin.flush()
-            mp_rounds.append(statistics.median(json.loads(mp_proc.stdout.readline())["ms"]))
-    if mp_proc is not None:
-        mp_proc.stdin.close()
-        mp_proc.wait(30)
+        if mediapipe is not None:
+            mp_rounds.append(mediapipe.round_ms())
+    if mediapipe is not None:
+        mediapipe.close()
     return {"steps": {k: statistics.median(v) for k, v in steps.items()}, "total": statistics.median(totals),
             "total_range": [min(totals), max(totals)],
             "mediapipe_ms": statistics.median(mp_rounds) if mp_rounds else None}

@@ -2,8 +2,11 @@
 bottom layer, so it is copied (one memcpy) instead of multiplied.
 
 Not for: the blend arithmetic itself, which is blend.py's alpha_blend (same formula, same rounding); this
-only decides where it runs and keeps its buffers frame-sized (views of them per box, so a box that changes
-from frame to frame never allocates). A head-and-shoulders box is about 60% of a webcam frame.
+only decides where it runs and keeps its buffers small. A head-and-shoulders box is about 60% of a webcam
+frame. The blends run strip by strip (STRIP_ROWS rows at a time): every intermediate of a strip (the
+weights spread to three channels, the multiplied layers) stays in the core's cache between the calls that
+make and use it, instead of a box-sized 3-channel buffer going out to memory and back for each call (a
+three-layer mix at 720p: 2.9 -> 2.4 ms in the chain, bench/hotspots.py; same pixels).
 """
 from __future__ import annotations
 
@@ -13,6 +16,9 @@ import numpy as np
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
+#: rows per strip: 32 rows of a 1280-wide BGR box are 120 KB per buffer, a few of them fit a 1 MB L2 cache;
+#: fewer rows mean more calls (16: slower again), more rows more misses
+STRIP_ROWS = 32
 
 
 def copy_outside(out: np.ndarray, source: np.ndarray, box: tuple[int, int, int, int] | None) -> None:
@@ -47,19 +53,30 @@ def blend_in_box(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, out: np
     if box is None:
         return out
     y0, y1, x0, x1 = box
-    h, w = y1 - y0, x1 - x0
-    weight = (alpha if top_weight is None else top_weight)[y0:y1, x0:x1]
-    inverse = alpha[y0:y1, x0:x1]
-    spread = scratch.get(f"{name}.weights", top.shape)[:h, :w]   # the weights as the layers' channels
-    if top.ndim == 3:
-        weight = cv2.merge((weight, weight, weight), dst=spread)
-    kept = cv2.multiply(top[y0:y1, x0:x1], weight, scale=_INV255, dst=scratch.get(f"{name}.kept", top.shape)[:h, :w])
-    inverse = cv2.merge((inverse, inverse, inverse), dst=spread) if top.ndim == 3 else inverse
-    inverse = cv2.bitwise_not(inverse, dst=spread)
-    window = out[y0:y1, x0:x1]
-    cv2.multiply(bottom[y0:y1, x0:x1], inverse, scale=_INV255, dst=window)
-    cv2.add(kept, window, dst=window)
+    weight = alpha if top_weight is None else top_weight
+    # per strip: the weight spread to the layers' channels, the kept top, the inverse weight
+    channels = top.shape[2:]
+    # strip buffers as wide as the frame (a box that changes never reallocates them), used [:rows, :width]
+    spread = scratch.get(f"{name}.weights", (STRIP_ROWS, out.shape[1]) + channels)[:, :x1 - x0]
+    kept = scratch.get(f"{name}.kept", (STRIP_ROWS, out.shape[1]) + channels)[:, :x1 - x0]
+    for start in range(y0, y1, STRIP_ROWS):
+        stop = min(y1, start + STRIP_ROWS)
+        rows = stop - start
+        window = out[start:stop, x0:x1]
+        on_top = _spread(weight[start:stop, x0:x1], spread[:rows])
+        cv2.multiply(top[start:stop, x0:x1], on_top, scale=_INV255, dst=kept[:rows])
+        below = cv2.bitwise_not(_spread(alpha[start:stop, x0:x1], spread[:rows]), dst=spread[:rows])
+        cv2.multiply(bottom[start:stop, x0:x1], below, scale=_INV255, dst=window)
+        cv2.add(kept[:rows], window, dst=window)
     return out
+
+
+def _spread(weight: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+    """An HxW uint8 weight as ``buffer``'s channels (into it), or the weight itself for one channel.
+    cvtColor, not merge: merge walks a strided window row by row, one call a row."""
+    if buffer.ndim == 2:
+        return weight
+    return cv2.cvtColor(weight, cv2.COLOR_GRAY2BGR, dst=buffer)
 
 
 def mix_in_box(layers: list[tuple[np.ndarray, np.ndarray]], outside: np.ndarray, out: np.ndarray,
@@ -71,14 +88,16 @@ def mix_in_box(layers: list[tuple[np.ndarray, np.ndarray]], outside: np.ndarray,
     if box is None:
         return out
     y0, y1, x0, x1 = box
-    h, w = y1 - y0, x1 - x0
-    window = out[y0:y1, x0:x1]
-    spread = scratch.get(f"{name}.weights", out.shape)[:h, :w]
-    part = scratch.get(f"{name}.part", out.shape)[:h, :w]
-    for index, (layer, weight) in enumerate(layers):
-        weight = weight[y0:y1, x0:x1]
-        weight3 = cv2.merge((weight, weight, weight), dst=spread)
-        cv2.multiply(layer[y0:y1, x0:x1], weight3, scale=_INV255, dst=window if index == 0 else part)
-        if index:
-            cv2.add(window, part, dst=window)
+    spread = scratch.get(f"{name}.weights", (STRIP_ROWS,) + out.shape[1:])[:, :x1 - x0]
+    part = scratch.get(f"{name}.part", (STRIP_ROWS,) + out.shape[1:])[:, :x1 - x0]
+    for start in range(y0, y1, STRIP_ROWS):
+        stop = min(y1, start + STRIP_ROWS)
+        rows = stop - start
+        window = out[start:stop, x0:x1]
+        for index, (layer, weight) in enumerate(layers):
+            on_layer = _spread(weight[start:stop, x0:x1], spread[:rows])
+            cv2.multiply(layer[start:stop, x0:x1], on_layer, scale=_INV255,
+                         dst=window if index == 0 else part[:rows])
+            if index:
+                cv2.add(window, part[:rows], dst=window)
     return out

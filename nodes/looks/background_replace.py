@@ -86,7 +86,8 @@ class BackgroundReplace(Look):
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if self.settings.background == TRANSPARENT:
             return cut_out(frame, mask, decontaminate=self.settings.decontaminate,
-                           edge_colour=self._edge_colour, keep=self.scene_still, reuse=self.same_mask)
+                           edge_colour=self._edge_colour, keep=self.scene_still, reuse=self.same_mask,
+                           scratch=self._scratch)
         if self._background is None and not self._video:
             return self._colour_pop(frame, mask)
         background = self._video_plate(frame) if self._video else self._background

@@ -15,26 +15,32 @@ import numpy as np
 from .blend import mask_to_alpha
 from .edge_colour import EdgeColour
 from .look import Look
+from .scratch import Scratch
 
 
 def cut_out(frame: np.ndarray, mask: np.ndarray | None, *, decontaminate: bool = True,
-            edge_colour: EdgeColour | None = None, keep: bool = False, reuse: bool = False) -> np.ndarray:
+            edge_colour: EdgeColour | None = None, keep: bool = False, reuse: bool = False,
+            scratch: Scratch | None = None) -> np.ndarray:
     """uint8 HxWx4 BGRA: the frame's colour (the estimated foreground colour at soft edges, so no halo of
     the old background travels with the person) and alpha = the mask (0 everywhere when ``mask`` is None).
     A stream keeps one ``edge_colour`` for its frame size (it reuses its buffers). ``keep`` / ``reuse``: a
-    still scene's edge colour estimate, kept and reused while the mask stays the same (EdgeColour)."""
+    still scene's edge colour estimate, kept and reused while the mask stays the same (EdgeColour).
+    ``scratch``: where the colour planes are split to (a stream's own, reused)."""
     height, width = frame.shape[:2]
-    out = np.zeros((height, width, 4), np.uint8)
     if mask is None:
-        return out
+        return np.zeros((height, width, 4), np.uint8)
+    out = np.empty((height, width, 4), np.uint8)
     alpha = mask_to_alpha(mask)
     if decontaminate:
         edge_colour = edge_colour or EdgeColour(height, width)
         colour = edge_colour(frame, mask, alpha, rim=True, keep=keep, reuse=reuse)
     else:
         colour = frame
-    # one interleaving pass (split + merge wrote the frame twice)
-    cv2.mixChannels([colour, alpha], [out], [0, 0, 1, 1, 2, 2, 3, 3])
+    # split + merge: two passes, but each a fast one (720p: 0.19 ms against 0.96 for one mixChannels)
+    scratch = scratch or Scratch()
+    planes = [scratch.get(f"cutout.plane{i}", (height, width)) for i in range(3)]
+    cv2.split(colour, planes)
+    cv2.merge(planes + [alpha], dst=out)
     return out
 
 
@@ -56,8 +62,9 @@ class Cutout(Look):
         return 4
 
     def prepare(self, height: int, width: int) -> None:
-        self._edge_colour = EdgeColour(height, width)
+        self._scratch = Scratch()
+        self._edge_colour = EdgeColour(height, width, scratch=self._scratch)
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         return cut_out(frame, mask, decontaminate=self.settings.decontaminate, edge_colour=self._edge_colour,
-                       keep=self.scene_still, reuse=self.same_mask)
+                       keep=self.scene_still, reuse=self.same_mask, scratch=self._scratch)

@@ -34,6 +34,13 @@ def _shade(haze: np.ndarray, overspray: float) -> np.ndarray:
     return np.clip(255.0 - 220.0 * overspray * haze, 0, 255).astype(np.uint8)
 
 
+def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """The smallest (top, bottom, left, right) box holding all ``boxes`` (an empty box for none)."""
+    if not boxes:
+        return (0, 0, 0, 0)
+    return (min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
 class Stencil(Look):
     name = "stencil"
     summary = "street stencil: flat spray-paint tones, stippled edge and overspray on a wall"
@@ -93,6 +100,10 @@ class Stencil(Look):
         palette = np.zeros((256, 1, 3), np.uint8)
         palette[:len(colours), 0] = colours
         self._palette = palette
+        # each paint on the wall's relief, made once: painting a frame is then a copy of each tone's plate
+        # through its layer of the cut (a colour map and a 3-channel multiply per frame before)
+        self._painted = [cv2.multiply(np.full((height, width, 3), colour, np.uint8), self._relief, scale=_INV255)
+                         for colour in colours]
         self._caption = self._spray_caption(height, width)
 
     def _spray_caption(self, height: int, width: int) -> np.ndarray | None:
@@ -187,18 +198,27 @@ class Stencil(Look):
         cut = self._scratch.get("cut", (height, width))
         cut.fill(0)
         cells = cv2.boundingRect(cv2.compare(soft8, 127, cv2.CMP_GT))
+        boxes = []   # where the cut may be non-zero (top, bottom, left, right)
         if cells[2] == 0 or cells[3] == 0:
             cells = None
         else:   # brought up and cut inside the person's box only
-            (top, bottom, left, right), view = grow_cells(soft8, height, width, cells,
-                                                          self._scratch.get("cover", (height, width)))
+            box, view = grow_cells(soft8, height, width, cells, self._scratch.get("cover", (height, width)))
+            top, bottom, left, right = box
             cv2.compare(view, 127, cv2.CMP_GT, dst=cut[top:bottom, left:right])
+            boxes.append(box)
         if self.settings.spray > 0:
-            # droplets thin out with distance from the cut (the halo's value), never inside far wall
-            halo = grow(cv2.convertScaleAbs(cv2.GaussianBlur(soft, (0, 0), self._mist_sigma), alpha=255.0),
-                        height, width)
-            mist = cv2.compare(halo, self._dither, cv2.CMP_GT)
-            cv2.bitwise_or(cut, mist, dst=cut)
+            # droplets thin out with distance from the cut (the halo's value), never inside far wall; the
+            # dither is never 0, so there are none where the halo is 0: only the halo's box is brought up
+            halo = cv2.convertScaleAbs(cv2.GaussianBlur(soft, (0, 0), self._mist_sigma), alpha=255.0)
+            reach = cv2.boundingRect(halo)
+            if reach[2] and reach[3]:
+                box, view = grow_cells(halo, height, width, reach, self._scratch.get("halo", (height, width)))
+                top, bottom, left, right = box
+                mist = cv2.compare(view, self._dither[top:bottom, left:right], cv2.CMP_GT)
+                window = cut[top:bottom, left:right]
+                cv2.bitwise_or(window, mist, dst=window)
+                boxes.append(box)
+        self._cut_box = _union(boxes)
         return cut, cells
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -209,7 +229,7 @@ class Stencil(Look):
             return self._with_caption(self._wall.copy())
         if kept is not None:   # a still scene, the same mask: the last cut and haze, this frame's paint
             self._kept = kept
-            person_small, cells, ground = kept
+            person_small, cells, ground, self._cut_box = kept
             cut = self._scratch.get("cut", (height, width))
             return self._paint(frame, person_small, cut, cells, ground.copy())
         person_small = shrink(mask, self._small)
@@ -220,15 +240,23 @@ class Stencil(Look):
         overspray = self.settings.overspray
         if overspray > 0:
             haze = cv2.GaussianBlur(shrink(person_small, self._haze_size), (0, 0), self._overspray_sigma)
-            shade = grow(_shade(haze, overspray), height, width)
-            shade3 = cv2.merge((shade, shade, shade), dst=self._scratch.get("shade3", frame.shape))
-            out = cv2.multiply(self._wall, shade3, scale=_INV255)
+            shade = _shade(haze, overspray)
+            out = self._wall.copy()
+            # the wall is darkened only where the shade is below 255 (times 255 / 255 is the wall itself)
+            drift = cv2.boundingRect(cv2.compare(shade, 255, cv2.CMP_NE))
+            if drift[2] and drift[3]:
+                (top, bottom, left, right), view = grow_cells(shade, height, width, drift,
+                                                              self._scratch.get("shade", (height, width)))
+                shade3 = cv2.cvtColor(view, cv2.COLOR_GRAY2BGR,
+                                      dst=self._scratch.get("shade3", frame.shape)[top:bottom, left:right])
+                cv2.multiply(self._wall[top:bottom, left:right], shade3, scale=_INV255,
+                             dst=out[top:bottom, left:right])
         else:
             out = self._wall.copy()
         if self.scene_still:
             # kept for the next frames with the same mask (copies: the output is painted into this one, and
             # the small mask may be the caller's buffer); the cut stays in its scratch buffer
-            self._kept = (person_small.copy(), cells, out.copy())
+            self._kept = (person_small.copy(), cells, out.copy(), self._cut_box)
         return self._paint(frame, person_small, cut, cells, out)
 
     def _paint(self, frame: np.ndarray, person_small: np.ndarray, cut: np.ndarray,
@@ -236,10 +264,12 @@ class Stencil(Look):
         """This frame's tones painted through the cut onto ``out`` (the hazed wall), then the caption."""
         if cells is not None:   # the paint, on the wall's relief, through the cut, inside the person's box
             index = self._layers(frame, person_small, cells)
-            x, y, w, h = cv2.boundingRect(cut)
-            box = (slice(y, y + h), slice(x, x + w))
-            paint = cv2.applyColorMap(index[box], self._palette,
-                                      dst=self._scratch.get("paint", frame.shape)[:h, :w])
-            cv2.multiply(paint, self._relief[box], dst=paint, scale=_INV255)
-            cv2.copyTo(paint, cut[box], out[box])
+            top, bottom, left, right = self._cut_box
+            box = (slice(top, bottom), slice(left, right))
+            # a tone no layer has where the cut is closed, then each tone's plate through its own pixels
+            tones = self._scratch.get("tones", frame.shape[:2])[box]
+            cv2.bitwise_or(index[box], cv2.bitwise_not(cut[box], dst=tones), dst=tones)
+            chosen = self._scratch.get("chosen", frame.shape[:2])[box]
+            for tone, plate in enumerate(self._painted):
+                cv2.copyTo(plate[box], cv2.compare(tones, tone, cv2.CMP_EQ, dst=chosen), out[box])
         return self._with_caption(out)

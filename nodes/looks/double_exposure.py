@@ -22,7 +22,7 @@ from ...graph.options import check_ranges
 from ..background_video import is_video_background
 from .assets import load_asset
 from .blend import mask_to_alpha
-from .box_blend import alpha_box, blend_in_box, copy_outside
+from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, copy_outside
 from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
@@ -207,25 +207,31 @@ class DoubleExposure(Look):
             return blend_in_box(self._exposed(grey, fill, box), self._ground, silhouette, out, self._scratch,
                                 box=box)
         y0, y1, x0, x1 = box
-        grey = grey[y0:y1, x0:x1]
-        cv2.LUT(grey, self._tone_lut, dst=grey)
-        shape = (grey.shape[0], grey.shape[1], 3)
-        spread = self._scratch.get("spread", self._ground.shape)[:shape[0], :shape[1]]
-        part = self._scratch.get("part", self._ground.shape)[:shape[0], :shape[1]]
-        weight = silhouette[y0:y1, x0:x1]
         copy_outside(out, self._ground, box)
-        window, ground, fill = out[y0:y1, x0:x1], self._ground[y0:y1, x0:x1], fill[y0:y1, x0:x1]
-        if blend == "screen":
-            portrait = cv2.multiply(weight, cv2.bitwise_not(grey, dst=grey), scale=_INV255, dst=grey)
-            cv2.multiply(self._ground_room[y0:y1, x0:x1], cv2.merge((weight, weight, weight), dst=spread),
-                         scale=_INV255, dst=part)
-            cv2.add(ground, part, dst=window)
-            cv2.multiply(fill, cv2.merge((portrait, portrait, portrait), dst=spread), scale=_INV255, dst=part)
-            cv2.subtract(window, part, dst=window)
-        else:
-            portrait = cv2.multiply(weight, grey, scale=_INV255, dst=grey)
-            cv2.multiply(ground, cv2.merge((weight, weight, weight), dst=spread), scale=_INV255, dst=part)
-            cv2.subtract(ground, part, dst=window)
-            cv2.multiply(fill, cv2.merge((portrait, portrait, portrait), dst=spread), scale=_INV255, dst=part)
-            cv2.add(window, part, dst=window)
+        # strip by strip: each strip's spread weights and products stay in the core's cache (box_blend.py)
+        spread = self._scratch.get("spread", (STRIP_ROWS,) + self._ground.shape[1:])[:, :x1 - x0]
+        part = self._scratch.get("part", (STRIP_ROWS,) + self._ground.shape[1:])[:, :x1 - x0]
+        for start in range(y0, y1, STRIP_ROWS):
+            stop = min(y1, start + STRIP_ROWS)
+            rows, columns = slice(start, stop), slice(x0, x1)
+            n = stop - start
+            strip = grey[rows, columns]
+            cv2.LUT(strip, self._tone_lut, dst=strip)
+            weight = silhouette[rows, columns]
+            window, ground, layer = out[rows, columns], self._ground[rows, columns], fill[rows, columns]
+            weight3 = cv2.cvtColor(weight, cv2.COLOR_GRAY2BGR, dst=spread[:n])
+            if blend == "screen":
+                portrait = cv2.multiply(weight, cv2.bitwise_not(strip, dst=strip), scale=_INV255, dst=strip)
+                cv2.multiply(self._ground_room[rows, columns], weight3, scale=_INV255, dst=part[:n])
+                cv2.add(ground, part[:n], dst=window)
+                portrait3 = cv2.cvtColor(portrait, cv2.COLOR_GRAY2BGR, dst=spread[:n])
+                cv2.multiply(layer, portrait3, scale=_INV255, dst=part[:n])
+                cv2.subtract(window, part[:n], dst=window)
+            else:
+                portrait = cv2.multiply(weight, strip, scale=_INV255, dst=strip)
+                cv2.multiply(ground, weight3, scale=_INV255, dst=part[:n])
+                cv2.subtract(ground, part[:n], dst=window)
+                portrait3 = cv2.cvtColor(portrait, cv2.COLOR_GRAY2BGR, dst=spread[:n])
+                cv2.multiply(layer, portrait3, scale=_INV255, dst=part[:n])
+                cv2.add(window, part[:n], dst=window)
         return out

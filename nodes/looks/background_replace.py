@@ -18,12 +18,12 @@ from ..background_video import is_video_background
 from ..light_wrap import LightWrap
 from .assets import load_asset
 from .blend import alpha_blend, mask_to_alpha
-from .box_blend import alpha_box, blend_in_box, mix_in_box
+from .box_blend import alpha_box, blend_in_box, grow_box, mix_in_box
 from .cutout import cut_out
 from .edge_colour import WORK_LONG_SIDE, EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
-from .reduced import grow, grow_cells, reduced_size, shrink, shrink_alpha
+from .reduced import grow_cells, reduced_size, shrink, shrink_alpha
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
@@ -143,7 +143,8 @@ class BackgroundReplace(Look):
             reach = wrap.reach(small_mask)
             w_small = cv2.multiply(cv2.resize(reach, self._grid, interpolation=cv2.INTER_LINEAR), small_alpha,
                                    scale=_INV255)
-            w_full = cv2.multiply(grow(reach, *plane)[y0:y1, x0:x1], inside, scale=_INV255, dst=boxed("w_full"))
+            w_full = cv2.multiply(grow_box(reach, *plane, box, self._scratch.get("reach", plane)), inside,
+                                  scale=_INV255, dst=boxed("w_full"))
         else:
             glow, w_small, w_full = small_frame, zero_small, None
         # T on the small grid: T = F + (w / k)(glow - F), a blend of glow over F by w / k (0 where k is 0)
@@ -198,7 +199,7 @@ class BackgroundReplace(Look):
         plane = frame.shape[:2]
         alpha = mask_to_alpha(mask)
         box = alpha_box(alpha)
-        cv2.merge((grey, grey, grey), dst=out)   # the scene; the person's box is then drawn over
+        cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR, dst=out)   # the scene; the person's box is then drawn over
         if self.scene_still:
             # the grey scene kept (a copy: the person is drawn into this one); the person's weights and the
             # light over it stay in their scratch buffers until the next frame that makes them again
@@ -213,17 +214,19 @@ class BackgroundReplace(Look):
         light = cv2.multiply(behind, grey[y0:y1, x0:x1], scale=_INV255, dst=boxed("pop.light"))
         keep = inside
         if self._wrap is not None:
-            glow = self._wrap.glow(grey, plane[::-1])[y0:y1, x0:x1]
+            glow = grow_box(self._wrap.glow(grey), *plane, box, self._scratch.get("pop.glow", plane))
             # the wrap's weight is reach * alpha (on the person only), and the person's share a of that
-            reach = grow(self._wrap.reach(shrink_alpha(alpha, self._grid)), *plane)[y0:y1, x0:x1]
+            reach = grow_box(self._wrap.reach(shrink_alpha(alpha, self._grid)), *plane, box,
+                             self._scratch.get("reach", plane))
             wrapped = cv2.multiply(reach, inside, scale=_INV255, dst=boxed("pop.wrapped"))
             cv2.multiply(wrapped, inside, dst=wrapped, scale=_INV255)
             keep = cv2.subtract(inside, wrapped, dst=boxed("pop.keep"))
             cv2.add(light, cv2.multiply(wrapped, glow, scale=_INV255, dst=wrapped), dst=light)
         window = out[y0:y1, x0:x1]
-        kept = cv2.multiply(frame[y0:y1, x0:x1], cv2.merge((keep, keep, keep), dst=boxed("pop.keep3", frame.shape)),
-                            scale=_INV255, dst=window)
-        cv2.add(kept, cv2.merge((light, light, light), dst=boxed("pop.light3", frame.shape)), dst=window)
+        keep3 = cv2.cvtColor(keep, cv2.COLOR_GRAY2BGR, dst=boxed("pop.keep3", frame.shape))
+        light3 = cv2.cvtColor(light, cv2.COLOR_GRAY2BGR, dst=boxed("pop.light3", frame.shape))
+        kept = cv2.multiply(frame[y0:y1, x0:x1], keep3, scale=_INV255, dst=window)
+        cv2.add(kept, light3, dst=window)
         return out
 
     def _pop_again(self, frame: np.ndarray, box: tuple[int, int, int, int] | None,
@@ -271,9 +274,11 @@ class _GridWrap:
                                strength=strength)
         self._solid = np.full((self._half[1], self._half[0]), 255, np.uint8)
 
-    def glow(self, light: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        """The light (uint8 BGR or grey, any size) scattered, at ``size`` (cv2 width, height)."""
-        return cv2.resize(self._wrap.glow(shrink(light, self._half)), size, interpolation=cv2.INTER_LINEAR)
+    def glow(self, light: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The light (uint8 BGR or grey, any size) scattered, at ``size`` (cv2 width, height; None: the half
+        grid it is made on)."""
+        glow = self._wrap.glow(shrink(light, self._half))
+        return glow if size is None else cv2.resize(glow, size, interpolation=cv2.INTER_LINEAR)
 
     def reach(self, mask: np.ndarray) -> np.ndarray:
         """uint8 share of the glow on the half grid, before the person's own alpha: ``strength`` right at

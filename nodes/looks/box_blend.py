@@ -10,9 +10,12 @@ three-layer mix at 720p: 2.9 -> 2.4 ms in the chain, bench/hotspots.py; same pix
 """
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
+from .reduced import grow, grow_cells
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
@@ -38,6 +41,21 @@ def alpha_box(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of the alpha's non-zero pixels, None when there are none."""
     x, y, w, h = cv2.boundingRect(alpha)
     return None if w == 0 or h == 0 else (y, y + h, x, x + w)
+
+
+def grow_box(small: np.ndarray, height: int, width: int, box: tuple[int, int, int, int],
+             buffer: np.ndarray) -> np.ndarray:
+    """``grow(small, height, width)[top:bottom, left:right]`` for ``box`` = (top, bottom, left, right), made for
+    the box's cells only (reduced.grow_cells, into the frame-sized ``buffer``): the same pixels, without
+    bringing the whole frame up to use a box of it."""
+    top, bottom, left, right = box
+    scale_y, scale_x = small.shape[0] / height, small.shape[1] / width
+    cx, cy = int(left * scale_x), int(top * scale_y)
+    cells = (cx, cy, math.ceil(right * scale_x) - cx, math.ceil(bottom * scale_y) - cy)
+    (grown_top, grown_bottom, grown_left, grown_right), view = grow_cells(small, height, width, cells, buffer)
+    if grown_top > top or grown_bottom < bottom or grown_left > left or grown_right < right:
+        return grow(small, height, width)[top:bottom, left:right]   # not expected: grow_cells widens
+    return view[top - grown_top:bottom - grown_top, left - grown_left:right - grown_left]
 
 
 def blend_in_box(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, out: np.ndarray, scratch: Scratch, *,

@@ -201,7 +201,6 @@ class Poster(Look):
     def _mix(self, frame: np.ndarray, box: tuple[int, int, int, int], edged: bool, out: np.ndarray) -> None:
         """_compose's mix again for a still scene with the same mask: the light-folded weights and the graded
         edge colour as the last frame made them, the person graded from this frame."""
-        y0, y1, x0, x1 = box
         plane = frame.shape[:2]
         lit = self._scratch.get("lit_alpha", plane)
         layers = [(self._grade(frame, lit, box), lit)]

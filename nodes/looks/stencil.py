@@ -22,7 +22,7 @@ import numpy as np
 from ...graph.options import check_ranges
 from .assets import load_asset, parse_colour
 from .look import Look
-from .reduced import grow, grow_cells, reduced_size, shrink
+from .reduced import grow_cells, reduced_size, shrink
 from .scratch import Scratch
 from .typesetting import TypeStyle, fit_line, stamp_onto
 

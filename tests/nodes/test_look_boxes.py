@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from portraitflow.nodes.looks.blend import alpha_blend
-from portraitflow.nodes.looks.box_blend import alpha_box, blend_in_box, mix_in_box
+from portraitflow.nodes.looks.box_blend import STRIP_ROWS, alpha_box, blend_in_box, grow_box, mix_in_box
 from portraitflow.nodes.looks.catalogue import make_look
 from portraitflow.nodes.looks.edge_colour import EdgeColour
-from portraitflow.nodes.looks.reduced import grow_cells
+from portraitflow.nodes.looks.reduced import grow, grow_cells
 from portraitflow.nodes.looks.scratch import Scratch
 from portraitflow.recipes.loader import list_recipes, load_recipe
 
@@ -97,6 +97,46 @@ def test_the_boxed_blends_are_the_plain_blend() -> None:
     two_steps = alpha_blend(alpha_blend(layer, top, share), bottom, alpha)
     assert np.abs(mixed.astype(np.int16) - two_steps).max() <= 3
     assert np.array_equal(mixed[alpha == 0], bottom[alpha == 0])
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_blends_made_strip_by_strip_are_the_plain_blend_on_a_real_frame(channels: int) -> None:
+    # a 720p person whose box is no whole number of strips, and a second frame with a smaller box in the
+    # same reused buffers: every strip, the last short one included, is the plain blend, nothing is left over
+    rng = np.random.default_rng(11)
+    height, width = 720, 1280
+    shape = (height, width, 3) if channels == 3 else (height, width)
+    top, bottom = (rng.integers(0, 256, shape, np.uint8) for _ in range(2))
+    scratch = Scratch()
+    out = np.empty_like(top)
+    for centre, scale in ((0.5, 1.2), (0.3, 0.7)):
+        alpha = cv2.convertScaleAbs(person(height, width, centre, scale), alpha=255.0)
+        box = alpha_box(alpha)
+        assert (box[1] - box[0]) % STRIP_ROWS != 0
+        assert np.array_equal(blend_in_box(top, bottom, alpha, out, scratch), alpha_blend(top, bottom, alpha))
+    if channels == 3:
+        layer = rng.integers(0, 256, shape, np.uint8)
+        share = cv2.multiply(alpha, rng.integers(0, 256, alpha.shape, np.uint8), scale=1 / 255)
+        weights = [cv2.subtract(alpha, share), share, cv2.bitwise_not(alpha)]
+        mixed = mix_in_box(list(zip((top, layer, bottom), weights)), bottom, out, box, scratch)
+        expected = sum(layer_.astype(np.float32) * weight[..., None] / 255.0
+                       for layer_, weight in zip((top, layer, bottom), weights))
+        inside = (slice(box[0], box[1]), slice(box[2], box[3]))
+        assert np.abs(mixed[inside].astype(np.float32) - expected[inside]).max() <= 1.5
+        assert np.array_equal(mixed[alpha == 0], bottom[alpha == 0])
+
+
+@pytest.mark.parametrize("small, full", [((320, 180), (1280, 720)), ((160, 90), (1280, 720)),
+                                         ((240, 135), (1920, 1080)), ((167, 93), (1280, 720))])
+def test_a_grown_box_is_the_whole_frames_upsampling(small: tuple[int, int], full: tuple[int, int]) -> None:
+    rng = np.random.default_rng(5)
+    grid = rng.integers(0, 256, (small[1], small[0]), np.uint8)
+    whole = grow(grid, full[1], full[0])
+    buffer = np.empty((full[1], full[0]), np.uint8)
+    for _ in range(6):
+        top, left = int(rng.integers(0, full[1] - 8)), int(rng.integers(0, full[0] - 8))
+        box = (top, int(rng.integers(top + 1, full[1] + 1)), left, int(rng.integers(left + 1, full[0] + 1)))
+        assert np.array_equal(grow_box(grid, full[1], full[0], box, buffer), whole[box[0]:box[1], box[2]:box[3]])
 
 
 def test_edge_colour_changes_only_the_soft_edge() -> None:

@@ -125,13 +125,13 @@ def _estimate(image: np.ndarray, alpha: np.ndarray, wide_box_fraction: float,
     small_weight = _box(small_alpha, wide)[..., None]
     small_mean_f = _box(small_image * small_alpha[..., None], wide) / (small_weight + _EPS)
     small_mean_b = _box(small_image * (1.0 - small_alpha)[..., None], wide) / ((1.0 - small_weight) + _EPS)
-    # both means brought up to the crop in one 6-channel resize (the crop's slice of the whole frame's
-    # upsampling, which is what bilinear sampling at the band pixels would give, without per-pixel maths)
-    means = grow_crop(np.concatenate((small_mean_f, small_mean_b), axis=2), height, width,
-                      (top, bottom, left, right))
-    means = np.take(np.ascontiguousarray(means).reshape(-1, 6), index, axis=0)
-    mean_b1 = means[:, 3:]
-    fore1 = _fuse(observed, a, means[:, :3], mean_b1)
+    # both means brought up to the crop (the crop's slice of the whole frame's upsampling, which is what
+    # bilinear sampling at the band pixels would give, without per-pixel maths): two 3-channel resizes, which
+    # OpenCV vectorises (one 6-channel resize cost twice as much), gathered as contiguous rows
+    crop = (top, bottom, left, right)
+    mean_f1, mean_b1 = (np.take(np.ascontiguousarray(grow_crop(mean, height, width, crop)).reshape(-1, 3), index,
+                                axis=0) for mean in (small_mean_f, small_mean_b))
+    fore1 = _fuse(observed, a, mean_f1, mean_b1)
 
     # pass 2, narrow box, on the first pass's estimates. Outside the band F1 * a is the image's own I * a
     # (exactly I where a = 1, zero where a = 0), so only band pixels are replaced before blurring. The

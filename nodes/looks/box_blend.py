@@ -102,20 +102,32 @@ def mix_in_box(layers: list[tuple[np.ndarray, np.ndarray]], outside: np.ndarray,
     """``out`` = sum of layer * weight / 255 inside ``box`` (uint8 BGR layers, uint8 HxW weights that sum to
     at most 255 per pixel), ``outside`` elsewhere. Two blends in a row (the person's edge, then the person
     onto the background) are one mix of three layers: one 3-channel multiply fewer, and no intermediate."""
-    copy_outside(out, outside, box)
+    # the outside layer's own weight, when it is one of the layers: where it is 255 the others are 0 and the
+    # pixel is the outside layer's, so each strip is mixed only across the columns where it is not (the
+    # person's own extent: a box's upper strips are mostly the empty corners beside the head)
+    behind = next((weight for layer, weight in layers if layer is outside), None)
+    copy_outside(out, outside, box if behind is None else None)
     if box is None:
         return out
     y0, y1, x0, x1 = box
-    spread = scratch.get(f"{name}.weights", (STRIP_ROWS,) + out.shape[1:])[:, :x1 - x0]
-    part = scratch.get(f"{name}.part", (STRIP_ROWS,) + out.shape[1:])[:, :x1 - x0]
+    spread = scratch.get(f"{name}.weights", (STRIP_ROWS,) + out.shape[1:])
+    part = scratch.get(f"{name}.part", (STRIP_ROWS,) + out.shape[1:])
+    present = scratch.get(f"{name}.present", (STRIP_ROWS, out.shape[1]))
     for start in range(y0, y1, STRIP_ROWS):
         stop = min(y1, start + STRIP_ROWS)
         rows = stop - start
-        window = out[start:stop, x0:x1]
+        left, right = x0, x1
+        if behind is not None:
+            span = cv2.bitwise_not(behind[start:stop, x0:x1], dst=present[:rows, :x1 - x0])
+            offset, _, width, _ = cv2.boundingRect(span)
+            if width == 0:
+                continue
+            left, right = x0 + offset, x0 + offset + width
+        window = out[start:stop, left:right]
         for index, (layer, weight) in enumerate(layers):
-            on_layer = _spread(weight[start:stop, x0:x1], spread[:rows])
-            cv2.multiply(layer[start:stop, x0:x1], on_layer, scale=_INV255,
-                         dst=window if index == 0 else part[:rows])
+            on_layer = _spread(weight[start:stop, left:right], spread[:rows, :right - left])
+            cv2.multiply(layer[start:stop, left:right], on_layer, scale=_INV255,
+                         dst=window if index == 0 else part[:rows, :right - left])
             if index:
-                cv2.add(window, part[:rows], dst=window)
+                cv2.add(window, part[:rows, :right - left], dst=window)
     return out

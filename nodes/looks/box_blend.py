@@ -67,26 +67,42 @@ def blend_in_box(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, out: np
     ``top``)."""
     if box is None:
         box = alpha_box(alpha)
-    copy_outside(out, bottom, box)
+    # the bottom layer everywhere first: each strip is then blended only across the columns where the top
+    # has a share or the bottom has not all of it (a box's upper strips are mostly the corners beside the head)
+    np.copyto(out, bottom)
     if box is None:
         return out
     y0, y1, x0, x1 = box
     weight = alpha if top_weight is None else top_weight
-    # per strip: the weight spread to the layers' channels, the kept top, the inverse weight
+    # per strip: the weight spread to the layers' channels, the kept top, the inverse weight; strip buffers
+    # as wide as the frame (a box that changes never reallocates them)
     channels = top.shape[2:]
-    # strip buffers as wide as the frame (a box that changes never reallocates them), used [:rows, :width]
-    spread = scratch.get(f"{name}.weights", (STRIP_ROWS, out.shape[1]) + channels)[:, :x1 - x0]
-    kept = scratch.get(f"{name}.kept", (STRIP_ROWS, out.shape[1]) + channels)[:, :x1 - x0]
+    spread = scratch.get(f"{name}.weights", (STRIP_ROWS, out.shape[1]) + channels)
+    kept = scratch.get(f"{name}.kept", (STRIP_ROWS, out.shape[1]) + channels)
     for start in range(y0, y1, STRIP_ROWS):
         stop = min(y1, start + STRIP_ROWS)
         rows = stop - start
-        window = out[start:stop, x0:x1]
-        on_top = _spread(weight[start:stop, x0:x1], spread[:rows])
-        cv2.multiply(top[start:stop, x0:x1], on_top, scale=_INV255, dst=kept[:rows])
-        below = cv2.bitwise_not(_spread(alpha[start:stop, x0:x1], spread[:rows]), dst=spread[:rows])
-        cv2.multiply(bottom[start:stop, x0:x1], below, scale=_INV255, dst=window)
-        cv2.add(kept[:rows], window, dst=window)
+        left, right = _extent(alpha[start:stop, x0:x1])
+        if top_weight is not None:
+            extra = _extent(top_weight[start:stop, x0:x1])
+            left, right = min(left, extra[0]), max(right, extra[1])
+        if right <= left:
+            continue
+        columns = slice(x0 + left, x0 + right)
+        width = right - left
+        window = out[start:stop, columns]
+        on_top = _spread(weight[start:stop, columns], spread[:rows, :width])
+        cv2.multiply(top[start:stop, columns], on_top, scale=_INV255, dst=kept[:rows, :width])
+        below = cv2.bitwise_not(_spread(alpha[start:stop, columns], spread[:rows, :width]), dst=spread[:rows, :width])
+        cv2.multiply(bottom[start:stop, columns], below, scale=_INV255, dst=window)
+        cv2.add(kept[:rows, :width], window, dst=window)
     return out
+
+
+def _extent(weight: np.ndarray) -> tuple[int, int]:
+    """[left, right) of the columns where ``weight`` is not 0 (left >= right: none)."""
+    left, _, width, _ = cv2.boundingRect(weight)
+    return left, left + width
 
 
 def _spread(weight: np.ndarray, buffer: np.ndarray) -> np.ndarray:

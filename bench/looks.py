@@ -4,6 +4,7 @@ Prints a table; asserts nothing.
 Not for: the whole chain (bench/chain.py) or tests (no timing is ever asserted). Run:
     python bench/looks.py [--frames 30] [--rounds 5] [--recipes replace,poster] [--sizes 1280x720,1920x1080]
                           [--before TREE] [--still] [--quality PHOTO [--sheet PNG]]
+                          [--before TREE --portraits DIR [--sheets DIR] [--limit N]]
 ``--still`` feeds each look a still scene the way the chain does: one view (the first frame) with fresh sensor
 noise every frame (sigma 2 levels), its one mask, and the composite's flags: scene_still on every frame,
 same_mask on frames 2-4 of every 4 (the segment node segments every 4th frame of a still scene; the fringe
@@ -11,11 +12,19 @@ reuses its edge in between).
 ``--quality PHOTO`` times nothing: it draws that photo as such a still scene (12 frames) with and without the
 looks' reuse and prints the PSNR of the reused frames against the same frames drawn afresh; ``--sheet``
 writes a contact sheet (per look: a reused frame, the fresh one, their difference x8).
+``--before TREE --portraits DIR`` times nothing: it draws every look of both trees on each photo of DIR (its
+``*.jpg``, e.g. the dev data's portraits/images) at the photo's own size and on a 1280x720 crop of it (scaled to
+1280 wide, rows round the face), masks from this tree's model and the recipe's fringe (the same masks for
+both trees), and prints the PSNR of this tree's render against the other's per look (mean / min; the cut-out
+over a checkerboard, so only what shows counts); ``--sheets DIR`` writes per look a contact sheet at 100% of 6
+photos (the 3 furthest apart and 3 spread over the rest): before | after | |difference| x4.
 ``--before TREE`` (another checkout of this project, e.g. ``git worktree add /tmp/old main``) times that
 tree's looks too, imported under another package name, in rounds alternating with this tree's: on a shared
 machine only figures from the same run compare.
 CPU time (time.thread_time_ns around render()), this process pinned to one core (0, or --core) with one
-OpenCV thread.
+OpenCV thread, and glibc malloc set as the graph runner sets it (graph/allocator.py: frame-size temporaries
+from the heap, not fresh pages; without it a look's fresh temporaries cost page faults that a real run,
+through the runner, does not pay).
 Frames: the sample source's 1280x720 frames held in memory (1080p: scaled up, cubic); masks: the real
 segmentation model (selfie_landscape) and the recipe's own fringe options (nodes/fringe.py's EdgeRefiner)
 at 720p, brought up bilinearly for larger frames as the composite node does. The first render of a size
@@ -62,13 +71,23 @@ def main() -> None:
     parser.add_argument("--still", action="store_true", help="a still scene (see above)")
     parser.add_argument("--quality", default=None, help="a photo: reuse vs fresh PSNR")
     parser.add_argument("--sheet", default=None, help="with --quality: a contact sheet PNG")
+    parser.add_argument("--portraits", default=None, help="with --before: a folder of photos, PSNR after vs before")
+    parser.add_argument("--sheets", default=None, help="with --portraits: a folder for contact sheets")
+    parser.add_argument("--limit", type=int, default=None, help="with --portraits: only the first N photos")
     args = parser.parse_args()
     if args.quality:
         return quality(args.quality, [r for r in args.recipes.split(",") if r], args.sheet)
+    if args.portraits:
+        if not args.before:
+            raise SystemExit("--portraits needs --before TREE (the looks to compare against)")
+        return compare_portraits(args.before, args.portraits, [r for r in args.recipes.split(",") if r],
+                                 args.sheets, args.limit)
 
     os.sched_setaffinity(0, {args.core})
     import cv2
     cv2.setNumThreads(1)
+    from portraitflow.graph import allocator
+    allocator.tune_for_frames()
 
     from chain import make_frames
 
@@ -181,6 +200,90 @@ def quality(photo: str, recipes: list[str], sheet: str | None, count: int = 12) 
     if sheet:
         cv2.imwrite(sheet, cv2.resize(np.vstack(rows), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
         print(f"sheet: {sheet} (per row: reused, fresh, |difference| x8)")
+
+
+def compare_portraits(before: str, folder: str, recipes: list[str], sheets: str | None, limit: int | None) -> None:
+    """PSNR of this tree's looks against ``before``'s on each photo of ``folder`` (see the docstring)."""
+    import cv2
+
+    from portraitflow.models.fetch import ensure_model
+    from portraitflow.models.segmenter import Segmenter
+    from portraitflow.nodes.fringe import EdgeRefiner, FringeOptions
+    from portraitflow.nodes.looks.catalogue import make_look
+
+    make_before, load_recipe = other_tree(before)
+    paths = sorted(Path(folder).glob("*.jpg"))[:limit]
+    if not paths:
+        raise SystemExit(f"--portraits: no *.jpg in {folder}")
+    model = ensure_model("selfie_landscape")
+    segmenter = Segmenter(model.manifest, model.onnx_path)
+    photos = []   # (name, image) at the photo's size and as a 720p crop, each with the model's raw mask
+    for path in paths:
+        image = cv2.imread(str(path))
+        if image is None:
+            raise SystemExit(f"--portraits: cannot read {path}")
+        big = cv2.resize(image, (1280, round(image.shape[0] * 1280 / image.shape[1])), interpolation=cv2.INTER_CUBIC)
+        top = max(0, min(big.shape[0] - 720, int(0.42 * big.shape[0]) - 360))
+        wide = np.ascontiguousarray(big[top:top + 720])
+        for kind, view in (("own size", image), ("720p", wide)):
+            photos.append((kind, path.stem, view, segmenter.run(segmenter.prepare(view))))
+    print(f"PSNR dB of this tree's looks against {before}'s, {len(paths)} photos of {folder}, at their own size "
+          "and as a 1280x720 crop; the same masks for both (this tree's model + the recipe's fringe)")
+    print(f"{'look':<18}" + "".join(f"{kind + ' mean / min':>24}" for kind in ("own size", "720p")) + "  worst")
+    for r in recipes:
+        recipe = load_recipe(r)
+        refiner = EdgeRefiner(FringeOptions(**recipe.node_options.get("fringe", {})))
+        looks = {kind: (make_look(recipe.look, recipe.settings), make_before(recipe.look, recipe.settings))
+                 for kind in ("own size", "720p")}
+        scores: dict[str, list[tuple[float, str, int]]] = {"own size": [], "720p": []}
+
+        def draw(index: int, refiner=refiner, looks=looks) -> tuple[np.ndarray, np.ndarray]:
+            kind, _, view, raw = photos[index]
+            mask = refiner.refine(view, raw)
+            after, old = (_flatten(look.render(view, mask)) for look in looks[kind])
+            return old, after
+        for index, (kind, name, _, _) in enumerate(photos):
+            old, after = draw(index)
+            error = float(np.mean((after.astype(np.float32) - old.astype(np.float32)) ** 2))
+            scores[kind].append((99.0 if error == 0 else 10 * np.log10(255.0 ** 2 / error), name, index))
+        cells = []
+        for kind in ("own size", "720p"):
+            values = [v[0] for v in scores[kind]]
+            cells.append(f"{statistics.mean(values):15.1f} / {min(values):5.1f}")
+        worst = min(scores["own size"], key=lambda v: v[0])[1]
+        print(f"{r:<18}" + "".join(f"{c:>24}" for c in cells) + f"  {worst}")
+        if sheets:
+            _portrait_sheet(Path(sheets) / f"{r}.png", scores["own size"], draw)
+
+
+def _flatten(image: np.ndarray) -> np.ndarray:
+    """BGR as it is; BGRA over a grey checkerboard (what shows of a cut-out)."""
+    if image.shape[2] == 3:
+        return image
+    height, width = image.shape[:2]
+    board = ((np.indices((height, width)).sum(0) // 16) % 2 * 80 + 100).astype(np.float32)[..., None]
+    alpha = image[..., 3:4].astype(np.float32) / 255.0
+    return (image[..., :3] * alpha + board * (1.0 - alpha)).astype(np.uint8)
+
+
+def _portrait_sheet(path: Path, scores: list, draw) -> None:
+    """6 photos at 100%: the 3 furthest apart and 3 spread over the rest, before | after | |difference| x4
+    (``draw(index)``: the photo's before and after again)."""
+    import cv2
+    ranked = sorted(scores, key=lambda v: v[0])
+    picks = ranked[:3] + [ranked[i] for i in np.linspace(3, len(ranked) - 1, 3).astype(int)] if len(ranked) > 6 \
+        else ranked
+    rows = []
+    for score, name, index in picks:
+        old, after = draw(index)
+        difference = cv2.convertScaleAbs(cv2.absdiff(old, after), alpha=4.0)
+        row = np.hstack([old, after, difference])
+        cv2.putText(row, f"{name} {score:.1f} dB: before | after | diff x4", (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7,
+                    (0, 255, 255), 2)
+        rows.append(row)
+    width = max(row.shape[1] for row in rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.vstack([np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))) for row in rows]))
 
 
 def still_frames(view: np.ndarray, count: int, seed: int = 3) -> np.ndarray:

@@ -22,11 +22,11 @@ from ...graph.options import check_ranges
 from ..background_video import is_video_background
 from .assets import load_asset
 from .blend import mask_to_alpha
-from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, copy_outside
+from .box_blend import STRIP_ROWS, alpha_box, blend_in_box
 from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
-from .reduced import grow, reduced_size, shrink, shrink_alpha
+from .reduced import grow_cells, reduced_size, shrink, shrink_alpha
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
@@ -150,12 +150,25 @@ class DoubleExposure(Look):
             cv2.max(portrait, fill, dst=out)
         return exposed
 
-    def _silhouette(self, person_small: np.ndarray, height: int, width: int) -> np.ndarray:
+    def _silhouette(self, person_small: np.ndarray, height: int, width: int
+                    ) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+        """The feathered, faded silhouette (uint8, a scratch buffer valid inside the returned box, 0 outside it)
+        and its box (top, bottom, left, right; None: nobody). Brought up and faded inside the small
+        silhouette's own cells only: everywhere else the whole frame's upsampling would be 0."""
         small = person_small
         if self._feather_sigma > 0.3:
             small = cv2.GaussianBlur(small, (0, 0), self._feather_sigma)
-        alpha = grow(cv2.convertScaleAbs(small, alpha=255.0), height, width)
-        return cv2.multiply(alpha, self._fade, scale=_INV255, dst=self._scratch.get("alpha", (height, width)))
+        small = cv2.convertScaleAbs(small, alpha=255.0)
+        silhouette = self._scratch.get("alpha", (height, width))
+        cells = cv2.boundingRect(small)
+        if cells[2] == 0 or cells[3] == 0:
+            return silhouette, None
+        (top, bottom, left, right), view = grow_cells(small, height, width, cells, silhouette)
+        cv2.multiply(view, self._fade[top:bottom, left:right], scale=_INV255, dst=view)
+        box = alpha_box(view)
+        if box is None:
+            return silhouette, None
+        return silhouette, (box[0] + top, box[1] + top, box[2] + left, box[3] + left)
 
     def draw(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         kept = self._kept if self.same_mask and mask is not None else None
@@ -176,8 +189,7 @@ class DoubleExposure(Look):
             person_small = shrink_alpha(alpha, self._small)
             head_step = self._head_step(person_small)
             fill = self._fill_for(head_step, frame)
-            silhouette = self._silhouette(person_small, height, width)
-            box = alpha_box(silhouette)
+            silhouette, box = self._silhouette(person_small, height, width)
             estimate = weight = None
             if box is not None and self._edge_colour is not None:
                 edge = self._edge_colour
@@ -207,31 +219,36 @@ class DoubleExposure(Look):
             return blend_in_box(self._exposed(grey, fill, box), self._ground, silhouette, out, self._scratch,
                                 box=box)
         y0, y1, x0, x1 = box
-        copy_outside(out, self._ground, box)
-        # strip by strip: each strip's spread weights and products stay in the core's cache (box_blend.py)
-        spread = self._scratch.get("spread", (STRIP_ROWS,) + self._ground.shape[1:])[:, :x1 - x0]
-        part = self._scratch.get("part", (STRIP_ROWS,) + self._ground.shape[1:])[:, :x1 - x0]
+        np.copyto(out, self._ground)
+        # strip by strip: each strip's spread weights and products stay in the core's cache (box_blend.py), and
+        # each strip is worked across the silhouette's own extent only (where it is 0 both blends are the ground)
+        spread = self._scratch.get("spread", (STRIP_ROWS,) + self._ground.shape[1:])
+        part = self._scratch.get("part", (STRIP_ROWS,) + self._ground.shape[1:])
         for start in range(y0, y1, STRIP_ROWS):
             stop = min(y1, start + STRIP_ROWS)
-            rows, columns = slice(start, stop), slice(x0, x1)
+            left, _, span, _ = cv2.boundingRect(silhouette[start:stop, x0:x1])
+            if span == 0:
+                continue
+            rows, columns = slice(start, stop), slice(x0 + left, x0 + left + span)
             n = stop - start
+            spread_n, part_n = spread[:n, :span], part[:n, :span]
             strip = grey[rows, columns]
             cv2.LUT(strip, self._tone_lut, dst=strip)
             weight = silhouette[rows, columns]
             window, ground, layer = out[rows, columns], self._ground[rows, columns], fill[rows, columns]
-            weight3 = cv2.cvtColor(weight, cv2.COLOR_GRAY2BGR, dst=spread[:n])
+            weight3 = cv2.cvtColor(weight, cv2.COLOR_GRAY2BGR, dst=spread_n)
             if blend == "screen":
                 portrait = cv2.multiply(weight, cv2.bitwise_not(strip, dst=strip), scale=_INV255, dst=strip)
-                cv2.multiply(self._ground_room[rows, columns], weight3, scale=_INV255, dst=part[:n])
-                cv2.add(ground, part[:n], dst=window)
-                portrait3 = cv2.cvtColor(portrait, cv2.COLOR_GRAY2BGR, dst=spread[:n])
-                cv2.multiply(layer, portrait3, scale=_INV255, dst=part[:n])
-                cv2.subtract(window, part[:n], dst=window)
+                cv2.multiply(self._ground_room[rows, columns], weight3, scale=_INV255, dst=part_n)
+                cv2.add(ground, part_n, dst=window)
+                portrait3 = cv2.cvtColor(portrait, cv2.COLOR_GRAY2BGR, dst=spread_n)
+                cv2.multiply(layer, portrait3, scale=_INV255, dst=part_n)
+                cv2.subtract(window, part_n, dst=window)
             else:
                 portrait = cv2.multiply(weight, strip, scale=_INV255, dst=strip)
-                cv2.multiply(ground, weight3, scale=_INV255, dst=part[:n])
-                cv2.subtract(ground, part[:n], dst=window)
-                portrait3 = cv2.cvtColor(portrait, cv2.COLOR_GRAY2BGR, dst=spread[:n])
-                cv2.multiply(layer, portrait3, scale=_INV255, dst=part[:n])
-                cv2.add(window, part[:n], dst=window)
+                cv2.multiply(ground, weight3, scale=_INV255, dst=part_n)
+                cv2.subtract(ground, part_n, dst=window)
+                portrait3 = cv2.cvtColor(portrait, cv2.COLOR_GRAY2BGR, dst=spread_n)
+                cv2.multiply(layer, portrait3, scale=_INV255, dst=part_n)
+                cv2.add(window, part_n, dst=window)
         return out

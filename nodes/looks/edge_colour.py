@@ -73,8 +73,10 @@ class EdgeColour:
         sy, sx = top_small.shape[0] / self.height, top_small.shape[1] / self.width
         cx, cy = int(x * sx), int(y * sy)
         cells = (cx, cy, math.ceil((x + w) * sx) - cx, math.ceil((y + h) * sy) - cy)
-        box, _ = grow_cells(top_small, self.height, self.width, cells,
-                            self._scratch.get("edge.up", frame.shape))
+        (top, bottom, left, right), _ = grow_cells(top_small, self.height, self.width, cells,
+                                                   self._scratch.get("edge.up", frame.shape))
+        # blended inside the weight's box only (the grown cells reach past it, where the weight is 0)
+        box = (max(top, y), min(bottom, y + h), max(left, x), min(right, x + w))
         return blend_in_box(self._scratch.get("edge.up", frame.shape), frame, weight, out, self._scratch,
                             box=box, name="edge.box")
 
@@ -97,12 +99,19 @@ class EdgeColour:
             estimate, box, _ = kept
             return self.apply(frame, estimate, self._scratch.get("edge.weight", alpha.shape), box=box)
         estimate = self.estimate(shrink(frame, self.size), shrink_alpha(alpha, self.size))
-        weight = self.weight(alpha)
-        box = None
-        x, y, w, h = cv2.boundingRect(weight)
+        # the weight is worked out inside the person's box (and the rim's reach round it) only: it is 0 where
+        # alpha is, and the blend reads it inside its own box only (the buffer is stale elsewhere)
+        pad = math.ceil(NARROW_BOX_FRACTION * self.height) if rim else 0
+        ax, ay, aw, ah = cv2.boundingRect(alpha)
+        top, left = max(0, ay - pad), max(0, ax - pad)
+        bottom, right = min(self.height, ay + ah + pad), min(self.width, ax + aw + pad)
+        weight = self._scratch.get("edge.weight", alpha.shape)
+        region = (slice(top, bottom), slice(left, right))
+        x, y, w, h = cv2.boundingRect(self.weight(alpha[region], out=weight[region])) if aw and ah else (0, 0, 0, 0)
+        x, y = x + left, y + top
         if rim and w and h:
-            cv2.add(weight, cv2.compare(alpha, 0, cv2.CMP_EQ), dst=weight)   # alpha 0: the estimate's colour
-            pad = math.ceil(NARROW_BOX_FRACTION * self.height)
+            # alpha 0: the estimate's colour, in the weight's box and its reach (all inside the region)
+            cv2.add(weight[region], cv2.compare(alpha[region], 0, cv2.CMP_EQ), dst=weight[region])
             x0, y0 = max(0, x - pad), max(0, y - pad)
             box = (x0, y0, min(self.width, x + w + pad) - x0, min(self.height, y + h + pad) - y0)
         else:

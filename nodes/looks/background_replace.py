@@ -18,7 +18,7 @@ from ..background_video import is_video_background
 from ..light_wrap import LightWrap
 from .assets import load_asset
 from .blend import alpha_blend, mask_to_alpha
-from .box_blend import alpha_box, blend_in_box, grow_box, mix_in_box
+from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, grow_box, mix_in_box
 from .cutout import cut_out
 from .edge_colour import WORK_LONG_SIDE, EdgeColour
 from .grading import curve_lut, s_curve
@@ -212,7 +212,7 @@ class BackgroundReplace(Look):
         inside = alpha[y0:y1, x0:x1]
         behind = cv2.bitwise_not(inside, dst=boxed("pop.behind"))
         light = cv2.multiply(behind, grey[y0:y1, x0:x1], scale=_INV255, dst=boxed("pop.light"))
-        keep = inside
+        keep = inside if self._wrap is None else None
         if self._wrap is not None:
             glow = grow_box(self._wrap.glow(grey), *plane, box, self._scratch.get("pop.glow", plane))
             # the wrap's weight is reach * alpha (on the person only), and the person's share a of that
@@ -222,25 +222,41 @@ class BackgroundReplace(Look):
             cv2.multiply(wrapped, inside, dst=wrapped, scale=_INV255)
             keep = cv2.subtract(inside, wrapped, dst=boxed("pop.keep"))
             cv2.add(light, cv2.multiply(wrapped, glow, scale=_INV255, dst=wrapped), dst=light)
-        window = out[y0:y1, x0:x1]
-        keep3 = cv2.cvtColor(keep, cv2.COLOR_GRAY2BGR, dst=boxed("pop.keep3", frame.shape))
-        light3 = cv2.cvtColor(light, cv2.COLOR_GRAY2BGR, dst=boxed("pop.light3", frame.shape))
-        kept = cv2.multiply(frame[y0:y1, x0:x1], keep3, scale=_INV255, dst=window)
-        cv2.add(kept, light3, dst=window)
+        if keep is not None:   # the person's share is alpha itself: kept for a still scene's next frames
+            np.copyto(boxed("pop.keep"), keep)
+        self._pop_person(frame, out, box)
         return out
+
+    def _pop_person(self, frame: np.ndarray, out: np.ndarray, box: tuple[int, int, int, int]) -> None:
+        """``out`` = frame * keep + light inside ``box`` (keep, light, behind: the scratch buffers _colour_pop
+        made), strip by strip across the person's own extent (where alpha is 0 the light is the grey scene,
+        which ``out`` holds already)."""
+        y0, y1, x0, x1 = box
+        plane = frame.shape[:2]
+        keep, light, behind = (self._scratch.get(name, plane) for name in ("pop.keep", "pop.light", "pop.behind"))
+        spread = self._scratch.get("pop.spread", (STRIP_ROWS,) + frame.shape[1:])
+        present = self._scratch.get("pop.present", (STRIP_ROWS, frame.shape[1]))
+        for start in range(y0, y1, STRIP_ROWS):
+            stop = min(y1, start + STRIP_ROWS)
+            rows = stop - start
+            offset, _, width, _ = cv2.boundingRect(cv2.bitwise_not(behind[start:stop, x0:x1],
+                                                                   dst=present[:rows, :x1 - x0]))
+            if width == 0:
+                continue
+            columns = slice(x0 + offset, x0 + offset + width)
+            window = out[start:stop, columns]
+            keep3 = cv2.cvtColor(keep[start:stop, columns], cv2.COLOR_GRAY2BGR, dst=spread[:rows, :width])
+            cv2.multiply(frame[start:stop, columns], keep3, scale=_INV255, dst=window)
+            light3 = cv2.cvtColor(light[start:stop, columns], cv2.COLOR_GRAY2BGR, dst=spread[:rows, :width])
+            cv2.add(window, light3, dst=window)
 
     def _pop_again(self, frame: np.ndarray, box: tuple[int, int, int, int] | None,
                    scene: np.ndarray) -> np.ndarray:
         """A still scene's colour pop with the same mask: the grey scene and the light over the person
         (its wrap's glow) as the last frame made them, the person's own colour from this frame."""
         out = scene.copy()
-        if box is None:
-            return out
-        y0, y1, x0, x1 = box
-        window = out[y0:y1, x0:x1]
-        keep3 = self._scratch.get("pop.keep3", frame.shape)[y0:y1, x0:x1]
-        cv2.multiply(frame[y0:y1, x0:x1], keep3, scale=_INV255, dst=window)
-        cv2.add(window, self._scratch.get("pop.light3", frame.shape)[y0:y1, x0:x1], dst=window)
+        if box is not None:
+            self._pop_person(frame, out, box)
         return out
 
     def _video_plate(self, frame: np.ndarray) -> np.ndarray:

@@ -202,6 +202,10 @@ def quality(photo: str, recipes: list[str], sheet: str | None, count: int = 12) 
         print(f"sheet: {sheet} (per row: reused, fresh, |difference| x8)")
 
 
+#: the PSNR printed for identical renders (and the ceiling for any: above it the difference is a few pixels)
+PSNR_CAP = 99.0
+
+
 def compare_portraits(before: str, folder: str, recipes: list[str], sheets: str | None, limit: int | None) -> None:
     """PSNR of this tree's looks against ``before``'s on each photo of ``folder`` (see the docstring)."""
     import cv2
@@ -229,6 +233,7 @@ def compare_portraits(before: str, folder: str, recipes: list[str], sheets: str 
             photos.append((kind, path.stem, view, segmenter.run(segmenter.prepare(view))))
     print(f"PSNR dB of this tree's looks against {before}'s, {len(paths)} photos of {folder}, at their own size "
           "and as a 1280x720 crop; the same masks for both (this tree's model + the recipe's fringe)")
+    print(f"PSNR capped at {PSNR_CAP:.0f} (identical); the cut-out over a checkerboard")
     print(f"{'look':<18}" + "".join(f"{kind + ' mean / min':>24}" for kind in ("own size", "720p")) + "  worst")
     for r in recipes:
         recipe = load_recipe(r)
@@ -242,16 +247,23 @@ def compare_portraits(before: str, folder: str, recipes: list[str], sheets: str 
             mask = refiner.refine(view, raw)
             after, old = (_flatten(look.render(view, mask)) for look in looks[kind])
             return old, after
+        differing = {"own size": 0, "720p": 0}
+        furthest = 0
         for index, (kind, name, _, _) in enumerate(photos):
             old, after = draw(index)
-            error = float(np.mean((after.astype(np.float32) - old.astype(np.float32)) ** 2))
-            scores[kind].append((99.0 if error == 0 else 10 * np.log10(255.0 ** 2 / error), name, index))
+            difference = cv2.absdiff(after, old)
+            error = float(np.mean(difference.astype(np.float32) ** 2))
+            differing[kind] += error > 0
+            furthest = max(furthest, int(difference.max()))
+            scores[kind].append((PSNR_CAP if error == 0 else min(PSNR_CAP, 10 * np.log10(255.0 ** 2 / error)), name,
+                                 index))
         cells = []
         for kind in ("own size", "720p"):
             values = [v[0] for v in scores[kind]]
             cells.append(f"{statistics.mean(values):15.1f} / {min(values):5.1f}")
         worst = min(scores["own size"], key=lambda v: v[0])[1]
-        print(f"{r:<18}" + "".join(f"{c:>24}" for c in cells) + f"  {worst}")
+        print(f"{r:<18}" + "".join(f"{c:>24}" for c in cells) + f"  {worst}; photos not identical: "
+              f"{differing['own size']} / {differing['720p']}, largest difference {furthest} levels")
         if sheets:
             _portrait_sheet(Path(sheets) / f"{r}.png", scores["own size"], draw)
 

@@ -121,7 +121,7 @@ def test_masks_come_back_and_pair_with_their_own_frames(tmp_path, model_cache, t
     assert f"frames_written={FRAMES}" in summary_row(err_c, "output")
     assert not re.search(r"^from_phone_(?!segment_mask)", err_c, re.MULTILINE), err_c
 
-    run_graph(parse_graph(write_graph(tmp_path / "whole.toml", whole_out).read_text()))
+    whole_stats = run_graph(parse_graph(write_graph(tmp_path / "whole.toml", whole_out).read_text()))
     split, whole = read_outputs(split_out), read_outputs(whole_out)
     assert split[0].shape == (720, 1280, 3)
     # the reference can tell frames apart: a composite with a neighbour's frame and mask differs a lot
@@ -130,7 +130,9 @@ def test_masks_come_back_and_pair_with_their_own_frames(tmp_path, model_cache, t
         difference = np.abs(got - want)
         if mask_codec == "raw":
             # raw float32 masks over a local link are lossless: the same image as one process
-            assert difference.max() == 0, f"frame {i}"
+            assert difference.max() == 0, (f"frame {i}: max difference {difference.max()} over "
+                                           f"{np.count_nonzero(difference)} values; companion:\n{err_c}\n"
+                                           f"phone:\n{err_p}\none process:\n{whole_stats.summary()}")
         else:
             # mask8 rounds each mask value to 1/255 (error <= 1/510); through the guided fringe and the
             # blend (and the blur's background weights, taken from the 8-bit alpha) that moves an edge

@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
-from .blend import draw_over, mask_to_alpha
+from .blend import mask_to_alpha
+from .box_blend import blend_in_box
 from .look import Look
 from .reduced import grow, reduced_size, shrink
 from .scratch import Scratch
@@ -99,4 +100,6 @@ class PortraitBlur(Look):
             self._still_background = background.copy() if self.scene_still and alpha is not None else None
         if alpha is None:
             return background
-        return draw_over(frame, alpha, background, scratch=self._scratch)
+        # drawn over the background in place, inside the person's box only: outside it alpha is 0 (a
+        # head-and-shoulders box is about half a webcam frame; the blend is 4 frame passes)
+        return blend_in_box(frame, background, alpha, background, self._scratch, name="blur.blend")

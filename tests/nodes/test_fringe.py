@@ -19,7 +19,7 @@ from portraitflow.graph.errors import ConfigError, ContractError
 from portraitflow.graph.testing import NodeStepper, make_node, packets, run_node
 from portraitflow.nodes.default_chain import refine_still
 from portraitflow.nodes.fringe import EdgeRefiner, Fringe, FringeOptions
-from portraitflow.nodes.guided_upsample import bilinear_upsample
+from portraitflow.nodes.guided_upsample import GuidedUpsampler, bilinear_upsample, blur_in_place
 from portraitflow.nodes.light_wrap import light_wrap
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mediapipe_parity"
@@ -125,6 +125,34 @@ def test_feather_widens_the_soft_band(astronaut):
     soft = EdgeRefiner(FringeOptions(feather=6.0)).refine(photo, model_mask)
     assert soft_pixels(soft) > 1.5 * soft_pixels(sharp)
     assert metrics.iou(soft, sharp) > 0.97          # softer, not moved
+
+
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+def test_the_feather_folded_into_the_guide_is_the_plain_feather_within_tolerance(name):
+    """feather 1 (the recipes') is folded into the guided apply: blur(a*I + b) ~ a*blur(I) + b, clipped after
+    the blur instead of before. On the photo and its pasted composite it must stay close to the plain
+    feather (the guided result clipped, then blurred), and closer to it than no feather at all."""
+    photo, masks = load(name)
+    model_mask = masks[f"{PHOTOS[name]}__modelsize"]
+    for frame in (photo, composite_case(name)[0]):
+        folded = EdgeRefiner(FringeOptions(feather=1.0)).refine(frame, model_mask)
+        unfeathered = GuidedUpsampler()(frame, model_mask)
+        plain = blur_in_place(unfeathered.copy(), 0.5)
+        assert folded.dtype == np.float32 and 0.0 <= folded.min() and folded.max() <= 1.0
+        off, unblurred = np.abs(folded - plain), np.abs(unfeathered - plain)
+        assert off.mean() < 1e-3 and np.count_nonzero(off > 0.05) < 0.002 * off.size and off.max() < 0.25, \
+            f"{name}: mean {off.mean():.2e}, >0.05 on {np.count_nonzero(off > 0.05)} px, max {off.max():.3f}"
+        assert off.mean() < 0.8 * unblurred.mean(), "the folded feather must soften like a feather"
+
+
+def test_a_wide_feather_or_a_spread_is_the_plain_blur_of_the_clipped_mask(astronaut):
+    photo, model_mask = astronaut
+    plain = blur_in_place(GuidedUpsampler()(photo, model_mask), 3.0)
+    assert np.array_equal(EdgeRefiner(FringeOptions(feather=6.0)).refine(photo, model_mask), plain)
+    grown = cv2.dilate(GuidedUpsampler()(photo, model_mask), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)),
+                       borderType=cv2.BORDER_REPLICATE)
+    assert np.array_equal(EdgeRefiner(FringeOptions(feather=1.0, spread=4.0)).refine(photo, model_mask),
+                          blur_in_place(grown, 0.5))
 
 
 @pytest.mark.parametrize("style", ["glow", "spray", "halftone"])

@@ -18,8 +18,6 @@ _INV255 = 1.0 / 255.0
 def copy_outside(out: np.ndarray, source: np.ndarray, box: tuple[int, int, int, int] | None) -> None:
     """``source`` into ``out`` everywhere but ``box`` (which the caller writes): memory, not arithmetic, is
     what a frame-size pass costs here, so the box is not written twice."""
-    if out is source:   # drawing over the bottom layer in place: outside the box it is already the result
-        return
     if box is None:
         np.copyto(out, source)
         return
@@ -42,7 +40,7 @@ def blend_in_box(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, out: np
     """``out`` = top * w + bottom * (1 - a) for uint8 layers (BGR or grey), uint8 HxW ``alpha``; w = ``top_weight``
     when given (a poster's vignette folded into the person's share), else alpha. ``box``: alpha_box(alpha)
     when the caller has it; ``name``: its buffers' names in ``scratch``. Returns ``out`` (which may not be
-    ``top``, but may be ``bottom``: drawn over in place, nothing outside the box is touched)."""
+    ``top``)."""
     if box is None:
         box = alpha_box(alpha)
     copy_outside(out, bottom, box)

@@ -16,8 +16,7 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
-from .blend import mask_to_alpha
-from .box_blend import blend_in_box
+from .blend import draw_over, mask_to_alpha
 from .look import Look
 from .reduced import grow, reduced_size, shrink
 from .scratch import Scratch
@@ -100,6 +99,6 @@ class PortraitBlur(Look):
             self._still_background = background.copy() if self.scene_still and alpha is not None else None
         if alpha is None:
             return background
-        # drawn over the background in place, inside the person's box only: outside it alpha is 0 (a
-        # head-and-shoulders box is about half a webcam frame; the blend is 4 frame passes)
-        return blend_in_box(frame, background, alpha, background, self._scratch, name="blur.blend")
+        # over the whole frame: blending inside the person's box only (box_blend.py) was slower here, 1.53
+        # against 0.91 ms with its box (numpy, 0.21 ms; cv2.boundingRect 0.24-0.38) for a 62% box
+        return draw_over(frame, alpha, background, scratch=self._scratch)

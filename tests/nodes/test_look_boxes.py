@@ -99,20 +99,6 @@ def test_the_boxed_blends_are_the_plain_blend() -> None:
     assert np.array_equal(mixed[alpha == 0], bottom[alpha == 0])
 
 
-def test_a_box_blend_drawn_over_the_bottom_in_place_is_the_plain_blend_and_exact_at_0_and_255() -> None:
-    """The blur look draws the person over its background in place, inside the box only."""
-    photo = cv2.imread(str(PARITY / "astronaut_in_coffee_1280x720.png"))
-    background = cv2.GaussianBlur(photo, (0, 0), 9.0)
-    alpha = cv2.convertScaleAbs(person(720, 1280, 0.55), alpha=255.0)
-    expected = alpha_blend(photo, background, alpha)
-    canvas = background.copy()
-    out = blend_in_box(photo, canvas, alpha, canvas, Scratch())
-    assert out is canvas and np.array_equal(canvas, expected)
-    assert np.array_equal(canvas[alpha == 0], background[alpha == 0])
-    assert np.array_equal(canvas[alpha == 255], photo[alpha == 255])
-    assert 0 < np.count_nonzero(alpha == 255) and 0 < np.count_nonzero((alpha > 0) & (alpha < 255))
-
-
 def test_edge_colour_changes_only_the_soft_edge() -> None:
     """Solid person and empty background keep the frame's own pixels; the soft edge over a bright wall gets
     darker (the wall's light taken out of the person's colour); with ``rim`` the pixels just outside the

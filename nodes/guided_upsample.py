@@ -182,19 +182,69 @@ class GuidedUpsampler:
         assert self._a_full is not None and self._guide_f is not None and self._grey is not None
         if out is None:
             out = np.empty((h, w), np.float32)
-        # b grown straight into the result: no frame-size b
-        cv2.resize(mean_b, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
-        cv2.resize(mean_a, (w, h), dst=self._a_full, interpolation=cv2.INTER_LINEAR)
+        box = live_box(mean_a, mean_b, h, w)
+        if box is None:                 # no grid cell can reach 1e-3 anywhere: nobody in the frame
+            out.fill(0.0)
+            return out
+        (cy0, cy1, cx0, cx1), (top, bottom, left, right) = box
+        if (top, bottom, left, right) != (0, h, 0, w):
+            # outside the box every pixel's four grid cells are dead: q < 1e-3 there, 0 in the 8-bit alpha
+            # either way, so it is 0 here and the frame passes below cover the box only (the person's
+            # outline: about 60% of a head-and-shoulders frame)
+            out[:top].fill(0.0)
+            out[bottom:].fill(0.0)
+            out[top:bottom, :left].fill(0.0)
+            out[top:bottom, right:].fill(0.0)
+        size = (right - left, bottom - top)
+        q = out[top:bottom, left:right]
+        a_full, grey = self._a_full[top:bottom, left:right], self._grey[top:bottom, left:right]
+        # b grown straight into the result (no frame-size b); a crop of whole grid periods samples where the
+        # whole frame's resize does, and its edge cells (clamped) are dead cells of the margin
+        cv2.resize(mean_b[cy0:cy1, cx0:cx1], size, dst=q, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(mean_a[cy0:cy1, cx0:cx1], size, dst=a_full, interpolation=cv2.INTER_LINEAR)
         if feather_sigma > 0:
             kernel = feather_kernel(feather_sigma)
-            cv2.sepFilter2D(self._grey, cv2.CV_32F, kernel, kernel, dst=self._guide_f,
-                            borderType=cv2.BORDER_REPLICATE)
-            cv2.accumulateProduct(self._a_full, self._guide_f, out)   # out += a * blur(I): one pass
+            guide = self._guide_f[top:bottom, left:right]
+            cv2.sepFilter2D(grey, cv2.CV_32F, kernel, kernel, dst=guide, borderType=cv2.BORDER_REPLICATE)
+            cv2.accumulateProduct(a_full, guide, q)   # q += a * blur(I): one pass
         else:
-            cv2.multiply(self._a_full, self._grey, dst=self._a_full, dtype=cv2.CV_32F)
-            cv2.add(out, self._a_full, dst=out)
-        np.clip(out, 0.0, 1.0, out=out)
+            cv2.multiply(a_full, grey, dst=a_full, dtype=cv2.CV_32F)
+            cv2.add(q, a_full, dst=q)
+        # the clip, by OpenCV (numpy's clip on a strided view is 1.6x slower): min(q, 1), then max(q, 0)
+        cv2.threshold(q, 1.0, 1.0, cv2.THRESH_TRUNC, dst=q)
+        cv2.threshold(q, 0.0, 0.0, cv2.THRESH_TOZERO, dst=q)
         return out
+
+
+#: a grid cell is live when q = a * I + b can reach this much on any pixel it touches (a scaled per grey
+#: level, I <= 255): twice it, two cells' worth, is still under half a level of the 8-bit alpha
+LIVE_FLOOR = 5e-4
+
+
+def live_box(mean_a: np.ndarray, mean_b: np.ndarray, height: int,
+             width: int) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
+    """The grid cells (y0, y1, x0, x1) and the frame's pixel box (top, bottom, left, right) that hold every
+    live cell with two cells of margin (one: a pixel interpolates its cell's neighbours; one more: the
+    crop's own edge is clamped), widened to whole periods of grid and frame so that a crop's resize samples
+    exactly where the whole frame's does; None when no cell is live."""
+    bound = cv2.absdiff(mean_a, 0.0)
+    cv2.scaleAdd(bound, 255.0, cv2.absdiff(mean_b, 0.0), dst=bound)
+    live = (bound >= LIVE_FLOOR).view(np.uint8)
+    x, y, w, h = cv2.boundingRect(live)
+    if w == 0 or h == 0:
+        return None
+    lh, lw = mean_a.shape
+    cx0, cx1, left, right = _whole_periods(x - 2, x + w + 2, lw, width)
+    cy0, cy1, top, bottom = _whole_periods(y - 2, y + h + 2, lh, height)
+    return (cy0, cy1, cx0, cx1), (top, bottom, left, right)
+
+
+def _whole_periods(start: int, stop: int, cells: int, pixels: int) -> tuple[int, int, int, int]:
+    """[start, stop) grid cells widened to whole periods of cells/pixels, and the same span in pixels."""
+    period = cells // math.gcd(cells, pixels)
+    start = max(0, start) // period * period
+    stop = min(cells, -(-stop // period) * period)
+    return start, stop, start * pixels // cells, stop * pixels // cells
 
 
 def feather_kernel(sigma: float) -> np.ndarray:

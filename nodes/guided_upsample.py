@@ -4,10 +4,10 @@ Not for: styling the edge (nodes/fringe_styles.py) or graph wiring (nodes/fringe
 
 The "fast guided filter" (He & Sun, 2015): the linear coefficients a, b of q = a * I + b are fitted on a
 downscaled grey guide, smoothed, upsampled bilinearly and applied on the full-resolution grey guide
-(with b anchored on the mask itself, see coefficients()). The
-only full-resolution work is a grey conversion, two bilinear resizes and one multiply-add (a feather
-folded into the guide); everything
-else runs on a grid about 320 px wide (a full-resolution guided filter costs 63 ms at 720p).
+(with b anchored on the mask itself, see coefficients()). The only full-resolution work is a grey
+conversion, two bilinear resizes, one multiply-add (a small feather folded into the guide) and the clip,
+and all but the grey conversion run inside the box of grid cells that can reach the alpha (live_box());
+everything else runs on a grid about 320 px wide (a full-resolution guided filter costs 63 ms at 720p).
 """
 from __future__ import annotations
 

@@ -4,14 +4,11 @@ Not for: styling the edge (nodes/fringe_styles.py) or graph wiring (nodes/fringe
 
 The "fast guided filter" (He & Sun, 2015): the linear coefficients a, b of q = a * I + b are fitted on a
 downscaled grey guide, smoothed, upsampled bilinearly and applied on the full-resolution grey guide
-(with b anchored on the mask itself, see coefficients()). The only full-resolution work is a grey
-conversion, two bilinear resizes, one multiply-add (a small feather folded into the guide) and the clip,
-and all but the grey conversion run inside the box of grid cells that can reach the alpha (live_box());
-everything else runs on a grid about 320 px wide (a full-resolution guided filter costs 63 ms at 720p).
+(with b anchored on the mask itself, see coefficients()). The
+only full-resolution work is a grey conversion, two bilinear resizes and one multiply-add; everything
+else runs on a grid about 320 px wide (a full-resolution guided filter costs 63 ms at 720p).
 """
 from __future__ import annotations
-
-import math
 
 import cv2
 import numpy as np
@@ -61,7 +58,6 @@ class GuidedUpsampler:
         self.guide = guide
         self._grey: np.ndarray | None = None
         self._a_full: np.ndarray | None = None
-        self._guide_f: np.ndarray | None = None
 
     def low_size(self, frame_h: int, frame_w: int) -> tuple[int, int]:
         """(width, height) of the grid the coefficients are fitted on."""
@@ -75,7 +71,6 @@ class GuidedUpsampler:
         if self._grey is None or self._grey.shape != (h, w):
             self._grey = np.empty((h, w), np.uint8)
             self._a_full = np.empty((h, w), np.float32)
-            self._guide_f = np.empty((h, w), np.float32)   # the feathered guide (feather_sigma > 0)
         code = cv2.COLOR_BGR2GRAY if frame_bgr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
         cv2.cvtColor(frame_bgr, code, dst=self._grey)
         lw, lh = self.low_size(h, w)
@@ -162,103 +157,23 @@ class GuidedUpsampler:
         np.clip(q, 0.0, 1.0, out=q)
         return q
 
-    def __call__(self, frame_bgr: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None,
-                 feather_sigma: float = 0.0) -> np.ndarray:
-        """The mask at frame resolution, float32 in [0, 1]. ``out`` (float32 HxW) is written if given.
-
-        ``feather_sigma`` > 0: the result as if Gaussian-blurred by that sigma (frame px), folded into the
-        guide: q = a_up * I + b_up with a_up, b_up bilinear from a grid 4x coarser (smooth at a feather's
-        scale), so blur(q) ~ a_up * blur(I) + b_up; the grey guide is blurred into a float guide (one pass
-        that the multiply needed as a conversion anyway) instead of a float blur of the result (one frame
-        pass fewer), and the clip comes after the blur instead of before it (tests/nodes/test_fringe.py
-        bounds the difference on real frames)."""
+    def __call__(self, frame_bgr: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The mask at frame resolution, float32 in [0, 1]. ``out`` (float32 HxW) is written if given."""
         if self.guide == "colour":
-            q = self._colour_upsample(frame_bgr, mask, out)
-            if feather_sigma > 0:
-                blur_in_place(q, feather_sigma)
-            return q
+            return self._colour_upsample(frame_bgr, mask, out)
         mean_a, mean_b, _ = self.coefficients(frame_bgr, mask)
         h, w = frame_bgr.shape[:2]
-        assert self._a_full is not None and self._guide_f is not None and self._grey is not None
+        assert self._a_full is not None and self._grey is not None
         if out is None:
             out = np.empty((h, w), np.float32)
-        box = live_box(mean_a, mean_b, h, w)
-        if box is None:                 # no grid cell can reach 1e-3 anywhere: nobody in the frame
-            out.fill(0.0)
-            return out
-        (cy0, cy1, cx0, cx1), (top, bottom, left, right) = box
-        if (top, bottom, left, right) != (0, h, 0, w):
-            # outside the box every pixel's four grid cells are dead: q < 1e-3 there, 0 in the 8-bit alpha
-            # either way, so it is 0 here and the frame passes below cover the box only (the person's
-            # outline: about 60% of a head-and-shoulders frame)
-            out[:top].fill(0.0)
-            out[bottom:].fill(0.0)
-            out[top:bottom, :left].fill(0.0)
-            out[top:bottom, right:].fill(0.0)
-        size = (right - left, bottom - top)
-        q = out[top:bottom, left:right]
-        a_full, grey = self._a_full[top:bottom, left:right], self._grey[top:bottom, left:right]
-        # b grown straight into the result (no frame-size b); a crop of whole grid periods samples where the
-        # whole frame's resize does, and its edge cells (clamped) are dead cells of the margin
-        cv2.resize(mean_b[cy0:cy1, cx0:cx1], size, dst=q, interpolation=cv2.INTER_LINEAR)
-        cv2.resize(mean_a[cy0:cy1, cx0:cx1], size, dst=a_full, interpolation=cv2.INTER_LINEAR)
-        if feather_sigma > 0:
-            kernel = feather_kernel(feather_sigma)
-            guide = self._guide_f[top:bottom, left:right]
-            cv2.sepFilter2D(grey, cv2.CV_32F, kernel, kernel, dst=guide, borderType=cv2.BORDER_REPLICATE)
-            cv2.accumulateProduct(a_full, guide, q)   # q += a * blur(I): one pass
-        else:
-            cv2.multiply(a_full, grey, dst=a_full, dtype=cv2.CV_32F)
-            cv2.add(q, a_full, dst=q)
-        # the clip, by OpenCV (numpy's clip on a strided view is 1.6x slower): min(q, 1), then max(q, 0)
-        cv2.threshold(q, 1.0, 1.0, cv2.THRESH_TRUNC, dst=q)
-        cv2.threshold(q, 0.0, 0.0, cv2.THRESH_TOZERO, dst=q)
+        # b grown straight into the result and a * I made in a's own buffer: one frame-size float buffer
+        # fewer than a separate b, the same pixels
+        cv2.resize(mean_b, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(mean_a, (w, h), dst=self._a_full, interpolation=cv2.INTER_LINEAR)
+        cv2.multiply(self._a_full, self._grey, dst=self._a_full, dtype=cv2.CV_32F)
+        cv2.add(out, self._a_full, dst=out)
+        np.clip(out, 0.0, 1.0, out=out)
         return out
-
-
-#: a grid cell is live when q = a * I + b can reach this much on any pixel it touches (a scaled per grey
-#: level, I <= 255): twice it, two cells' worth, is still under half a level of the 8-bit alpha
-LIVE_FLOOR = 5e-4
-
-
-def live_box(mean_a: np.ndarray, mean_b: np.ndarray, height: int,
-             width: int) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
-    """The grid cells (y0, y1, x0, x1) and the frame's pixel box (top, bottom, left, right) that hold every
-    live cell with two cells of margin (one: a pixel interpolates its cell's neighbours; one more: the
-    crop's own edge is clamped), widened to whole periods of grid and frame so that a crop's resize samples
-    exactly where the whole frame's does; None when no cell is live."""
-    bound = cv2.absdiff(mean_a, 0.0)
-    cv2.scaleAdd(bound, 255.0, cv2.absdiff(mean_b, 0.0), dst=bound)
-    live = (bound >= LIVE_FLOOR).view(np.uint8)
-    x, y, w, h = cv2.boundingRect(live)
-    if w == 0 or h == 0:
-        return None
-    lh, lw = mean_a.shape
-    cx0, cx1, left, right = _whole_periods(x - 2, x + w + 2, lw, width)
-    cy0, cy1, top, bottom = _whole_periods(y - 2, y + h + 2, lh, height)
-    return (cy0, cy1, cx0, cx1), (top, bottom, left, right)
-
-
-def _whole_periods(start: int, stop: int, cells: int, pixels: int) -> tuple[int, int, int, int]:
-    """[start, stop) grid cells widened to whole periods of cells/pixels, and the same span in pixels."""
-    period = cells // math.gcd(cells, pixels)
-    start = max(0, start) // period * period
-    stop = min(cells, -(-stop // period) * period)
-    return start, stop, start * pixels // cells, stop * pixels // cells
-
-
-def feather_kernel(sigma: float) -> np.ndarray:
-    """The 1-D Gaussian (float32) of a feather: taps out to 3 sigma, to the nearest tap (OpenCV's own float
-    default is 4 sigma: 5 taps instead of 3 at the recipes' feather 1; the dropped tail is under 0.1% of the
-    kernel, the mask moves by at most 0.001)."""
-    radius = max(1, math.ceil(3.0 * sigma - 0.5))
-    return cv2.getGaussianKernel(2 * radius + 1, sigma, ktype=cv2.CV_32F)
-
-
-def blur_in_place(mask: np.ndarray, sigma: float) -> np.ndarray:
-    """A float32 mask Gaussian-blurred by ``sigma`` px in place (no second frame-size mask)."""
-    kernel = feather_kernel(sigma)
-    return cv2.sepFilter2D(mask, -1, kernel, kernel, dst=mask, borderType=cv2.BORDER_REPLICATE)
 
 
 def bilinear_upsample(mask: np.ndarray, frame_h: int, frame_w: int) -> np.ndarray:

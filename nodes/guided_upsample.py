@@ -58,7 +58,6 @@ class GuidedUpsampler:
         self.guide = guide
         self._grey: np.ndarray | None = None
         self._a_full: np.ndarray | None = None
-        self._b_full: np.ndarray | None = None
 
     def low_size(self, frame_h: int, frame_w: int) -> tuple[int, int]:
         """(width, height) of the grid the coefficients are fitted on."""
@@ -72,7 +71,6 @@ class GuidedUpsampler:
         if self._grey is None or self._grey.shape != (h, w):
             self._grey = np.empty((h, w), np.uint8)
             self._a_full = np.empty((h, w), np.float32)
-            self._b_full = np.empty((h, w), np.float32)
         code = cv2.COLOR_BGR2GRAY if frame_bgr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
         cv2.cvtColor(frame_bgr, code, dst=self._grey)
         lw, lh = self.low_size(h, w)
@@ -165,13 +163,15 @@ class GuidedUpsampler:
             return self._colour_upsample(frame_bgr, mask, out)
         mean_a, mean_b, _ = self.coefficients(frame_bgr, mask)
         h, w = frame_bgr.shape[:2]
-        assert self._a_full is not None and self._b_full is not None and self._grey is not None
-        cv2.resize(mean_a, (w, h), dst=self._a_full, interpolation=cv2.INTER_LINEAR)
-        cv2.resize(mean_b, (w, h), dst=self._b_full, interpolation=cv2.INTER_LINEAR)
+        assert self._a_full is not None and self._grey is not None
         if out is None:
             out = np.empty((h, w), np.float32)
-        cv2.multiply(self._a_full, self._grey, dst=out, dtype=cv2.CV_32F)
-        cv2.add(out, self._b_full, dst=out)
+        # b grown straight into the result and a * I made in a's own buffer: one frame-size float buffer
+        # fewer than a separate b, the same pixels
+        cv2.resize(mean_b, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(mean_a, (w, h), dst=self._a_full, interpolation=cv2.INTER_LINEAR)
+        cv2.multiply(self._a_full, self._grey, dst=self._a_full, dtype=cv2.CV_32F)
+        cv2.add(out, self._a_full, dst=out)
         np.clip(out, 0.0, 1.0, out=out)
         return out
 

@@ -56,6 +56,7 @@ def test_the_blend_matches_the_formula_wherever_the_band_is(size) -> None:
 
 def test_in_place_into_the_bottom_and_over_the_top_itself() -> None:
     top, bottom, alpha = real_layers()
+    kept_alpha = alpha.copy()
     expected = alpha_blend(top, bottom, alpha)
     canvas = bottom.copy()
     assert draw_over(top, alpha, canvas) is canvas and np.array_equal(canvas, expected)
@@ -64,11 +65,15 @@ def test_in_place_into_the_bottom_and_over_the_top_itself() -> None:
     over_top = top.copy()
     assert np.array_equal(alpha_blend(over_top, bottom, alpha, out=over_top), expected)
     assert np.array_equal(top, real_layers()[0]) and np.array_equal(bottom, real_layers()[1])  # inputs kept
+    assert np.array_equal(alpha, kept_alpha)
 
 
 def test_one_channel_layers() -> None:
     top, bottom, alpha = real_layers(90, 160)
     grey_top, grey_bottom = cv2.cvtColor(top, cv2.COLOR_BGR2GRAY), cv2.cvtColor(bottom, cv2.COLOR_BGR2GRAY)
+    kept_alpha = alpha.copy()
     out = alpha_blend(grey_top, grey_bottom, alpha)
-    assert out.shape == alpha.shape
+    assert out.shape == alpha.shape and np.array_equal(alpha, kept_alpha)
+    assert np.array_equal(out[alpha == 255], grey_top[alpha == 255])
+    assert np.array_equal(out[alpha == 0], grey_bottom[alpha == 0])
     assert np.abs(out.astype(np.float32) - reference(grey_top, grey_bottom, alpha)).max() <= 1.0

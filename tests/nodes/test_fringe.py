@@ -19,7 +19,7 @@ from portraitflow.graph.errors import ConfigError, ContractError
 from portraitflow.graph.testing import NodeStepper, make_node, packets, run_node
 from portraitflow.nodes.default_chain import refine_still
 from portraitflow.nodes.fringe import EdgeRefiner, Fringe, FringeOptions
-from portraitflow.nodes.guided_upsample import bilinear_upsample
+from portraitflow.nodes.guided_upsample import GuidedUpsampler, bilinear_upsample
 from portraitflow.nodes.light_wrap import light_wrap
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mediapipe_parity"
@@ -64,6 +64,22 @@ def test_fringe_beats_bilinear_boundary_f_on_mediapipe_masks_on_average():
         raws.append(metrics.boundary_f(bilinear_upsample(model_size, h, w), true_mask))
         fringes.append(metrics.boundary_f(refine_still(frame, model_size), true_mask))
     assert np.mean(fringes) > np.mean(raws) + 0.01, f"fringe {fringes} vs bilinear {raws}"
+
+
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+def test_the_guided_apply_is_the_fast_guided_filter_formula(name):
+    """b is grown straight into the result and a * I made in a's buffer: still exactly clip(a_up * I + b_up)
+    of the grid's coefficients, at the photo's size and others, and frame after frame on reused buffers."""
+    photo, masks = load(name)
+    model_mask = masks[f"{PHOTOS[name]}__modelsize"]
+    upsampler = GuidedUpsampler()
+    for frame in (photo, composite_case(name)[0], cv2.resize(photo, (600, 800)), photo):
+        h, w = frame.shape[:2]
+        got = upsampler(frame, model_mask)
+        mean_a, mean_b, _ = upsampler.coefficients(frame, model_mask)
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        whole = np.clip(cv2.resize(mean_a, (w, h)) * grey + cv2.resize(mean_b, (w, h)), 0.0, 1.0)
+        assert got.dtype == np.float32 and np.allclose(got, whole, rtol=0, atol=1e-6), f"{name} at {w}x{h}"
 
 
 def test_node_emits_a_frame_size_mask_with_the_frame_timestamp_and_keeps_inputs(astronaut):

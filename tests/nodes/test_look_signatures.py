@@ -15,6 +15,7 @@ import pytest
 
 from portraitflow.nodes.looks.catalogue import make_look
 from portraitflow.nodes.looks.portrait_blur import lens_kernel
+from portraitflow.nodes.shared_shrink import shrink_twice_then_area
 from portraitflow.recipes.still import contact_sheet
 
 from support.paths import PARITY
@@ -104,6 +105,24 @@ def test_bokeh_of_a_point_light_falls_off_without_rings() -> None:
     profile = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)[180, 320:].astype(np.int16)
     assert profile[0] > profile[-1] + 20                  # the light blooms
     assert np.all(np.diff(profile[:80]) <= 1)             # and falls off monotonically: no ring
+
+
+def test_the_blur_is_the_same_whether_or_not_the_chain_made_the_small_copy_first() -> None:
+    """The blur's working grid comes from the frame's shared small copy (nodes/shared_shrink.py) that the
+    segment and smooth nodes make for the same frame: a hit in that cache must give the very pixels a miss
+    does, so the output never depends on which thread got there first."""
+    photo = cv2.imread(str(PARITY / "astronaut_in_coffee_1280x720.png"))
+    mask = np.load(PARITY / "astronaut_in_coffee_1280x720.mediapipe_masks.npz")["selfie_segmentation_landscape__full"]
+    mask = cv2.resize(mask, (1280, 720))
+    first = photo.copy()
+    missed = make_look("blur").render(first, mask)
+    second = photo.copy()
+    shrink_twice_then_area(second, (256, 144))   # what the smooth node makes for its flow
+    hit = make_look("blur").render(second, mask)
+    assert np.array_equal(hit, missed)
+    background = mask < 0.01
+    assert np.abs(hit.astype(np.int16) - photo)[background].mean() > 3.0   # and blurred the background
+    assert np.array_equal(hit[mask > 0.999], photo[mask > 0.999])             # not the person
 
 
 @pytest.mark.parametrize("height, width", [(720, 1280), (1440, 2560), (800, 600)])

@@ -22,12 +22,15 @@ What a carried gate does:
   patch appeared that only a fresh gate can judge;
 - or when it cuts more than ``tolerance`` of the person's mass beyond what the fresh gate cut;
 - or when more than ``SCENE_CHANGE`` of the mask's pixels changed (by > ``MASK_CHANGE``): a new scene.
-Measured (bench/quality.py, "moving portraits" and "gate carry"): on 120 dev portraits moved by the
-sample's camera, MAD against the truth is that of a fresh gate every frame, with the gate model on ~1/5
-of the frames. Tried and dropped: shifting the old gate by the mask's translation (moment centroids,
+How long a gate is carried is earned: each fresh gate measures how far the one before it had drifted
+(MAD of the gated mask). In a new scene the gate model runs on two frames in a row, then gates are
+carried 1, 3, then up to gate_every - 1 frames while fresh ones keep agreeing (< ``STABLE``), and half as
+long again after one disagreed (> ``UNSTABLE``): where the gate model flips on a patch (a cup beside
+the person, a cluttered shelf), a wrong gate is not held for 7 frames.
+Measured: bench/quality.py ("moving portraits": truth; "gate carry": the sample and dev clips). Tried and dropped: shifting the old gate by the mask's translation (moment centroids,
 phase correlation: the masks change shape more than they slide, it brought no frame closer to a fresh
-gate); halving the carry after a fresh gate disagreed with the last one, refreshing on changes under
-the open gate, and carrying the minimum of the last two gates (each cost gate runs or truth MAD).
+gate); refreshing on changes under the open gate, and carrying the minimum of the last two gates (each
+cost gate runs or truth MAD).
 """
 from __future__ import annotations
 
@@ -48,6 +51,10 @@ PERSON, BACKGROUND = 0.75, 0.25
 NEW_CUT_DIVISOR = 20.0
 #: the share of the mask's pixels that may change before the scene counts as new
 SCENE_CHANGE = 0.2
+#: each fresh gate says how far the carried one had drifted (MAD of the gated mask, thousandths): past
+#: UNSTABLE the gate model is unsure of this scene (it flips on a patch) and gates are carried half as
+#: long; below STABLE one frame longer again, up to gate_every
+UNSTABLE, STABLE = 20.0, 10.0
 
 
 def cut_share(mask: np.ndarray, gated: np.ndarray) -> float:
@@ -68,11 +75,16 @@ class GateCarry:
 
     tolerance: the share of the person's mass a carried gate may cut beyond what the fresh gate cut
     (and, divided by NEW_CUT_DIVISOR, the share of the mask's pixels newly reached by the person that
-    it may cut). reach_px: see REACH_PX (0: a carried gate never grows).
+    it may cut). longest: the most frames a gate is carried (the segmenter's gate_every - 1).
+    reach_px: see REACH_PX (0: a carried gate never grows).
     """
 
-    def __init__(self, tolerance: float, reach_px: int = REACH_PX):
+    def __init__(self, tolerance: float, longest: int, reach_px: int = REACH_PX):
         self.tolerance = tolerance
+        self.longest = longest                   # the most frames a gate is carried (gate_every - 1)
+        self.limit = 0                           # the most frames it is carried in this scene now
+        self._new_scene = False
+        self.drift = 0.0                         # the last carried gate against the fresh one after it
         self.key: object = None                  # what the gate was made for (gate model, frame size)
         self.frames_since = 0                    # frames gated by the carried gate since it was made
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach_px + 1,) * 2) \
@@ -84,6 +96,17 @@ class GateCarry:
 
     def made(self, key: object, gate: np.ndarray, primary: np.ndarray, gated: np.ndarray) -> None:
         """A fresh gate (on the primary's grid) was made for ``primary``; ``gated`` = primary * gate."""
+        if key == self.key and self._gate is not None and self._gate.shape == gate.shape and not self._new_scene:
+            # how far the old gate was from this fresh one, where the primary sees the person
+            self.drift = 1000.0 * cv2.norm(cv2.multiply(primary, cv2.absdiff(self._gate, gate)),
+                                           cv2.NORM_L1) / primary.size
+            if self.drift > UNSTABLE:
+                self.limit //= 2
+            elif self.drift < STABLE:
+                self.limit = min(self.longest, 2 * self.limit + 1)
+        else:   # a new scene: gates are carried once fresh ones have agreed (1, then 3, then 7 frames)
+            self.limit, self.drift = 0, 0.0
+        self._new_scene = False
         self.key, self._gate, self._primary = key, gate, primary
         self._reach = None if self._kernel is None else cv2.dilate(
             (gate >= OPEN).view(np.uint8), self._kernel, borderType=cv2.BORDER_REPLICATE).astype(np.float32)
@@ -93,9 +116,10 @@ class GateCarry:
     def carried(self, key: object, primary: np.ndarray) -> np.ndarray | None:
         """``primary`` gated by the carried gate (a new array), or None when it no longer fits."""
         before = self._primary
-        if key != self.key or before is None or before.shape != primary.shape:
+        if self.frames_since >= self.limit or key != self.key or before is None or before.shape != primary.shape:
             return None
         if changed_share(primary, before) > SCENE_CHANGE:
+            self._new_scene = True
             return None
         gate = self._gate
         if self._reach is not None:   # open where the person's mask rose near the old gate

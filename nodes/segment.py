@@ -66,7 +66,7 @@ class FrameSegmenter:
         self._gate = MaskGate(dilate_px=gate_dilate_px)
         self._segmenters: dict[str, Segmenter] = {}
         self._choice_for_size: dict[tuple[int, int], str] = {}
-        self._carry = GateCarry(gate_tolerance)   # the last gate, carried while it fits
+        self._carry = GateCarry(gate_tolerance, gate_every - 1)   # the last gate, carried while it fits
         self.gate_runs = 0                                # how often the gate model ran (bench, tests)
 
     def _primary_name(self, width: int, height: int) -> str:
@@ -124,7 +124,7 @@ class FrameSegmenter:
         if gate_name is None:
             return (harden_borders(mask, out=mask) if self.frame_edges else mask), primary, None
         carry, key = self._carry, (gate_name, (w, h))
-        gated = None if carry.frames_since >= self.gate_every - 1 else carry.carried(key, mask)
+        gated = carry.carried(key, mask)
         if gated is None:
             gate_mask = self._gate_mask(gate_name, frame)
             if self.frame_edges:

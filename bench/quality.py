@@ -267,20 +267,21 @@ def gate_carry(devdata: Path | None, cache_dir: str | None, sheet: Path | None) 
     for name, frames in clips_to_run:
         fresh = FrameSegmenter(gate_every=1, cache_dir=cache_dir)
         carried = FrameSegmenter(cache_dir=cache_dir)
-        diffs, longest = [], 0
+        diffs, longest, candidates = [], 0, []
         for frame in frames:
             a, b = fresh(frame)[0], carried(frame)[0]
             diffs.append(mad(a, b))
             carry = getattr(carried, "_carry", None)   # (main before issue 17's carried gate had none)
             since = carry.frames_since if carry is not None else 0
             longest = max(longest, since)
-            if since >= 5 and name != clips_to_run[0][0] or since >= 6:
-                furthest.append((since, diffs[-1], name, frame, a, b))
+            if since >= 4:
+                candidates.append((since, diffs[-1], name, frame, a, b))
+        # the sheet: the frames of this clip where the gate was carried furthest, the largest difference first
+        furthest += sorted(candidates, key=lambda row: (-row[0], -row[1]))[:2 if name.startswith("sample") else 1]
         print(f"{name:<22} {len(frames):6} {100 * carried.gate_runs / len(frames):8.0f}% {np.mean(diffs):8.2f} "
               f"{np.max(diffs):6.2f} {longest:13}")
     if sheet is not None and furthest:
-        furthest.sort(key=lambda row: (-row[0], -row[1]))
-        tiles = [_sheet_row(*row) for row in furthest[:6]]
+        tiles = [_sheet_row(*row) for row in furthest]
         cv2.imwrite(str(sheet), np.vstack(tiles))
         print(f"contact sheet: {sheet} (each row: the frame, fresh gate's mask over it, carried gate's, "
               f"their difference x4; title: clip, frames carried, MAD)")
@@ -288,8 +289,8 @@ def gate_carry(devdata: Path | None, cache_dir: str | None, sheet: Path | None) 
 
 def _sheet_row(since: int, diff: float, name: str, frame: np.ndarray, fresh: np.ndarray,
                carried: np.ndarray) -> np.ndarray:
-    height = 240
-    width = round(frame.shape[1] * height / frame.shape[0])
+    width = 320   # every row as wide (4:3 dev clips and the 16:9 sample on one sheet)
+    height = round(frame.shape[0] * width / frame.shape[1])
     small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
 
     def over(mask: np.ndarray) -> np.ndarray:
@@ -299,7 +300,7 @@ def _sheet_row(since: int, diff: float, name: str, frame: np.ndarray, fresh: np.
 
     d = cv2.resize(np.clip(np.abs(fresh - carried) * 4, 0, 1), (width, height))
     row = np.hstack([small, over(fresh), over(carried), cv2.cvtColor((d * 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)])
-    cv2.putText(row, f"{name}  carried {since} frames  MAD {diff:.2f}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+    cv2.putText(row, f"{name}  carried {since} frames  MAD {diff:.2f}", (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                 (255, 255, 255), 1, cv2.LINE_AA)
     return row
 

@@ -30,9 +30,13 @@ from .shared_shrink import shrink_twice_then_area
 GATE_AUTO, GATE_NONE = "auto", "none"
 #: the longest a gate model's mask is reused, in frames (when it still fits the frame: see FrameSegmenter)
 GATE_EVERY = 8
-#: share of the person a carried gate may cut beyond what it cut when fresh (and a twentieth of it: share
-#: of the mask's pixels newly reached by the person that it may cut): see nodes/gate_carry.py
+#: share of the person a carried gate may cut beyond what it cut when fresh; "fit": also the share of the
+#: mask's pixels that may change, "follow": a twentieth of it, the share newly reached by the person that
+#: it may cut (see nodes/gate_carry.py)
 GATE_TOLERANCE = 0.01
+#: how a gate is carried between runs of the gate model (nodes/gate_carry.py); "auto" in the node's options:
+#: "follow" when a CPU budget is set (the cheapest saving, before any frame goes unsegmented), else "fit"
+GATE_CARRY_MODES = ("fit", "follow")
 
 
 class FrameSegmenter:
@@ -42,16 +46,20 @@ class FrameSegmenter:
     frame size). gate_model "auto" gates an "auto" primary with the other default model and leaves an
     explicitly named model ungated (its output stays MediaPipe's); "none" never gates; a model name
     always gates with that model. The gate is carried for up to ``gate_every`` frames while it still
-    fits (nodes/gate_carry.py): it follows the person's moving edge a few px, and the gate model runs
-    again on the spot when the person reached past that, the carried gate cuts more of them than the
-    fresh one did, or the scene changed. gate_every 1: a fresh gate every frame. frame_edges
+    fits (nodes/gate_carry.py). gate_carry "fit": while the person's mask barely changed since it was
+    made and it cuts no more of them (any motion refreshes it: a fresh gate's quality); "follow": through
+    motion, following the person's moving edge a few px, refreshed when the person reached past that, it
+    cuts more of them than the fresh one did, or the scene changed (a quarter of the gate runs, at a small
+    cost on truth). gate_every 1: a fresh gate every frame. frame_edges
     "auto" | "extend" | "keep": see nodes/frame_edge.py ("auto" extends for model "auto"). Models are
     fetched on construction; sessions load lazily. Not thread-safe: one per node.
     """
 
     def __init__(self, model: str = "auto", threads: int = 1, gate_model: str = GATE_AUTO,
                  gate_every: int = GATE_EVERY, gate_dilate_px: int = 3, frame_edges: str = "auto",
-                 cache_dir: str | None = None, gate_tolerance: float = GATE_TOLERANCE):
+                 cache_dir: str | None = None, gate_tolerance: float = GATE_TOLERANCE, gate_carry: str = "fit"):
+        if gate_carry not in GATE_CARRY_MODES:
+            raise ValueError(f"gate_carry must be one of {GATE_CARRY_MODES}, got {gate_carry!r}")
         names = DEFAULT_MODELS if model == "auto" else (model,)
         self.threads = threads
         self.gate_every = gate_every
@@ -66,7 +74,8 @@ class FrameSegmenter:
         self._gate = MaskGate(dilate_px=gate_dilate_px)
         self._segmenters: dict[str, Segmenter] = {}
         self._choice_for_size: dict[tuple[int, int], str] = {}
-        self._carry = GateCarry(gate_tolerance, gate_every - 1)   # the last gate, carried while it fits
+        # the last gate, carried while it fits ("fit") or through motion ("follow")
+        self._carry = GateCarry(gate_tolerance, gate_every - 1, follow=gate_carry == "follow")
         self.gate_runs = 0                                # how often the gate model ran (bench, tests)
 
     def _primary_name(self, width: int, height: int) -> str:
@@ -145,8 +154,9 @@ class Segment(Node):
     onnxruntime's intra-op thread count: 1 leaves the second core to the other stages. ``gate_model``:
     "auto", "none" or a model name; ``gate_every``: the longest the gate model's mask is reused (1 =
     a fresh gate every frame; the square model costs ~2 ms a frame on one core), ``gate_tolerance``:
-    how much more of the person a carried gate may cut than the fresh one did before the gate model
-    runs again at once (a carried gate is counted: gate_reused);
+    how much of the mask may change (and how much more of the person a carried gate may cut than the
+    fresh one did) before the gate model runs again at once (a carried gate is counted: gate_reused);
+    ``gate_carry``: "fit", "follow" or "auto" (follow under a CPU budget; see FrameSegmenter);
     ``gate_dilate_px``: reach of the gate past the second model's edge, in model px; ``frame_edges``:
     the person solid up to the frame's border ("auto": for model "auto"). Models are fetched into the
     cache in open().
@@ -170,6 +180,7 @@ class Segment(Node):
         gate_every: int = GATE_EVERY
         gate_tolerance: float = GATE_TOLERANCE
         gate_dilate_px: int = 3
+        gate_carry: Literal["auto", "fit", "follow"] = "auto"
         frame_edges: Literal["auto", "extend", "keep"] = "auto"
         still_every: int = 4
         still_threshold: float = 6.0
@@ -189,10 +200,17 @@ class Segment(Node):
     def open(self, ctx) -> None:
         o = self.options
         self._segment = FrameSegmenter(o.model, o.threads, o.gate_model, o.gate_every, o.gate_dilate_px,
-                                       o.frame_edges, gate_tolerance=o.gate_tolerance)
+                                       o.frame_edges, gate_tolerance=o.gate_tolerance,
+                                       gate_carry=self.gate_carry_mode())
         self._rate = SegmentationRate(o.still_every, o.still_threshold, o.cpu_budget_percent, o.max_interval)
         self._rate_active = o.still_every > 1 or o.cpu_budget_percent > 0
         self._last: tuple[tuple[int, ...], np.ndarray, str, str | None] | None = None
+
+    def gate_carry_mode(self) -> str:
+        o = self.options
+        if o.gate_carry != "auto":
+            return o.gate_carry
+        return "follow" if o.cpu_budget_percent > 0 else "fit"
 
     def options_changed(self, ctx) -> None:
         self.open(ctx)   # another model or thread count: models come from the cache, sessions reload lazily

@@ -63,7 +63,7 @@ def walk():
 
 def test_a_walking_person_keeps_the_gate_carried_and_close_to_a_fresh_one(model_cache, walk):
     on_wood, _ = walk
-    fresh, carried = FrameSegmenter(gate_every=1), FrameSegmenter()
+    fresh, carried = FrameSegmenter(gate_every=1), FrameSegmenter(gate_carry="follow")
     differences, error_fresh, error_carried = [], [], []
     for frame, truth in zip(on_wood.frames, on_wood.truth_masks):
         a, b = fresh(frame)[0], carried(frame)[0]
@@ -83,7 +83,7 @@ def test_a_false_positive_appearing_mid_clip_is_gated_on_the_frame_it_appears(mo
     on_wood, by_the_cup = walk
     appears = 20
     frames = on_wood.frames[:appears] + by_the_cup.frames[appears:]
-    fresh, carried = FrameSegmenter(gate_every=1), FrameSegmenter()
+    fresh, carried = FrameSegmenter(gate_every=1), FrameSegmenter(gate_carry="follow")
     ungated = FrameSegmenter(gate_model="none")
     kept = []   # share of the true background kept as person: (ungated, fresh gate, carried gate)
     runs = []
@@ -107,7 +107,7 @@ def test_a_cut_gets_a_fresh_gate_on_its_first_frame(model_cache, walk):
     on_wood, _ = walk
     astronaut = cv2.imread(str(PARITY / "astronaut_in_coffee_1280x720.png"))
     frames = on_wood.frames[:10] + [astronaut, astronaut.copy()]
-    carried = FrameSegmenter()
+    carried = FrameSegmenter(gate_carry="follow")
     runs = []
     for frame in frames[:10]:
         carried(frame)
@@ -118,3 +118,29 @@ def test_a_cut_gets_a_fresh_gate_on_its_first_frame(model_cache, walk):
     np.testing.assert_allclose(after_cut, FrameSegmenter(gate_every=1)(frames[10])[0], atol=1e-6)
     carried(frames[11])
     assert carried.gate_runs == runs[-1] + 2
+
+
+def test_the_default_carry_keeps_a_walking_person_closer_to_a_fresh_gate(model_cache, walk):
+    """gate_carry "fit" (the default): a gate is carried only while the mask barely changed, so the
+    walking person's mask stays closer to a fresh gate's than the following carry's, for more gate runs."""
+    on_wood, _ = walk
+    fresh, fitting, following = (FrameSegmenter(gate_every=1), FrameSegmenter(),
+                                 FrameSegmenter(gate_carry="follow"))
+    fit_differences, follow_differences = [], []
+    for frame in on_wood.frames:
+        a = fresh(frame)[0]
+        fit_differences.append(mad(a, fitting(frame)[0]))
+        follow_differences.append(mad(a, following(frame)[0]))
+    assert fitting.gate_runs > following.gate_runs
+    assert np.mean(fit_differences) < np.mean(follow_differences)
+    assert max(fit_differences) < 3.0             # every frame within 3 thousandths of a fresh gate
+
+
+def test_the_segment_node_follows_under_a_cpu_budget_only():
+    from portraitflow.graph.testing import make_node
+    from portraitflow.nodes.segment import Segment
+
+    assert make_node(Segment).gate_carry_mode() == "fit"
+    assert make_node(Segment, {"cpu_budget_percent": 40}).gate_carry_mode() == "follow"
+    assert make_node(Segment, {"cpu_budget_percent": 40, "gate_carry": "fit"}).gate_carry_mode() == "fit"
+    assert make_node(Segment, {"gate_carry": "follow"}).gate_carry_mode() == "follow"

@@ -75,6 +75,26 @@ def test_gate_keeps_the_primary_mask_where_the_second_model_agrees():
 
 def test_a_gate_that_still_fits_is_reused_for_gate_every_frames(model_cache):
     """A still scene (the photographer, fresh sensor noise on every frame): the gate model runs on the
+    first frame, its mask gates the next gate_every - 1 frames, then it runs again; a reused gate gives
+    what that gate gives on the frame's own primary mask (the default carry, "fit")."""
+    frame = cv2.imread(str(PARITY / "camera_512.png"))
+    rng = np.random.default_rng(3)
+    frames = [cv2.add(frame, rng.normal(0, 2.0, frame.shape).astype(np.int16), dtype=cv2.CV_8U)
+              for _ in range(7)]
+    segmenter = FrameSegmenter(gate_every=3, frame_edges="keep")
+    runs = []
+    outputs = []
+    for f in frames:
+        outputs.append(segmenter(f)[0])
+        runs.append(segmenter.gate_runs)
+    assert runs == [1, 1, 1, 2, 2, 2, 3]
+    primary = FrameSegmenter(gate_model="none", frame_edges="keep").segmenter("selfie_general")
+    first_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_landscape", frames[0])
+    np.testing.assert_allclose(outputs[2], MaskGate()(primary(frames[2]), first_gate), atol=1e-6)
+
+
+def test_a_gate_that_follows_is_carried_once_two_fresh_ones_agreed(model_cache):
+    """A still scene (the photographer, fresh sensor noise on every frame): the gate model runs on the
     first two frames (a new scene: a gate is carried once two fresh ones agreed, first for one frame,
     then for up to gate_every - 1), its second mask gates frame 2, it runs again on frame 3 and then
     gates the next gate_every - 1 frames; a reused gate gives
@@ -84,7 +104,7 @@ def test_a_gate_that_still_fits_is_reused_for_gate_every_frames(model_cache):
     rng = np.random.default_rng(3)
     frames = [cv2.add(frame, rng.normal(0, 2.0, frame.shape).astype(np.int16), dtype=cv2.CV_8U)
               for _ in range(7)]
-    segmenter = FrameSegmenter(gate_every=3, frame_edges="keep")
+    segmenter = FrameSegmenter(gate_every=3, frame_edges="keep", gate_carry="follow")
     runs = []
     outputs = []
     for f in frames:

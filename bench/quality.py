@@ -16,11 +16,19 @@ folder with portraits/images + portraits/masks (person masks 0/255, same stems) 
   +colour   "after" with the fringe's 3-channel colour guide (an option, off by default)
   every N   "every" segmented on every Nth frame whatever the motion (what --cpu-budget settles on when
             over budget), carried by the flow in between (dev clips only)
+The gate alone (segment's output, no smoothing or fringe; issue 17's carried gate, nodes/gate_carry.py):
+  moving portraits  dev portraits on the sample source's own camera move (truth warped with them): MAD
+            against the truth for a fresh gate every frame and for the carried gate, and the gate model's
+            share of frames
+  gate carry        the sample and the dev clips: the gate model's share of frames, and the carried gate's
+            mask against a fresh gate's every frame (MAD, mean and worst frame); --sheet PNG draws the
+            frames where the gate was carried furthest, fresh beside carried
 """
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -188,6 +196,115 @@ def dev_videos(devdata: Path, cache_dir: str | None, max_frames: int) -> None:
               f"{1000 * np.mean(changes):6.2f} (x1e-3){extra}")
 
 
+def camera_moved_portrait(photo: np.ndarray, alpha: np.ndarray, n_frames: int) -> tuple[list, list]:
+    """A dev portrait (its top square) on the sample source's stage and camera move, with its truth
+    warped the same way: (1280x720 frames, truth masks)."""
+    from portraitflow.devices.sample_source import HEIGHT, WIDTH, build_stage, camera_move
+    side = min(photo.shape[:2])
+    stage = build_stage(photo[:side, :side])
+    stage_h, stage_w = stage.shape[:2]
+    band = (stage_w - stage_h) // 2
+    truth_stage = np.zeros((stage_h, stage_w), np.float32)   # the stretched side bands hold no person
+    truth_stage[:, band:band + stage_h] = cv2.resize(alpha[:side, :side], (stage_h, stage_h),
+                                                     interpolation=cv2.INTER_LINEAR)
+    frames, truths = [], []
+    for i in range(n_frames):
+        matrix = camera_move(i / 30.0, stage_w, stage_h)
+        frames.append(cv2.warpAffine(stage, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_REFLECT))
+        truths.append(cv2.warpAffine(truth_stage, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_REFLECT))
+    return frames, truths
+
+
+def moving_portraits(devdata: Path, cache_dir: str | None, count: int, n_frames: int) -> None:
+    images = sorted((devdata / "portraits" / "images").glob("*.jpg"))[:count]
+    print(f"\n== the gate on a moving camera with truth: {len(images)} dev portraits on the sample's camera move, "
+          f"{n_frames} frames each; segment's output (model resolution) against the truth ==")
+    print(f"{'':<24} {'MAD fresh':>9} {'MAD carried':>11} {'MAD ungated':>11} {'carried vs fresh':>16} "
+          f"{'worst':>6} {'gate runs':>9}")
+    totals = np.zeros(5)
+    runs_total = frames_total = 0
+    for path in images:
+        photo = cv2.imread(str(path))
+        alpha = cv2.imread(str(devdata / "portraits" / "masks" / f"{path.stem}.png"),
+                           cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+        frames, truths = camera_moved_portrait(photo, alpha, n_frames)
+        fresh = FrameSegmenter(gate_every=1, cache_dir=cache_dir)
+        carried = FrameSegmenter(cache_dir=cache_dir)
+        ungated = FrameSegmenter(gate_model=GATE_NONE, frame_edges="auto", cache_dir=cache_dir)
+        rows = []
+        for frame, true_mask in zip(frames, truths):
+            a, b, c = fresh(frame)[0], carried(frame)[0], ungated(frame)[0]
+            small_truth = cv2.resize(true_mask, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_AREA)
+            rows.append((mad(a, small_truth), mad(b, small_truth), mad(c, small_truth), mad(a, b)))
+        v = np.array(rows)
+        share = carried.gate_runs / len(frames)
+        runs_total, frames_total = runs_total + carried.gate_runs, frames_total + len(frames)
+        totals += [v[:, 0].mean(), v[:, 1].mean(), v[:, 2].mean(), v[:, 3].mean(), v[:, 3].max()]
+        print(f"{path.name:<24} {v[:, 0].mean():9.2f} {v[:, 1].mean():11.2f} {v[:, 2].mean():11.2f} "
+              f"{v[:, 3].mean():16.2f} {v[:, 3].max():6.2f} {100 * share:8.0f}%")
+    t = totals / max(len(images), 1)
+    print(f"{'mean over portraits':<24} {t[0]:9.2f} {t[1]:11.2f} {t[2]:11.2f} {t[3]:16.2f} {t[4]:6.2f} "
+          f"{100 * runs_total / max(frames_total, 1):8.0f}%")
+
+
+def gate_carry(devdata: Path | None, cache_dir: str | None, sheet: Path | None) -> None:
+    """The gate model's share of frames and the carried gate against a fresh one, per clip."""
+    import av
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from chain import make_frames
+
+    clips_to_run: list[tuple[str, list[np.ndarray]]] = [("sample (150 frames)", list(make_frames(150, None)))]
+    for video in sorted((devdata / "videos").glob("*.mkv")) if devdata is not None else []:
+        with av.open(str(video)) as container:
+            clips_to_run.append((video.name, [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]))
+    print("\n== the carried gate against a fresh gate every frame (segment's output, model resolution; MAD in "
+          "thousandths), and the gate model's share of frames ==")
+    print(f"{'clip':<22} {'frames':>6} {'gate runs':>9} {'MAD mean':>8} {'worst':>6} {'longest carry':>13}")
+    furthest: list[tuple[int, float, str, np.ndarray, np.ndarray, np.ndarray]] = []
+    for name, frames in clips_to_run:
+        fresh = FrameSegmenter(gate_every=1, cache_dir=cache_dir)
+        carried = FrameSegmenter(cache_dir=cache_dir)
+        diffs, longest, candidates = [], 0, []
+        for frame in frames:
+            a, b = fresh(frame)[0], carried(frame)[0]
+            diffs.append(mad(a, b))
+            carry = getattr(carried, "_carry", None)   # (main before issue 17's carried gate had none)
+            since = carry.frames_since if carry is not None else 0
+            longest = max(longest, since)
+            if since >= 4:
+                candidates.append((since, diffs[-1], name, frame, a, b))
+        # the sheet: the frames of this clip where the gate was carried furthest, the largest difference first
+        furthest += sorted(candidates, key=lambda row: (-row[0], -row[1]))[:2 if name.startswith("sample") else 1]
+        print(f"{name:<22} {len(frames):6} {100 * carried.gate_runs / len(frames):8.0f}% {np.mean(diffs):8.2f} "
+              f"{np.max(diffs):6.2f} {longest:13}")
+    if sheet is not None and furthest:
+        tiles = [_sheet_row(*row) for row in furthest]
+        cv2.imwrite(str(sheet), np.vstack(tiles))
+        print(f"contact sheet: {sheet} (each row: the frame, fresh gate's mask over it, carried gate's, "
+              f"their difference x4; title: clip, frames carried, MAD)")
+
+
+def _sheet_row(since: int, diff: float, name: str, frame: np.ndarray, fresh: np.ndarray,
+               carried: np.ndarray) -> np.ndarray:
+    width = 320   # every row as wide (4:3 dev clips and the 16:9 sample on one sheet)
+    height = round(frame.shape[0] * width / frame.shape[1])
+    small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+
+    def over(mask: np.ndarray) -> np.ndarray:
+        m = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)[..., None]
+        tint = np.full_like(small, (60, 200, 60))
+        return (small * (0.35 + 0.65 * m) + tint * (1 - m) * 0.45).astype(np.uint8)
+
+    d = cv2.resize(np.clip(np.abs(fresh - carried) * 4, 0, 1), (width, height))
+    row = np.hstack([small, over(fresh), over(carried), cv2.cvtColor((d * 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)])
+    cv2.putText(row, f"{name}  carried {since} frames  MAD {diff:.2f}", (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                (255, 255, 255), 1, cv2.LINE_AA)
+    return row
+
+
 def cost(cache_dir: str | None) -> None:
     print("\n== cost per 1280x720 frame on one core (onnxruntime 1 thread, OpenCV 1 thread; median of 5 rounds "
           "x 60 frames; measured on a shared, loaded 2-core machine) ==")
@@ -233,15 +350,28 @@ def main() -> None:
                         help="folder with portraits/images, portraits/masks and videos/ (read only)")
     parser.add_argument("--frames", type=int, default=30, help="frames of the jittered still")
     parser.add_argument("--video-frames", type=int, default=90, help="frames per dev clip")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("portraits", "motion", "videos", "cost"))
+    parser.add_argument("--moving-portraits", type=int, default=12, help="dev portraits on the camera move")
+    parser.add_argument("--sheet", type=Path, default=None, help="PNG: where the gate was carried furthest")
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=("portraits", "motion", "videos", "moving_portraits", "gate", "cost"))
+    parser.add_argument("--only", nargs="*", default=None,
+                        choices=("portraits", "motion", "videos", "moving_portraits", "gate", "cost"),
+                        help="run only these parts")
     args = parser.parse_args()
     cv2.setNumThreads(1)
+    if args.only is not None:
+        args.skip = [part for part in ("portraits", "motion", "videos", "moving_portraits", "gate", "cost")
+                     if part not in args.only]
     if args.devdata is not None and "portraits" not in args.skip:
         portraits(args.devdata, args.cache_dir)
     if "motion" not in args.skip:
         known_motion(args.cache_dir, args.frames)
     if args.devdata is not None and "videos" not in args.skip:
         dev_videos(args.devdata, args.cache_dir, args.video_frames)
+    if args.devdata is not None and "moving_portraits" not in args.skip:
+        moving_portraits(args.devdata, args.cache_dir, args.moving_portraits, 48)
+    if "gate" not in args.skip:
+        gate_carry(args.devdata, args.cache_dir, args.sheet)
     if "cost" not in args.skip:
         cost(args.cache_dir)
 

@@ -21,6 +21,7 @@ from ..models.fetch import ensure_model
 from ..models.registry import DEFAULT_MODELS, RegisteredModel, choose_model_for_aspect
 from ..models.segmenter import Segmenter
 from .frame_edge import extend_bottom, harden_borders
+from .gate_carry import GateCarry
 from .mask_gating import MaskGate
 from .segment_rate import SegmentationRate
 from .shared_shrink import shrink_twice_then_area
@@ -29,16 +30,13 @@ from .shared_shrink import shrink_twice_then_area
 GATE_AUTO, GATE_NONE = "auto", "none"
 #: the longest a gate model's mask is reused, in frames (when it still fits the frame: see FrameSegmenter)
 GATE_EVERY = 8
-#: share of the model mask's pixels that may change (by more than MASK_CHANGE) before the gate is
-#: made again, and share of the person a reused gate may cut beyond what it cut when fresh
+#: share of the person a carried gate may cut beyond what it cut when fresh; "fit": also the share of the
+#: mask's pixels that may change, "follow": a twentieth of it, the share newly reached by the person that
+#: it may cut (see nodes/gate_carry.py)
 GATE_TOLERANCE = 0.01
-MASK_CHANGE = 0.25
-
-
-def cut_share(mask: np.ndarray, gated: np.ndarray) -> float:
-    """The share of the mask's person that gating took away (0 = the gate kept all of it)."""
-    total = float(cv2.sumElems(mask)[0])
-    return 0.0 if total <= 0.0 else 1.0 - float(cv2.sumElems(gated)[0]) / total
+#: how a gate is carried between runs of the gate model (nodes/gate_carry.py); "auto" in the node's options:
+#: "follow" when a CPU budget is set (the cheapest saving, before any frame goes unsegmented), else "fit"
+GATE_CARRY_MODES = ("fit", "follow")
 
 
 class FrameSegmenter:
@@ -47,17 +45,21 @@ class FrameSegmenter:
     model "auto" picks selfie_landscape for frames wider than 4:3 and selfie_general otherwise (per
     frame size). gate_model "auto" gates an "auto" primary with the other default model and leaves an
     explicitly named model ungated (its output stays MediaPipe's); "none" never gates; a model name
-    always gates with that model. The gate model's mask is reused for up to ``gate_every`` frames while
-    it still fits (see ``_gate_still_fits``): the person's mask barely changed since the gate was made and
-    the old gate cuts no more of it than it did then; any motion past that refreshes it on the spot, so
-    no frame is gated by a gate that no longer fits it. gate_every 1: a fresh gate every frame. frame_edges
+    always gates with that model. The gate is carried for up to ``gate_every`` frames while it still
+    fits (nodes/gate_carry.py). gate_carry "fit": while the person's mask barely changed since it was
+    made and it cuts no more of them (any motion refreshes it: a fresh gate's quality); "follow": through
+    motion, following the person's moving edge a few px, refreshed when the person reached past that, it
+    cuts more of them than the fresh one did, or the scene changed (a quarter of the gate runs, at a small
+    cost on truth). gate_every 1: a fresh gate every frame. frame_edges
     "auto" | "extend" | "keep": see nodes/frame_edge.py ("auto" extends for model "auto"). Models are
     fetched on construction; sessions load lazily. Not thread-safe: one per node.
     """
 
     def __init__(self, model: str = "auto", threads: int = 1, gate_model: str = GATE_AUTO,
                  gate_every: int = GATE_EVERY, gate_dilate_px: int = 3, frame_edges: str = "auto",
-                 cache_dir: str | None = None, gate_tolerance: float = GATE_TOLERANCE):
+                 cache_dir: str | None = None, gate_tolerance: float = GATE_TOLERANCE, gate_carry: str = "fit"):
+        if gate_carry not in GATE_CARRY_MODES:
+            raise ValueError(f"gate_carry must be one of {GATE_CARRY_MODES}, got {gate_carry!r}")
         names = DEFAULT_MODELS if model == "auto" else (model,)
         self.threads = threads
         self.gate_every = gate_every
@@ -72,10 +74,8 @@ class FrameSegmenter:
         self._gate = MaskGate(dilate_px=gate_dilate_px)
         self._segmenters: dict[str, Segmenter] = {}
         self._choice_for_size: dict[tuple[int, int], str] = {}
-        self._last_gate: tuple[str, tuple[int, int], np.ndarray] | None = None
-        self._frames_since_gate = 0
-        self._primary_at_gate: np.ndarray | None = None   # the primary mask the last gate was made for
-        self._cut_at_gate = 0.0                           # the share of it that gate cut
+        # the last gate, carried while it fits ("fit") or through motion ("follow")
+        self._carry = GateCarry(gate_tolerance, gate_every - 1, follow=gate_carry == "follow")
         self.gate_runs = 0                                # how often the gate model ran (bench, tests)
 
     def _primary_name(self, width: int, height: int) -> str:
@@ -123,20 +123,6 @@ class FrameSegmenter:
         boxed = cv2.copyMakeBorder(small, top, model_h - inner_h - top, 0, 0, cv2.BORDER_CONSTANT, value=0)
         return segmenter(boxed)[top:top + inner_h]
 
-    def _gate_still_fits(self, mask: np.ndarray, gated: np.ndarray) -> bool:
-        """Whether the last gate may gate this frame's mask: the mask changed on fewer than
-        ``gate_tolerance`` of its pixels since the gate was made, and the gate cuts at most that share
-        of the person more than it did then (a person moving out of the gate's reach, or a new patch
-        the old gate happens to cut, both fail this and get a fresh gate)."""
-        before = self._primary_at_gate
-        if before is None or before.shape != mask.shape:
-            return False
-        tolerance = self.gate_tolerance
-        changed = cv2.absdiff(mask, before) > MASK_CHANGE
-        if np.count_nonzero(changed) > tolerance * changed.size:
-            return False
-        return cut_share(mask, gated) <= self._cut_at_gate + tolerance
-
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, str, str | None]:
         h, w = frame.shape[:2]
         primary = self._primary_name(w, h)
@@ -146,22 +132,17 @@ class FrameSegmenter:
             mask = extend_bottom(mask)
         if gate_name is None:
             return (harden_borders(mask, out=mask) if self.frame_edges else mask), primary, None
-        last = self._last_gate
-        fresh = last is None or last[0] != gate_name or last[1] != (w, h) \
-            or self._frames_since_gate >= self.gate_every - 1
-        gated = None if fresh else self._gate(mask, last[2])
-        if gated is None or not self._gate_still_fits(mask, gated):
+        carry, key = self._carry, (gate_name, (w, h))
+        gated = carry.carried(key, mask)
+        if gated is None:
             gate_mask = self._gate_mask(gate_name, frame)
             if self.frame_edges:
                 gate_mask = extend_bottom(gate_mask)
-            self._last_gate = (gate_name, (w, h), gate_mask)
-            self._frames_since_gate = 0
             self.gate_runs += 1
             gated = self._gate(mask, gate_mask)
-            self._primary_at_gate = mask
-            self._cut_at_gate = cut_share(mask, gated)
+            carry.made(key, self._gate.gate(gate_mask, mask.shape), mask, gated)
         else:
-            self._frames_since_gate += 1
+            carry.frames_since += 1
         return (harden_borders(gated, out=gated) if self.frame_edges else gated), primary, gate_name
 
 
@@ -173,7 +154,9 @@ class Segment(Node):
     onnxruntime's intra-op thread count: 1 leaves the second core to the other stages. ``gate_model``:
     "auto", "none" or a model name; ``gate_every``: the longest the gate model's mask is reused (1 =
     a fresh gate every frame; the square model costs ~2 ms a frame on one core), ``gate_tolerance``:
-    how much the person's mask may change before it is made again at once (counted: gate_reused);
+    how much of the mask may change (and how much more of the person a carried gate may cut than the
+    fresh one did) before the gate model runs again at once (a carried gate is counted: gate_reused);
+    ``gate_carry``: "fit", "follow" or "auto" (follow under a CPU budget; see FrameSegmenter);
     ``gate_dilate_px``: reach of the gate past the second model's edge, in model px; ``frame_edges``:
     the person solid up to the frame's border ("auto": for model "auto"). Models are fetched into the
     cache in open().
@@ -197,6 +180,7 @@ class Segment(Node):
         gate_every: int = GATE_EVERY
         gate_tolerance: float = GATE_TOLERANCE
         gate_dilate_px: int = 3
+        gate_carry: Literal["auto", "fit", "follow"] = "auto"
         frame_edges: Literal["auto", "extend", "keep"] = "auto"
         still_every: int = 4
         still_threshold: float = 6.0
@@ -216,10 +200,17 @@ class Segment(Node):
     def open(self, ctx) -> None:
         o = self.options
         self._segment = FrameSegmenter(o.model, o.threads, o.gate_model, o.gate_every, o.gate_dilate_px,
-                                       o.frame_edges, gate_tolerance=o.gate_tolerance)
+                                       o.frame_edges, gate_tolerance=o.gate_tolerance,
+                                       gate_carry=self.gate_carry_mode())
         self._rate = SegmentationRate(o.still_every, o.still_threshold, o.cpu_budget_percent, o.max_interval)
         self._rate_active = o.still_every > 1 or o.cpu_budget_percent > 0
         self._last: tuple[tuple[int, ...], np.ndarray, str, str | None] | None = None
+
+    def gate_carry_mode(self) -> str:
+        o = self.options
+        if o.gate_carry != "auto":
+            return o.gate_carry
+        return "follow" if o.cpu_budget_percent > 0 else "fit"
 
     def options_changed(self, ctx) -> None:
         self.open(ctx)   # another model or thread count: models come from the cache, sessions reload lazily

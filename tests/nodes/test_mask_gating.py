@@ -11,6 +11,7 @@ import numpy as np
 
 from portraitflow.graph.testing import make_node, packets, run_node
 from portraitflow.nodes.frame_edge import extend_bottom, harden_borders
+from portraitflow.nodes.gate_carry import RISE_FLOOR
 from portraitflow.nodes.mask_gating import MaskGate
 from portraitflow.nodes.segment import FrameSegmenter, Segment
 
@@ -75,7 +76,7 @@ def test_gate_keeps_the_primary_mask_where_the_second_model_agrees():
 def test_a_gate_that_still_fits_is_reused_for_gate_every_frames(model_cache):
     """A still scene (the photographer, fresh sensor noise on every frame): the gate model runs on the
     first frame, its mask gates the next gate_every - 1 frames, then it runs again; a reused gate gives
-    what that gate gives on the frame's own primary mask."""
+    what that gate gives on the frame's own primary mask (the default carry, "fit")."""
     frame = cv2.imread(str(PARITY / "camera_512.png"))
     rng = np.random.default_rng(3)
     frames = [cv2.add(frame, rng.normal(0, 2.0, frame.shape).astype(np.int16), dtype=cv2.CV_8U)
@@ -90,6 +91,32 @@ def test_a_gate_that_still_fits_is_reused_for_gate_every_frames(model_cache):
     primary = FrameSegmenter(gate_model="none", frame_edges="keep").segmenter("selfie_general")
     first_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_landscape", frames[0])
     np.testing.assert_allclose(outputs[2], MaskGate()(primary(frames[2]), first_gate), atol=1e-6)
+
+
+def test_a_gate_that_follows_is_carried_once_two_fresh_ones_agreed(model_cache):
+    """A still scene (the photographer, fresh sensor noise on every frame): the gate model runs on the
+    first two frames (a new scene: a gate is carried once two fresh ones agreed, first for one frame,
+    then for up to gate_every - 1), its second mask gates frame 2, it runs again on frame 3 and then
+    gates the next gate_every - 1 frames; a reused gate gives
+    what that gate gives on the frame's own primary mask, except where that mask rose past the noise
+    (there a carried gate may only open further: nodes/gate_carry.py)."""
+    frame = cv2.imread(str(PARITY / "camera_512.png"))
+    rng = np.random.default_rng(3)
+    frames = [cv2.add(frame, rng.normal(0, 2.0, frame.shape).astype(np.int16), dtype=cv2.CV_8U)
+              for _ in range(7)]
+    segmenter = FrameSegmenter(gate_every=3, frame_edges="keep", gate_carry="follow")
+    runs = []
+    outputs = []
+    for f in frames:
+        outputs.append(segmenter(f)[0])
+        runs.append(segmenter.gate_runs)
+    assert runs == [1, 2, 2, 3, 3, 3, 4]
+    primary = FrameSegmenter(gate_model="none", frame_edges="keep").segmenter("selfie_general")
+    carried_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_landscape", frames[1])
+    expected = MaskGate()(primary(frames[2]), carried_gate)
+    rose = primary(frames[2]) - primary(frames[1]) > RISE_FLOOR
+    np.testing.assert_allclose(outputs[2][~rose], expected[~rose], atol=1e-6)
+    assert np.all(outputs[2][rose] >= expected[rose] - 1e-6)
 
 
 def test_a_moving_person_gets_a_fresh_gate_at_once(model_cache):

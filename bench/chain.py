@@ -212,11 +212,13 @@ def table_rows(recipes: list[str]) -> list[tuple[str, str, dict, bool]]:
     """(label, recipe, node options, still scene) for the one-core table: every recipe on the sample (the
     defaults: adaptive work on), then the blur chain with both models on every frame (segment.still_every=1,
     gate_every=1: the defaults before issue 17), on the sample and on a still scene, then every other
-    recipe on the still scene."""
+    recipe on the still scene; and the blur chain with the gate carried through motion (segment.gate_carry
+    "follow", what a CPU budget turns on first)."""
     rows = [(r, r, {}, False) for r in recipes]
     if "blur" in recipes:
         every = {"segment": {"still_every": 1, "gate_every": 1}}
-        rows += [("blur, every frame", "blur", every, False), ("blur, still scene", "blur", {}, True),
+        rows += [("blur, gate follows", "blur", {"segment": {"gate_carry": "follow"}}, False),
+                 ("blur, every frame", "blur", every, False), ("blur, still scene", "blur", {}, True),
                  ("  , every frame", "blur", every, True)]
     rows += [(f"{r}, still scene", r, {}, True) for r in recipes if r != "blur"]   # what reuse saves
     return rows

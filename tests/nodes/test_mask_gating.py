@@ -73,20 +73,29 @@ def test_gate_keeps_the_primary_mask_where_the_second_model_agrees():
     assert gated[100:130, 10:40].max() < 0.01                       # the stray patch is gone
 
 
+def noisy_stills(count: int) -> list[np.ndarray]:
+    """The photographer still, with fresh sensor noise on every frame (a still scene as a camera sees it)."""
+    frame = cv2.imread(str(PARITY / "camera_512.png"))
+    rng = np.random.default_rng(3)
+    return [cv2.add(frame, rng.normal(0, 2.0, frame.shape).astype(np.int16), dtype=cv2.CV_8U)
+            for _ in range(count)]
+
+
+def gated_with_runs(segmenter: FrameSegmenter, frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+    """Each frame's gated mask, and how often the gate model had run after it."""
+    outputs, runs = [], []
+    for f in frames:
+        outputs.append(segmenter(f)[0])
+        runs.append(segmenter.gate_runs)
+    return outputs, runs
+
+
 def test_a_gate_that_still_fits_is_reused_for_gate_every_frames(model_cache):
     """A still scene (the photographer, fresh sensor noise on every frame): the gate model runs on the
     first frame, its mask gates the next gate_every - 1 frames, then it runs again; a reused gate gives
     what that gate gives on the frame's own primary mask (the default carry, "fit")."""
-    frame = cv2.imread(str(PARITY / "camera_512.png"))
-    rng = np.random.default_rng(3)
-    frames = [cv2.add(frame, rng.normal(0, 2.0, frame.shape).astype(np.int16), dtype=cv2.CV_8U)
-              for _ in range(7)]
-    segmenter = FrameSegmenter(gate_every=3, frame_edges="keep")
-    runs = []
-    outputs = []
-    for f in frames:
-        outputs.append(segmenter(f)[0])
-        runs.append(segmenter.gate_runs)
+    frames = noisy_stills(7)
+    outputs, runs = gated_with_runs(FrameSegmenter(gate_every=3, frame_edges="keep"), frames)
     assert runs == [1, 1, 1, 2, 2, 2, 3]
     primary = FrameSegmenter(gate_model="none", frame_edges="keep").segmenter("selfie_general")
     first_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_landscape", frames[0])
@@ -100,16 +109,8 @@ def test_a_gate_that_follows_is_carried_once_two_fresh_ones_agreed(model_cache):
     gates the next gate_every - 1 frames; a reused gate gives
     what that gate gives on the frame's own primary mask, except where that mask rose past the noise
     (there a carried gate may only open further: nodes/gate_carry.py)."""
-    frame = cv2.imread(str(PARITY / "camera_512.png"))
-    rng = np.random.default_rng(3)
-    frames = [cv2.add(frame, rng.normal(0, 2.0, frame.shape).astype(np.int16), dtype=cv2.CV_8U)
-              for _ in range(7)]
-    segmenter = FrameSegmenter(gate_every=3, frame_edges="keep", gate_carry="follow")
-    runs = []
-    outputs = []
-    for f in frames:
-        outputs.append(segmenter(f)[0])
-        runs.append(segmenter.gate_runs)
+    frames = noisy_stills(7)
+    outputs, runs = gated_with_runs(FrameSegmenter(gate_every=3, frame_edges="keep", gate_carry="follow"), frames)
     assert runs == [1, 2, 2, 3, 3, 3, 4]
     primary = FrameSegmenter(gate_model="none", frame_edges="keep").segmenter("selfie_general")
     carried_gate = FrameSegmenter(frame_edges="keep")._gate_mask("selfie_landscape", frames[1])

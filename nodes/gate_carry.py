@@ -126,15 +126,28 @@ class GateCarry:
         self.frames_since = 0
 
     def carried(self, key: object, primary: np.ndarray) -> np.ndarray | None:
-        """``primary`` gated by the carried gate (a new array), or None when it no longer fits."""
+        """``primary`` gated by the carried gate (a new array, and one more frame counted in
+        ``frames_since``), or None when it no longer fits."""
         before = self._primary
         if self.frames_since >= self.limit or key != self.key or before is None or before.shape != primary.shape:
             return None
-        if not self.follow:   # only while the mask barely changed, and the gate cuts no more of it
-            if changed_share(primary, before) > self.tolerance:
+        if self.follow:
+            gate = self._followed(primary, before)
+            if gate is None:
                 return None
-            gated = cv2.multiply(primary, self._gate)
-            return None if cut_share(primary, gated) > self._cut + self.tolerance else gated
+        elif changed_share(primary, before) > self.tolerance:   # "fit": only while the mask barely changed
+            return None
+        else:
+            gate = self._gate
+        gated = cv2.multiply(primary, gate)
+        if cut_share(primary, gated) > self._cut + self.tolerance:   # it cuts more of the person than fresh
+            return None
+        self.frames_since += 1
+        return gated
+
+    def _followed(self, primary: np.ndarray, before: np.ndarray) -> np.ndarray | None:
+        """The gate carried through motion to ``primary``, or None when the scene changed or the person
+        reached past it."""
         if changed_share(primary, before) > SCENE_CHANGE:
             self._new_scene = True
             return None
@@ -146,7 +159,4 @@ class GateCarry:
         newly_cut = (primary > PERSON) & (gate < 0.5) & (before < BACKGROUND)
         if np.count_nonzero(newly_cut) > self.tolerance / NEW_CUT_DIVISOR * primary.size:
             return None
-        gated = cv2.multiply(primary, gate)
-        if cut_share(primary, gated) > self._cut + self.tolerance:
-            return None
-        return gated
+        return gate

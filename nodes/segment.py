@@ -141,8 +141,6 @@ class FrameSegmenter:
             self.gate_runs += 1
             gated = self._gate(mask, gate_mask)
             carry.made(key, self._gate.gate(gate_mask, mask.shape), mask, gated)
-        else:
-            carry.frames_since += 1
         return (harden_borders(gated, out=gated) if self.frame_edges else gated), primary, gate_name
 
 

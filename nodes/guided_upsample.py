@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from ..graph.errors import ContractError
+from .frame_passes import compiled
 
 
 def check_frame_and_mask(frame_bgr: np.ndarray, mask: np.ndarray, where: str) -> None:
@@ -166,6 +167,13 @@ class GuidedUpsampler:
         assert self._a_full is not None and self._grey is not None
         if out is None:
             out = np.empty((h, w), np.float32)
+        if compiled is not None:
+            # a and b grown across only (a grid's few rows); their rows, a * I + b and the clip in one pass
+            # (0.53 -> 0.34 ms at 720p, within 1e-6 of the calls below)
+            rows = mean_a.shape[0]
+            compiled.guided_apply(cv2.resize(mean_a, (w, rows), interpolation=cv2.INTER_LINEAR),
+                                  cv2.resize(mean_b, (w, rows), interpolation=cv2.INTER_LINEAR), self._grey, out)
+            return out
         # b grown straight into the result and a * I made in a's own buffer: one frame-size float buffer
         # fewer than a separate b, the same pixels
         cv2.resize(mean_b, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)

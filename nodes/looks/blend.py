@@ -8,6 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..frame_passes import compiled
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
@@ -28,6 +29,11 @@ def alpha_blend(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, *,
     live in ``scratch`` when given. (Blending only inside the soft band's boxes, strip by strip, was
     measured too: 0.81 -> 0.60 ms on its own, but no faster inside the running chain, so not kept.)
     """
+    if compiled is not None:   # the same pixels in one pass (0.76 -> 0.29 ms at 720p)
+        if out is None:
+            out = np.empty_like(top)
+        compiled.blend(top, alpha, bottom, alpha, out)
+        return out
     scratch = scratch or Scratch()
     shape = top.shape
     if top.ndim == 2:

@@ -15,6 +15,7 @@ import math
 import cv2
 import numpy as np
 
+from ..frame_passes import compiled
 from .reduced import grow, grow_cells
 from .scratch import Scratch
 
@@ -91,6 +92,10 @@ def blend_in_box(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, out: np
         columns = slice(x0 + left, x0 + right)
         width = right - left
         window = out[start:stop, columns]
+        if compiled is not None:   # the same pixels in one pass over the strip
+            compiled.blend(top[start:stop, columns], weight[start:stop, columns], bottom[start:stop, columns],
+                           alpha[start:stop, columns], window)
+            continue
         on_top = _spread(weight[start:stop, columns], spread[:rows, :width])
         cv2.multiply(top[start:stop, columns], on_top, scale=_INV255, dst=kept[:rows, :width])
         below = cv2.bitwise_not(_spread(alpha[start:stop, columns], spread[:rows, :width]), dst=spread[:rows, :width])
@@ -140,6 +145,10 @@ def mix_in_box(layers: list[tuple[np.ndarray, np.ndarray]], outside: np.ndarray,
                 continue
             left, right = x0 + offset, x0 + offset + width
         window = out[start:stop, left:right]
+        if compiled is not None:   # the same pixels in one pass over the strip
+            compiled.mix([layer[start:stop, left:right] for layer, _ in layers],
+                         [weight[start:stop, left:right] for _, weight in layers], window)
+            continue
         for index, (layer, weight) in enumerate(layers):
             on_layer = _spread(weight[start:stop, left:right], spread[:rows, :right - left])
             cv2.multiply(layer[start:stop, left:right], on_layer, scale=_INV255,

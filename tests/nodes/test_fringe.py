@@ -68,8 +68,10 @@ def test_fringe_beats_bilinear_boundary_f_on_mediapipe_masks_on_average():
 
 @pytest.mark.parametrize("name", sorted(PHOTOS))
 def test_the_guided_apply_is_the_fast_guided_filter_formula(name):
-    """b is grown straight into the result and a * I made in a's buffer: still exactly clip(a_up * I + b_up)
-    of the grid's coefficients, at the photo's size and others, and frame after frame on reused buffers."""
+    """b is grown straight into the result and a * I made in a's buffer, or all of it in one compiled pass
+    (nodes/frame_passes.c): still clip(a_up * I + b_up) of the grid's coefficients, at the photo's size and
+    others, and frame after frame on reused buffers. Within 1e-4 (a fortieth of a level of 255): the compiled
+    pass grows a and b's rows itself, and cv2.resize's own float rounding is not quite the textbook's."""
     photo, masks = load(name)
     model_mask = masks[f"{PHOTOS[name]}__modelsize"]
     upsampler = GuidedUpsampler()
@@ -79,7 +81,7 @@ def test_the_guided_apply_is_the_fast_guided_filter_formula(name):
         mean_a, mean_b, _ = upsampler.coefficients(frame, model_mask)
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
         whole = np.clip(cv2.resize(mean_a, (w, h)) * grey + cv2.resize(mean_b, (w, h)), 0.0, 1.0)
-        assert got.dtype == np.float32 and np.allclose(got, whole, rtol=0, atol=1e-6), f"{name} at {w}x{h}"
+        assert got.dtype == np.float32 and np.allclose(got, whole, rtol=0, atol=1e-4), f"{name} at {w}x{h}"
 
 
 def test_node_emits_a_frame_size_mask_with_the_frame_timestamp_and_keeps_inputs(astronaut):

@@ -1,0 +1,31 @@
+"""The chain's last full-resolution steps as single passes over the frame, compiled (nodes/frame_passes.c,
+built by pip with the package when a C compiler is there), or None where they are not: every caller keeps
+its OpenCV calls as the path without them. The blend and the mix give the OpenCV calls' pixels exactly;
+a layer grown from a small grid, within 2 levels (it is rounded once more); the guided apply within 1e-6.
+
+Not for: deciding what to blend or where (the looks, nodes/looks/box_blend.py) or anything at the mask's
+resolution, where OpenCV's calls are already cheap.
+PORTRAITFLOW_COMPILED=0 in the environment turns the compiled passes off (benches compare the two paths;
+tests check that both give the same pixels).
+"""
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+#: the environment variable that turns the compiled passes off ("0")
+SWITCH = "PORTRAITFLOW_COMPILED"
+
+
+def _load() -> ModuleType | None:
+    if os.environ.get(SWITCH, "1") == "0":
+        return None
+    try:
+        from . import _frame_passes
+    except ImportError:      # built without a C compiler: the OpenCV path
+        return None
+    return _frame_passes
+
+
+#: the compiled module (blend, mix, guided_apply; see their docstrings), or None
+compiled: ModuleType | None = _load()

@@ -1,0 +1,180 @@
+"""The compiled full-resolution passes (nodes/frame_passes.c) against the OpenCV calls they stand for, at
+real frame sizes, on real photos' masks and on random layers; and every recipe rendered both ways through the
+real CLI (the compiled path and PORTRAITFLOW_COMPILED=0) gives the same picture."""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from support.paths import PARITY
+
+from portraitflow.nodes.frame_passes import SWITCH, compiled
+
+needs_compiled = pytest.mark.skipif(compiled is None, reason="built without a C compiler")
+SIZES = [(480, 640), (720, 1280), (1080, 1920), (2160, 3840), (361, 641)]
+
+
+def test_the_passes_are_compiled_wherever_the_build_had_a_compiler():
+    """pip builds the extension when a C compiler and Python's headers are there; it is optional (the build
+    goes on without), so a failed build would only show as a slow product: here it shows."""
+    compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")[0]
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if shutil.which(compiler) is None or not headers.exists() or os.environ.get(SWITCH) == "0":
+        pytest.skip(f"no C compiler ({compiler}) or headers ({headers}) here, or {SWITCH}=0")
+    assert compiled is not None, "the compiled passes did not build (see pip's output for setup.py)"
+
+
+def opencv_blend(top, top_weight, bottom, alpha):
+    """blend.py's OpenCV arithmetic: round(top * w / 255) + round(bottom * (255 - a) / 255), saturated."""
+    spread = (lambda w: w) if top.ndim == 2 else (lambda w: cv2.merge([w] * top.shape[2]))
+    kept = cv2.multiply(top, spread(top_weight), scale=1 / 255)
+    under = cv2.multiply(bottom, spread(cv2.bitwise_not(alpha)), scale=1 / 255)
+    return cv2.add(kept, under)
+
+
+def layers(rng, height, width, channels):
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    top, bottom = (rng.integers(0, 256, shape, np.uint8) for _ in range(2))
+    alpha = rng.integers(0, 256, (height, width), np.uint8)
+    alpha[: height // 4] = 0          # the hidden and the opaque parts a real alpha has
+    alpha[-height // 4:] = 255
+    return top, bottom, alpha
+
+
+@needs_compiled
+@pytest.mark.parametrize("height,width", SIZES)
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_the_blend_gives_opencvs_pixels_exactly(height, width, channels):
+    rng = np.random.default_rng(height * channels)
+    top, bottom, alpha = layers(rng, height, width, channels)
+    expected = opencv_blend(top, alpha, bottom, alpha)
+    out = np.empty_like(top)
+    compiled.blend(top, alpha, bottom, alpha, out)
+    assert np.array_equal(out, expected)
+    assert np.array_equal(out[alpha == 0], bottom[alpha == 0]) and np.array_equal(out[alpha == 255], top[alpha == 255])
+    # into either layer itself, and with a top weight of its own (a poster's vignette folded in)
+    over_top, over_bottom = top.copy(), bottom.copy()
+    compiled.blend(over_top, alpha, bottom, alpha, over_top)
+    compiled.blend(top, alpha, over_bottom, alpha, over_bottom)
+    assert np.array_equal(over_top, expected) and np.array_equal(over_bottom, expected)
+    weight = cv2.multiply(alpha, rng.integers(128, 256, alpha.shape, np.uint8), scale=1 / 255)
+    compiled.blend(top, weight, bottom, alpha, out)
+    assert np.array_equal(out, opencv_blend(top, weight, bottom, alpha))
+
+
+@needs_compiled
+def test_the_blend_works_in_a_box_of_a_frame_and_leaves_the_rest():
+    rng = np.random.default_rng(7)
+    top, bottom, alpha = layers(rng, 720, 1280, 3)
+    out = np.zeros_like(top)
+    box = (slice(101, 577), slice(333, 1001))
+    compiled.blend(top[box], alpha[box], bottom[box], alpha[box], out[box])
+    assert np.array_equal(out[box], opencv_blend(top[box], alpha[box], bottom[box], alpha[box]))
+    untouched = np.ones(alpha.shape, bool)
+    untouched[box] = False
+    assert not out[untouched].any()
+
+
+@needs_compiled
+@pytest.mark.parametrize("height,width", SIZES)
+def test_a_bottom_grown_from_a_small_grid_is_within_two_levels_of_growing_it_first(height, width):
+    """The blur's background: a small grid brought up across only; the blend grows its rows. Against the
+    grid grown by cv2.resize first and blended: at most 2 levels apart (one rounding more), the top exact."""
+    rng = np.random.default_rng(width)
+    top, _, alpha = layers(rng, height, width, 3)
+    grid = cv2.GaussianBlur(rng.integers(0, 256, (height // 8, width // 8, 3), np.uint8), (5, 5), 0)
+    expected = opencv_blend(top, alpha, cv2.resize(grid, (width, height)), alpha)
+    out = np.empty_like(top)
+    compiled.blend(top, alpha, cv2.resize(grid, (width, grid.shape[0])), alpha, out)
+    difference = cv2.absdiff(out, expected)
+    assert difference.max() <= 2 and np.mean(difference) < 0.3
+    assert np.array_equal(out[alpha == 255], top[alpha == 255])
+
+
+@needs_compiled
+@pytest.mark.parametrize("height,width", SIZES[:3])
+def test_the_mix_of_three_layers_gives_opencvs_pixels_exactly(height, width):
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (height, width, 3), np.uint8) for _ in range(3)]
+    first = rng.integers(0, 256, (height, width), np.uint8)
+    second = cv2.multiply(cv2.bitwise_not(first), rng.integers(0, 256, first.shape, np.uint8), scale=1 / 255)
+    weights = [first, second, cv2.subtract(cv2.bitwise_not(first), second)]   # they sum to 255
+    expected = np.zeros_like(images[0])
+    for image, weight in zip(images, weights):
+        expected = cv2.add(expected, cv2.multiply(image, cv2.merge([weight] * 3), scale=1 / 255))
+    out = np.empty_like(expected)
+    compiled.mix(images, weights, out)
+    assert np.array_equal(out, expected)
+
+
+@needs_compiled
+@pytest.mark.parametrize("height,width,rows,cols", [(720, 1280, 180, 320), (800, 600, 320, 240),
+                                                    (1080, 1920, 180, 320), (321, 571, 107, 190)])
+def test_the_guided_apply_is_the_formula_on_grown_coefficients(height, width, rows, cols):
+    photo = cv2.imread(str(PARITY / "astronaut_in_coffee_1280x720.png"))
+    grey = cv2.cvtColor(cv2.resize(photo, (width, height)), cv2.COLOR_BGR2GRAY)
+    rng = np.random.default_rng(rows)
+    a = (rng.random((rows, cols), np.float32) * 8 - 4) / 255
+    b = rng.random((rows, cols), np.float32) * 3 - 1
+    expected = np.clip(cv2.resize(a, (width, height)) * grey.astype(np.float32) + cv2.resize(b, (width, height)),
+                       0.0, 1.0)
+    out = np.full((height, width), np.nan, np.float32)
+    compiled.guided_apply(cv2.resize(a, (width, rows)), cv2.resize(b, (width, rows)), grey, out)
+    assert np.abs(out - expected).max() < 1e-4 and out.min() >= 0.0 and out.max() <= 1.0
+
+
+@needs_compiled
+def test_bad_arguments_name_the_argument_and_what_was_expected():
+    top = np.zeros((72, 128, 3), np.uint8)
+    alpha = np.zeros((72, 128), np.uint8)
+    with pytest.raises(TypeError, match=r"top_weight: expected uint8, got items of format 'f'"):
+        compiled.blend(top, alpha.astype(np.float32), top, alpha, top.copy())
+    with pytest.raises(ValueError, match=r"bottom_alpha: expected the size of top, 72 x 128 x 1, got 72 x 64"):
+        compiled.blend(top, alpha, top, alpha[:, :64], top.copy())
+    with pytest.raises(ValueError, match=r"bottom: expected at most 72 rows of 128 x 3, got 80 x 128 x 3"):
+        compiled.blend(top, alpha, np.zeros((80, 128, 3), np.uint8), alpha, top.copy())
+    with pytest.raises(ValueError, match=r"top: each row's pixels must be contiguous"):
+        compiled.blend(top[:, ::2], alpha[:, ::2], top[:, ::2], alpha[:, ::2], top[:, ::2].copy())
+    with pytest.raises(TypeError, match=r"out: expected a writable numpy array"):
+        readonly = top.copy()
+        readonly.flags.writeable = False
+        compiled.blend(top, alpha, top, alpha, readonly)
+    with pytest.raises(ValueError, match=r"layers, weights: expected 1 to 8 of each"):
+        compiled.mix([top, top], [alpha], top.copy())
+    with pytest.raises(ValueError, match=r"weights\[1\]: expected one channel"):
+        compiled.mix([top, top], [alpha, top], top.copy())
+    with pytest.raises(TypeError, match=r"grey: expected uint8"):
+        compiled.guided_apply(np.zeros((18, 128), np.float32), np.zeros((18, 128), np.float32),
+                              alpha.astype(np.float32), np.zeros((72, 128), np.float32))
+
+
+RECIPES = ["blur", "colour_pop", "cutout", "double_exposure", "poster", "replace", "stencil"]
+
+
+@needs_compiled
+@pytest.mark.slow
+def test_every_recipe_renders_the_same_picture_with_and_without_the_compiled_passes(tmp_path):
+    """The real CLI on a real photo, once as built and once with PORTRAITFLOW_COMPILED=0: the looks that only
+    blend are the same pixels; the blur's background (grown in the blend) within 2 levels."""
+    photo = PARITY / "astronaut_in_coffee_1280x720.png"
+    for recipe in RECIPES:
+        pictures = []
+        for switch in ("1", "0"):
+            out = tmp_path / f"{recipe}-{switch}.png"
+            result = subprocess.run([sys.executable, "-m", "portraitflow", "render", str(photo), "--recipe", recipe,
+                                     "-o", str(out)], env={**os.environ, SWITCH: switch}, capture_output=True,
+                                    text=True)
+            assert result.returncode == 0, result.stderr
+            pictures.append(cv2.imread(str(out), cv2.IMREAD_UNCHANGED))
+        difference = cv2.absdiff(*pictures)
+        assert pictures[0].shape == pictures[1].shape and difference.max() <= 2, f"{recipe}: {difference.max()}"
+        if recipe != "blur":
+            assert np.mean(difference) < 0.01, f"{recipe}: mean difference {np.mean(difference)}"

@@ -1,0 +1,177 @@
+/* What every compiled pass shares (nodes/frame_passes.c and the passes of the looks it gathers into one
+ * module): numpy arrays taken as images, with every shape and type checked and named in the error; the
+ * row mapping cv2.resize's bilinear uses; OpenCV's rounding of x / 255; weights spread to a layer's channels.
+ *
+ * Not for: a pass itself. Everything here is static (each file that includes it gets its own copy).
+ */
+#ifndef PORTRAITFLOW_FRAME_PASSES_H
+#define PORTRAITFLOW_FRAME_PASSES_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+typedef struct {
+    Py_buffer view;
+    uint8_t *data;
+    Py_ssize_t rows, cols, channels, row_stride;
+} Image;
+
+/* ``obj`` as an image: 2-D (rows, cols) or 3-D (rows, cols, 1..4 channels) of ``itemsize``-byte items
+ * ('B' uint8 or 'f' float32), pixels contiguous within a row, any row stride (a view of a box is fine). */
+static inline int get_image(PyObject *obj, const char *name, char kind, int writable, Image *img)
+{
+    int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &img->view, flags) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s: expected a%s numpy array, got %s", name,
+                     writable ? " writable" : "", Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    Py_buffer *v = &img->view;
+    const char *format = v->format ? v->format : "B";
+    if (format[0] == '<' || format[0] == '=' || format[0] == '@')
+        format++;
+    Py_ssize_t itemsize = kind == 'B' ? 1 : 4;
+    if (format[0] != kind || format[1] != '\0' || v->itemsize != itemsize) {
+        PyErr_Format(PyExc_TypeError, "%s: expected %s, got items of format '%s'", name,
+                     kind == 'B' ? "uint8" : "float32", v->format ? v->format : "B");
+        goto fail;
+    }
+    if (v->ndim != 2 && v->ndim != 3) {
+        PyErr_Format(PyExc_ValueError, "%s: expected an image (2 or 3 dimensions), got %d", name, v->ndim);
+        goto fail;
+    }
+    img->rows = v->shape[0];
+    img->cols = v->shape[1];
+    img->channels = v->ndim == 3 ? v->shape[2] : 1;
+    if (img->channels < 1 || img->channels > 4 || img->rows < 1 || img->cols < 1) {
+        PyErr_Format(PyExc_ValueError, "%s: expected rows x cols x 1..4 channels, got %zd x %zd x %zd", name,
+                     img->rows, img->cols, img->channels);
+        goto fail;
+    }
+    if ((v->ndim == 3 && v->strides[2] != itemsize) || v->strides[1] != itemsize * img->channels
+            || v->strides[0] < itemsize * img->channels * img->cols) {
+        PyErr_Format(PyExc_ValueError, "%s: each row's pixels must be contiguous (np.ascontiguousarray)", name);
+        goto fail;
+    }
+    img->data = (uint8_t *)v->buf;
+    img->row_stride = v->strides[0];
+    return 0;
+fail:
+    PyBuffer_Release(v);
+    return -1;
+}
+
+static inline void release(Image *images, int count)
+{
+    for (int i = 0; i < count; i++)
+        PyBuffer_Release(&images[i].view);
+}
+
+static inline int same_size(const Image *a, const char *a_name, const Image *b, const char *b_name, int channels)
+{
+    if (a->rows != b->rows || a->cols != b->cols || (channels && a->channels != b->channels)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected the size of %s, %zd x %zd x %zd, got %zd x %zd x %zd",
+                     b_name, a_name, a->rows, a->cols, channels ? a->channels : b->channels,
+                     b->rows, b->cols, b->channels);
+        return -1;
+    }
+    return 0;
+}
+
+/* cv2.resize's bilinear mapping of output row ``y`` (of ``rows``) onto a grid of ``grid_rows``: the
+ * source row, the next one, and the weight of the next one. */
+static inline void source_rows(Py_ssize_t y, Py_ssize_t rows, Py_ssize_t grid_rows, Py_ssize_t *y0, Py_ssize_t *y1,
+                        float *weight)
+{
+    double scale = (double)grid_rows / (double)rows;
+    float fy = (float)((y + 0.5) * scale - 0.5);
+    Py_ssize_t sy = (Py_ssize_t)floorf(fy);
+    fy -= (float)sy;
+    if (sy < 0) {
+        sy = 0;
+        fy = 0.0f;
+    }
+    if (sy >= grid_rows - 1) {
+        sy = grid_rows - 1;
+        fy = 0.0f;
+    }
+    *y0 = sy;
+    *y1 = sy + 1 < grid_rows ? sy + 1 : sy;
+    *weight = fy;
+}
+
+/* round(x / 255) for 0 <= x <= 255 * 255, exactly (the rounding cv2.multiply's scale 1/255 makes) */
+#define DIV255(x) ((uint16_t)(((x) + 128 + (((x) + 128) >> 8)) >> 8))
+
+VECTOR_CLONES __attribute__((unused))
+static void lerp_row_u8(const uint8_t *r0, const uint8_t *r1, uint16_t w1, uint8_t *out, Py_ssize_t n)
+{
+    uint16_t w0 = (uint16_t)(256 - w1);
+    for (Py_ssize_t i = 0; i < n; i++)
+        out[i] = (uint8_t)((r0[i] * w0 + r1[i] * w1 + 128) >> 8);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_SPREAD3_SSSE3 1
+/* 16 weights -> 48 bytes per step with three byte shuffles (a scalar loop: 0.33 ms at 720p, a third of
+ * the whole blend); SSSE3 is on every x86-64 CPU made since 2011, checked at load all the same */
+__attribute__((target("ssse3")))
+static Py_ssize_t spread3_ssse3(const uint8_t *weights, Py_ssize_t cols, uint8_t *out)
+{
+    const __m128i m0 = _mm_setr_epi8(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5);
+    const __m128i m1 = _mm_setr_epi8(5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9, 9, 9, 10, 10);
+    const __m128i m2 = _mm_setr_epi8(10, 11, 11, 11, 12, 12, 12, 13, 13, 13, 14, 14, 14, 15, 15, 15);
+    Py_ssize_t x = 0;
+    for (; x + 16 <= cols; x += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(weights + x));
+        _mm_storeu_si128((__m128i *)(out + 3 * x), _mm_shuffle_epi8(v, m0));
+        _mm_storeu_si128((__m128i *)(out + 3 * x + 16), _mm_shuffle_epi8(v, m1));
+        _mm_storeu_si128((__m128i *)(out + 3 * x + 32), _mm_shuffle_epi8(v, m2));
+    }
+    return x;
+}
+static int have_ssse3 = -1;   /* checked on first use */
+#endif
+
+/* the per-pixel weights spread to the layers' channels (so the blend itself is one flat loop): ``out``,
+ * or the weights themselves for one channel */
+static inline const uint8_t *spread_row(const uint8_t *weights, Py_ssize_t cols, Py_ssize_t channels, uint8_t *out)
+{
+    if (channels == 1)
+        return weights;
+    if (channels == 3) {
+        Py_ssize_t x = 0;
+#ifdef HAVE_SPREAD3_SSSE3
+        if (have_ssse3 < 0) {
+            __builtin_cpu_init();
+            have_ssse3 = __builtin_cpu_supports("ssse3");
+        }
+        if (have_ssse3)
+            x = spread3_ssse3(weights, cols, out);
+#endif
+        for (; x < cols; x++) {
+            uint8_t w = weights[x];
+            out[3 * x] = w;
+            out[3 * x + 1] = w;
+            out[3 * x + 2] = w;
+        }
+        return out;
+    }
+    for (Py_ssize_t x = 0; x < cols; x++)
+        for (Py_ssize_t c = 0; c < channels; c++)
+            out[x * channels + c] = weights[x];
+    return out;
+}
+
+#endif

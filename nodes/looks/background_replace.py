@@ -15,10 +15,11 @@ import numpy as np
 
 from ...graph.options import check_ranges
 from ..background_video import is_video_background
+from ..frame_passes import compiled
 from ..light_wrap import LightWrap
 from .assets import load_asset
 from .blend import alpha_blend, mask_to_alpha
-from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, grow_box, mix_in_box
+from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, box_cells, grow_box, mix_in_box
 from .cutout import cut_out
 from .edge_colour import WORK_LONG_SIDE, EdgeColour
 from .grading import curve_lut, s_curve
@@ -191,20 +192,27 @@ class BackgroundReplace(Look):
         if self.same_mask and mask is not None and kept is not None:
             return self._pop_again(frame, *kept)
         self._kept_pop = None
-        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._scratch.get("pop.grey", frame.shape[:2]))
-        cv2.LUT(grey, self._grey_lut, dst=grey)
+        grey = self._scratch.get("pop.grey", frame.shape[:2])
         out = np.empty_like(frame)
+        # the scene in grey, in all three channels; the person's box is then drawn over
+        if compiled is not None:   # the same pixels in one pass (luma, table, spread)
+            compiled.grey_scene(frame, self._grey_lut, grey, out)
+        else:
+            cv2.LUT(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=grey), self._grey_lut, dst=grey)
+            cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR, dst=out)
         if mask is None:
-            return cv2.merge((grey, grey, grey), dst=out)
+            return out
         plane = frame.shape[:2]
         alpha = mask_to_alpha(mask)
         box = alpha_box(alpha)
-        cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR, dst=out)   # the scene; the person's box is then drawn over
         if self.scene_still:
             # the grey scene kept (a copy: the person is drawn into this one); the person's weights and the
             # light over it stay in their scratch buffers until the next frame that makes them again
             self._kept_pop = (box, out.copy())
         if box is None:
+            return out
+        if compiled is not None:
+            self._pop_compiled(frame, alpha, grey, out, box)
             return out
         y0, y1, x0, x1 = box
         def boxed(name: str, shape: tuple[int, ...] = plane) -> np.ndarray:
@@ -227,6 +235,22 @@ class BackgroundReplace(Look):
         self._pop_person(frame, out, box)
         return out
 
+    def _pop_compiled(self, frame: np.ndarray, alpha: np.ndarray, grey: np.ndarray, out: np.ndarray,
+                      box: tuple[int, int, int, int]) -> None:
+        """_colour_pop's shares and its person in one compiled pass over the box: the same arithmetic, with the
+        wrap's glow and reach grown in the pass (the same pixels as growing them first). A still scene's shares
+        are written to the scratch buffers _pop_person reads."""
+        plane = frame.shape[:2]
+        wrap = {}
+        if self._wrap is not None:   # both on the wrap's half grid: the same cells
+            glow, grown = box_cells(self._wrap.glow(grey), *plane, box)
+            reach, _ = box_cells(self._wrap.reach(shrink_alpha(alpha, self._grid)), *plane, box)
+            wrap = {"reach": reach, "glow": glow, "grown_box": grown}
+        shares = {}
+        if self.scene_still:
+            shares = {"keep": self._scratch.get("pop.keep", plane), "light": self._scratch.get("pop.light", plane)}
+        compiled.pop_person(frame, alpha, grey, out, box, **wrap, **shares)
+
     def _pop_person(self, frame: np.ndarray, out: np.ndarray, box: tuple[int, int, int, int]) -> None:
         """``out`` = frame * keep + light inside ``box`` (keep, light, behind: the scratch buffers _colour_pop
         made), strip by strip across the person's own extent (where alpha is 0 the light is the grey scene,
@@ -234,6 +258,11 @@ class BackgroundReplace(Look):
         y0, y1, x0, x1 = box
         plane = frame.shape[:2]
         keep, light, behind = (self._scratch.get(name, plane) for name in ("pop.keep", "pop.light", "pop.behind"))
+        if compiled is not None:
+            # the whole box in one pass, the same pixels: where alpha is 0, keep is 0 and the light is the grey
+            # scene, so those pixels come out as ``out`` holds them already
+            compiled.keep_add(frame[y0:y1, x0:x1], keep[y0:y1, x0:x1], light[y0:y1, x0:x1], out[y0:y1, x0:x1])
+            return
         spread = self._scratch.get("pop.spread", (STRIP_ROWS,) + frame.shape[1:])
         present = self._scratch.get("pop.present", (STRIP_ROWS, frame.shape[1]))
         for start in range(y0, y1, STRIP_ROWS):

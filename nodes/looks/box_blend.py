@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from ..frame_passes import compiled
-from .reduced import grow, grow_cells
+# _aligned: the one place that knows how the two grids' periods line up (grow_cells uses it too)
+from .reduced import _aligned, grow, grow_cells
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
@@ -57,6 +58,28 @@ def grow_box(small: np.ndarray, height: int, width: int, box: tuple[int, int, in
     if grown_top > top or grown_bottom < bottom or grown_left > left or grown_right < right:
         return grow(small, height, width)[top:bottom, left:right]   # not expected: grow_cells widens
     return view[top - grown_top:bottom - grown_top, left - grown_left:right - grown_left]
+
+
+def cells_to_grow(small: np.ndarray, height: int, width: int,
+                  cells: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """What reduced.grow_cells would bring up, left small: (the cells of ``small``, one cell of margin, widened
+    to whole periods of the grids, as a view; the full-size box (top, bottom, left, right) they come up to).
+    A compiled pass grows them row by row as cv2.resize does (plates_pass.c's grown_row, the same pixels),
+    so the grown layer never exists at full size."""
+    x, y, w, h = cells
+    (x0, x1, left, right) = _aligned(x - 1, x + w + 1, small.shape[1], width)
+    (y0, y1, top, bottom) = _aligned(y - 1, y + h + 1, small.shape[0], height)
+    return small[y0:y1, x0:x1], (top, bottom, left, right)
+
+
+def box_cells(small: np.ndarray, height: int, width: int,
+              box: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """cells_to_grow for the cells under ``box`` (top, bottom, left, right at full size), as grow_box takes them:
+    the full-size box returned holds ``box``."""
+    top, bottom, left, right = box
+    scale_y, scale_x = small.shape[0] / height, small.shape[1] / width
+    cx, cy = int(left * scale_x), int(top * scale_y)
+    return cells_to_grow(small, height, width, (cx, cy, math.ceil(right * scale_x) - cx, math.ceil(bottom * scale_y) - cy))
 
 
 def blend_in_box(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, out: np.ndarray, scratch: Scratch, *,

@@ -1,0 +1,707 @@
+/* The person-on-a-plate looks' full-resolution steps, each one pass over the frame, row by row, with the
+ * interpreter's lock released: the poster's and the replaced background's three-layer mix with their
+ * weights worked out per pixel (the grade's table, the light, the edge colour's and the wrap's shares),
+ * colour pop's grey scene and its person, and the cut-out's BGRA assembly. A layer that comes from a small
+ * grid may arrive grown only across (its rows interpolated here as cv2.resize's bilinear places them).
+ *
+ * Not for: deciding the weights' meaning (the looks: nodes/looks/poster.py, background_replace.py,
+ * cutout.py; each keeps the OpenCV calls these stand for, where the extension is not built) or anything on
+ * the small grid. Every shape and type is checked here and named in the error. The arithmetic is OpenCV's:
+ * round(x * w / 255) as cv2.multiply's scale 1/255 (DIV255), saturated adds, cvtColor's BGR2GRAY in 15-bit
+ * fixed point, so with full-size layers the pixels are the OpenCV path's exactly.
+ */
+#include "frame_passes.h"
+
+/* cvtColor(COLOR_BGR2GRAY) for uint8, exactly (OpenCV's 15-bit fixed-point weights) */
+#define LUMA(b, g, r) ((uint8_t)(((b) * 3735 + (g) * 19235 + (r) * 9798 + (1 << 14)) >> 15))
+
+/* a table argument: ``entries`` x ``channels`` contiguous uint8 (a cv2.LUT table, (1, 256, C) or (256,)) */
+static int get_table(PyObject *obj, const char *name, Py_ssize_t channels, Py_buffer *view)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s: expected a contiguous uint8 numpy array, got %s", name,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    const char *format = view->format ? view->format : "B";
+    if (format[0] == '<' || format[0] == '=' || format[0] == '@' || format[0] == '|')
+        format++;
+    if (format[0] != 'B' || format[1] != '\0' || view->len != 256 * channels) {
+        PyErr_Format(PyExc_ValueError, "%s: expected 256 x %zd uint8 entries (a cv2.LUT table), got %zd bytes"
+                     " of format '%s'", name, channels, view->len, view->format ? view->format : "B");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* a box argument: (top, bottom, left, right) inside rows x cols, not empty */
+static int get_box(PyObject *obj, const char *name, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t box[4])
+{
+    if (!PyArg_ParseTuple(obj, "nnnn", &box[0], &box[1], &box[2], &box[3])) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s: expected (top, bottom, left, right), got %s", name, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (box[0] < 0 || box[1] > rows || box[0] >= box[1] || box[2] < 0 || box[3] > cols || box[2] >= box[3]) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a non-empty box inside %zd x %zd, got (%zd, %zd, %zd, %zd)",
+                     name, rows, cols, box[0], box[1], box[2], box[3]);
+        return -1;
+    }
+    return 0;
+}
+
+/* A small grid's cells brought up to a full-size box as cv2.resize's bilinear does, a row at a time and
+ * bit for bit (OpenCV's own scheme for uint8: 11-bit weights, each source row resized across once into 32-bit
+ * sums, the two rows under an output row combined with its 16-bit multiply-high arithmetic; rows above and
+ * below the grid's centres read the edge row twice, with the weights unclamped): the grown layer never
+ * exists at full size, and the pixels are reduced.grow_cells' exactly. */
+typedef struct {
+    Image *image;          /* the cells (a view of the small grid) */
+    Py_ssize_t box[4];     /* the full-size box (top, bottom, left, right) they come up to */
+    Py_ssize_t *offsets;   /* per output column: the two source columns' byte offsets */
+    int16_t *weights;      /* per output column: their weights (x 2048) */
+    int32_t *sums[2];      /* two source rows resized across (x 2048) */
+    Py_ssize_t cached[2];  /* which source rows those are (-1: none) */
+    void *memory;
+} Grown;
+
+#define RESIZE_ONE 2048   /* OpenCV's INTER_RESIZE_COEF_SCALE */
+
+static int setup_grown(Grown *g, const char *name, Py_ssize_t channels)
+{
+    Image *im = g->image;
+    Py_ssize_t rows = g->box[1] - g->box[0], cols = g->box[3] - g->box[2];
+    if (im->channels != channels || im->rows > rows || im->cols > cols) {
+        PyErr_Format(PyExc_ValueError, "%s: expected at most %zd x %zd x %zd (cells no bigger than their box), got "
+                     "%zd x %zd x %zd", name, rows, cols, channels, im->rows, im->cols, im->channels);
+        return -1;
+    }
+    Py_ssize_t n = cols * channels;
+    g->memory = PyMem_Malloc((size_t)cols * (2 * sizeof(Py_ssize_t) + 2 * sizeof(int16_t))
+                             + 2 * (size_t)n * sizeof(int32_t));
+    if (g->memory == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    g->sums[0] = (int32_t *)g->memory;
+    g->sums[1] = g->sums[0] + n;
+    g->offsets = (Py_ssize_t *)(g->sums[1] + n);
+    g->weights = (int16_t *)(g->offsets + 2 * cols);
+    g->cached[0] = g->cached[1] = -1;
+    double scale = 1.0 / ((double)cols / (double)im->cols);
+    for (Py_ssize_t dx = 0; dx < cols; dx++) {
+        float fx = (float)((dx + 0.5) * scale - 0.5);
+        Py_ssize_t sx = (Py_ssize_t)floorf(fx);
+        fx -= (float)sx;
+        if (sx < 0) {
+            sx = 0;
+            fx = 0.0f;
+        }
+        if (sx >= im->cols - 1) {
+            sx = im->cols - 1;
+            fx = 0.0f;
+        }
+        g->offsets[2 * dx] = sx * channels;
+        g->offsets[2 * dx + 1] = (sx + 1 < im->cols ? sx + 1 : sx) * channels;
+        g->weights[2 * dx] = (int16_t)lrintf((1.0f - fx) * RESIZE_ONE);
+        g->weights[2 * dx + 1] = (int16_t)lrintf(fx * RESIZE_ONE);
+    }
+    return 0;
+}
+
+static void free_grown(Grown *g)
+{
+    PyMem_Free(g->memory);   /* NULL until set up */
+}
+
+/* source row ``sy`` resized across, from the two-row cache (``keep``: the slot not to overwrite) */
+static const int32_t *across(Grown *g, Py_ssize_t sy, int keep)
+{
+    for (int slot = 0; slot < 2; slot++)
+        if (g->cached[slot] == sy)
+            return g->sums[slot];
+    int slot = keep == 0 ? 1 : 0;
+    const Image *im = g->image;
+    const uint8_t *row = im->data + sy * im->row_stride;
+    Py_ssize_t cols = g->box[3] - g->box[2], channels = im->channels;
+    int32_t *sum = g->sums[slot];
+    for (Py_ssize_t dx = 0; dx < cols; dx++) {
+        const uint8_t *s0 = row + g->offsets[2 * dx], *s1 = row + g->offsets[2 * dx + 1];
+        int32_t w0 = g->weights[2 * dx], w1 = g->weights[2 * dx + 1];
+        for (Py_ssize_t c = 0; c < channels; c++)
+            sum[dx * channels + c] = s0[c] * w0 + s1[c] * w1;
+    }
+    g->cached[slot] = sy;
+    return sum;
+}
+
+VECTOR_CLONES
+static void down_row(const int32_t *s0, const int32_t *s1, int32_t b0, int32_t b1, uint8_t *out, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t v = ((((s0[i] >> 4) * b0) >> 16) + (((s1[i] >> 4) * b1) >> 16) + 2) >> 2;
+        out[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+}
+
+/* row ``y`` (of the frame, inside the box) of the grown layer, into ``buffer`` (the box's width) */
+static const uint8_t *grown_row(Grown *g, Py_ssize_t y, uint8_t *buffer)
+{
+    const Image *im = g->image;
+    Py_ssize_t rows = g->box[1] - g->box[0], n = (g->box[3] - g->box[2]) * im->channels;
+    double scale = 1.0 / ((double)rows / (double)im->rows);
+    float fy = (float)((y - g->box[0] + 0.5) * scale - 0.5);
+    Py_ssize_t sy = (Py_ssize_t)floorf(fy);
+    fy -= (float)sy;
+    Py_ssize_t sy0 = sy < 0 ? 0 : sy >= im->rows ? im->rows - 1 : sy;
+    Py_ssize_t sy1 = sy + 1 < 0 ? 0 : sy + 1 >= im->rows ? im->rows - 1 : sy + 1;
+    int32_t b0 = (int32_t)lrintf((1.0f - fy) * RESIZE_ONE), b1 = (int32_t)lrintf(fy * RESIZE_ONE);
+    const int32_t *s0 = across(g, sy0, -1);
+    int keep = g->cached[0] == sy0 ? 0 : 1;
+    const int32_t *s1 = across(g, sy1, keep);
+    down_row(s0, s1, b0, b1, buffer, n);
+    return buffer;
+}
+
+/* the three layers' weights of one row of the box (see plates_mix's doc) */
+VECTOR_CLONES
+static void mix_weights(const uint8_t *alpha, const uint8_t *light, int edge, const uint8_t *reach,
+                        Py_ssize_t layer_from, Py_ssize_t layer_to, uint8_t *on_frame, uint8_t *on_layer,
+                        uint8_t *behind, Py_ssize_t n)
+{
+    for (Py_ssize_t x = 0; x < n; x++) {
+        uint16_t a = alpha[x];
+        uint16_t s = light ? DIV255((uint16_t)(a * light[x])) : a;
+        uint16_t e = edge ? (a == 0 ? 0 : (a <= 127 ? 255 : (uint16_t)(510 - 2 * a))) : 0;
+        uint16_t w = reach ? DIV255((uint16_t)(reach[x] * a)) : 0;
+        uint16_t k = (uint16_t)(255 - DIV255((uint16_t)((255 - e) * (255 - w))));
+        uint16_t l = (x >= layer_from && x < layer_to) ? DIV255((uint16_t)(s * k)) : 0;
+        on_frame[x] = (uint8_t)(s - l);
+        on_layer[x] = (uint8_t)l;
+        behind[x] = (uint8_t)(255 - a);
+    }
+}
+
+VECTOR_CLONES
+static void mix3_row(const uint8_t *a, const uint8_t *wa, const uint8_t *b, const uint8_t *wb, const uint8_t *c,
+                     const uint8_t *wc, uint8_t *out, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint16_t sum = (uint16_t)(DIV255((uint16_t)(a[i] * wa[i])) + DIV255((uint16_t)(b[i] * wb[i]))
+                                  + DIV255((uint16_t)(c[i] * wc[i])));
+        out[i] = (uint8_t)(sum > 255 ? 255 : sum);
+    }
+}
+
+/* the person's grade of one row: a 3-channel table on the colour, or on its luma (grey: duotone) */
+static void grade_row(const uint8_t *frame, const uint8_t *table, int grey, uint8_t *out, Py_ssize_t cols)
+{
+    if (grey) {
+        for (Py_ssize_t x = 0; x < cols; x++) {
+            const uint8_t *entry = table + 3 * LUMA(frame[3 * x], frame[3 * x + 1], frame[3 * x + 2]);
+            out[3 * x] = entry[0];
+            out[3 * x + 1] = entry[1];
+            out[3 * x + 2] = entry[2];
+        }
+        return;
+    }
+    for (Py_ssize_t x = 0; x < cols; x++) {
+        out[3 * x] = table[3 * frame[3 * x]];
+        out[3 * x + 1] = table[3 * frame[3 * x + 1] + 1];
+        out[3 * x + 2] = table[3 * frame[3 * x + 2] + 2];
+    }
+}
+
+PyDoc_STRVAR(plates_mix_doc,
+"plates_mix(frame, alpha, plate, out, box, *, table=None, grey=False, light=None, edge=False, reach=None,\n"
+"           reach_box=None, layer=None, layer_box=None)\n\n"
+"The person (frame, graded by ``table``) and a small-grid layer over a plate, in one pass: inside ``box``\n"
+"(top, bottom, left, right; the alpha's, outside it the plate), with s = round(a * light / 255) (or a),\n"
+"e = the edge colour's share (255 for alpha 1..127, 510 - 2a above, 0 at 0; when ``edge``), w = round(reach\n"
+"* a / 255), k = 255 - round((255 - e)(255 - w) / 255), on_layer = round(s * k / 255) inside layer_box\n"
+"(else 0): out = round(G(frame) * (s - on_layer) / 255) + round(layer * on_layer / 255) +\n"
+"round(plate * (255 - a) / 255), saturated. uint8 frame, plate, out (rows x cols x 3), alpha, light\n"
+"(rows x cols); table 256 x 3 (a cv2.LUT table; ``grey``: applied to the luma); reach and layer cover\n"
+"their boxes, with their rows or fewer (grown across only, interpolated here).");
+
+static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    static char *keywords[] = {"frame", "alpha", "plate", "out", "box", "table", "grey", "light", "edge", "reach",
+                               "reach_box", "layer", "layer_box", NULL};
+    PyObject *objs[4], *box_obj, *table_obj = Py_None, *light_obj = Py_None, *reach_obj = Py_None;
+    PyObject *reach_box_obj = Py_None, *layer_obj = Py_None, *layer_box_obj = Py_None;
+    int grey = 0, edge = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOO|$OpOpOOOO:plates_mix", keywords, &objs[0], &objs[1],
+                                     &objs[2], &objs[3], &box_obj, &table_obj, &grey, &light_obj, &edge,
+                                     &reach_obj, &reach_box_obj, &layer_obj, &layer_box_obj))
+        return NULL;
+    Image im[7];
+    Grown reach = {0}, layer = {0};
+    const char *names[4] = {"frame", "alpha", "plate", "out"};
+    int got = 0, have_table = 0;
+    Py_buffer table_view;
+    for (; got < 4; got++)
+        if (get_image(objs[got], names[got], 'B', got == 3, &im[got]) < 0)
+            goto fail;
+    Image *frame = &im[0], *alpha = &im[1], *plate = &im[2], *out = &im[3];
+    Image *light = NULL;
+    if (frame->channels != 3) {
+        PyErr_Format(PyExc_ValueError, "frame: expected 3 channels (BGR), got %zd", frame->channels);
+        goto fail;
+    }
+    if (same_size(frame, "frame", out, "out", 1) < 0 || same_size(frame, "frame", plate, "plate", 1) < 0
+            || same_size(frame, "frame", alpha, "alpha", 0) < 0)
+        goto fail;
+    if (alpha->channels != 1) {
+        PyErr_Format(PyExc_ValueError, "alpha: expected one channel, got %zd", alpha->channels);
+        goto fail;
+    }
+    Py_ssize_t rows = frame->rows, cols = frame->cols, box[4];
+    if (get_box(box_obj, "box", rows, cols, box) < 0)
+        goto fail;
+    if (light_obj != Py_None) {
+        if (get_image(light_obj, "light", 'B', 0, &im[got]) < 0)
+            goto fail;
+        light = &im[got++];
+        if (same_size(alpha, "alpha", light, "light", 1) < 0)
+            goto fail;
+    }
+    if ((reach_obj == Py_None) != (reach_box_obj == Py_None) || (layer_obj == Py_None) != (layer_box_obj == Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "reach_box, layer_box: expected with reach and layer, and only with them");
+        goto fail;
+    }
+    if (reach_obj != Py_None) {
+        if (get_image(reach_obj, "reach", 'B', 0, &im[got]) < 0)
+            goto fail;
+        reach.image = &im[got++];
+        if (get_box(reach_box_obj, "reach_box", rows, cols, reach.box) < 0 || setup_grown(&reach, "reach", 1) < 0)
+            goto fail;
+        if (reach.box[0] > box[0] || reach.box[1] < box[1] || reach.box[2] > box[2] || reach.box[3] < box[3]) {
+            PyErr_SetString(PyExc_ValueError, "reach_box: expected to cover box");
+            goto fail;
+        }
+    }
+    if (layer_obj != Py_None) {
+        if (get_image(layer_obj, "layer", 'B', 0, &im[got]) < 0)
+            goto fail;
+        layer.image = &im[got++];
+        if (get_box(layer_box_obj, "layer_box", rows, cols, layer.box) < 0 || setup_grown(&layer, "layer", 3) < 0)
+            goto fail;
+    }
+    if (table_obj != Py_None) {
+        if (get_table(table_obj, "table", 3, &table_view) < 0)
+            goto fail;
+        have_table = 1;
+    }
+    Py_ssize_t x0 = box[2], x1 = box[3], width = x1 - x0, n = 3 * width;
+    /* row buffers: three 1-channel weights, three spread, the graded person, the layer's and the reach's rows */
+    uint8_t *buffers = PyMem_Calloc((size_t)(3 * width + 5 * n + (reach.image ? reach.box[3] - reach.box[2] : 0)
+                                             + (layer.image ? 3 * (layer.box[3] - layer.box[2]) : 0)), 1);
+    if (buffers == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    uint8_t *on_frame = buffers, *on_layer = on_frame + width, *behind = on_layer + width;
+    uint8_t *frame_w = behind + width, *layer_w = frame_w + n, *behind_w = layer_w + n, *graded = behind_w + n;
+    uint8_t *layer_cols = graded + n;   /* the layer across the box (0 beside it, where its weight is 0) */
+    uint8_t *reach_row = layer_cols + n, *layer_row = reach_row + (reach.image ? reach.box[3] - reach.box[2] : 0);
+    const uint8_t *table = have_table ? (const uint8_t *)table_view.buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t y = 0; y < rows; y++) {
+        const uint8_t *p = plate->data + y * plate->row_stride;
+        uint8_t *o = out->data + y * out->row_stride;
+        if (y < box[0] || y >= box[1]) {
+            memcpy(o, p, (size_t)(3 * cols));
+            continue;
+        }
+        memcpy(o, p, (size_t)(3 * x0));
+        memcpy(o + 3 * x1, p + 3 * x1, (size_t)(3 * (cols - x1)));
+        const uint8_t *a = alpha->data + y * alpha->row_stride + x0;
+        const uint8_t *r = NULL;
+        if (reach.image)
+            r = grown_row(&reach, y, reach_row) + (x0 - reach.box[2]);
+        Py_ssize_t layer_from = 0, layer_to = 0;
+        if (layer.image && y >= layer.box[0] && y < layer.box[1]) {
+            Py_ssize_t from = layer.box[2] > x0 ? layer.box[2] : x0, to = layer.box[3] < x1 ? layer.box[3] : x1;
+            if (to > from) {
+                const uint8_t *l = grown_row(&layer, y, layer_row);
+                memcpy(layer_cols + 3 * (from - x0), l + 3 * (from - layer.box[2]), (size_t)(3 * (to - from)));
+                layer_from = from - x0;
+                layer_to = to - x0;
+            }
+        }
+        mix_weights(a, light ? light->data + y * light->row_stride + x0 : NULL, edge, r, layer_from, layer_to,
+                    on_frame, on_layer, behind, width);
+        const uint8_t *f = frame->data + y * frame->row_stride + 3 * x0;
+        if (table) {
+            grade_row(f, table, grey, graded, width);
+            f = graded;
+        }
+        mix3_row(f, spread_row(on_frame, width, 3, frame_w), layer_cols, spread_row(on_layer, width, 3, layer_w),
+                 p + 3 * x0, spread_row(behind, width, 3, behind_w), o + 3 * x0, n);
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(buffers);
+    if (have_table)
+        PyBuffer_Release(&table_view);
+    free_grown(&reach);
+    free_grown(&layer);
+    release(im, got);
+    Py_RETURN_NONE;
+fail:
+    if (have_table)
+        PyBuffer_Release(&table_view);
+    free_grown(&reach);
+    free_grown(&layer);
+    release(im, got);
+    return NULL;
+}
+
+PyDoc_STRVAR(grey_scene_doc,
+"grey_scene(frame, table, grey, out)\n\n"
+"grey = table[luma(frame)] (cvtColor's BGR2GRAY, then cv2.LUT) and out = grey in all three channels, in one\n"
+"pass: uint8 frame, out rows x cols x 3, grey rows x cols, table 256 entries.");
+
+static PyObject *grey_scene(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *frame_obj, *table_obj, *grey_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OOOO:grey_scene", &frame_obj, &table_obj, &grey_obj, &out_obj))
+        return NULL;
+    Image im[3];
+    Py_buffer table_view;
+    int got = 0, have_table = 0;
+    if (get_image(frame_obj, "frame", 'B', 0, &im[0]) < 0)
+        goto fail;
+    got = 1;
+    if (get_image(grey_obj, "grey", 'B', 1, &im[1]) < 0)
+        goto fail;
+    got = 2;
+    if (get_image(out_obj, "out", 'B', 1, &im[2]) < 0)
+        goto fail;
+    got = 3;
+    Image *frame = &im[0], *grey = &im[1], *out = &im[2];
+    if (frame->channels != 3) {
+        PyErr_Format(PyExc_ValueError, "frame: expected 3 channels (BGR), got %zd", frame->channels);
+        goto fail;
+    }
+    if (same_size(frame, "frame", out, "out", 1) < 0 || same_size(frame, "frame", grey, "grey", 0) < 0)
+        goto fail;
+    if (grey->channels != 1) {
+        PyErr_Format(PyExc_ValueError, "grey: expected one channel, got %zd", grey->channels);
+        goto fail;
+    }
+    if (get_table(table_obj, "table", 1, &table_view) < 0)
+        goto fail;
+    have_table = 1;
+    const uint8_t *table = table_view.buf;
+    Py_ssize_t rows = frame->rows, cols = frame->cols;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t y = 0; y < rows; y++) {
+        const uint8_t *f = frame->data + y * frame->row_stride;
+        uint8_t *g = grey->data + y * grey->row_stride;
+        for (Py_ssize_t x = 0; x < cols; x++)
+            g[x] = table[LUMA(f[3 * x], f[3 * x + 1], f[3 * x + 2])];
+        spread_row(g, cols, 3, out->data + y * out->row_stride);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&table_view);
+    release(im, got);
+    Py_RETURN_NONE;
+fail:
+    if (have_table)
+        PyBuffer_Release(&table_view);
+    release(im, got);
+    return NULL;
+}
+
+VECTOR_CLONES
+static void keep_add_row(const uint8_t *frame, const uint8_t *keep, const uint8_t *light, uint8_t *out, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint16_t sum = (uint16_t)(DIV255((uint16_t)(frame[i] * keep[i])) + light[i]);
+        out[i] = (uint8_t)(sum > 255 ? 255 : sum);
+    }
+}
+
+/* colour pop's shares of one row: keep = a - wrapped, light = round((255 - a) grey / 255) + round(wrapped
+ * glow / 255) saturated, wrapped = round(round(reach a / 255) a / 255) (0 without a wrap) */
+VECTOR_CLONES
+static void pop_weights(const uint8_t *alpha, const uint8_t *grey, const uint8_t *reach, const uint8_t *glow,
+                        uint8_t *keep, uint8_t *light, Py_ssize_t n)
+{
+    for (Py_ssize_t x = 0; x < n; x++) {
+        uint16_t a = alpha[x];
+        uint16_t wrapped = reach ? DIV255((uint16_t)(DIV255((uint16_t)(reach[x] * a)) * a)) : 0;
+        uint16_t l = (uint16_t)(DIV255((uint16_t)((255 - a) * grey[x])) + (glow ? DIV255((uint16_t)(wrapped * glow[x])) : 0));
+        keep[x] = (uint8_t)(a - wrapped);
+        light[x] = (uint8_t)(l > 255 ? 255 : l);
+    }
+}
+
+PyDoc_STRVAR(pop_person_doc,
+"pop_person(frame, alpha, grey, out, box, *, reach=None, glow=None, grown_box=None, keep=None, light=None)\n\n"
+"Colour pop's person over its grey scene inside ``box`` (top, bottom, left, right; out is left as it is\n"
+"elsewhere), in one pass: out = round(frame * keep / 255) + light, saturated, with keep and light as\n"
+"pop_weights says (background_replace.py's _colour_pop); reach and glow (one channel) cover grown_box,\n"
+"their rows or fewer (grown across only, interpolated here). keep and light (rows x cols): where the\n"
+"shares are written too, inside the box, when given (a still scene's next frames reuse them).");
+
+static PyObject *pop_person(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    static char *keywords[] = {"frame", "alpha", "grey", "out", "box", "reach", "glow", "grown_box", "keep", "light",
+                               NULL};
+    PyObject *objs[4], *box_obj, *reach_obj = Py_None, *glow_obj = Py_None, *grown_obj = Py_None;
+    PyObject *keep_obj = Py_None, *light_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOO|$OOOOO:pop_person", keywords, &objs[0], &objs[1], &objs[2],
+                                     &objs[3], &box_obj, &reach_obj, &glow_obj, &grown_obj, &keep_obj, &light_obj))
+        return NULL;
+    Image im[8];
+    Grown reach = {0}, glow = {0};
+    const char *names[4] = {"frame", "alpha", "grey", "out"};
+    int got = 0;
+    for (; got < 4; got++)
+        if (get_image(objs[got], names[got], 'B', got == 3, &im[got]) < 0)
+            goto fail;
+    Image *frame = &im[0], *alpha = &im[1], *grey = &im[2], *out = &im[3], *keep = NULL, *light = NULL;
+    if (frame->channels != 3 || alpha->channels != 1 || grey->channels != 1) {
+        PyErr_Format(PyExc_ValueError, "frame, alpha, grey: expected 3, 1 and 1 channels, got %zd, %zd and %zd",
+                     frame->channels, alpha->channels, grey->channels);
+        goto fail;
+    }
+    if (same_size(frame, "frame", out, "out", 1) < 0 || same_size(alpha, "alpha", grey, "grey", 1) < 0
+            || same_size(frame, "frame", alpha, "alpha", 0) < 0)
+        goto fail;
+    Py_ssize_t rows = frame->rows, cols = frame->cols, box[4];
+    if (get_box(box_obj, "box", rows, cols, box) < 0)
+        goto fail;
+    if ((reach_obj == Py_None) != (glow_obj == Py_None) || (reach_obj == Py_None) != (grown_obj == Py_None)
+            || (keep_obj == Py_None) != (light_obj == Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "reach, glow, grown_box: expected all three or none; keep, light: both "
+                        "or neither");
+        goto fail;
+    }
+    if (reach_obj != Py_None) {
+        if (get_image(reach_obj, "reach", 'B', 0, &im[got]) < 0)
+            goto fail;
+        reach.image = &im[got++];
+        if (get_image(glow_obj, "glow", 'B', 0, &im[got]) < 0)
+            goto fail;
+        glow.image = &im[got++];
+        if (get_box(grown_obj, "grown_box", rows, cols, reach.box) < 0)
+            goto fail;
+        memcpy(glow.box, reach.box, sizeof reach.box);
+        if (setup_grown(&reach, "reach", 1) < 0 || setup_grown(&glow, "glow", 1) < 0)
+            goto fail;
+        if (reach.box[0] > box[0] || reach.box[1] < box[1] || reach.box[2] > box[2] || reach.box[3] < box[3]) {
+            PyErr_SetString(PyExc_ValueError, "grown_box: expected to cover box");
+            goto fail;
+        }
+    }
+    if (keep_obj != Py_None) {
+        if (get_image(keep_obj, "keep", 'B', 1, &im[got]) < 0)
+            goto fail;
+        keep = &im[got++];
+        if (get_image(light_obj, "light", 'B', 1, &im[got]) < 0)
+            goto fail;
+        light = &im[got++];
+        if (same_size(alpha, "alpha", keep, "keep", 1) < 0 || same_size(alpha, "alpha", light, "light", 1) < 0)
+            goto fail;
+    }
+    Py_ssize_t x0 = box[2], width = box[3] - box[2], n = 3 * width;
+    Py_ssize_t grown_cols = reach.image ? reach.box[3] - reach.box[2] : 0;
+    uint8_t *buffers = PyMem_Malloc((size_t)(2 * width + 2 * n + 2 * grown_cols + 1));
+    if (buffers == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    uint8_t *keep_row = buffers, *light_row = keep_row + width, *keep3 = light_row + width, *light3 = keep3 + n;
+    uint8_t *reach_row = light3 + n, *glow_row = reach_row + grown_cols;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t y = box[0]; y < box[1]; y++) {
+        const uint8_t *r = NULL, *g = NULL;
+        if (reach.image) {
+            r = grown_row(&reach, y, reach_row) + (x0 - reach.box[2]);
+            g = grown_row(&glow, y, glow_row) + (x0 - glow.box[2]);
+        }
+        uint8_t *k = keep ? keep->data + y * keep->row_stride + x0 : keep_row;
+        uint8_t *l = light ? light->data + y * light->row_stride + x0 : light_row;
+        pop_weights(alpha->data + y * alpha->row_stride + x0, grey->data + y * grey->row_stride + x0, r, g, k, l,
+                    width);
+        keep_add_row(frame->data + y * frame->row_stride + 3 * x0, spread_row(k, width, 3, keep3),
+                     spread_row(l, width, 3, light3), out->data + y * out->row_stride + 3 * x0, n);
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(buffers);
+    free_grown(&reach);
+    free_grown(&glow);
+    release(im, got);
+    Py_RETURN_NONE;
+fail:
+    free_grown(&reach);
+    free_grown(&glow);
+    release(im, got);
+    return NULL;
+}
+
+PyDoc_STRVAR(keep_add_doc,
+"keep_add(frame, keep, light, out)\n\n"
+"out = round(frame * keep / 255) + light, saturated, keep and light (rows x cols) spread to frame's\n"
+"channels: uint8, out of frame's size (colour pop's person: its share of itself plus the grey light over it).");
+
+static PyObject *keep_add(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[4];
+    if (!PyArg_ParseTuple(args, "OOOO:keep_add", &objs[0], &objs[1], &objs[2], &objs[3]))
+        return NULL;
+    Image im[4];
+    const char *names[4] = {"frame", "keep", "light", "out"};
+    int got = 0;
+    for (; got < 4; got++)
+        if (get_image(objs[got], names[got], 'B', got == 3, &im[got]) < 0)
+            goto fail;
+    Image *frame = &im[0], *keep = &im[1], *light = &im[2], *out = &im[3];
+    if (same_size(frame, "frame", out, "out", 1) < 0 || same_size(frame, "frame", keep, "keep", 0) < 0
+            || same_size(frame, "frame", light, "light", 0) < 0)
+        goto fail;
+    if (keep->channels != 1 || light->channels != 1) {
+        PyErr_SetString(PyExc_ValueError, "keep, light: expected one channel");
+        goto fail;
+    }
+    Py_ssize_t rows = frame->rows, cols = frame->cols, channels = frame->channels, n = cols * channels;
+    uint8_t *buffers = PyMem_Malloc((size_t)(2 * n));
+    if (buffers == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t y = 0; y < rows; y++) {
+        const uint8_t *k = spread_row(keep->data + y * keep->row_stride, cols, channels, buffers);
+        const uint8_t *l = spread_row(light->data + y * light->row_stride, cols, channels, buffers + n);
+        keep_add_row(frame->data + y * frame->row_stride, k, l, out->data + y * out->row_stride, n);
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(buffers);
+    release(im, 4);
+    Py_RETURN_NONE;
+fail:
+    release(im, got);
+    return NULL;
+}
+
+VECTOR_CLONES
+static void blend_same_row(const uint8_t *top, const uint8_t *bottom, const uint8_t *w, uint8_t *out, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint16_t sum = (uint16_t)(DIV255((uint16_t)(top[i] * w[i])) + DIV255((uint16_t)(bottom[i] * (255 - w[i]))));
+        out[i] = (uint8_t)(sum > 255 ? 255 : sum);
+    }
+}
+
+/* BGR + A -> BGRA, one row */
+VECTOR_CLONES
+static void bgra_row(const uint8_t *colour, const uint8_t *alpha, uint8_t *out, Py_ssize_t cols)
+{
+    for (Py_ssize_t x = 0; x < cols; x++) {
+        out[4 * x] = colour[3 * x];
+        out[4 * x + 1] = colour[3 * x + 1];
+        out[4 * x + 2] = colour[3 * x + 2];
+        out[4 * x + 3] = alpha[x];
+    }
+}
+
+PyDoc_STRVAR(bgra_doc,
+"bgra(frame, alpha, out, layer=None, weight=None, layer_box=None)\n\n"
+"out (rows x cols x 4) = the frame's colour and alpha as its fourth channel, in one pass; with ``layer``\n"
+"(covering ``layer_box``, its rows or fewer: grown across only, interpolated here) blended in by ``weight``\n"
+"(rows x cols) inside layer_box: round(layer * w / 255) + round(frame * (255 - w) / 255), saturated.");
+
+static PyObject *bgra(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    static char *keywords[] = {"frame", "alpha", "out", "layer", "weight", "layer_box", NULL};
+    PyObject *frame_obj, *alpha_obj, *out_obj, *layer_obj = Py_None, *weight_obj = Py_None, *box_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO|OOO:bgra", keywords, &frame_obj, &alpha_obj, &out_obj,
+                                     &layer_obj, &weight_obj, &box_obj))
+        return NULL;
+    Image im[5];
+    Grown layer = {0};
+    int got = 0;
+    if (get_image(frame_obj, "frame", 'B', 0, &im[got]) < 0)
+        goto fail;
+    got++;
+    if (get_image(alpha_obj, "alpha", 'B', 0, &im[got]) < 0)
+        goto fail;
+    got++;
+    if (get_image(out_obj, "out", 'B', 1, &im[got]) < 0)
+        goto fail;
+    got++;
+    Image *frame = &im[0], *alpha = &im[1], *out = &im[2], *weight = NULL;
+    if (frame->channels != 3 || out->channels != 4 || alpha->channels != 1) {
+        PyErr_Format(PyExc_ValueError, "frame, alpha, out: expected 3, 1 and 4 channels, got %zd, %zd and %zd",
+                     frame->channels, alpha->channels, out->channels);
+        goto fail;
+    }
+    if (same_size(frame, "frame", out, "out", 0) < 0 || same_size(frame, "frame", alpha, "alpha", 0) < 0)
+        goto fail;
+    if ((layer_obj == Py_None) != (weight_obj == Py_None) || (layer_obj == Py_None) != (box_obj == Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "layer, weight, layer_box: expected all three or none");
+        goto fail;
+    }
+    Py_ssize_t rows = frame->rows, cols = frame->cols;
+    if (layer_obj != Py_None) {
+        if (get_image(layer_obj, "layer", 'B', 0, &im[got]) < 0)
+            goto fail;
+        layer.image = &im[got++];
+        if (get_image(weight_obj, "weight", 'B', 0, &im[got]) < 0)
+            goto fail;
+        weight = &im[got++];
+        if (same_size(alpha, "alpha", weight, "weight", 1) < 0 || get_box(box_obj, "layer_box", rows, cols, layer.box) < 0
+                || setup_grown(&layer, "layer", 3) < 0)
+            goto fail;
+    }
+    Py_ssize_t width = layer.image ? layer.box[3] - layer.box[2] : 0;
+    uint8_t *buffers = PyMem_Malloc((size_t)(3 * cols + 6 * width + 1));
+    if (buffers == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    uint8_t *colour = buffers, *spread = colour + 3 * cols, *layer_row = spread + 3 * width;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t y = 0; y < rows; y++) {
+        const uint8_t *f = frame->data + y * frame->row_stride;
+        if (layer.image && y >= layer.box[0] && y < layer.box[1]) {
+            Py_ssize_t x0 = layer.box[2];
+            const uint8_t *l = grown_row(&layer, y, layer_row);
+            const uint8_t *w = spread_row(weight->data + y * weight->row_stride + x0, width, 3, spread);
+            memcpy(colour, f, (size_t)(3 * x0));
+            blend_same_row(l, f + 3 * x0, w, colour + 3 * x0, 3 * width);
+            memcpy(colour + 3 * layer.box[3], f + 3 * layer.box[3], (size_t)(3 * (cols - layer.box[3])));
+            f = colour;
+        }
+        bgra_row(f, alpha->data + y * alpha->row_stride, out->data + y * out->row_stride, cols);
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(buffers);
+    free_grown(&layer);
+    release(im, got);
+    Py_RETURN_NONE;
+fail:
+    free_grown(&layer);
+    release(im, got);
+    return NULL;
+}
+
+PyMethodDef plates_methods[] = {
+    {"plates_mix", (PyCFunction)(void (*)(void))plates_mix, METH_VARARGS | METH_KEYWORDS, plates_mix_doc},
+    {"grey_scene", grey_scene, METH_VARARGS, grey_scene_doc},
+    {"keep_add", keep_add, METH_VARARGS, keep_add_doc},
+    {"pop_person", (PyCFunction)(void (*)(void))pop_person, METH_VARARGS | METH_KEYWORDS, pop_person_doc},
+    {"bgra", (PyCFunction)(void (*)(void))bgra, METH_VARARGS | METH_KEYWORDS, bgra_doc},
+    {NULL, NULL, 0, NULL},
+};

@@ -11,6 +11,9 @@
  * fixed point, so with full-size layers the pixels are the OpenCV path's exactly.
  */
 #include "frame_passes.h"
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* cvtColor(COLOR_BGR2GRAY) for uint8, exactly (OpenCV's 15-bit fixed-point weights) */
 #define LUMA(b, g, r) ((uint8_t)(((b) * 3735 + (g) * 19235 + (r) * 9798 + (1 << 14)) >> 15))
@@ -62,7 +65,7 @@ typedef struct {
     Py_ssize_t box[4];     /* the full-size box (top, bottom, left, right) they come up to */
     Py_ssize_t *offsets;   /* per output column: the two source columns' byte offsets */
     int16_t *weights;      /* per output column: their weights (x 2048) */
-    int32_t *sums[2];      /* two source rows resized across (x 2048) */
+    int16_t *sums[2];      /* two source rows resized across (x 2048 / 16: OpenCV's 16-bit step) */
     Py_ssize_t cached[2];  /* which source rows those are (-1: none) */
     void *memory;
 } Grown;
@@ -73,19 +76,19 @@ static int setup_grown(Grown *g, const char *name, Py_ssize_t channels)
 {
     Image *im = g->image;
     Py_ssize_t rows = g->box[1] - g->box[0], cols = g->box[3] - g->box[2];
-    if (im->channels != channels || im->rows > rows || im->cols > cols) {
+    if (im->channels != channels || (channels != 1 && channels != 3) || im->rows > rows || im->cols > cols) {
         PyErr_Format(PyExc_ValueError, "%s: expected at most %zd x %zd x %zd (cells no bigger than their box), got "
                      "%zd x %zd x %zd", name, rows, cols, channels, im->rows, im->cols, im->channels);
         return -1;
     }
     Py_ssize_t n = cols * channels;
     g->memory = PyMem_Malloc((size_t)cols * (2 * sizeof(Py_ssize_t) + 2 * sizeof(int16_t))
-                             + 2 * (size_t)n * sizeof(int32_t));
+                             + 2 * (size_t)n * sizeof(int16_t));
     if (g->memory == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    g->sums[0] = (int32_t *)g->memory;
+    g->sums[0] = (int16_t *)g->memory;
     g->sums[1] = g->sums[0] + n;
     g->offsets = (Py_ssize_t *)(g->sums[1] + n);
     g->weights = (int16_t *)(g->offsets + 2 * cols);
@@ -116,8 +119,9 @@ static void free_grown(Grown *g)
     PyMem_Free(g->memory);   /* NULL until set up */
 }
 
-/* source row ``sy`` resized across, from the two-row cache (``keep``: the slot not to overwrite) */
-static const int32_t *across(Grown *g, Py_ssize_t sy, int keep)
+/* source row ``sy`` resized across, from the two-row cache (``keep``: the slot not to overwrite); the sums
+ * >> 4 as 16 bits, as OpenCV's vertical step takes them (255 x 2048 >> 4 fits) */
+static const int16_t *across(Grown *g, Py_ssize_t sy, int keep)
 {
     for (int slot = 0; slot < 2; slot++)
         if (g->cached[slot] == sy)
@@ -125,23 +129,46 @@ static const int32_t *across(Grown *g, Py_ssize_t sy, int keep)
     int slot = keep == 0 ? 1 : 0;
     const Image *im = g->image;
     const uint8_t *row = im->data + sy * im->row_stride;
-    Py_ssize_t cols = g->box[3] - g->box[2], channels = im->channels;
-    int32_t *sum = g->sums[slot];
-    for (Py_ssize_t dx = 0; dx < cols; dx++) {
-        const uint8_t *s0 = row + g->offsets[2 * dx], *s1 = row + g->offsets[2 * dx + 1];
-        int32_t w0 = g->weights[2 * dx], w1 = g->weights[2 * dx + 1];
-        for (Py_ssize_t c = 0; c < channels; c++)
-            sum[dx * channels + c] = s0[c] * w0 + s1[c] * w1;
+    Py_ssize_t cols = g->box[3] - g->box[2];
+    int16_t *sum = g->sums[slot];
+    const Py_ssize_t *at = g->offsets;
+    const int16_t *w = g->weights;
+    if (im->channels == 1) {
+        for (Py_ssize_t dx = 0; dx < cols; dx++)
+            sum[dx] = (int16_t)((row[at[2 * dx]] * w[2 * dx] + row[at[2 * dx + 1]] * w[2 * dx + 1]) >> 4);
+    } else {
+        for (Py_ssize_t dx = 0; dx < cols; dx++) {
+            const uint8_t *s0 = row + at[2 * dx], *s1 = row + at[2 * dx + 1];
+            int32_t w0 = w[2 * dx], w1 = w[2 * dx + 1];
+            sum[3 * dx] = (int16_t)((s0[0] * w0 + s1[0] * w1) >> 4);
+            sum[3 * dx + 1] = (int16_t)((s0[1] * w0 + s1[1] * w1) >> 4);
+            sum[3 * dx + 2] = (int16_t)((s0[2] * w0 + s1[2] * w1) >> 4);
+        }
     }
     g->cached[slot] = sy;
     return sum;
 }
 
-VECTOR_CLONES
-static void down_row(const int32_t *s0, const int32_t *s1, int32_t b0, int32_t b1, uint8_t *out, Py_ssize_t n)
+/* the vertical step, OpenCV's arithmetic: (mulhi(s0, b0) + mulhi(s1, b1) + 2) >> 2, saturated to a byte
+ * (the compiler's own vectorising of the 16-bit multiply-high went through 32-bit products: 3x slower) */
+static void down_row(const int16_t *s0, const int16_t *s1, int16_t b0, int16_t b1, uint8_t *out, Py_ssize_t n)
 {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int32_t v = ((((s0[i] >> 4) * b0) >> 16) + (((s1[i] >> 4) * b1) >> 16) + 2) >> 2;
+    Py_ssize_t i = 0;
+#ifdef __SSE2__
+    const __m128i w0 = _mm_set1_epi16(b0), w1 = _mm_set1_epi16(b1), two = _mm_set1_epi16(2);
+    for (; i + 16 <= n; i += 16) {
+        __m128i lo = _mm_add_epi16(_mm_mulhi_epi16(_mm_loadu_si128((const __m128i *)(s0 + i)), w0),
+                                   _mm_mulhi_epi16(_mm_loadu_si128((const __m128i *)(s1 + i)), w1));
+        __m128i hi = _mm_add_epi16(_mm_mulhi_epi16(_mm_loadu_si128((const __m128i *)(s0 + i + 8)), w0),
+                                   _mm_mulhi_epi16(_mm_loadu_si128((const __m128i *)(s1 + i + 8)), w1));
+        lo = _mm_srai_epi16(_mm_add_epi16(lo, two), 2);
+        hi = _mm_srai_epi16(_mm_add_epi16(hi, two), 2);
+        _mm_storeu_si128((__m128i *)(out + i), _mm_packus_epi16(lo, hi));
+    }
+#endif
+    for (; i < n; i++) {
+        int16_t hi0 = (int16_t)(((int32_t)s0[i] * b0) >> 16), hi1 = (int16_t)(((int32_t)s1[i] * b1) >> 16);
+        int16_t v = (int16_t)((hi0 + hi1 + 2) >> 2);
         out[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
 }
@@ -157,31 +184,45 @@ static const uint8_t *grown_row(Grown *g, Py_ssize_t y, uint8_t *buffer)
     fy -= (float)sy;
     Py_ssize_t sy0 = sy < 0 ? 0 : sy >= im->rows ? im->rows - 1 : sy;
     Py_ssize_t sy1 = sy + 1 < 0 ? 0 : sy + 1 >= im->rows ? im->rows - 1 : sy + 1;
-    int32_t b0 = (int32_t)lrintf((1.0f - fy) * RESIZE_ONE), b1 = (int32_t)lrintf(fy * RESIZE_ONE);
-    const int32_t *s0 = across(g, sy0, -1);
+    int16_t b0 = (int16_t)lrintf((1.0f - fy) * RESIZE_ONE), b1 = (int16_t)lrintf(fy * RESIZE_ONE);
+    const int16_t *s0 = across(g, sy0, -1);
     int keep = g->cached[0] == sy0 ? 0 : 1;
-    const int32_t *s1 = across(g, sy1, keep);
+    const int16_t *s1 = across(g, sy1, keep);
     down_row(s0, s1, b0, b1, buffer, n);
     return buffer;
 }
 
-/* the three layers' weights of one row of the box (see plates_mix's doc) */
+/* the three layers' weights of one row of the box (see plates_mix's doc); ``light`` and ``reach`` always
+ * given (255s and 0s stand for none: round(a * 255 / 255) = a), the layer's columns cut after (one
+ * branch-free loop the compiler vectorises) */
 VECTOR_CLONES
-static void mix_weights(const uint8_t *alpha, const uint8_t *light, int edge, const uint8_t *reach,
-                        Py_ssize_t layer_from, Py_ssize_t layer_to, uint8_t *on_frame, uint8_t *on_layer,
-                        uint8_t *behind, Py_ssize_t n)
+static void mix_weights(const uint8_t *restrict alpha, const uint8_t *restrict light, uint16_t edge_mask,
+                        const uint8_t *restrict reach, uint8_t *restrict on_frame, uint8_t *restrict on_layer,
+                        uint8_t *restrict behind, Py_ssize_t n)
 {
     for (Py_ssize_t x = 0; x < n; x++) {
         uint16_t a = alpha[x];
-        uint16_t s = light ? DIV255((uint16_t)(a * light[x])) : a;
-        uint16_t e = edge ? (a == 0 ? 0 : (a <= 127 ? 255 : (uint16_t)(510 - 2 * a))) : 0;
-        uint16_t w = reach ? DIV255((uint16_t)(reach[x] * a)) : 0;
+        uint16_t s = DIV255((uint16_t)(a * light[x]));
+        uint16_t e = (uint16_t)(510 - 2 * a);
+        e = e > 255 ? 255 : e;
+        e = (uint16_t)((a == 0 ? 0 : e) & edge_mask);
+        uint16_t w = DIV255((uint16_t)(reach[x] * a));
         uint16_t k = (uint16_t)(255 - DIV255((uint16_t)((255 - e) * (255 - w))));
-        uint16_t l = (x >= layer_from && x < layer_to) ? DIV255((uint16_t)(s * k)) : 0;
-        on_frame[x] = (uint8_t)(s - l);
+        uint16_t l = DIV255((uint16_t)(s * k));
+        on_frame[x] = (uint8_t)s;
         on_layer[x] = (uint8_t)l;
         behind[x] = (uint8_t)(255 - a);
     }
+}
+
+/* the layer's share only inside its columns [from, to), the person's the rest of s */
+VECTOR_CLONES
+static void cut_layer(uint8_t *on_frame, uint8_t *on_layer, Py_ssize_t from, Py_ssize_t to, Py_ssize_t n)
+{
+    memset(on_layer, 0, (size_t)from);
+    memset(on_layer + to, 0, (size_t)(n - to));
+    for (Py_ssize_t x = from; x < to; x++)
+        on_frame[x] = (uint8_t)(on_frame[x] - on_layer[x]);
 }
 
 VECTOR_CLONES
@@ -195,12 +236,20 @@ static void mix3_row(const uint8_t *a, const uint8_t *wa, const uint8_t *b, cons
     }
 }
 
+VECTOR_CLONES
+static void luma_row(const uint8_t *frame, uint8_t *grey, Py_ssize_t cols)
+{
+    for (Py_ssize_t x = 0; x < cols; x++)
+        grey[x] = LUMA((uint32_t)frame[3 * x], (uint32_t)frame[3 * x + 1], (uint32_t)frame[3 * x + 2]);
+}
+
 /* the person's grade of one row: a 3-channel table on the colour, or on its luma (grey: duotone) */
 static void grade_row(const uint8_t *frame, const uint8_t *table, int grey, uint8_t *out, Py_ssize_t cols)
 {
     if (grey) {
-        for (Py_ssize_t x = 0; x < cols; x++) {
-            const uint8_t *entry = table + 3 * LUMA(frame[3 * x], frame[3 * x + 1], frame[3 * x + 2]);
+        luma_row(frame, out, cols);   /* the first third of out, read before its pixel is written */
+        for (Py_ssize_t x = cols - 1; x >= 0; x--) {
+            const uint8_t *entry = table + 3 * out[x];
             out[3 * x] = entry[0];
             out[3 * x + 1] = entry[1];
             out[3 * x + 2] = entry[2];
@@ -298,7 +347,7 @@ static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     Py_ssize_t x0 = box[2], x1 = box[3], width = x1 - x0, n = 3 * width;
     /* row buffers: three 1-channel weights, three spread, the graded person, the layer's and the reach's rows */
-    uint8_t *buffers = PyMem_Calloc((size_t)(3 * width + 5 * n + (reach.image ? reach.box[3] - reach.box[2] : 0)
+    uint8_t *buffers = PyMem_Calloc((size_t)(5 * width + 5 * n + (reach.image ? reach.box[3] - reach.box[2] : 0)
                                              + (layer.image ? 3 * (layer.box[3] - layer.box[2]) : 0)), 1);
     if (buffers == NULL) {
         PyErr_NoMemory();
@@ -308,6 +357,9 @@ static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
     uint8_t *frame_w = behind + width, *layer_w = frame_w + n, *behind_w = layer_w + n, *graded = behind_w + n;
     uint8_t *layer_cols = graded + n;   /* the layer across the box (0 beside it, where its weight is 0) */
     uint8_t *reach_row = layer_cols + n, *layer_row = reach_row + (reach.image ? reach.box[3] - reach.box[2] : 0);
+    /* no light: 255s; no reach: 0s (the buffers are zeroed) */
+    uint8_t *full_light = layer_row + (layer.image ? 3 * (layer.box[3] - layer.box[2]) : 0), *no_reach = full_light + width;
+    memset(full_light, 255, (size_t)width);
     const uint8_t *table = have_table ? (const uint8_t *)table_view.buf : NULL;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < rows; y++) {
@@ -320,7 +372,7 @@ static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
         memcpy(o, p, (size_t)(3 * x0));
         memcpy(o + 3 * x1, p + 3 * x1, (size_t)(3 * (cols - x1)));
         const uint8_t *a = alpha->data + y * alpha->row_stride + x0;
-        const uint8_t *r = NULL;
+        const uint8_t *r = no_reach;
         if (reach.image)
             r = grown_row(&reach, y, reach_row) + (x0 - reach.box[2]);
         Py_ssize_t layer_from = 0, layer_to = 0;
@@ -333,8 +385,9 @@ static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
                 layer_to = to - x0;
             }
         }
-        mix_weights(a, light ? light->data + y * light->row_stride + x0 : NULL, edge, r, layer_from, layer_to,
+        mix_weights(a, light ? light->data + y * light->row_stride + x0 : full_light, edge ? 0xFFFF : 0, r,
                     on_frame, on_layer, behind, width);
+        cut_layer(on_frame, on_layer, layer_from, layer_to, width);
         const uint8_t *f = frame->data + y * frame->row_stride + 3 * x0;
         if (table) {
             grade_row(f, table, grey, graded, width);
@@ -403,8 +456,9 @@ static PyObject *grey_scene(PyObject *self, PyObject *args)
     for (Py_ssize_t y = 0; y < rows; y++) {
         const uint8_t *f = frame->data + y * frame->row_stride;
         uint8_t *g = grey->data + y * grey->row_stride;
+        luma_row(f, g, cols);
         for (Py_ssize_t x = 0; x < cols; x++)
-            g[x] = table[LUMA(f[3 * x], f[3 * x + 1], f[3 * x + 2])];
+            g[x] = table[g[x]];
         spread_row(g, cols, 3, out->data + y * out->row_stride);
     }
     Py_END_ALLOW_THREADS

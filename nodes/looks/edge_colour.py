@@ -70,10 +70,7 @@ class EdgeColour:
             np.copyto(out, frame)
             return out
         # the weight's box in whole cells of the small grid
-        sy, sx = top_small.shape[0] / self.height, top_small.shape[1] / self.width
-        cx, cy = int(x * sx), int(y * sy)
-        cells = (cx, cy, math.ceil((x + w) * sx) - cx, math.ceil((y + h) * sy) - cy)
-        (top, bottom, left, right), _ = grow_cells(top_small, self.height, self.width, cells,
+        (top, bottom, left, right), _ = grow_cells(top_small, self.height, self.width, self.cells(top_small, (x, y, w, h)),
                                                    self._scratch.get("edge.up", frame.shape))
         # blended inside the weight's box only (the grown cells reach past it, where the weight is 0)
         box = (max(top, y), min(bottom, y + h), max(left, x), min(right, x + w))
@@ -92,12 +89,20 @@ class EdgeColour:
         subsampling or a compositor's resampling reaches a pixel or two beyond the alpha.
         ``keep`` (a still scene): keep the estimate and its weight; ``reuse`` (the same mask as the last
         call's): blend the kept ones into this frame instead of estimating again from its noise."""
+        estimate, weight, box = self.parts(frame, mask, alpha, rim=rim, keep=keep, reuse=reuse)
+        return self.apply(frame, estimate, weight, box=box)
+
+    def parts(self, frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, *, rim: bool = False,
+              keep: bool = False, reuse: bool = False) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+        """What __call__ blends, for a caller that blends it itself (the cut-out's one compiled pass): the
+        estimate on the small grid, the weight (frame-sized, valid inside the box only) and the box
+        (x, y, w, h; w or h 0: nothing to blend)."""
         kept = self._kept if reuse else None
         self._kept = None
         if kept is not None and kept[2] == rim:
             self._kept = kept
             estimate, box, _ = kept
-            return self.apply(frame, estimate, self._scratch.get("edge.weight", alpha.shape), box=box)
+            return estimate, self._scratch.get("edge.weight", alpha.shape), box
         estimate = self.estimate(shrink(frame, self.size), shrink_alpha(alpha, self.size))
         # the weight is worked out inside the person's box (and the rim's reach round it) only: it is 0 where
         # alpha is, and the blend reads it inside its own box only (the buffer is stale elsewhere)
@@ -118,4 +123,11 @@ class EdgeColour:
             box = (x, y, w, h)
         if keep:
             self._kept = (estimate, box, rim)   # the estimate is a new array: no copy needed
-        return self.apply(frame, estimate, weight, box=box)
+        return estimate, weight, box
+
+    def cells(self, small: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """The cells of the small grid ``small`` under ``box`` (x, y, w, h at full size), as x, y, w, h."""
+        x, y, w, h = box
+        sy, sx = small.shape[0] / self.height, small.shape[1] / self.width
+        cx, cy = int(x * sx), int(y * sy)
+        return cx, cy, math.ceil((x + w) * sx) - cx, math.ceil((y + h) * sy) - cy

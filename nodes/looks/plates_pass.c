@@ -670,31 +670,29 @@ static void bgra_row(const uint8_t *colour, const uint8_t *alpha, uint8_t *out, 
 }
 
 PyDoc_STRVAR(bgra_doc,
-"bgra(frame, alpha, out, layer=None, weight=None, layer_box=None)\n\n"
-"out (rows x cols x 4) = the frame's colour and alpha as its fourth channel, in one pass; with ``layer``\n"
-"(covering ``layer_box``, its rows or fewer: grown across only, interpolated here) blended in by ``weight``\n"
-"(rows x cols) inside layer_box: round(layer * w / 255) + round(frame * (255 - w) / 255), saturated.");
+"bgra(frame, alpha, out, *, layer=None, layer_box=None, weight=None, box=None)\n\n"
+"out (rows x cols x 4) = the frame's colour with alpha as its fourth channel, in one pass. With ``layer`` (a\n"
+"small grid's cells that come up to layer_box as cv2.resize would: cells_to_grow) blended in by ``weight``\n"
+"(rows x cols) inside ``box`` (top, bottom, left, right, within layer_box; weight is read there only):\n"
+"round(layer * w / 255) + round(frame * (255 - w) / 255), saturated (the cut-out's decontaminated edge).");
 
 static PyObject *bgra(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)self;
-    static char *keywords[] = {"frame", "alpha", "out", "layer", "weight", "layer_box", NULL};
-    PyObject *frame_obj, *alpha_obj, *out_obj, *layer_obj = Py_None, *weight_obj = Py_None, *box_obj = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO|OOO:bgra", keywords, &frame_obj, &alpha_obj, &out_obj,
-                                     &layer_obj, &weight_obj, &box_obj))
+    static char *keywords[] = {"frame", "alpha", "out", "layer", "layer_box", "weight", "box", NULL};
+    PyObject *frame_obj, *alpha_obj, *out_obj, *layer_obj = Py_None, *layer_box_obj = Py_None;
+    PyObject *weight_obj = Py_None, *box_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO|$OOOO:bgra", keywords, &frame_obj, &alpha_obj, &out_obj,
+                                     &layer_obj, &layer_box_obj, &weight_obj, &box_obj))
         return NULL;
     Image im[5];
     Grown layer = {0};
     int got = 0;
-    if (get_image(frame_obj, "frame", 'B', 0, &im[got]) < 0)
-        goto fail;
-    got++;
-    if (get_image(alpha_obj, "alpha", 'B', 0, &im[got]) < 0)
-        goto fail;
-    got++;
-    if (get_image(out_obj, "out", 'B', 1, &im[got]) < 0)
-        goto fail;
-    got++;
+    const char *names[3] = {"frame", "alpha", "out"};
+    PyObject *objs[3] = {frame_obj, alpha_obj, out_obj};
+    for (; got < 3; got++)
+        if (get_image(objs[got], names[got], 'B', got == 2, &im[got]) < 0)
+            goto fail;
     Image *frame = &im[0], *alpha = &im[1], *out = &im[2], *weight = NULL;
     if (frame->channels != 3 || out->channels != 4 || alpha->channels != 1) {
         PyErr_Format(PyExc_ValueError, "frame, alpha, out: expected 3, 1 and 4 channels, got %zd, %zd and %zd",
@@ -703,42 +701,51 @@ static PyObject *bgra(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     if (same_size(frame, "frame", out, "out", 0) < 0 || same_size(frame, "frame", alpha, "alpha", 0) < 0)
         goto fail;
-    if ((layer_obj == Py_None) != (weight_obj == Py_None) || (layer_obj == Py_None) != (box_obj == Py_None)) {
-        PyErr_SetString(PyExc_ValueError, "layer, weight, layer_box: expected all three or none");
+    int given = (layer_obj != Py_None) + (layer_box_obj != Py_None) + (weight_obj != Py_None) + (box_obj != Py_None);
+    if (given != 0 && given != 4) {
+        PyErr_SetString(PyExc_ValueError, "layer, layer_box, weight, box: expected all four or none");
         goto fail;
     }
-    Py_ssize_t rows = frame->rows, cols = frame->cols;
-    if (layer_obj != Py_None) {
+    Py_ssize_t rows = frame->rows, cols = frame->cols, box[4] = {0, 0, 0, 0};
+    if (given) {
         if (get_image(layer_obj, "layer", 'B', 0, &im[got]) < 0)
             goto fail;
         layer.image = &im[got++];
         if (get_image(weight_obj, "weight", 'B', 0, &im[got]) < 0)
             goto fail;
         weight = &im[got++];
-        if (same_size(alpha, "alpha", weight, "weight", 1) < 0 || get_box(box_obj, "layer_box", rows, cols, layer.box) < 0
-                || setup_grown(&layer, "layer", 3) < 0)
+        if (same_size(alpha, "alpha", weight, "weight", 1) < 0
+                || get_box(layer_box_obj, "layer_box", rows, cols, layer.box) < 0
+                || get_box(box_obj, "box", rows, cols, box) < 0 || setup_grown(&layer, "layer", 3) < 0)
             goto fail;
+        if (box[0] < layer.box[0] || box[1] > layer.box[1] || box[2] < layer.box[2] || box[3] > layer.box[3]) {
+            PyErr_Format(PyExc_ValueError, "box: expected inside layer_box (%zd, %zd, %zd, %zd), got (%zd, %zd, %zd, "
+                         "%zd)", layer.box[0], layer.box[1], layer.box[2], layer.box[3], box[0], box[1], box[2], box[3]);
+            goto fail;
+        }
     }
-    Py_ssize_t width = layer.image ? layer.box[3] - layer.box[2] : 0;
-    uint8_t *buffers = PyMem_Malloc((size_t)(3 * cols + 6 * width + 1));
+    Py_ssize_t grown = layer.box[3] - layer.box[2], x0 = box[2], x1 = box[3], width = x1 - x0;
+    uint8_t *buffers = PyMem_Malloc((size_t)(6 * width + 3 * grown + 1));
     if (buffers == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
-    uint8_t *colour = buffers, *spread = colour + 3 * cols, *layer_row = spread + 3 * width;
+    uint8_t *colour = buffers, *spread = colour + 3 * width, *layer_row = spread + 3 * width;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < rows; y++) {
-        const uint8_t *f = frame->data + y * frame->row_stride;
-        if (layer.image && y >= layer.box[0] && y < layer.box[1]) {
-            Py_ssize_t x0 = layer.box[2];
-            const uint8_t *l = grown_row(&layer, y, layer_row);
-            const uint8_t *w = spread_row(weight->data + y * weight->row_stride + x0, width, 3, spread);
-            memcpy(colour, f, (size_t)(3 * x0));
-            blend_same_row(l, f + 3 * x0, w, colour + 3 * x0, 3 * width);
-            memcpy(colour + 3 * layer.box[3], f + 3 * layer.box[3], (size_t)(3 * (cols - layer.box[3])));
-            f = colour;
+        const uint8_t *f = frame->data + y * frame->row_stride, *a = alpha->data + y * alpha->row_stride;
+        uint8_t *o = out->data + y * out->row_stride;
+        if (y < box[0] || y >= box[1]) {
+            bgra_row(f, a, o, cols);
+            continue;
         }
-        bgra_row(f, alpha->data + y * alpha->row_stride, out->data + y * out->row_stride, cols);
+        /* beside the box the frame's own colour; inside, the blend (one row buffer) */
+        const uint8_t *l = grown_row(&layer, y, layer_row) + 3 * (x0 - layer.box[2]);
+        blend_same_row(l, f + 3 * x0, spread_row(weight->data + y * weight->row_stride + x0, width, 3, spread),
+                       colour, 3 * width);
+        bgra_row(f, a, o, x0);
+        bgra_row(colour, a + x0, o + 4 * x0, width);
+        bgra_row(f + 3 * x1, a + x1, o + 4 * x1, cols - x1);
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(buffers);

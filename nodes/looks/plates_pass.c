@@ -390,7 +390,14 @@ static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
         cut_layer(on_frame, on_layer, layer_from, layer_to, width);
         const uint8_t *f = frame->data + y * frame->row_stride + 3 * x0;
         if (table) {
-            grade_row(f, table, grey, graded, width);
+            /* graded only where the person has a share (a table is a lookup per byte, not vectorised: the
+             * empty corners beside the head are most of a box's upper rows); elsewhere it is multiplied by 0 */
+            Py_ssize_t first = 0, last = width;
+            while (first < last && on_frame[first] == 0)
+                first++;
+            while (last > first && on_frame[last - 1] == 0)
+                last--;
+            grade_row(f + 3 * first, table, grey, graded + 3 * first, last - first);
             f = graded;
         }
         mix3_row(f, spread_row(on_frame, width, 3, frame_w), layer_cols, spread_row(on_layer, width, 3, layer_w),

@@ -12,15 +12,16 @@ the head and hair are. Everything but the person is made once per frame size in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
+from ..frame_passes import compiled
 from .assets import load_asset, parse_colour
 from .blend import grey3, mask_to_alpha
-from .box_blend import alpha_box, mix_in_box
+from .box_blend import alpha_box, cells_to_grow, mix_in_box
 from .edge_colour import EdgeColour
 from .grading import duotone_lut, teal_orange_lut
 from .look import Look
@@ -71,7 +72,9 @@ class Poster(Look):
     def prepare(self, height: int, width: int) -> None:
         s = self.settings
         self._scratch = Scratch()
-        self._kept_mix: tuple[tuple[int, int, int, int], bool] | None = None   # a still scene's, see _compose
+        #: a still scene's, see _compose (the box and whether there is an edge layer) and _compose_compiled
+        #: (the box and the edge layer)
+        self._kept_mix: tuple[tuple[int, int, int, int], Any] | None = None
         if s.grade == "duotone":
             self._lut = duotone_lut(parse_colour(s.shadow), parse_colour(s.highlight), contrast=0.7)
         else:
@@ -142,13 +145,18 @@ class Poster(Look):
         kept = self._kept_mix if self.same_mask and mask is not None else None
         self._kept_mix = None
         if kept is not None:
-            self._mix(frame, *kept, out)
+            if compiled is not None:
+                self._mix_compiled(frame, mask_to_alpha(mask), *kept, out)
+            else:
+                self._mix(frame, *kept, out)
             self._kept_mix = kept
         else:
             alpha = mask_to_alpha(mask) if mask is not None else None
             box = alpha_box(alpha) if alpha is not None else None
             if box is None:
                 np.copyto(out, self._lit_plate)
+            elif compiled is not None:
+                self._compose_compiled(frame, alpha, box, out)
             else:
                 self._compose(frame, mask, alpha, box, out)
         for stamp in self._stamps:
@@ -197,6 +205,32 @@ class Poster(Look):
             # weights and the graded edge colour stay in their scratch buffers, which only this writes)
             self._kept_mix = (box, len(layers) == 3)
         mix_in_box(layers, self._lit_plate, out, box, self._scratch)
+
+    def _compose_compiled(self, frame: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, int],
+                          out: np.ndarray) -> None:
+        """_compose's mix in one compiled pass over the frame, the same pixels: the grade's table, the light and
+        the edge colour's share worked out per pixel there, the graded edge colour grown from the small grid
+        row by row (plates_pass.c's plates_mix)."""
+        edge_layer = {}
+        edge = self._edge_colour
+        if edge is not None:
+            small_mask = shrink_alpha(alpha, edge.size)
+            estimate = edge.estimate(shrink(frame, edge.size), small_mask)
+            cells = cv2.boundingRect(edge.weight(mask_to_alpha(small_mask), name="edge.small"))
+            if cells[2] and cells[3]:
+                graded = cv2.LUT(self._gradable(estimate, "grey3.small"), self._lut)
+                layer, layer_box = cells_to_grow(graded, *alpha.shape, cells)
+                edge_layer = {"layer": layer, "layer_box": layer_box}
+        if self.scene_still:
+            # kept for the next frames with the same mask: the box and the graded edge colour (a new array)
+            self._kept_mix = (box, edge_layer)
+        self._mix_compiled(frame, alpha, box, edge_layer, out)
+
+    def _mix_compiled(self, frame: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, int],
+                      edge_layer: dict[str, Any], out: np.ndarray) -> None:
+        compiled.plates_mix(frame, alpha, self._lit_plate, out, box, table=self._lut,
+                            grey=self.settings.grade == "duotone", light=self._light1, edge=bool(edge_layer),
+                            **edge_layer)
 
     def _mix(self, frame: np.ndarray, box: tuple[int, int, int, int], edged: bool, out: np.ndarray) -> None:
         """_compose's mix again for a still scene with the same mask: the light-folded weights and the graded

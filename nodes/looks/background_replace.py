@@ -9,6 +9,7 @@ chain decodes it in a background_video node) | "greyscale" (colour pop) | "trans
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,7 +20,7 @@ from ..frame_passes import compiled
 from ..light_wrap import LightWrap
 from .assets import load_asset
 from .blend import alpha_blend, mask_to_alpha
-from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, box_cells, grow_box, mix_in_box
+from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, box_cells, cells_to_grow, grow_box, mix_in_box
 from .cutout import cut_out
 from .edge_colour import WORK_LONG_SIDE, EdgeColour
 from .grading import curve_lut, s_curve
@@ -68,8 +69,9 @@ class BackgroundReplace(Look):
         self._grey_lut = curve_lut(s_curve(s.greyscale_contrast) * (1.0 - s.background_dim))
         self._background = self._glow = None
         #: a still scene's last mix, to reuse while the mask stays the same (see _compose): its box; its
-        #: weights and edge layer stay in the scratch buffers, which nothing else writes
-        self._kept_mix: tuple[int, int, int, int] | None = None
+        #: weights and edge layer stay in the scratch buffers, which nothing else writes. With the compiled
+        #: passes (_compose_compiled): the box and plates_mix's small-grid arguments
+        self._kept_mix: Any = None
         self._kept_pop: tuple[tuple[int, int, int, int] | None, np.ndarray] | None = None
         self._video = is_video_background(s.background)
         if s.background in (GREYSCALE, TRANSPARENT) or self._video:
@@ -96,9 +98,16 @@ class BackgroundReplace(Look):
             self._kept_mix = None
             return background.copy()
         if self.same_mask and self._kept_mix is not None:
+            if compiled is not None:
+                box, parts = self._kept_mix
+                out = np.empty_like(frame)
+                compiled.plates_mix(frame, mask_to_alpha(mask), background, out, box, **parts)
+                return out
             return self._mix(frame, background, self._kept_mix)
         self._kept_mix = None
         alpha = mask_to_alpha(mask)
+        if compiled is not None:
+            return self._compose_compiled(frame, alpha, background)
         return self._compose(frame, mask, alpha, background)
 
     def _mix(self, frame: np.ndarray, background: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -183,6 +192,57 @@ class BackgroundReplace(Look):
             self._kept_mix = box
         return mix_in_box([(frame, on_frame), (layer, on_layer), (background, behind)], background, out, box,
                           self._scratch)
+
+    def _compose_compiled(self, frame: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
+        """_compose's mix in one compiled pass over the frame, the same pixels: T and k's small-grid parts made
+        as there; the full-size weights (e, w, k and the three shares) worked out per pixel in the pass, the
+        wrap's reach and the layer T grown from their grids row by row (plates_pass.c's plates_mix)."""
+        wrap = self._wrap
+        out = np.empty_like(frame)
+        box = alpha_box(alpha)
+        if box is None:
+            np.copyto(out, background)
+            return out
+        parts: dict[str, Any] = {}
+        if self.settings.decontaminate or wrap is not None:
+            parts = self._small_parts(frame, alpha, background, box)
+        if self.scene_still and (not self._video or wrap is None):
+            # kept for the next frames with the same mask (the small grids' parts are new arrays)
+            self._kept_mix = (box, parts)
+        compiled.plates_mix(frame, alpha, background, out, box, **parts)
+        return out
+
+    def _small_parts(self, frame: np.ndarray, alpha: np.ndarray, background: np.ndarray,
+                     box: tuple[int, int, int, int]) -> dict[str, Any]:
+        """plates_mix's arguments for _compose's edge colour and light wrap: the small layer T (see _compose)
+        and the wrap's reach, as cells of their grids with the full-size boxes they come up to; none when
+        k is 0 everywhere (a plain blend)."""
+        edge, wrap = self._edge_colour, self._wrap
+        plane = alpha.shape
+        small_frame, small_mask = shrink(frame, self._grid), shrink_alpha(alpha, self._grid)
+        small_alpha = mask_to_alpha(small_mask)
+        zero_small = np.zeros(small_alpha.shape, np.uint8)
+        parts: dict[str, Any] = {"edge": self.settings.decontaminate}
+        if self.settings.decontaminate:
+            estimate, e_small = edge.estimate(small_frame, small_mask), edge.weight(small_alpha, name="e.small")
+        else:
+            estimate, e_small = small_frame, zero_small
+        if wrap is not None:
+            glow = self._glow if self._glow is not None else wrap.glow(background, self._grid)
+            reach = wrap.reach(small_mask)
+            w_small = cv2.multiply(cv2.resize(reach, self._grid, interpolation=cv2.INTER_LINEAR), small_alpha,
+                                   scale=_INV255)
+            parts["reach"], parts["reach_box"] = box_cells(reach, *plane, box)
+        else:
+            glow, w_small = small_frame, zero_small
+        share_f = cv2.multiply(cv2.bitwise_not(w_small), e_small, scale=_INV255)
+        k_small = cv2.add(share_f, w_small)
+        cells = cv2.boundingRect(k_small)
+        if cells[2] == 0 or cells[3] == 0:
+            return {}
+        small_layer = alpha_blend(glow, estimate, cv2.divide(w_small, k_small, scale=255.0))
+        parts["layer"], parts["layer_box"] = cells_to_grow(small_layer, *plane, cells)
+        return parts
 
     def _colour_pop(self, frame: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """The scene itself in contrasty grey behind the person in colour, its grey light wrapped over the

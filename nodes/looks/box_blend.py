@@ -16,8 +16,7 @@ import cv2
 import numpy as np
 
 from ..frame_passes import compiled
-# _aligned: the one place that knows how the two grids' periods line up (grow_cells uses it too)
-from .reduced import _aligned, grow, grow_cells
+from .reduced import _aligned, grow, grow_cells  # _aligned: how the grids' periods line up, as grow_cells
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0

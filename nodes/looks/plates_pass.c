@@ -71,6 +71,8 @@ typedef struct {
 } Grown;
 
 #define RESIZE_ONE 2048   /* OpenCV's INTER_RESIZE_COEF_SCALE */
+/* columns per block of a layer grown only where it has a share */
+#define LAYER_BLOCK 32
 
 static int setup_grown(Grown *g, const char *name, Py_ssize_t channels)
 {
@@ -173,22 +175,42 @@ static void down_row(const int16_t *s0, const int16_t *s1, int16_t b0, int16_t b
     }
 }
 
-/* row ``y`` (of the frame, inside the box) of the grown layer, into ``buffer`` (the box's width) */
-static const uint8_t *grown_row(Grown *g, Py_ssize_t y, uint8_t *buffer)
+/* the two source rows (resized across) and their weights under row ``y`` (of the frame, inside the box) */
+typedef struct {
+    const int16_t *s0, *s1;
+    int16_t b0, b1;
+} Rows;
+
+static Rows grown_rows(Grown *g, Py_ssize_t y)
 {
     const Image *im = g->image;
-    Py_ssize_t rows = g->box[1] - g->box[0], n = (g->box[3] - g->box[2]) * im->channels;
+    Py_ssize_t rows = g->box[1] - g->box[0];
     double scale = 1.0 / ((double)rows / (double)im->rows);
     float fy = (float)((y - g->box[0] + 0.5) * scale - 0.5);
     Py_ssize_t sy = (Py_ssize_t)floorf(fy);
     fy -= (float)sy;
     Py_ssize_t sy0 = sy < 0 ? 0 : sy >= im->rows ? im->rows - 1 : sy;
     Py_ssize_t sy1 = sy + 1 < 0 ? 0 : sy + 1 >= im->rows ? im->rows - 1 : sy + 1;
-    int16_t b0 = (int16_t)lrintf((1.0f - fy) * RESIZE_ONE), b1 = (int16_t)lrintf(fy * RESIZE_ONE);
-    const int16_t *s0 = across(g, sy0, -1);
-    int keep = g->cached[0] == sy0 ? 0 : 1;
-    const int16_t *s1 = across(g, sy1, keep);
-    down_row(s0, s1, b0, b1, buffer, n);
+    Rows r;
+    r.b0 = (int16_t)lrintf((1.0f - fy) * RESIZE_ONE);
+    r.b1 = (int16_t)lrintf(fy * RESIZE_ONE);
+    r.s0 = across(g, sy0, -1);
+    r.s1 = across(g, sy1, g->cached[0] == sy0 ? 0 : 1);
+    return r;
+}
+
+/* columns [from, to) (of the box) of the grown layer's row under ``r``, into ``out`` */
+static void grown_span(const Grown *g, const Rows *r, Py_ssize_t from, Py_ssize_t to, uint8_t *out)
+{
+    Py_ssize_t c = g->image->channels;
+    down_row(r->s0 + c * from, r->s1 + c * from, r->b0, r->b1, out, c * (to - from));
+}
+
+/* row ``y`` (of the frame, inside the box) of the grown layer, into ``buffer`` (the box's width) */
+static const uint8_t *grown_row(Grown *g, Py_ssize_t y, uint8_t *buffer)
+{
+    Rows r = grown_rows(g, y);
+    grown_span(g, &r, 0, g->box[3] - g->box[2], buffer);
     return buffer;
 }
 
@@ -346,53 +368,73 @@ static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
         have_table = 1;
     }
     Py_ssize_t x0 = box[2], x1 = box[3], width = x1 - x0, n = 3 * width;
-    /* row buffers: three 1-channel weights, three spread, the graded person, the layer's and the reach's rows */
-    uint8_t *buffers = PyMem_Calloc((size_t)(5 * width + 5 * n + (reach.image ? reach.box[3] - reach.box[2] : 0)
-                                             + (layer.image ? 3 * (layer.box[3] - layer.box[2]) : 0)), 1);
+    /* row buffers: three 1-channel weights, three spread, the graded person, the layer and the reach across the
+     * row's extent (indexed from its left end), 255s for no light and 0s for no reach */
+    uint8_t *buffers = PyMem_Calloc((size_t)(6 * width + 5 * n), 1);
     if (buffers == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
     uint8_t *on_frame = buffers, *on_layer = on_frame + width, *behind = on_layer + width;
     uint8_t *frame_w = behind + width, *layer_w = frame_w + n, *behind_w = layer_w + n, *graded = behind_w + n;
-    uint8_t *layer_cols = graded + n;   /* the layer across the box (0 beside it, where its weight is 0) */
-    uint8_t *reach_row = layer_cols + n, *layer_row = reach_row + (reach.image ? reach.box[3] - reach.box[2] : 0);
-    /* no light: 255s; no reach: 0s (the buffers are zeroed) */
-    uint8_t *full_light = layer_row + (layer.image ? 3 * (layer.box[3] - layer.box[2]) : 0), *no_reach = full_light + width;
+    uint8_t *layer_cols = graded + n, *reach_row = layer_cols + n, *full_light = reach_row + width;
+    uint8_t *no_reach = full_light + width;
     memset(full_light, 255, (size_t)width);
     const uint8_t *table = have_table ? (const uint8_t *)table_view.buf : NULL;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < rows; y++) {
         const uint8_t *p = plate->data + y * plate->row_stride;
         uint8_t *o = out->data + y * out->row_stride;
-        if (y < box[0] || y >= box[1]) {
+        const uint8_t *a = alpha->data + y * alpha->row_stride;
+        /* this row's extent of the person (beside it the plate: 0 shares but its own) */
+        Py_ssize_t xs = x0, xe = x0;
+        if (y >= box[0] && y < box[1]) {
+            xe = x1;
+            while (xs < xe && a[xs] == 0)
+                xs++;
+            while (xe > xs && a[xe - 1] == 0)
+                xe--;
+        }
+        if (xs == xe) {
             memcpy(o, p, (size_t)(3 * cols));
             continue;
         }
-        memcpy(o, p, (size_t)(3 * x0));
-        memcpy(o + 3 * x1, p + 3 * x1, (size_t)(3 * (cols - x1)));
-        const uint8_t *a = alpha->data + y * alpha->row_stride + x0;
+        memcpy(o, p, (size_t)(3 * xs));
+        memcpy(o + 3 * xe, p + 3 * xe, (size_t)(3 * (cols - xe)));
+        Py_ssize_t w = xe - xs, m = 3 * w;
         const uint8_t *r = no_reach;
-        if (reach.image)
-            r = grown_row(&reach, y, reach_row) + (x0 - reach.box[2]);
-        Py_ssize_t layer_from = 0, layer_to = 0;
+        if (reach.image) {
+            Rows under = grown_rows(&reach, y);
+            grown_span(&reach, &under, xs - reach.box[2], xe - reach.box[2], reach_row);
+            r = reach_row;
+        }
+        mix_weights(a + xs, light ? light->data + y * light->row_stride + xs : full_light, edge ? 0xFFFF : 0, r,
+                    on_frame, on_layer, behind, w);
+        Py_ssize_t from = 0, to = 0;
         if (layer.image && y >= layer.box[0] && y < layer.box[1]) {
-            Py_ssize_t from = layer.box[2] > x0 ? layer.box[2] : x0, to = layer.box[3] < x1 ? layer.box[3] : x1;
-            if (to > from) {
-                const uint8_t *l = grown_row(&layer, y, layer_row);
-                memcpy(layer_cols + 3 * (from - x0), l + 3 * (from - layer.box[2]), (size_t)(3 * (to - from)));
-                layer_from = from - x0;
-                layer_to = to - x0;
+            from = (layer.box[2] > xs ? layer.box[2] : xs) - xs;
+            to = (layer.box[3] < xe ? layer.box[3] : xe) - xs;
+            if (to < from)
+                to = from;
+        }
+        cut_layer(on_frame, on_layer, from, to, w);
+        if (to > from) {
+            /* the layer grown only in the blocks where it has a share (the soft edge: most of a row has none) */
+            Rows under = grown_rows(&layer, y);
+            for (Py_ssize_t start = from; start < to; start += LAYER_BLOCK) {
+                Py_ssize_t stop = start + LAYER_BLOCK < to ? start + LAYER_BLOCK : to, x = start;
+                while (x < stop && on_layer[x] == 0)
+                    x++;
+                if (x < stop)
+                    grown_span(&layer, &under, xs + start - layer.box[2], xs + stop - layer.box[2],
+                               layer_cols + 3 * start);
             }
         }
-        mix_weights(a, light ? light->data + y * light->row_stride + x0 : full_light, edge ? 0xFFFF : 0, r,
-                    on_frame, on_layer, behind, width);
-        cut_layer(on_frame, on_layer, layer_from, layer_to, width);
-        const uint8_t *f = frame->data + y * frame->row_stride + 3 * x0;
+        const uint8_t *f = frame->data + y * frame->row_stride + 3 * xs;
         if (table) {
-            /* graded only where the person has a share (a table is a lookup per byte, not vectorised: the
-             * empty corners beside the head are most of a box's upper rows); elsewhere it is multiplied by 0 */
-            Py_ssize_t first = 0, last = width;
+            /* graded only where the person has a share (a table is a lookup per byte, not vectorised);
+             * elsewhere it is multiplied by 0 */
+            Py_ssize_t first = 0, last = w;
             while (first < last && on_frame[first] == 0)
                 first++;
             while (last > first && on_frame[last - 1] == 0)
@@ -400,8 +442,8 @@ static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
             grade_row(f + 3 * first, table, grey, graded + 3 * first, last - first);
             f = graded;
         }
-        mix3_row(f, spread_row(on_frame, width, 3, frame_w), layer_cols, spread_row(on_layer, width, 3, layer_w),
-                 p + 3 * x0, spread_row(behind, width, 3, behind_w), o + 3 * x0, n);
+        mix3_row(f, spread_row(on_frame, w, 3, frame_w), layer_cols, spread_row(on_layer, w, 3, layer_w),
+                 p + 3 * xs, spread_row(behind, w, 3, behind_w), o + 3 * xs, m);
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(buffers);

@@ -71,8 +71,6 @@ typedef struct {
 } Grown;
 
 #define RESIZE_ONE 2048   /* OpenCV's INTER_RESIZE_COEF_SCALE */
-/* columns per block of a layer grown only where it has a share */
-#define LAYER_BLOCK 32
 
 static int setup_grown(Grown *g, const char *name, Py_ssize_t channels)
 {
@@ -174,6 +172,18 @@ static void down_row(const int16_t *s0, const int16_t *s1, int16_t b0, int16_t b
         out[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
 }
+
+/* whether every one of ``n`` bytes is ``value`` (a branch-free reduction the compiler vectorises) */
+static int all_are(const uint8_t *v, Py_ssize_t n, uint8_t value)
+{
+    uint8_t differ = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        differ |= (uint8_t)(v[i] ^ value);
+    return differ == 0;
+}
+
+/* columns per block: a layer is grown, a row mixed, only in the blocks that need it */
+#define BLOCK 32
 
 /* the two source rows (resized across) and their weights under row ``y`` (of the frame, inside the box) */
 typedef struct {
@@ -421,8 +431,8 @@ static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
         if (to > from) {
             /* the layer grown only in the blocks where it has a share (the soft edge: most of a row has none) */
             Rows under = grown_rows(&layer, y);
-            for (Py_ssize_t start = from; start < to; start += LAYER_BLOCK) {
-                Py_ssize_t stop = start + LAYER_BLOCK < to ? start + LAYER_BLOCK : to, x = start;
+            for (Py_ssize_t start = from; start < to; start += BLOCK) {
+                Py_ssize_t stop = start + BLOCK < to ? start + BLOCK : to, x = start;
                 while (x < stop && on_layer[x] == 0)
                     x++;
                 if (x < stop)
@@ -442,8 +452,27 @@ static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
             grade_row(f + 3 * first, table, grey, graded + 3 * first, last - first);
             f = graded;
         }
-        mix3_row(f, spread_row(on_frame, w, 3, frame_w), layer_cols, spread_row(on_layer, w, 3, layer_w),
-                 p + 3 * xs, spread_row(behind, w, 3, behind_w), o + 3 * xs, m);
+        /* the person's solid inside (all of its share, nothing else: on_frame 255) is its graded colour as
+         * it is; the rest is mixed, in runs of blocks alike */
+        for (Py_ssize_t start = 0; start < w;) {
+            Py_ssize_t stop = start + BLOCK < w ? start + BLOCK : w;
+            int solid = all_are(on_frame + start, stop - start, 255);
+            while (stop < w) {
+                Py_ssize_t next = stop + BLOCK < w ? stop + BLOCK : w;
+                if (all_are(on_frame + stop, next - stop, 255) != solid)
+                    break;
+                stop = next;
+            }
+            Py_ssize_t run = stop - start;
+            if (solid)
+                memcpy(o + 3 * (xs + start), f + 3 * start, (size_t)(3 * run));
+            else
+                mix3_row(f + 3 * start, spread_row(on_frame + start, run, 3, frame_w), layer_cols + 3 * start,
+                         spread_row(on_layer + start, run, 3, layer_w), p + 3 * (xs + start),
+                         spread_row(behind + start, run, 3, behind_w), o + 3 * (xs + start), 3 * run);
+            start = stop;
+        }
+        (void)m;
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(buffers);
@@ -547,8 +576,8 @@ static void pop_weights(const uint8_t *alpha, const uint8_t *grey, const uint8_t
 
 PyDoc_STRVAR(pop_person_doc,
 "pop_person(frame, alpha, grey, out, box, *, reach=None, glow=None, grown_box=None, keep=None, light=None)\n\n"
-"Colour pop's person over its grey scene inside ``box`` (top, bottom, left, right; out is left as it is\n"
-"elsewhere), in one pass: out = round(frame * keep / 255) + light, saturated, with keep and light as\n"
+"Colour pop's person over its grey scene inside ``box`` (top, bottom, left, right; out holds the grey scene,\n"
+"which is left as it is beside the box and where alpha is 0), in one pass: out = round(frame * keep / 255) + light, saturated, with keep and light as\n"
 "pop_weights says (background_replace.py's _colour_pop); reach and glow (one channel) cover grown_box,\n"
 "their rows or fewer (grown across only, interpolated here). keep and light (rows x cols): where the\n"
 "shares are written too, inside the box, when given (a still scene's next frames reuse them).");
@@ -626,17 +655,42 @@ static PyObject *pop_person(PyObject *self, PyObject *args, PyObject *kwargs)
     uint8_t *reach_row = light3 + n, *glow_row = reach_row + grown_cols;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = box[0]; y < box[1]; y++) {
+        const uint8_t *a = alpha->data + y * alpha->row_stride, *gr = grey->data + y * grey->row_stride;
+        /* the row's extent of the person: beside it out holds the grey scene already (keep 0, light the grey) */
+        Py_ssize_t xs = x0, xe = box[3];
+        while (xs < xe && a[xs] == 0)
+            xs++;
+        while (xe > xs && a[xe - 1] == 0)
+            xe--;
+        if (keep) {   /* the kept shares there too, for keep_add over the whole box */
+            uint8_t *kr = keep->data + y * keep->row_stride, *lr = light->data + y * light->row_stride;
+            memset(kr + x0, 0, (size_t)(xs - x0));
+            memset(kr + xe, 0, (size_t)(box[3] - xe));
+            memcpy(lr + x0, gr + x0, (size_t)(xs - x0));
+            memcpy(lr + xe, gr + xe, (size_t)(box[3] - xe));
+        }
+        if (xs == xe)
+            continue;
+        Py_ssize_t w = xe - xs;
         const uint8_t *r = NULL, *g = NULL;
         if (reach.image) {
-            r = grown_row(&reach, y, reach_row) + (x0 - reach.box[2]);
-            g = grown_row(&glow, y, glow_row) + (x0 - glow.box[2]);
+            Rows under = grown_rows(&reach, y);
+            grown_span(&reach, &under, xs - reach.box[2], xe - reach.box[2], reach_row);
+            /* the glow only where the reach is not 0 (elsewhere its share is) */
+            under = grown_rows(&glow, y);
+            for (Py_ssize_t start = 0; start < w; start += BLOCK) {
+                Py_ssize_t stop = start + BLOCK < w ? start + BLOCK : w;
+                if (!all_are(reach_row + start, stop - start, 0))
+                    grown_span(&glow, &under, xs + start - glow.box[2], xs + stop - glow.box[2], glow_row + start);
+            }
+            r = reach_row;
+            g = glow_row;
         }
-        uint8_t *k = keep ? keep->data + y * keep->row_stride + x0 : keep_row;
-        uint8_t *l = light ? light->data + y * light->row_stride + x0 : light_row;
-        pop_weights(alpha->data + y * alpha->row_stride + x0, grey->data + y * grey->row_stride + x0, r, g, k, l,
-                    width);
-        keep_add_row(frame->data + y * frame->row_stride + 3 * x0, spread_row(k, width, 3, keep3),
-                     spread_row(l, width, 3, light3), out->data + y * out->row_stride + 3 * x0, n);
+        uint8_t *k = keep ? keep->data + y * keep->row_stride + xs : keep_row;
+        uint8_t *l = light ? light->data + y * light->row_stride + xs : light_row;
+        pop_weights(a + xs, gr + xs, r, g, k, l, w);
+        keep_add_row(frame->data + y * frame->row_stride + 3 * xs, spread_row(k, w, 3, keep3),
+                     spread_row(l, w, 3, light3), out->data + y * out->row_stride + 3 * xs, 3 * w);
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(buffers);
@@ -706,11 +760,46 @@ static void blend_same_row(const uint8_t *top, const uint8_t *bottom, const uint
     }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+/* 16 pixels a step: four 12-byte colour groups and their four alphas shuffled into 64 bytes (the compiler's
+ * own loop moved a byte at a time) */
+__attribute__((target("ssse3")))
+static Py_ssize_t bgra_ssse3(const uint8_t *colour, const uint8_t *alpha, uint8_t *out, Py_ssize_t cols)
+{
+    const __m128i spread = _mm_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1);
+    const __m128i take[4] = {
+        _mm_setr_epi8(-1, -1, -1, 0, -1, -1, -1, 1, -1, -1, -1, 2, -1, -1, -1, 3),
+        _mm_setr_epi8(-1, -1, -1, 4, -1, -1, -1, 5, -1, -1, -1, 6, -1, -1, -1, 7),
+        _mm_setr_epi8(-1, -1, -1, 8, -1, -1, -1, 9, -1, -1, -1, 10, -1, -1, -1, 11),
+        _mm_setr_epi8(-1, -1, -1, 12, -1, -1, -1, 13, -1, -1, -1, 14, -1, -1, -1, 15),
+    };
+    Py_ssize_t x = 0;
+    for (; x + 18 <= cols; x += 16) {   /* the last colour load reads 16 bytes from pixel x + 12 */
+        __m128i a = _mm_loadu_si128((const __m128i *)(alpha + x));
+        for (int group = 0; group < 4; group++) {
+            __m128i c = _mm_loadu_si128((const __m128i *)(colour + 3 * (x + 4 * group)));
+            _mm_storeu_si128((__m128i *)(out + 4 * (x + 4 * group)),
+                             _mm_or_si128(_mm_shuffle_epi8(c, spread), _mm_shuffle_epi8(a, take[group])));
+        }
+    }
+    return x;
+}
+static int have_ssse3_here = -1;
+#endif
+
 /* BGR + A -> BGRA, one row */
-VECTOR_CLONES
 static void bgra_row(const uint8_t *colour, const uint8_t *alpha, uint8_t *out, Py_ssize_t cols)
 {
-    for (Py_ssize_t x = 0; x < cols; x++) {
+    Py_ssize_t x = 0;
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (have_ssse3_here < 0) {
+        __builtin_cpu_init();
+        have_ssse3_here = __builtin_cpu_supports("ssse3");
+    }
+    if (have_ssse3_here)
+        x = bgra_ssse3(colour, alpha, out, cols);
+#endif
+    for (; x < cols; x++) {
         out[4 * x] = colour[3 * x];
         out[4 * x + 1] = colour[3 * x + 1];
         out[4 * x + 2] = colour[3 * x + 2];
@@ -788,12 +877,30 @@ static PyObject *bgra(PyObject *self, PyObject *args, PyObject *kwargs)
             bgra_row(f, a, o, cols);
             continue;
         }
-        /* beside the box the frame's own colour; inside, the blend (one row buffer) */
-        const uint8_t *l = grown_row(&layer, y, layer_row) + 3 * (x0 - layer.box[2]);
-        blend_same_row(l, f + 3 * x0, spread_row(weight->data + y * weight->row_stride + x0, width, 3, spread),
-                       colour, 3 * width);
+        /* beside the box the frame's own colour, and inside it where the weight is 0 (most of it: the
+         * edge colour's share is the soft edge's); the blend in runs of blocks where it is not */
+        const uint8_t *wt = weight->data + y * weight->row_stride;
+        Rows under = grown_rows(&layer, y);
         bgra_row(f, a, o, x0);
-        bgra_row(colour, a + x0, o + 4 * x0, width);
+        for (Py_ssize_t start = x0; start < x1;) {
+            Py_ssize_t stop = start + BLOCK < x1 ? start + BLOCK : x1;
+            int none = all_are(wt + start, stop - start, 0);
+            while (stop < x1) {
+                Py_ssize_t next = stop + BLOCK < x1 ? stop + BLOCK : x1;
+                if (all_are(wt + stop, next - stop, 0) != none)
+                    break;
+                stop = next;
+            }
+            Py_ssize_t run = stop - start;
+            if (none) {
+                bgra_row(f + 3 * start, a + start, o + 4 * start, run);
+            } else {
+                grown_span(&layer, &under, start - layer.box[2], stop - layer.box[2], layer_row);
+                blend_same_row(layer_row, f + 3 * start, spread_row(wt + start, run, 3, spread), colour, 3 * run);
+                bgra_row(colour, a + start, o + 4 * start, run);
+            }
+            start = stop;
+        }
         bgra_row(f + 3 * x1, a + x1, o + 4 * x1, cols - x1);
     }
     Py_END_ALLOW_THREADS

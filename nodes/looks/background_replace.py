@@ -20,7 +20,16 @@ from ..frame_passes import compiled
 from ..light_wrap import LightWrap
 from .assets import load_asset
 from .blend import alpha_blend, mask_to_alpha
-from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, box_cells, cells_to_grow, grow_box, mix_in_box
+from .box_blend import (
+    STRIP_ROWS,
+    alpha_and_box,
+    alpha_box,
+    blend_in_box,
+    box_cells,
+    cells_to_grow,
+    grow_box,
+    mix_in_box,
+)
 from .cutout import cut_out
 from .edge_colour import WORK_LONG_SIDE, EdgeColour
 from .grading import curve_lut, s_curve
@@ -101,13 +110,13 @@ class BackgroundReplace(Look):
             if compiled is not None:
                 box, parts = self._kept_mix
                 out = np.empty_like(frame)
-                compiled.plates_mix(frame, mask_to_alpha(mask), background, out, box, **parts)
+                compiled.plates_mix(frame, alpha_and_box(mask)[0], background, out, box, **parts)
                 return out
             return self._mix(frame, background, self._kept_mix)
         self._kept_mix = None
-        alpha = mask_to_alpha(mask)
         if compiled is not None:
-            return self._compose_compiled(frame, alpha, background)
+            return self._compose_compiled(frame, *alpha_and_box(mask), background)
+        alpha = mask_to_alpha(mask)
         return self._compose(frame, mask, alpha, background)
 
     def _mix(self, frame: np.ndarray, background: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -193,13 +202,13 @@ class BackgroundReplace(Look):
         return mix_in_box([(frame, on_frame), (layer, on_layer), (background, behind)], background, out, box,
                           self._scratch)
 
-    def _compose_compiled(self, frame: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
+    def _compose_compiled(self, frame: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, int] | None,
+                          background: np.ndarray) -> np.ndarray:
         """_compose's mix in one compiled pass over the frame, the same pixels: T and k's small-grid parts made
         as there; the full-size weights (e, w, k and the three shares) worked out per pixel in the pass, the
         wrap's reach and the layer T grown from their grids row by row (plates_pass.c's plates_mix)."""
         wrap = self._wrap
         out = np.empty_like(frame)
-        box = alpha_box(alpha)
         if box is None:
             np.copyto(out, background)
             return out
@@ -263,8 +272,7 @@ class BackgroundReplace(Look):
         if mask is None:
             return out
         plane = frame.shape[:2]
-        alpha = mask_to_alpha(mask)
-        box = alpha_box(alpha)
+        alpha, box = alpha_and_box(mask)
         if self.scene_still:
             # the grey scene kept (a copy: the person is drawn into this one); the person's weights and the
             # light over it stay in their scratch buffers until the next frame that makes them again

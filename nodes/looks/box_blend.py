@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from ..frame_passes import compiled
+from .blend import mask_to_alpha
 from .reduced import _aligned, grow, grow_cells  # _aligned: how the grids' periods line up, as grow_cells
 from .scratch import Scratch
 
@@ -36,6 +37,17 @@ def copy_outside(out: np.ndarray, source: np.ndarray, box: tuple[int, int, int, 
     out[y1:] = source[y1:]
     out[y0:y1, :x0] = source[y0:y1, :x0]
     out[y0:y1, x1:] = source[y0:y1, x1:]
+
+
+def alpha_and_box(mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+    """blend.mask_to_alpha(mask) and its alpha_box: with the compiled passes in one pass over the mask (the
+    same alpha, the same box), else the two OpenCV calls."""
+    if compiled is None:
+        alpha = mask_to_alpha(mask)
+        return alpha, alpha_box(alpha)
+    alpha = np.empty(mask.shape, np.uint8)
+    box, _ = compiled.alpha_from_mask(np.asarray(mask, np.float32), alpha)
+    return alpha, box
 
 
 def alpha_box(alpha: np.ndarray) -> tuple[int, int, int, int] | None:

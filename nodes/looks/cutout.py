@@ -32,10 +32,10 @@ def cut_out(frame: np.ndarray, mask: np.ndarray | None, *, decontaminate: bool =
     if mask is None:
         return np.zeros((height, width, 4), np.uint8)
     out = np.empty((height, width, 4), np.uint8)
-    alpha = mask_to_alpha(mask)
     if compiled is not None:
-        _cut_out_compiled(frame, mask, alpha, out, decontaminate, edge_colour, keep, reuse)
+        _cut_out_compiled(frame, mask, out, decontaminate, edge_colour, keep, reuse)
         return out
+    alpha = mask_to_alpha(mask)
     if decontaminate:
         edge_colour = edge_colour or EdgeColour(height, width)
         colour = edge_colour(frame, mask, alpha, rim=True, keep=keep, reuse=reuse)
@@ -49,17 +49,20 @@ def cut_out(frame: np.ndarray, mask: np.ndarray | None, *, decontaminate: bool =
     return out
 
 
-def _cut_out_compiled(frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, out: np.ndarray, decontaminate: bool,
+def _cut_out_compiled(frame: np.ndarray, mask: np.ndarray, out: np.ndarray, decontaminate: bool,
                       edge_colour: EdgeColour | None, keep: bool, reuse: bool) -> None:
-    """cut_out's pixels in one compiled pass: the edge colour grown from its small grid row by row (as
-    cv2.resize would), blended into the frame inside its box, and the alpha beside it, straight into ``out``
-    (no frame-sized colour, no planes to split and merge)."""
+    """cut_out's pixels in compiled passes: the alpha and its soft edge's box in one (alpha_from_mask); the
+    edge colour grown from its small grid row by row (as cv2.resize would), blended by its weight worked out
+    from alpha, inside its box, and the alpha beside it, straight into ``out`` (bgra: no frame-sized colour
+    or weight, no planes to split and merge)."""
+    height, width = frame.shape[:2]
+    alpha = np.empty((height, width), np.uint8)
+    _, soft_box = compiled.alpha_from_mask(np.asarray(mask, np.float32), alpha)
     if not decontaminate:
         compiled.bgra(frame, alpha, out)
         return
-    height, width = frame.shape[:2]
     edge_colour = edge_colour or EdgeColour(height, width)
-    estimate, weight, (x, y, w, h) = edge_colour.parts(frame, mask, alpha, rim=True, keep=keep, reuse=reuse)
+    estimate, (x, y, w, h) = edge_colour.rim_estimate(frame, alpha, soft_box, keep=keep, reuse=reuse)
     if w == 0 or h == 0:
         compiled.bgra(frame, alpha, out)
         return
@@ -69,7 +72,7 @@ def _cut_out_compiled(frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, ou
     if box[0] >= box[1] or box[2] >= box[3]:
         compiled.bgra(frame, alpha, out)
         return
-    compiled.bgra(frame, alpha, out, layer=cells, layer_box=grown, weight=weight, box=box)
+    compiled.bgra(frame, alpha, out, layer=cells, layer_box=grown, box=box)
 
 
 class Cutout(Look):

@@ -125,6 +125,27 @@ class EdgeColour:
             self._kept = (estimate, box, rim)   # the estimate is a new array: no copy needed
         return estimate, weight, box
 
+    def rim_estimate(self, frame: np.ndarray, alpha: np.ndarray, soft_box: tuple[int, int, int, int] | None, *,
+                     keep: bool = False, reuse: bool = False) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        """parts(rim=True) for a pass that works the weight out from alpha itself (plates_pass.c's bgra): the
+        estimate and the box (x, y, w, h) the weight is blended in, from ``soft_box`` (top, bottom, left,
+        right of alpha's pixels neither 0 nor 255, None: none) as parts makes it; kept and reused alike."""
+        kept = self._kept if reuse else None
+        self._kept = None
+        if kept is not None and kept[2]:
+            self._kept = kept
+            return kept[0], kept[1]
+        estimate = self.estimate(shrink(frame, self.size), shrink_alpha(alpha, self.size))
+        box = (0, 0, 0, 0)
+        if soft_box is not None:
+            pad = math.ceil(NARROW_BOX_FRACTION * self.height)
+            top, bottom, left, right = soft_box
+            x0, y0 = max(0, left - pad), max(0, top - pad)
+            box = (x0, y0, min(self.width, right + pad) - x0, min(self.height, bottom + pad) - y0)
+        if keep:
+            self._kept = (estimate, box, True)
+        return estimate, box
+
     def cells(self, small: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """The cells of the small grid ``small`` under ``box`` (x, y, w, h at full size), as x, y, w, h."""
         x, y, w, h = box

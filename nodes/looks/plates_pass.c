@@ -880,20 +880,32 @@ static void bgra_row(const uint8_t *colour, const uint8_t *alpha, uint8_t *out, 
 }
 
 PyDoc_STRVAR(bgra_doc,
-"bgra(frame, alpha, out, *, layer=None, layer_box=None, weight=None, box=None)\n\n"
+"bgra(frame, alpha, out, *, layer=None, layer_box=None, box=None, weight=None)\n\n"
 "out (rows x cols x 4) = the frame's colour with alpha as its fourth channel, in one pass. With ``layer`` (a\n"
 "small grid's cells that come up to layer_box as cv2.resize would: cells_to_grow) blended in by ``weight``\n"
 "(rows x cols) inside ``box`` (top, bottom, left, right, within layer_box; weight is read there only):\n"
-"round(layer * w / 255) + round(frame * (255 - w) / 255), saturated (the cut-out's decontaminated edge).");
+"round(layer * w / 255) + round(frame * (255 - w) / 255), saturated (the cut-out's decontaminated edge).\n"
+"weight None: the edge colour's weight with its rim, from alpha (255 where alpha is 0 or 1..127, 510 - 2a\n"
+"above: edge_colour.py's weight and rim).");
+
+/* the edge colour's weight with its rim (EdgeColour.weight, then 255 where alpha is 0) */
+VECTOR_CLONES
+static void rim_weight_row(const uint8_t *restrict alpha, uint8_t *restrict weight, Py_ssize_t n)
+{
+    for (Py_ssize_t x = 0; x < n; x++) {
+        uint16_t a = alpha[x], e = (uint16_t)(510 - 2 * a);
+        weight[x] = (uint8_t)(a == 0 || e > 255 ? 255 : e);
+    }
+}
 
 static PyObject *bgra(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)self;
-    static char *keywords[] = {"frame", "alpha", "out", "layer", "layer_box", "weight", "box", NULL};
+    static char *keywords[] = {"frame", "alpha", "out", "layer", "layer_box", "box", "weight", NULL};
     PyObject *frame_obj, *alpha_obj, *out_obj, *layer_obj = Py_None, *layer_box_obj = Py_None;
     PyObject *weight_obj = Py_None, *box_obj = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO|$OOOO:bgra", keywords, &frame_obj, &alpha_obj, &out_obj,
-                                     &layer_obj, &layer_box_obj, &weight_obj, &box_obj))
+                                     &layer_obj, &layer_box_obj, &box_obj, &weight_obj))
         return NULL;
     Image im[5];
     Grown layer = {0};
@@ -911,9 +923,9 @@ static PyObject *bgra(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     if (same_size(frame, "frame", out, "out", 0) < 0 || same_size(frame, "frame", alpha, "alpha", 0) < 0)
         goto fail;
-    int given = (layer_obj != Py_None) + (layer_box_obj != Py_None) + (weight_obj != Py_None) + (box_obj != Py_None);
-    if (given != 0 && given != 4) {
-        PyErr_SetString(PyExc_ValueError, "layer, layer_box, weight, box: expected all four or none");
+    int given = (layer_obj != Py_None) + (layer_box_obj != Py_None) + (box_obj != Py_None);
+    if ((given != 0 && given != 3) || (given == 0 && weight_obj != Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "layer, layer_box, box: expected all three or none (weight only with them)");
         goto fail;
     }
     Py_ssize_t rows = frame->rows, cols = frame->cols, box[4] = {0, 0, 0, 0};
@@ -921,11 +933,14 @@ static PyObject *bgra(PyObject *self, PyObject *args, PyObject *kwargs)
         if (get_image(layer_obj, "layer", 'B', 0, &im[got]) < 0)
             goto fail;
         layer.image = &im[got++];
-        if (get_image(weight_obj, "weight", 'B', 0, &im[got]) < 0)
-            goto fail;
-        weight = &im[got++];
-        if (same_size(alpha, "alpha", weight, "weight", 1) < 0
-                || get_box(layer_box_obj, "layer_box", rows, cols, layer.box) < 0
+        if (weight_obj != Py_None) {
+            if (get_image(weight_obj, "weight", 'B', 0, &im[got]) < 0)
+                goto fail;
+            weight = &im[got++];
+            if (same_size(alpha, "alpha", weight, "weight", 1) < 0)
+                goto fail;
+        }
+        if (get_box(layer_box_obj, "layer_box", rows, cols, layer.box) < 0
                 || get_box(box_obj, "box", rows, cols, box) < 0 || setup_grown(&layer, "layer", 3) < 0)
             goto fail;
         if (box[0] < layer.box[0] || box[1] > layer.box[1] || box[2] < layer.box[2] || box[3] > layer.box[3]) {
@@ -935,12 +950,13 @@ static PyObject *bgra(PyObject *self, PyObject *args, PyObject *kwargs)
         }
     }
     Py_ssize_t grown = layer.box[3] - layer.box[2], x0 = box[2], x1 = box[3], width = x1 - x0;
-    uint8_t *buffers = PyMem_Malloc((size_t)(6 * width + 3 * grown + 1));
+    uint8_t *buffers = PyMem_Malloc((size_t)(6 * width + 3 * grown + cols + 1));
     if (buffers == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
     uint8_t *colour = buffers, *spread = colour + 3 * width, *layer_row = spread + 3 * width;
+    uint8_t *rim_row = layer_row + 3 * grown;   /* the weight worked out from alpha (no weight given), by column */
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < rows; y++) {
         const uint8_t *f = frame->data + y * frame->row_stride, *a = alpha->data + y * alpha->row_stride;
@@ -951,7 +967,13 @@ static PyObject *bgra(PyObject *self, PyObject *args, PyObject *kwargs)
         }
         /* beside the box the frame's own colour, and inside it where the weight is 0 (most of it: the
          * edge colour's share is the soft edge's); the blend in runs of blocks where it is not */
-        const uint8_t *wt = weight->data + y * weight->row_stride;
+        const uint8_t *wt;
+        if (weight) {
+            wt = weight->data + y * weight->row_stride;
+        } else {
+            rim_weight_row(a + x0, rim_row + x0, width);
+            wt = rim_row;
+        }
         Rows under = grown_rows(&layer, y);
         bgra_row(f, a, o, x0);
         for (Py_ssize_t start = x0; start < x1;) {
@@ -986,11 +1008,103 @@ fail:
     return NULL;
 }
 
+
+/* convertScaleAbs(mask, alpha=255) for float32, exactly: |m * 255| rounded to nearest even, saturated (NaN,
+ * infinities and huge values: 0, as cvRound's INT_MIN saturates) */
+static void alpha_row(const float *mask, uint8_t *alpha, Py_ssize_t n)
+{
+    Py_ssize_t x = 0;
+#ifdef __SSE2__
+    const __m128 scale = _mm_set1_ps(255.0f), sign = _mm_set1_ps(-0.0f);
+    for (; x + 16 <= n; x += 16) {
+        __m128i q[4];
+        for (int k = 0; k < 4; k++)
+            q[k] = _mm_cvtps_epi32(_mm_andnot_ps(sign, _mm_mul_ps(_mm_loadu_ps(mask + x + 4 * k), scale)));
+        _mm_storeu_si128((__m128i *)(alpha + x),
+                         _mm_packus_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3])));
+    }
+#endif
+    for (; x < n; x++) {
+        float v = fabsf(mask[x] * 255.0f);
+        alpha[x] = !(v < 2147483648.0f) ? 0 : v >= 255.0f ? 255 : (uint8_t)lrintf(v);
+    }
+}
+
+PyDoc_STRVAR(alpha_from_mask_doc,
+"alpha_from_mask(mask, alpha) -> (box, soft_box)\n\n"
+"alpha = the float32 rows x cols mask as uint8 (blend.mask_to_alpha's convertScaleAbs, exactly), and in the\n"
+"same pass the boxes (top, bottom, left, right) of its pixels that are not 0 and of those strictly between 0\n"
+"and 255 (the soft edge), each None when there are none.");
+
+static PyObject *alpha_from_mask(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *mask_obj, *alpha_obj;
+    if (!PyArg_ParseTuple(args, "OO:alpha_from_mask", &mask_obj, &alpha_obj))
+        return NULL;
+    Image im[2];
+    int got = 0;
+    if (get_image(mask_obj, "mask", 'f', 0, &im[0]) < 0)
+        return NULL;
+    got = 1;
+    if (get_image(alpha_obj, "alpha", 'B', 1, &im[1]) < 0)
+        goto fail;
+    got = 2;
+    Image *mask = &im[0], *alpha = &im[1];
+    if (same_size(mask, "mask", alpha, "alpha", 1) < 0)
+        goto fail;
+    if (mask->channels != 1) {
+        PyErr_Format(PyExc_ValueError, "mask: expected one channel, got %zd", mask->channels);
+        goto fail;
+    }
+    Py_ssize_t rows = mask->rows, cols = mask->cols;
+    Py_ssize_t box[4] = {rows, 0, cols, 0}, soft[4] = {rows, 0, cols, 0};
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t y = 0; y < rows; y++) {
+        uint8_t *a = alpha->data + y * alpha->row_stride;
+        alpha_row((const float *)(mask->data + y * mask->row_stride), a, cols);
+        Py_ssize_t from = 0, to = cols;
+        nonzero_extent(a, &from, &to);
+        if (from == to)
+            continue;
+        if (y < box[0]) box[0] = y;
+        box[1] = y + 1;
+        if (from < box[2]) box[2] = from;
+        if (to > box[3]) box[3] = to;
+        /* the soft edge: from each end inwards to its first pixel neither 0 nor 255 */
+        Py_ssize_t s0 = from, s1 = to;
+        while (s0 < s1 && (a[s0] == 0 || a[s0] == 255))
+            s0++;
+        while (s1 > s0 && (a[s1 - 1] == 0 || a[s1 - 1] == 255))
+            s1--;
+        if (s0 == s1)
+            continue;
+        if (y < soft[0]) soft[0] = y;
+        soft[1] = y + 1;
+        if (s0 < soft[2]) soft[2] = s0;
+        if (s1 > soft[3]) soft[3] = s1;
+    }
+    Py_END_ALLOW_THREADS
+    release(im, 2);
+    PyObject *b = box[1] > box[0] ? Py_BuildValue("(nnnn)", box[0], box[1], box[2], box[3]) : Py_NewRef(Py_None);
+    PyObject *sb = soft[1] > soft[0] ? Py_BuildValue("(nnnn)", soft[0], soft[1], soft[2], soft[3]) : Py_NewRef(Py_None);
+    if (b == NULL || sb == NULL) {
+        Py_XDECREF(b);
+        Py_XDECREF(sb);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", b, sb);
+fail:
+    release(im, got);
+    return NULL;
+}
+
 PyMethodDef plates_methods[] = {
     {"plates_mix", (PyCFunction)(void (*)(void))plates_mix, METH_VARARGS | METH_KEYWORDS, plates_mix_doc},
     {"grey_scene", grey_scene, METH_VARARGS, grey_scene_doc},
     {"keep_add", keep_add, METH_VARARGS, keep_add_doc},
     {"pop_person", (PyCFunction)(void (*)(void))pop_person, METH_VARARGS | METH_KEYWORDS, pop_person_doc},
     {"bgra", (PyCFunction)(void (*)(void))bgra, METH_VARARGS | METH_KEYWORDS, bgra_doc},
+    {"alpha_from_mask", alpha_from_mask, METH_VARARGS, alpha_from_mask_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -21,7 +21,7 @@ from ...graph.options import check_ranges
 from ..frame_passes import compiled
 from .assets import load_asset, parse_colour
 from .blend import grey3, mask_to_alpha
-from .box_blend import alpha_box, cells_to_grow, mix_in_box
+from .box_blend import alpha_and_box, cells_to_grow, mix_in_box
 from .edge_colour import EdgeColour
 from .grading import duotone_lut, teal_orange_lut
 from .look import Look
@@ -146,13 +146,12 @@ class Poster(Look):
         self._kept_mix = None
         if kept is not None:
             if compiled is not None:
-                self._mix_compiled(frame, mask_to_alpha(mask), *kept, out)
+                self._mix_compiled(frame, alpha_and_box(mask)[0], *kept, out)
             else:
                 self._mix(frame, *kept, out)
             self._kept_mix = kept
         else:
-            alpha = mask_to_alpha(mask) if mask is not None else None
-            box = alpha_box(alpha) if alpha is not None else None
+            alpha, box = alpha_and_box(mask) if mask is not None else (None, None)
             if box is None:
                 np.copyto(out, self._lit_plate)
             elif compiled is not None:

@@ -217,6 +217,27 @@ def test_the_bgra_assembly_is_split_and_merge_exactly_and_its_alpha_is_the_masks
 
 
 @needs_compiled
+@pytest.mark.parametrize("height,width", SIZES)
+def test_the_alpha_and_its_boxes_are_convert_scale_abs_and_bounding_rects_exactly(height, width):
+    """alpha_from_mask: blend.mask_to_alpha's pixels (rounding to even at the half levels, saturating, NaN and
+    negative values as convertScaleAbs takes them) and, in the same pass, the boxes of alpha > 0 and of the
+    soft edge (0 < alpha < 255)."""
+    _, mask, _ = photo_and_alpha(height, width)
+    mask = mask.copy()
+    mask[0, :8] = [0.5 / 255, 1.5 / 255, 2.5 / 255, -0.2, np.nan, np.inf, 1.7, 254.5 / 255]
+    alpha = np.empty(mask.shape, np.uint8)
+    box, soft = compiled.alpha_from_mask(mask, alpha)
+    assert np.array_equal(alpha, cv2.convertScaleAbs(mask, alpha=255.0))
+    x, y, w, h = cv2.boundingRect(alpha)
+    assert box == (y, y + h, x, x + w)
+    x, y, w, h = cv2.boundingRect(cv2.inRange(alpha, 1, 254))
+    assert soft == (y, y + h, x, x + w)
+    assert compiled.alpha_from_mask(np.zeros((9, 11), np.float32), np.empty((9, 11), np.uint8)) == (None, None)
+    solid = compiled.alpha_from_mask(np.ones((9, 11), np.float32), np.empty((9, 11), np.uint8))
+    assert solid == ((0, 9, 0, 11), None)
+
+
+@needs_compiled
 def test_bad_arguments_name_the_argument_and_what_was_expected():
     frame, _, alpha = photo_and_alpha(361, 641)
     out, plate = np.empty_like(frame), frame.copy()
@@ -242,6 +263,8 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
         (lambda: compiled.keep_add(frame, alpha, alpha[:, :5], out), ValueError, "light"),
         (lambda: compiled.pop_person(frame, alpha, alpha, out, box, reach=reach["reach"]), ValueError, "grown_box"),
         (lambda: compiled.bgra(frame, alpha, out), ValueError, "out"),
+        (lambda: compiled.alpha_from_mask(alpha, alpha.copy()), TypeError, "mask: expected float32"),
+        (lambda: compiled.alpha_from_mask(np.zeros((4, 4), np.float32), alpha), ValueError, "alpha"),
         (lambda: compiled.bgra(frame, alpha, np.empty(frame.shape[:2] + (4,), np.uint8), layer=layer["layer"]),
          ValueError, "layer_box"),
         (lambda: compiled.bgra(frame, alpha, np.empty(frame.shape[:2] + (4,), np.uint8),

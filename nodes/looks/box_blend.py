@@ -46,7 +46,7 @@ def alpha_and_box(mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, in
         alpha = mask_to_alpha(mask)
         return alpha, alpha_box(alpha)
     alpha = np.empty(mask.shape, np.uint8)
-    box, _ = compiled.alpha_from_mask(np.asarray(mask, np.float32), alpha)
+    box, _ = compiled.alpha_from_mask(np.ascontiguousarray(mask, dtype=np.float32), alpha)
     return alpha, box
 
 

@@ -57,7 +57,7 @@ def _cut_out_compiled(frame: np.ndarray, mask: np.ndarray, out: np.ndarray, deco
     or weight, no planes to split and merge)."""
     height, width = frame.shape[:2]
     alpha = np.empty((height, width), np.uint8)
-    _, soft_box = compiled.alpha_from_mask(np.asarray(mask, np.float32), alpha)
+    _, soft_box = compiled.alpha_from_mask(np.ascontiguousarray(mask, dtype=np.float32), alpha)
     if not decontaminate:
         compiled.bgra(frame, alpha, out)
         return

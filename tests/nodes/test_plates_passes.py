@@ -17,7 +17,7 @@ import pytest
 
 from portraitflow.nodes.frame_passes import SWITCH, compiled
 from portraitflow.nodes.looks.blend import mask_to_alpha
-from portraitflow.nodes.looks.box_blend import box_cells, cells_to_grow
+from portraitflow.nodes.looks.box_blend import alpha_and_box, box_cells, cells_to_grow
 from portraitflow.nodes.looks.grading import curve_lut, duotone_lut, s_curve, teal_orange_lut
 
 from support.paths import PARITY
@@ -235,6 +235,17 @@ def test_the_alpha_and_its_boxes_are_convert_scale_abs_and_bounding_rects_exactl
     assert compiled.alpha_from_mask(np.zeros((9, 11), np.float32), np.empty((9, 11), np.uint8)) == (None, None)
     solid = compiled.alpha_from_mask(np.ones((9, 11), np.float32), np.empty((9, 11), np.uint8))
     assert solid == ((0, 9, 0, 11), None)
+
+
+@needs_compiled
+def test_a_mask_of_another_type_or_layout_gives_the_same_alpha():
+    """The looks hand the pass their mask as it comes: float64, or a view whose rows are not contiguous (a
+    transposed array), gives the float32 mask's alpha and box."""
+    _, mask, alpha = photo_and_alpha(480, 640)
+    transposed = np.ascontiguousarray(mask.T).T        # the same values, rows strided
+    for variant in (mask.astype(np.float64), transposed):
+        got, box = alpha_and_box(variant)
+        assert np.array_equal(got, alpha) and box == alpha_box(alpha)
 
 
 @needs_compiled

@@ -75,7 +75,7 @@ def cells_to_grow(small: np.ndarray, height: int, width: int,
                   cells: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """What reduced.grow_cells would bring up, left small: (the cells of ``small``, one cell of margin, widened
     to whole periods of the grids, as a view; the full-size box (top, bottom, left, right) they come up to).
-    A compiled pass grows them row by row as cv2.resize does (plates_pass.c's grown_row, the same pixels),
+    A compiled pass grows them row by row as cv2.resize does (plates_pass.c's grown_span, the same pixels),
     so the grown layer never exists at full size."""
     x, y, w, h = cells
     (x0, x1, left, right) = _aligned(x - 1, x + w + 1, small.shape[1], width)

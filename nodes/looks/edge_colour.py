@@ -94,9 +94,9 @@ class EdgeColour:
 
     def parts(self, frame: np.ndarray, mask: np.ndarray, alpha: np.ndarray, *, rim: bool = False,
               keep: bool = False, reuse: bool = False) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
-        """What __call__ blends, for a caller that blends it itself (the cut-out's one compiled pass): the
-        estimate on the small grid, the weight (frame-sized, valid inside the box only) and the box
-        (x, y, w, h; w or h 0: nothing to blend)."""
+        """What __call__ blends, for a caller that blends it itself: the estimate on the small grid, the
+        weight (frame-sized, valid inside the box only) and the box (x, y, w, h; w or h 0: nothing to
+        blend). (The cut-out's compiled pass works the weight out itself: rim_estimate.)"""
         kept = self._kept if reuse else None
         self._kept = None
         if kept is not None and kept[2] == rim:

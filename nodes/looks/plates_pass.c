@@ -1,15 +1,16 @@
 /* The person-on-a-plate looks' full-resolution steps, each one pass over the frame, row by row, with the
  * interpreter's lock released: the poster's and the replaced background's three-layer mix with their
  * weights worked out per pixel (the grade's table, the light, the edge colour's and the wrap's shares),
- * colour pop's grey scene and its person, and the cut-out's BGRA assembly. A layer that comes from a small
- * grid may arrive grown only across (its rows interpolated here as cv2.resize's bilinear places them).
+ * colour pop's grey scene and its person, the cut-out's BGRA assembly, and the mask's alpha with its boxes.
+ * A layer that comes from a small grid arrives as its cells (box_blend.cells_to_grow) and is brought up
+ * here, row by row and only where a row needs it, bit for bit as cv2.resize's bilinear does (Grown below).
  *
  * Not for: deciding the weights' meaning (the looks: nodes/looks/poster.py, background_replace.py,
  * cutout.py; each keeps the OpenCV calls these stand for, where the extension is not built) or anything on
  * the small grid. Every shape and type is checked here and named in the error. The arithmetic is OpenCV's:
  * round(x * w / 255) as cv2.multiply's scale 1/255 (DIV255), saturated adds, cvtColor's BGR2GRAY in 15-bit
- * fixed point, so with full-size layers the pixels are the OpenCV path's exactly.
- */
+ * fixed point, cv2.resize's fixed point, so the pixels are the OpenCV path's exactly
+ * (tests/nodes/test_plates_passes.py). */
 #include "frame_passes.h"
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -384,8 +385,8 @@ PyDoc_STRVAR(plates_mix_doc,
 "* a / 255), k = 255 - round((255 - e)(255 - w) / 255), on_layer = round(s * k / 255) inside layer_box\n"
 "(else 0): out = round(G(frame) * (s - on_layer) / 255) + round(layer * on_layer / 255) +\n"
 "round(plate * (255 - a) / 255), saturated. uint8 frame, plate, out (rows x cols x 3), alpha, light\n"
-"(rows x cols); table 256 x 3 (a cv2.LUT table; ``grey``: applied to the luma); reach and layer cover\n"
-"their boxes, with their rows or fewer (grown across only, interpolated here).");
+"(rows x cols); table 256 x 3 (a cv2.LUT table; ``grey``: applied to the luma); reach and layer: small\n"
+"grids' cells (box_blend.cells_to_grow) brought up to reach_box and layer_box here as cv2.resize would.");
 
 static PyObject *plates_mix(PyObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -652,10 +653,11 @@ static void pop_weights(const uint8_t *alpha, const uint8_t *grey, const uint8_t
 PyDoc_STRVAR(pop_person_doc,
 "pop_person(frame, alpha, grey, out, box, *, reach=None, glow=None, grown_box=None, keep=None, light=None)\n\n"
 "Colour pop's person over its grey scene inside ``box`` (top, bottom, left, right; out holds the grey scene,\n"
-"which is left as it is beside the box and where alpha is 0), in one pass: out = round(frame * keep / 255) + light, saturated, with keep and light as\n"
-"pop_weights says (background_replace.py's _colour_pop); reach and glow (one channel) cover grown_box,\n"
-"their rows or fewer (grown across only, interpolated here). keep and light (rows x cols): where the\n"
-"shares are written too, inside the box, when given (a still scene's next frames reuse them).");
+"which is left as it is beside the box and where alpha is 0), in one pass: out = round(frame * keep / 255)\n"
+"+ light, saturated, with keep and light as pop_weights says (background_replace.py's _colour_pop); reach\n"
+"and glow: one-channel small grids' cells brought up to grown_box here as cv2.resize would. keep and light\n"
+"(rows x cols): where the shares are written too, inside the box, when given (a still scene's next frames\n"
+"reuse them).");
 
 static PyObject *pop_person(PyObject *self, PyObject *args, PyObject *kwargs)
 {

@@ -267,7 +267,8 @@ static struct PyModuleDef module = {
 };
 
 /* the looks' own passes (nodes/looks/NAME_pass.c), each file's table added to the module: one line each */
-static PyMethodDef *look_methods[] = {NULL};
+extern PyMethodDef exposure_methods[];
+static PyMethodDef *look_methods[] = {exposure_methods, NULL};
 
 PyMODINIT_FUNC PyInit__frame_passes(void)
 {

@@ -20,9 +20,10 @@ import numpy as np
 
 from ...graph.options import check_ranges
 from ..background_video import is_video_background
+from ..frame_passes import compiled
 from .assets import load_asset
 from .blend import mask_to_alpha
-from .box_blend import STRIP_ROWS, alpha_box, blend_in_box
+from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, copy_outside
 from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
@@ -152,9 +153,10 @@ class DoubleExposure(Look):
 
     def _silhouette(self, person_small: np.ndarray, height: int, width: int
                     ) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
-        """The feathered, faded silhouette (uint8, a scratch buffer valid inside the returned box, 0 outside it)
-        and its box (top, bottom, left, right; None: nobody). Brought up and faded inside the small
-        silhouette's own cells only: everywhere else the whole frame's upsampling would be 0."""
+        """The feathered silhouette, not yet faded (uint8, a scratch buffer valid inside the returned box, 0
+        outside it) and its box (top, bottom, left, right; None: nobody). Brought up inside the small
+        silhouette's own cells only: everywhere else the whole frame's upsampling would be 0. The composite
+        fades it (the compiled pass as it reads each row, so the faded silhouette is never written)."""
         small = person_small
         if self._feather_sigma > 0.3:
             small = cv2.GaussianBlur(small, (0, 0), self._feather_sigma)
@@ -164,7 +166,6 @@ class DoubleExposure(Look):
         if cells[2] == 0 or cells[3] == 0:
             return silhouette, None
         (top, bottom, left, right), view = grow_cells(small, height, width, cells, silhouette)
-        cv2.multiply(view, self._fade[top:bottom, left:right], scale=_INV255, dst=view)
         box = alpha_box(view)
         if box is None:
             return silhouette, None
@@ -211,14 +212,34 @@ class DoubleExposure(Look):
 
     def _compose(self, grey: np.ndarray, fill: np.ndarray, silhouette: np.ndarray, box: tuple[int, int, int, int],
                  out: np.ndarray) -> np.ndarray:
-        """The exposure (portrait p, the prepared fill m) onto the ground g through the silhouette s, the
-        blend and the composite in one: for screen, g + s (255 - g) - s (255 - p) m (the 255 - g is made
-        once), for multiply g (1 - s) + s p m: two 3-channel multiplies, the portrait's part in one channel."""
+        """The exposure (portrait p, the prepared fill m) onto the ground g through the silhouette s (faded here),
+        the blend and the composite in one: for screen, g + s (255 - g) - s (255 - p) m, for multiply
+        g (1 - s) + s p m, for lighten max(p, m) s + g (1 - s). Into ``out``; ``grey`` may be changed."""
+        if compiled is None:
+            return self._compose_opencv(grey, fill, silhouette, box, out)
+        # one pass over the box (exposure_pass.c): the same integer arithmetic as _compose_opencv's calls, so
+        # the same pixels; the ground outside the box, written once
+        y0, y1, x0, x1 = box
+        copy_outside(out, self._ground, box)
+        inside = (slice(y0, y1), slice(x0, x1))
+        compiled.exposure_compose(grey[inside], self._tone_lut.reshape(1, 256), silhouette[inside],
+                                  self._fade[y0:y1, :1], self._ground[inside], fill[inside], out[inside],
+                                  self.settings.blend)
+        return out
+
+    def _compose_opencv(self, grey: np.ndarray, fill: np.ndarray, silhouette: np.ndarray,
+                        box: tuple[int, int, int, int], out: np.ndarray) -> np.ndarray:
+        """_compose as OpenCV calls (where the compiled passes are not built): for screen and multiply two
+        3-channel multiplies a strip, the portrait's part in one channel (the 255 - g is made once); the
+        portrait is toned in ``grey`` itself."""
+        y0, y1, x0, x1 = box
+        faded = self._scratch.get("faded", silhouette.shape)
+        cv2.multiply(silhouette[y0:y1, x0:x1], self._fade[y0:y1, x0:x1], scale=_INV255, dst=faded[y0:y1, x0:x1])
+        silhouette = faded
         blend = self.settings.blend
         if blend == "lighten":
             return blend_in_box(self._exposed(grey, fill, box), self._ground, silhouette, out, self._scratch,
                                 box=box)
-        y0, y1, x0, x1 = box
         np.copyto(out, self._ground)
         # strip by strip: each strip's spread weights and products stay in the core's cache (box_blend.py), and
         # each strip is worked across the silhouette's own extent only (where it is 0 both blends are the ground)

@@ -268,7 +268,8 @@ static struct PyModuleDef module = {
 
 /* the looks' own passes (nodes/looks/NAME_pass.c), each file's table added to the module: one line each */
 extern PyMethodDef exposure_methods[];
-static PyMethodDef *look_methods[] = {exposure_methods, NULL};
+extern PyMethodDef stencil_methods[];
+static PyMethodDef *look_methods[] = {exposure_methods, stencil_methods, NULL};
 
 PyMODINIT_FUNC PyInit__frame_passes(void)
 {

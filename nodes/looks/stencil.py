@@ -81,6 +81,7 @@ class Stencil(Look):
         grey = cv2.cvtColor(wall, cv2.COLOR_BGR2GRAY).astype(np.float32)
         relief = 1.0 - s.paint_texture * 0.45 * (1.0 - grey / max(float(grey.max()), 1.0))
         relief8 = np.clip(np.rint(relief * 255), 0, 255).astype(np.uint8)
+        self._relief8 = relief8   # what the compiled paint reads (one channel; it multiplies each paint itself)
         self._relief = cv2.merge((relief8, relief8, relief8))
         # spray mist: a fixed noise threshold (so droplets do not boil between frames) that only the
         # upper part of the halo outside the cut exceeds: sparse 1-px droplets, denser near the edge
@@ -99,6 +100,7 @@ class Stencil(Look):
         colours = [parse_colour(s.ink), parse_colour(s.light)] if s.tones == 2 else \
             [parse_colour(s.ink), parse_colour(s.mid), parse_colour(s.light)]
         self._colours = colours
+        self._colour_table = np.array(colours, np.uint8)   # tones x BGR, for the compiled paint
         palette = np.zeros((256, 1, 3), np.uint8)
         palette[:len(colours), 0] = colours
         self._palette = palette
@@ -287,14 +289,15 @@ class Stencil(Look):
                cells: tuple[int, int, int, int] | None, out: np.ndarray) -> np.ndarray:
         """This frame's tones painted through the cut onto ``out`` (the hazed wall), then the caption."""
         if cells is not None and compiled is not None:
-            # the tones counted, their median, each tone's plate through the cut: one pass (stencil_pass.c, the
-            # same pixels as the calls below); the spray's mist beyond the person's box takes the ink tone
+            # the tones counted, their median, each tone's paint on the relief through the cut: one pass
+            # (stencil_pass.c, the same pixels as the plates below); the spray's mist beyond the person's box takes
+            # the ink tone
             covers, (top, bottom, left, right) = self._covers(frame, person_small, cells)
             if self._cut_box != (top, bottom, left, right):
                 mist = (slice(self._cut_box[0], self._cut_box[1]), slice(self._cut_box[2], self._cut_box[3]))
-                compiled.stencil_paint([], cut[mist], [self._painted[0][mist]], out[mist])
+                compiled.stencil_paint([], cut[mist], self._colour_table[:1], self._relief8[mist], out[mist])
             box = (slice(top, bottom), slice(left, right))
-            compiled.stencil_paint(covers, cut[box], [plate[box] for plate in self._painted], out[box])
+            compiled.stencil_paint(covers, cut[box], self._colour_table, self._relief8[box], out[box])
         elif cells is not None:   # the paint, on the wall's relief, through the cut, inside the person's box
             index = self._layers(frame, person_small, cells)
             top, bottom, left, right = self._cut_box

@@ -1,8 +1,8 @@
 /* The stencil's full-resolution steps (nodes/looks/stencil.py) as passes over the figure's box, row by row,
  * with the interpreter's lock released: the wall darkened by the overspray haze (the haze spread to three
  * channels and multiplied in one), and the paint: each pixel's tone from the tone layers' cut (a threshold
- * per layer, counted, then the 3x3 median that takes the re-cut's slivers) and that tone's plate copied
- * through the silhouette's cut. The OpenCV path makes ~12 full-box calls for these (thresholds, adds, a
+ * per layer, counted, then the 3x3 median that takes the re-cut's slivers) and that tone's paint on the
+ * wall's relief through the silhouette's cut. The OpenCV path makes ~12 full-box calls for these (thresholds, adds, a
  * median, compares, masked copies, a spread and a multiply: about 2 ms at 720p).
  *
  * Integer for integer the OpenCV path's arithmetic: the haze multiply rounds as cv2.multiply's scale 1/255,
@@ -80,78 +80,110 @@ static void raw_tone_row(const uint8_t *const *covers, int count, uint8_t *raw, 
     }
 }
 
-/* the 3x3 median of tones 0..count, border replicated: the median of nine is at least k exactly when at
- * least five of the nine are, so per level the rows' counts are summed across three columns */
+/* the 3x3 median of tones 0..count (count <= 2), border replicated: the median of nine is at least k exactly
+ * when at least five of the nine are, so per level the three rows' votes are counted, then summed across
+ * three columns. All in bytes (v >= 1 is (v + 1) >> 1 and v >= 2 is v >> 1 for v <= 2, sum >= 5 is
+ * (sum + 3) >> 3 for sum <= 9), which the vectoriser keeps 32 to a step. */
 VECTOR_CLONES
+static void votes_row(const uint8_t *above, const uint8_t *here, const uint8_t *below, int level, uint8_t *column,
+                      Py_ssize_t n)
+{
+    if (level == 1)
+        for (Py_ssize_t i = 0; i < n; i++)
+            column[i + 1] = (uint8_t)(((uint8_t)(above[i] + 1) >> 1) + ((uint8_t)(here[i] + 1) >> 1)
+                                      + ((uint8_t)(below[i] + 1) >> 1));
+    else
+        for (Py_ssize_t i = 0; i < n; i++)
+            column[i + 1] = (uint8_t)((above[i] >> 1) + (here[i] >> 1) + (below[i] >> 1));
+}
+
+VECTOR_CLONES
+static void majority_row(const uint8_t *column, uint8_t *tone, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        tone[i] = (uint8_t)(tone[i] + ((uint8_t)(column[i] + column[i + 1] + column[i + 2] + 3) >> 3));
+}
+
 static void median_row(const uint8_t *above, const uint8_t *here, const uint8_t *below, int count, uint8_t *column,
                        uint8_t *tone, Py_ssize_t n)
 {
     memset(tone, 0, (size_t)n);
     for (int k = 1; k <= count; k++) {
-        for (Py_ssize_t i = 0; i < n; i++)
-            column[i + 1] = (uint8_t)((above[i] >= k) + (here[i] >= k) + (below[i] >= k));
+        votes_row(above, here, below, k, column, n);
         column[0] = column[1];
         column[n + 1] = column[n];
-        for (Py_ssize_t i = 0; i < n; i++)
-            tone[i] = (uint8_t)(tone[i] + (column[i] + column[i + 1] + column[i + 2] >= 5));
+        majority_row(column, tone, n);
     }
 }
 
-/* out = the tone's plate where the cut is open (255), else out as it is; tone and cut spread to the channels */
+/* a pixel's paint code: its tone where the cut is open, CLOSED where it is not (one byte to spread, not two) */
+#define CLOSED 3
 VECTOR_CLONES
-static void paint_row(const uint8_t *tone3, const uint8_t *cut3, const uint8_t *p0, const uint8_t *p1,
-                      const uint8_t *p2, uint8_t *out, Py_ssize_t n)
+static void code_row(const uint8_t *cut, uint8_t *tone, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        tone[i] = cut[i] ? tone[i] : CLOSED;
+}
+
+/* out = the tone's paint on the wall's relief, round(colour * relief / 255) (the plate the OpenCV path made
+ * once), where the cut is open, else out as it is; the code and the relief spread to the channels, each
+ * tone's colour repeated along a row (``colour0..2``): the relief is read once, not three plates */
+VECTOR_CLONES
+static void paint_row(const uint8_t *code3, const uint8_t *relief3, const uint8_t *colour0, const uint8_t *colour1,
+                      const uint8_t *colour2, uint8_t *out, Py_ssize_t n)
 {
     /* masks, not branches: the vectoriser makes each a compare and the selects ands and ors */
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint8_t first = (uint8_t)-(tone3[i] == 0), second = (uint8_t)-(tone3[i] == 1);
-        uint8_t plate = (uint8_t)((p0[i] & first) | (p1[i] & second) | (p2[i] & (uint8_t)~(first | second)));
-        uint8_t open = (uint8_t)-(cut3[i] != 0);
-        out[i] = (uint8_t)((plate & open) | (out[i] & (uint8_t)~open));
+        uint8_t first = (uint8_t)-(code3[i] == 0), second = (uint8_t)-(code3[i] == 1);
+        uint8_t closed = (uint8_t)-(code3[i] == CLOSED);
+        uint8_t colour = (uint8_t)((colour0[i] & first) | (colour1[i] & second)
+                                   | (colour2[i] & (uint8_t)~(first | second)));
+        uint8_t paint = (uint8_t)ROUND255((uint16_t)(colour * relief3[i]));
+        out[i] = (uint8_t)((paint & (uint8_t)~closed) | (out[i] & closed));
     }
 }
 
 PyDoc_STRVAR(stencil_paint_doc,
-"stencil_paint(covers, cut, plates, out)\n\n"
+"stencil_paint(covers, cut, colours, relief, out)\n\n"
 "The stencil's paint inside a box: each pixel's tone is the 3x3 median (cv2.medianBlur on the box, its border\n"
 "replicated) of how many of ``covers`` (0 to 2 uint8 rows x cols layers) are above 127; where ``cut`` (uint8\n"
-"rows x cols, 0 or 255) is not 0, out takes that tone's plate (``plates``: one more uint8 rows x cols x\n"
-"channels image than covers, out's size), elsewhere out is left as it is.");
+"rows x cols, 0 or 255) is not 0, out takes that tone's colour on the wall's relief, round(colour * relief\n"
+"/ 255) (``colours``: uint8 tones x channels, one tone more than covers; ``relief``: uint8 rows x cols),\n"
+"elsewhere out is left as it is.");
 
 static PyObject *stencil_paint(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *covers_obj, *cut_obj, *plates_obj, *out_obj;
-    if (!PyArg_ParseTuple(args, "OOOO:stencil_paint", &covers_obj, &cut_obj, &plates_obj, &out_obj))
+    PyObject *covers_obj, *cut_obj, *colours_obj, *relief_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OOOOO:stencil_paint", &covers_obj, &cut_obj, &colours_obj, &relief_obj, &out_obj))
         return NULL;
     PyObject *covers = PySequence_Fast(covers_obj, "covers: expected a sequence of images");
     if (covers == NULL)
         return NULL;
-    PyObject *plates = PySequence_Fast(plates_obj, "plates: expected a sequence of images");
-    if (plates == NULL) {
-        Py_DECREF(covers);
-        return NULL;
-    }
     Py_ssize_t count = PySequence_Fast_GET_SIZE(covers);
-    Image im[2 + 2 * MAX_TONES];
+    Image im[4 + MAX_TONES];
     int got = 0;
     uint8_t *buffers = NULL;
-    if (count > MAX_TONES - 1 || PySequence_Fast_GET_SIZE(plates) != count + 1) {
-        PyErr_Format(PyExc_ValueError, "covers, plates: expected 0 to %d covers and one plate more, got %zd and %zd",
-                     MAX_TONES - 1, count, PySequence_Fast_GET_SIZE(plates));
+    if (count > MAX_TONES - 1) {
+        PyErr_Format(PyExc_ValueError, "covers: expected 0 to %d covers, got %zd", MAX_TONES - 1, count);
         goto fail;
     }
-    if (get_image(out_obj, "out", 'B', 1, &im[0]) < 0)
+    const char *names[4] = {"out", "cut", "relief", "colours"};
+    PyObject *objs[4] = {out_obj, cut_obj, relief_obj, colours_obj};
+    for (; got < 4; got++)
+        if (get_image(objs[got], names[got], 'B', got == 0, &im[got]) < 0)
+            goto fail;
+    Image *out = &im[0], *cut = &im[1], *relief = &im[2], *colours = &im[3];
+    if (same_size(out, "out", cut, "cut", 0) < 0 || same_size(out, "out", relief, "relief", 0) < 0)
         goto fail;
-    got = 1;
-    if (get_image(cut_obj, "cut", 'B', 0, &im[1]) < 0)
+    if (cut->channels != 1 || relief->channels != 1) {
+        PyErr_Format(PyExc_ValueError, "%s: expected one channel, got %zd", cut->channels != 1 ? "cut" : "relief",
+                     cut->channels != 1 ? cut->channels : relief->channels);
         goto fail;
-    got = 2;
-    Image *out = &im[0], *cut = &im[1];
-    if (same_size(out, "out", cut, "cut", 0) < 0)
-        goto fail;
-    if (cut->channels != 1) {
-        PyErr_Format(PyExc_ValueError, "cut: expected one channel, got %zd", cut->channels);
+    }
+    if (colours->rows != count + 1 || colours->cols != out->channels || colours->channels != 1) {
+        PyErr_Format(PyExc_ValueError, "colours: expected %zd tones x %zd channels (one tone more than covers), "
+                     "got %zd x %zd x %zd", count + 1, out->channels, colours->rows, colours->cols, colours->channels);
         goto fail;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
@@ -167,25 +199,23 @@ static PyObject *stencil_paint(PyObject *self, PyObject *args)
             goto fail;
         }
     }
-    for (Py_ssize_t i = 0; i <= count; i++) {
-        char name[32];
-        PyOS_snprintf(name, sizeof name, "plates[%zd]", i);
-        if (get_image(PySequence_Fast_GET_ITEM(plates, i), name, 'B', 0, &im[got]) < 0)
-            goto fail;
-        got++;
-        if (same_size(out, "out", &im[got - 1], name, 1) < 0)
-            goto fail;
-    }
-    Image *cover_images = &im[2], *plate_images = &im[2 + count];
+    Image *cover_images = &im[4];
     Py_ssize_t rows = out->rows, cols = out->cols, channels = out->channels, n = cols * channels;
-    /* three raw tone rows (a ring), the median's column counts, the tone, its and the cut's spreads */
-    buffers = PyMem_Malloc((size_t)cols * 6 + 2 + (size_t)n * 2);
+    /* three raw tone rows (a ring), the median's column counts, the tone; the spreads of the tone, the cut
+     * and the relief; each tone's colour along a row */
+    buffers = PyMem_Malloc((size_t)cols * 6 + 2 + (size_t)n * (3 + MAX_TONES));
     if (buffers == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
     uint8_t *ring[3] = {buffers, buffers + cols, buffers + 2 * cols};
     uint8_t *column = buffers + 3 * cols, *tone = column + cols + 2, *tone3 = tone + cols, *cut3 = tone3 + n;
+    uint8_t *relief3 = cut3 + n, *colour_rows = relief3 + n;
+    for (Py_ssize_t t = 0; t < MAX_TONES; t++) {
+        const uint8_t *colour = colours->data + (t <= count ? t : count) * colours->row_stride;
+        for (Py_ssize_t i = 0; i < n; i++)
+            colour_rows[t * n + i] = colour[i % channels];
+    }
     Py_BEGIN_ALLOW_THREADS
     const uint8_t *cover_rows[MAX_TONES];
     /* raw row r lives in ring[r % 3]; rows -1 and ``rows`` are the border rows replicated */
@@ -234,12 +264,11 @@ static PyObject *stencil_paint(PyObject *self, PyObject *args)
                 tone[x - left] = value;
             }
         }
-        const uint8_t *t3 = spread_row(tone, span, channels, tone3);
-        const uint8_t *c3 = spread_row(c + left, span, channels, cut3);
         Py_ssize_t offset = left * channels;
-        paint_row(t3, c3, plate_images[0].data + y * plate_images[0].row_stride + offset,
-                  plate_images[count > 0 ? 1 : 0].data + y * plate_images[count > 0 ? 1 : 0].row_stride + offset,
-                  plate_images[count].data + y * plate_images[count].row_stride + offset,
+        code_row(c + left, tone, span);
+        paint_row(spread_row(tone, span, channels, tone3),
+                  spread_row(relief->data + y * relief->row_stride + left, span, channels, relief3),
+                  colour_rows + offset, colour_rows + n + offset, colour_rows + 2 * n + offset,
                   out->data + y * out->row_stride + offset, span * channels);
     }
 #undef RAW_ROW
@@ -247,12 +276,10 @@ static PyObject *stencil_paint(PyObject *self, PyObject *args)
     PyMem_Free(buffers);
     release(im, got);
     Py_DECREF(covers);
-    Py_DECREF(plates);
     Py_RETURN_NONE;
 fail:
     release(im, got);
     Py_DECREF(covers);
-    Py_DECREF(plates);
     return NULL;
 }
 

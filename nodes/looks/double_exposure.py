@@ -165,7 +165,7 @@ class DoubleExposure(Look):
         cells = cv2.boundingRect(small)
         if cells[2] == 0 or cells[3] == 0:
             return silhouette, None
-        (top, bottom, left, right), view = grow_cells(small, height, width, cells, silhouette)
+        (top, _, left, _), view = grow_cells(small, height, width, cells, silhouette)
         box = alpha_box(view)
         if box is None:
             return silhouette, None

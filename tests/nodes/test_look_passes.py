@@ -24,7 +24,7 @@ from portraitflow.recipes.loader import load_recipe
 
 from support.paths import PARITY
 
-needs_compiled = pytest.mark.skipif(compiled is None, reason="built without a C compiler")
+needs_compiled = pytest.mark.skipif(compiled is None, reason=f"the compiled passes are not built, or {SWITCH}=0")
 
 #: (height, width): 480p, 720p, 1080p and an odd size whose grids share no period with the frame
 SIZES = [(480, 854), (720, 1280), (1080, 1920), (361, 641)]

@@ -24,6 +24,18 @@ static void tone_row(const uint8_t *grey, const uint8_t *lut, Py_ssize_t n, uint
         tone[i] = lut[grey[i]];
 }
 
+/* the portrait's decontaminated edge blended into its grey, as the OpenCV path's blend_in_box(up, grey,
+ * weight) makes it: round(up * w / 255) + round(grey * (255 - w) / 255), saturated (into ``edged``) */
+VECTOR_CLONES
+static void edge_row(const uint8_t *grey, const uint8_t *up, const uint8_t *weight, uint8_t *edged, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint16_t sum = (uint16_t)(ROUND255((uint16_t)(up[i] * weight[i]))
+                                  + ROUND255((uint16_t)(grey[i] * (uint8_t)(255 - weight[i]))));
+        edged[i] = (uint8_t)(sum > 255 ? 255 : sum);
+    }
+}
+
 /* the silhouette's row faded: round(grown * fade / 255), as the OpenCV path's multiply by the fade */
 VECTOR_CLONES
 static void fade_row(const uint8_t *grown, uint16_t fade, uint8_t *weight, Py_ssize_t n)
@@ -81,21 +93,28 @@ static void lighten_row(const uint8_t *ground, const uint8_t *fill, const uint8_
 }
 
 PyDoc_STRVAR(exposure_compose_doc,
-"exposure_compose(grey, tone_lut, silhouette, fade, ground, fill, out, blend)\n\n"
+"exposure_compose(grey, tone_lut, silhouette, fade, ground, fill, out, blend[, edge, edge_weight])\n\n"
 "The double exposure inside a box: t = tone_lut[grey], s = round(silhouette * fade / 255), then for blend\n"
 "'screen' out = g + s (255 - g) / 255 - m s (255 - t) / 255, 'multiply' g - g s / 255 + m s t / 255,\n"
 "'lighten' max(t, m) s / 255 + g (255 - s) / 255, with m the prepared fill and g the ground (uint8 BGR),\n"
 "each product rounded as cv2.multiply's scale 1/255 and each sum saturated. grey and silhouette: uint8\n"
-"rows x cols; tone_lut: 256 uint8 levels; fade: uint8 rows x 1 (one level a row); out may not be an input.");
+"rows x cols; tone_lut: 256 uint8 levels; fade: uint8 rows x 1 (one level a row); out may not be an input.\n"
+"With edge and edge_weight (uint8 rows x cols: the decontaminated edge's grey and its share) the grey is\n"
+"first round(edge * w / 255) + round(grey * (255 - w) / 255), saturated (the edge blended in).");
 
 static PyObject *exposure_compose(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *objs[7];
+    PyObject *objs[9] = {NULL};
     const char *blend_name;
-    if (!PyArg_ParseTuple(args, "OOOOOOOs:exposure_compose", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
-                          &objs[5], &objs[6], &blend_name))
+    if (!PyArg_ParseTuple(args, "OOOOOOOs|OO:exposure_compose", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &blend_name, &objs[7], &objs[8]))
         return NULL;
+    int edged = objs[7] != NULL && objs[7] != Py_None;
+    if (edged != (objs[8] != NULL && objs[8] != Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "edge, edge_weight: expected both or neither");
+        return NULL;
+    }
     int blend;
     if (strcmp(blend_name, "screen") == 0)
         blend = SCREEN;
@@ -107,10 +126,10 @@ static PyObject *exposure_compose(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "blend: expected 'screen', 'multiply' or 'lighten', got '%s'", blend_name);
         return NULL;
     }
-    Image im[7];
-    const char *names[7] = {"grey", "tone_lut", "silhouette", "fade", "ground", "fill", "out"};
-    int got = 0;
-    for (; got < 7; got++)
+    Image im[9];
+    const char *names[9] = {"grey", "tone_lut", "silhouette", "fade", "ground", "fill", "out", "edge", "edge_weight"};
+    int got = 0, images = edged ? 9 : 7;
+    for (; got < images; got++)
         if (get_image(objs[got], names[got], 'B', got == 6, &im[got]) < 0)
             goto fail;
     Image *grey = &im[0], *lut = &im[1], *silhouette = &im[2], *fade = &im[3], *ground = &im[4], *fill = &im[5],
@@ -128,6 +147,8 @@ static PyObject *exposure_compose(PyObject *self, PyObject *args)
     if (same_size(grey, "grey", silhouette, "silhouette", 1) < 0 || same_size(ground, "ground", fill, "fill", 1) < 0
             || same_size(ground, "ground", out, "out", 1) < 0 || same_size(ground, "ground", grey, "grey", 0) < 0)
         goto fail;
+    if (edged && (same_size(grey, "grey", &im[7], "edge", 1) < 0 || same_size(grey, "grey", &im[8], "edge_weight", 1) < 0))
+        goto fail;
     if (fade->rows != grey->rows || fade->cols != 1 || fade->channels != 1) {
         PyErr_Format(PyExc_ValueError, "fade: expected %zd x 1 (one level a row), got %zd x %zd x %zd", grey->rows,
                      fade->rows, fade->cols, fade->channels);
@@ -138,12 +159,13 @@ static PyObject *exposure_compose(PyObject *self, PyObject *args)
         goto fail;
     }
     Py_ssize_t rows = ground->rows, cols = ground->cols, channels = ground->channels;
-    uint8_t *buffers = PyMem_Malloc((size_t)cols * (2 + 2 * (size_t)channels));
+    uint8_t *buffers = PyMem_Malloc((size_t)cols * (3 + 2 * (size_t)channels));
     if (buffers == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
     uint8_t *weight = buffers, *tone = buffers + cols, *weight3 = tone + cols, *tone3 = weight3 + cols * channels;
+    uint8_t *edged_grey = tone3 + cols * channels;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < rows; y++) {
         const uint8_t *g = ground->data + y * ground->row_stride;
@@ -166,7 +188,13 @@ static PyObject *exposure_compose(PyObject *self, PyObject *args)
         const uint8_t *gl = g + left * channels, *ml = fill->data + y * fill->row_stride + left * channels;
         uint8_t *ol = o + left * channels;
         fade_row(s + left, row_fade, weight, span);
-        tone_row(grey->data + y * grey->row_stride + left, lut->data, span, tone);
+        const uint8_t *grey_row = grey->data + y * grey->row_stride + left;
+        if (edged) {
+            edge_row(grey_row, im[7].data + y * im[7].row_stride + left, im[8].data + y * im[8].row_stride + left,
+                     edged_grey, span);
+            grey_row = edged_grey;
+        }
+        tone_row(grey_row, lut->data, span, tone);
         const uint8_t *w3 = spread_row(weight, span, channels, weight3);
         if (blend == LIGHTEN) {
             lighten_row(gl, ml, w3, spread_row(tone, span, channels, tone3), ol, span * channels);
@@ -181,7 +209,7 @@ static PyObject *exposure_compose(PyObject *self, PyObject *args)
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(buffers);
-    release(im, 7);
+    release(im, images);
     Py_RETURN_NONE;
 fail:
     release(im, got);

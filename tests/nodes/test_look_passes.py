@@ -177,6 +177,10 @@ def test_bad_arguments_name_the_argument_and_what_was_expected() -> None:
         compiled.exposure_compose(grey, lut, grey[:, :64], fade, frame, frame, frame.copy(), "screen")
     with pytest.raises(ValueError, match=r"out: expected a buffer of its own \(not ground or fill\)"):
         compiled.exposure_compose(grey, lut, grey, fade, frame, frame.copy(), frame, "multiply")
+    with pytest.raises(TypeError, match=r"edge, edge_weight: expected both or neither"):
+        compiled.exposure_compose(grey, lut, grey, fade, frame, frame, frame.copy(), "screen", grey)
+    with pytest.raises(ValueError, match=r"edge_weight: expected the size of grey, 72 x 128 x 1, got 72 x 128 x 3"):
+        compiled.exposure_compose(grey, lut, grey, fade, frame, frame, frame.copy(), "screen", grey, frame)
     with pytest.raises(TypeError, match=r"grey: expected uint8, got items of format 'f'"):
         compiled.exposure_compose(grey.astype(np.float32), lut, grey, fade, frame, frame, frame.copy(), "screen")
     colours = np.zeros((3, 3), np.uint8)

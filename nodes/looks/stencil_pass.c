@@ -2,8 +2,9 @@
  * with the interpreter's lock released: the wall darkened by the overspray haze (the haze spread to three
  * channels and multiplied in one), and the paint: each pixel's tone from the tone layers' cut (a threshold
  * per layer, counted, then the 3x3 median that takes the re-cut's slivers) and that tone's paint on the
- * wall's relief through the silhouette's cut. The OpenCV path makes ~12 full-box calls for these (thresholds, adds, a
- * median, compares, masked copies, a spread and a multiply: about 2 ms at 720p).
+ * wall's relief through the silhouette's cut. The OpenCV path makes ~12 box-size calls for these
+ * (thresholds, adds, a median, compares, masked copies of three plates, a spread and a multiply). On one
+ * chain frame's own boxes, caches hot: paint 0.29 ms against 0.41, shade 0.13 against 0.32.
  *
  * Integer for integer the OpenCV path's arithmetic: the haze multiply rounds as cv2.multiply's scale 1/255,
  * the threshold is cv2.threshold's (> 127), the median is cv2.medianBlur's 3x3 on the box alone (its border

@@ -132,6 +132,30 @@ def test_the_guided_apply_is_the_formula_on_grown_coefficients(height, width, ro
 
 
 @needs_compiled
+@pytest.mark.parametrize("height,width", [(720, 1280), (1080, 1920), (361, 641), (5, 9)])
+@pytest.mark.parametrize("feather", [0.5, 1.0, 2.0, 4.0, 7.0])
+def test_the_guided_apply_with_the_feather_is_opencvs_gaussian_of_it(height, width, feather):
+    """The fringe's feather fused into the apply: cv2.GaussianBlur (replicated ends) of the unblurred result,
+    within 1e-6, for the radii the loops are written out for (1-3) and beyond, and on frames with fewer rows
+    than taps."""
+    rng = np.random.default_rng(width)
+    rows, cols = max(2, height // 4), max(2, width // 4)
+    a = (rng.random((rows, cols), np.float32) * 8 - 4) / 255
+    b = rng.random((rows, cols), np.float32) * 3 - 1
+    grey = rng.integers(0, 256, (height, width), np.uint8)
+    grown = cv2.resize(a, (width, rows)), cv2.resize(b, (width, rows))
+    sharp = np.empty((height, width), np.float32)
+    compiled.guided_apply(*grown, grey, sharp)
+    sigma = feather / 2
+    radius = max(1, int(np.ceil(3 * sigma - 0.5)))
+    taps = cv2.getGaussianKernel(2 * radius + 1, sigma, cv2.CV_32F).ravel()
+    expected = cv2.GaussianBlur(sharp, (2 * radius + 1,) * 2, sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
+    out = np.empty_like(sharp)
+    compiled.guided_apply(*grown, grey, out, taps)
+    assert np.abs(out - expected).max() < 1e-6
+
+
+@needs_compiled
 def test_bad_arguments_name_the_argument_and_what_was_expected():
     top = np.zeros((72, 128, 3), np.uint8)
     alpha = np.zeros((72, 128), np.uint8)
@@ -151,6 +175,9 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
         compiled.mix([top, top], [alpha], top.copy())
     with pytest.raises(ValueError, match=r"weights\[1\]: expected one channel"):
         compiled.mix([top, top], [alpha, top], top.copy())
+    a_rows = np.zeros((18, 128), np.float32)
+    with pytest.raises(ValueError, match=r"taps: expected an odd count of up to 63 float32, got 4"):
+        compiled.guided_apply(a_rows, a_rows, alpha, np.zeros((72, 128), np.float32), np.ones(4, np.float32))
     with pytest.raises(TypeError, match=r"grey: expected uint8"):
         compiled.guided_apply(np.zeros((18, 128), np.float32), np.zeros((18, 128), np.float32),
                               alpha.astype(np.float32), np.zeros((72, 128), np.float32))

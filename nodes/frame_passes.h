@@ -25,8 +25,28 @@ typedef struct {
     Py_ssize_t rows, cols, channels, row_stride;
 } Image;
 
+static inline int get_image(PyObject *obj, const char *name, char kind, int writable, Image *img);
+
+/* An input whose pixels are not contiguous within its rows (a mirrored view, frame[:, ::-1], or a channel
+ * order reversed in place, frame[..., ::-1]): taken as numpy's contiguous copy of it, as OpenCV's calls do.
+ * The copy lives as long as the buffer (the view holds it). */
+static inline int get_image_copy(PyObject *obj, const char *name, char kind, Image *img)
+{
+    PyObject *numpy = PyImport_ImportModule("numpy");
+    if (numpy == NULL)
+        return -1;
+    PyObject *copy = PyObject_CallMethod(numpy, "ascontiguousarray", "O", obj);
+    Py_DECREF(numpy);
+    if (copy == NULL)
+        return -1;
+    int result = get_image(copy, name, kind, 0, img);
+    Py_DECREF(copy);   /* the buffer view keeps its own reference to the copy */
+    return result;
+}
+
 /* ``obj`` as an image: 2-D (rows, cols) or 3-D (rows, cols, 1..4 channels) of ``itemsize``-byte items
- * ('B' uint8 or 'f' float32), pixels contiguous within a row, any row stride (a view of a box is fine). */
+ * ('B' uint8 or 'f' float32), pixels contiguous within a row, any row stride (a view of a box, or upside
+ * down, is fine); an input laid out otherwise is copied, an output must be. */
 static inline int get_image(PyObject *obj, const char *name, char kind, int writable, Image *img)
 {
     int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
@@ -58,8 +78,13 @@ static inline int get_image(PyObject *obj, const char *name, char kind, int writ
                      img->rows, img->cols, img->channels);
         goto fail;
     }
+    Py_ssize_t row_bytes = itemsize * img->channels * img->cols;
     if ((v->ndim == 3 && v->strides[2] != itemsize) || v->strides[1] != itemsize * img->channels
-            || v->strides[0] < itemsize * img->channels * img->cols) {
+            || (img->rows > 1 && (v->strides[0] < 0 ? -v->strides[0] : v->strides[0]) < row_bytes)) {
+        if (!writable) {
+            PyBuffer_Release(v);
+            return get_image_copy(obj, name, kind, img);
+        }
         PyErr_Format(PyExc_ValueError, "%s: each row's pixels must be contiguous (np.ascontiguousarray)", name);
         goto fail;
     }

@@ -84,6 +84,22 @@ def test_the_blend_works_in_a_box_of_a_frame_and_leaves_the_rest():
 
 
 @needs_compiled
+def test_views_a_user_plugin_may_send_blend_as_their_copies_would():
+    """A mirrored frame (frame[:, ::-1]), one flipped upside down, a channel order reversed in place, a box
+    of every other column: the inputs are taken as they read (copied where their pixels are not contiguous
+    in a row, as OpenCV's calls do), never refused."""
+    rng = np.random.default_rng(11)
+    top, bottom, alpha = layers(rng, 480, 640, 3)
+    for view in (lambda a: a[:, ::-1], lambda a: a[::-1], lambda a: a[..., ::-1] if a.ndim == 3 else a,
+                 lambda a: a[:, ::2]):
+        t, b, a = view(top), view(bottom), view(alpha)
+        out = np.empty(t.shape, np.uint8)
+        compiled.blend(t, a, b, a, out)
+        copies = [np.ascontiguousarray(x) for x in (t, a, b)]
+        assert np.array_equal(out, opencv_blend(copies[0], copies[1], copies[2], copies[1]))
+
+
+@needs_compiled
 @pytest.mark.parametrize("height,width", SIZES)
 def test_a_bottom_grown_from_a_small_grid_is_within_two_levels_of_growing_it_first(height, width):
     """The blur's background: a small grid brought up across only; the blend grows its rows. Against the
@@ -165,8 +181,8 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
         compiled.blend(top, alpha, top, alpha[:, :64], top.copy())
     with pytest.raises(ValueError, match=r"bottom: expected at most 72 rows of 128 x 3, got 80 x 128 x 3"):
         compiled.blend(top, alpha, np.zeros((80, 128, 3), np.uint8), alpha, top.copy())
-    with pytest.raises(ValueError, match=r"top: each row's pixels must be contiguous"):
-        compiled.blend(top[:, ::2], alpha[:, ::2], top[:, ::2], alpha[:, ::2], top[:, ::2].copy())
+    with pytest.raises(ValueError, match=r"out: each row's pixels must be contiguous"):
+        compiled.blend(top, alpha, top, alpha, np.zeros((72, 256, 3), np.uint8)[:, ::2])
     with pytest.raises(TypeError, match=r"out: expected a writable numpy array"):
         readonly = top.copy()
         readonly.flags.writeable = False

@@ -135,8 +135,9 @@ static inline void source_rows(Py_ssize_t y, Py_ssize_t rows, Py_ssize_t grid_ro
     *weight = fy;
 }
 
-/* round(x / 255) for 0 <= x <= 255 * 255, exactly (the rounding cv2.multiply's scale 1/255 makes) */
-#define DIV255(x) ((uint16_t)(((x) + 128 + (((x) + 128) >> 8)) >> 8))
+/* round(x / 255) for 0 <= x <= 255 * 255, exactly (the rounding cv2.multiply's scale 1/255 makes; checked over
+ * every x in the tests), as one high-half multiply the vectoriser makes a single vpmulhuw: (x + 128) * 257 / 65536 */
+#define DIV255(x) ((uint16_t)(((uint32_t)(uint16_t)((x) + 128) * 257u) >> 16))
 
 VECTOR_CLONES __attribute__((unused))
 static void lerp_row_u8(const uint8_t *r0, const uint8_t *r1, uint16_t w1, uint8_t *out, Py_ssize_t n)

@@ -71,6 +71,19 @@ def test_the_blend_gives_opencvs_pixels_exactly(height, width, channels):
 
 
 @needs_compiled
+def test_the_blend_rounds_every_product_of_two_levels_as_opencv_does():
+    """Every top level against every weight, and every bottom level against every alpha: each product x of
+    two levels is rounded to x / 255 exactly as cv2.multiply's scale does (the pass divides by a multiply)."""
+    levels = np.arange(256, dtype=np.uint8)
+    top = np.repeat(levels, 256).reshape(256, 256)
+    weight = np.tile(levels, 256).reshape(256, 256)
+    out = np.empty_like(top)
+    for bottom in (np.zeros_like(top), top.copy(), np.full_like(top, 255)):
+        compiled.blend(top, weight, bottom, weight, out)
+        assert np.array_equal(out, opencv_blend(top, weight, bottom, weight))
+
+
+@needs_compiled
 def test_the_blend_works_in_a_box_of_a_frame_and_leaves_the_rest():
     rng = np.random.default_rng(7)
     top, bottom, alpha = layers(rng, 720, 1280, 3)

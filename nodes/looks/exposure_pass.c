@@ -7,17 +7,13 @@
  * the strips' 1.28; in the running chain the pass waits on memory (ground, fill: 6 bytes a pixel).
  *
  * The arithmetic is the OpenCV path's own, integer for integer: every cv2.multiply(..., scale=1/255) is
- * ROUND255 (OpenCV's rounding of x / 255), every add and subtract saturates, so the pixels are the same.
+ * DIV255 (OpenCV's rounding of x / 255), every add and subtract saturates, so the pixels are the same.
  * Not for: the silhouette itself (grown and feathered at working size by the look) or the fill's weighting
  * over the head (made once per head position by the look).
  */
 #include "frame_passes.h"
 
 enum { SCREEN, MULTIPLY, LIGHTEN };
-
-/* DIV255 (round(x / 255) for 0 <= x <= 255 * 255, exactly: checked over every x in the tests) as one
- * high-half multiply, which the vectoriser makes a single vpmulhuw: (x + 128) * 257 / 65536 */
-#define ROUND255(x) ((uint16_t)(((uint32_t)(uint16_t)((x) + 128) * 257u) >> 16))
 
 /* the toned portrait's row, one channel (a lookup: no vector form, and one channel only) */
 static void tone_row(const uint8_t *grey, const uint8_t *lut, Py_ssize_t n, uint8_t *tone)
@@ -32,8 +28,8 @@ VECTOR_CLONES
 static void edge_row(const uint8_t *grey, const uint8_t *up, const uint8_t *weight, uint8_t *edged, Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint16_t sum = (uint16_t)(ROUND255((uint16_t)(up[i] * weight[i]))
-                                  + ROUND255((uint16_t)(grey[i] * (uint8_t)(255 - weight[i]))));
+        uint16_t sum = (uint16_t)(DIV255((uint16_t)(up[i] * weight[i]))
+                                  + DIV255((uint16_t)(grey[i] * (uint8_t)(255 - weight[i]))));
         edged[i] = (uint8_t)(sum > 255 ? 255 : sum);
     }
 }
@@ -43,7 +39,7 @@ VECTOR_CLONES
 static void fade_row(const uint8_t *grown, uint16_t fade, uint8_t *weight, Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++)
-        weight[i] = (uint8_t)ROUND255((uint16_t)(grown[i] * fade));
+        weight[i] = (uint8_t)DIV255((uint16_t)(grown[i] * fade));
 }
 
 /* screen's portrait share s (255 - t) / 255, multiply's s t / 255 (one channel, into ``tone``) */
@@ -52,7 +48,7 @@ static void portrait_row(const uint8_t *weight, uint8_t *tone, int invert, Py_ss
 {
     uint8_t flip = invert ? 255 : 0;
     for (Py_ssize_t i = 0; i < n; i++)
-        tone[i] = (uint8_t)ROUND255((uint16_t)(weight[i] * (uint8_t)(tone[i] ^ flip)));
+        tone[i] = (uint8_t)DIV255((uint16_t)(weight[i] * (uint8_t)(tone[i] ^ flip)));
 }
 
 /* screen: g + s (255 - g) / 255 - m p / 255, each step rounded and saturated as cv2's */
@@ -61,9 +57,9 @@ static void screen_row(const uint8_t *ground, const uint8_t *fill, const uint8_t
                        uint8_t *out, Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint16_t lit = (uint16_t)(ground[i] + ROUND255((uint16_t)((uint8_t)(255 - ground[i]) * weight3[i])));
+        uint16_t lit = (uint16_t)(ground[i] + DIV255((uint16_t)((uint8_t)(255 - ground[i]) * weight3[i])));
         lit = lit > 255 ? 255 : lit;
-        uint16_t dark = ROUND255((uint16_t)(fill[i] * portrait3[i]));
+        uint16_t dark = DIV255((uint16_t)(fill[i] * portrait3[i]));
         out[i] = (uint8_t)(lit > dark ? lit - dark : 0);
     }
 }
@@ -74,9 +70,9 @@ static void multiply_row(const uint8_t *ground, const uint8_t *fill, const uint8
                          uint8_t *out, Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint16_t kept = ROUND255((uint16_t)(ground[i] * weight3[i]));
+        uint16_t kept = DIV255((uint16_t)(ground[i] * weight3[i]));
         uint16_t under = (uint16_t)(ground[i] > kept ? ground[i] - kept : 0);
-        uint16_t sum = (uint16_t)(under + ROUND255((uint16_t)(fill[i] * portrait3[i])));
+        uint16_t sum = (uint16_t)(under + DIV255((uint16_t)(fill[i] * portrait3[i])));
         out[i] = (uint8_t)(sum > 255 ? 255 : sum);
     }
 }
@@ -88,8 +84,8 @@ static void lighten_row(const uint8_t *ground, const uint8_t *fill, const uint8_
 {
     for (Py_ssize_t i = 0; i < n; i++) {
         uint8_t exposed = tone3[i] > fill[i] ? tone3[i] : fill[i];
-        uint16_t sum = (uint16_t)(ROUND255((uint16_t)(exposed * weight3[i]))
-                                  + ROUND255((uint16_t)(ground[i] * (uint8_t)(255 - weight3[i]))));
+        uint16_t sum = (uint16_t)(DIV255((uint16_t)(exposed * weight3[i]))
+                                  + DIV255((uint16_t)(ground[i] * (uint8_t)(255 - weight3[i]))));
         out[i] = (uint8_t)(sum > 255 ? 255 : sum);
     }
 }

@@ -15,14 +15,11 @@
 
 #define MAX_TONES 3
 
-/* round(x / 255) for 0 <= x <= 255 * 255 as one high-half multiply (the same values as DIV255) */
-#define ROUND255(x) ((uint16_t)(((uint32_t)(uint16_t)((x) + 128) * 257u) >> 16))
-
 VECTOR_CLONES
 static void shade_row(const uint8_t *wall, const uint8_t *shade3, uint8_t *out, Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++)
-        out[i] = (uint8_t)ROUND255((uint16_t)(wall[i] * shade3[i]));
+        out[i] = (uint8_t)DIV255((uint16_t)(wall[i] * shade3[i]));
 }
 
 PyDoc_STRVAR(stencil_shade_doc,
@@ -139,7 +136,7 @@ static void paint_row(const uint8_t *code3, const uint8_t *relief3, const uint8_
         uint8_t closed = (uint8_t)-(code3[i] == CLOSED);
         uint8_t colour = (uint8_t)((colour0[i] & first) | (colour1[i] & second)
                                    | (colour2[i] & (uint8_t)~(first | second)));
-        uint8_t paint = (uint8_t)ROUND255((uint16_t)(colour * relief3[i]));
+        uint8_t paint = (uint8_t)DIV255((uint16_t)(colour * relief3[i]));
         out[i] = (uint8_t)((paint & (uint8_t)~closed) | (out[i] & closed));
     }
 }

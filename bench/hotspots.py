@@ -66,6 +66,9 @@ def main() -> None:
               and n[0].isalpha() and n not in ("setNumThreads", "getNumThreads")]
     wrap_calls(cv2, opencv, acc)
     wrap_calls(np, NUMPY_CALLS, acc)
+    from portraitflow.nodes.frame_passes import compiled
+    if compiled is not None:   # the compiled passes too (callers look them up on the module at each call)
+        wrap_calls(compiled, [n for n in dir(compiled) if callable(getattr(compiled, n)) and n[0].isalpha()], acc)
     import onnxruntime
     wrap_calls(onnxruntime.InferenceSession, ["run"], acc)   # the models, by the line that runs them
     node_ns: dict[str, list[int]] = {}

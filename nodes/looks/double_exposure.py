@@ -11,6 +11,7 @@ at working size and dissolves towards the bottom edge of the frame with a smooth
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
@@ -20,9 +21,10 @@ import numpy as np
 
 from ...graph.options import check_ranges
 from ..background_video import is_video_background
+from ..frame_passes import compiled
 from .assets import load_asset
 from .blend import mask_to_alpha
-from .box_blend import STRIP_ROWS, alpha_box, blend_in_box
+from .box_blend import STRIP_ROWS, alpha_box, blend_in_box, copy_outside
 from .edge_colour import EdgeColour
 from .grading import curve_lut, s_curve
 from .look import Look
@@ -152,9 +154,10 @@ class DoubleExposure(Look):
 
     def _silhouette(self, person_small: np.ndarray, height: int, width: int
                     ) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
-        """The feathered, faded silhouette (uint8, a scratch buffer valid inside the returned box, 0 outside it)
-        and its box (top, bottom, left, right; None: nobody). Brought up and faded inside the small
-        silhouette's own cells only: everywhere else the whole frame's upsampling would be 0."""
+        """The feathered silhouette, not yet faded (uint8, a scratch buffer valid inside the returned box, 0
+        outside it) and its box (top, bottom, left, right; None: nobody). Brought up inside the small
+        silhouette's own cells only: everywhere else the whole frame's upsampling would be 0. The composite
+        fades it (the compiled pass as it reads each row, so the faded silhouette is never written)."""
         small = person_small
         if self._feather_sigma > 0.3:
             small = cv2.GaussianBlur(small, (0, 0), self._feather_sigma)
@@ -163,8 +166,7 @@ class DoubleExposure(Look):
         cells = cv2.boundingRect(small)
         if cells[2] == 0 or cells[3] == 0:
             return silhouette, None
-        (top, bottom, left, right), view = grow_cells(small, height, width, cells, silhouette)
-        cv2.multiply(view, self._fade[top:bottom, left:right], scale=_INV255, dst=view)
+        (top, _, left, _), view = grow_cells(small, height, width, cells, silhouette)
         box = alpha_box(view)
         if box is None:
             return silhouette, None
@@ -203,22 +205,63 @@ class DoubleExposure(Look):
             np.copyto(out, self._ground)
             return out
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._scratch.get("grey", (height, width)))
-        if estimate is not None:
+        # the compiled pass blends the decontaminated edge into the grey as it reads it
+        edge = self._grown_edge(estimate, weight) if estimate is not None and compiled is not None else None
+        if estimate is not None and edge is None:
             # the portrait is monochrome: the decontaminated edge is blended in as luma (one channel)
             grey = self._edge_colour.apply(grey, estimate, weight,
                                            out=self._scratch.get("grey_edge", grey.shape))
-        return self._compose(grey, fill, silhouette, box, out)
+        return self._compose(grey, fill, silhouette, box, out, edge)
+
+    def _grown_edge(self, estimate: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The edge estimate's grey brought up to full size where its weight is not 0 (EdgeColour.apply's cells,
+        into a scratch buffer stale elsewhere, where the weight is 0) and the weight: what EdgeColour.apply
+        blends into the grey, for the compiled pass to blend as it reads the grey (no blended grey written).
+        None: EdgeColour.apply's own way (the weight is 0 everywhere, or the grown cells miss some of it)."""
+        height, width = weight.shape
+        x, y, w, h = cv2.boundingRect(weight)
+        if w == 0 or h == 0:
+            return None
+        scale_y, scale_x = estimate.shape[0] / height, estimate.shape[1] / width
+        cx, cy = int(x * scale_x), int(y * scale_y)
+        cells = (cx, cy, math.ceil((x + w) * scale_x) - cx, math.ceil((y + h) * scale_y) - cy)
+        grown = self._scratch.get("edge.grown", (height, width))
+        (top, bottom, left, right), _ = grow_cells(estimate, height, width, cells, grown)
+        if top > y or bottom < y + h or left > x or right < x + w:   # not expected: grow_cells widens
+            return None
+        return grown, weight
 
     def _compose(self, grey: np.ndarray, fill: np.ndarray, silhouette: np.ndarray, box: tuple[int, int, int, int],
-                 out: np.ndarray) -> np.ndarray:
-        """The exposure (portrait p, the prepared fill m) onto the ground g through the silhouette s, the
-        blend and the composite in one: for screen, g + s (255 - g) - s (255 - p) m (the 255 - g is made
-        once), for multiply g (1 - s) + s p m: two 3-channel multiplies, the portrait's part in one channel."""
+                 out: np.ndarray, edge: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """The exposure (portrait p, the prepared fill m) onto the ground g through the silhouette s (faded here),
+        the blend and the composite in one: for screen, g + s (255 - g) - s (255 - p) m, for multiply
+        g (1 - s) + s p m, for lighten max(p, m) s + g (1 - s). Into ``out``; ``grey`` may be changed.
+        ``edge`` (compiled only): _grown_edge's layers, blended into the grey first."""
+        if compiled is None:
+            return self._compose_opencv(grey, fill, silhouette, box, out)
+        # one pass over the box (exposure_pass.c): the same integer arithmetic as _compose_opencv's calls, so
+        # the same pixels; the ground outside the box, written once
+        y0, y1, x0, x1 = box
+        copy_outside(out, self._ground, box)
+        inside = (slice(y0, y1), slice(x0, x1))
+        compiled.exposure_compose(grey[inside], self._tone_lut.reshape(1, 256), silhouette[inside],
+                                  self._fade[y0:y1, :1], self._ground[inside], fill[inside], out[inside],
+                                  self.settings.blend, *(layer[inside] for layer in edge or ()))
+        return out
+
+    def _compose_opencv(self, grey: np.ndarray, fill: np.ndarray, silhouette: np.ndarray,
+                        box: tuple[int, int, int, int], out: np.ndarray) -> np.ndarray:
+        """_compose as OpenCV calls (where the compiled passes are not built): for screen and multiply two
+        3-channel multiplies a strip, the portrait's part in one channel (the 255 - g is made once); the
+        portrait is toned in ``grey`` itself."""
+        y0, y1, x0, x1 = box
+        faded = self._scratch.get("faded", silhouette.shape)
+        cv2.multiply(silhouette[y0:y1, x0:x1], self._fade[y0:y1, x0:x1], scale=_INV255, dst=faded[y0:y1, x0:x1])
+        silhouette = faded
         blend = self.settings.blend
         if blend == "lighten":
             return blend_in_box(self._exposed(grey, fill, box), self._ground, silhouette, out, self._scratch,
                                 box=box)
-        y0, y1, x0, x1 = box
         np.copyto(out, self._ground)
         # strip by strip: each strip's spread weights and products stay in the core's cache (box_blend.py), and
         # each strip is worked across the silhouette's own extent only (where it is 0 both blends are the ground)

@@ -20,7 +20,9 @@ import cv2
 import numpy as np
 
 from ...graph.options import check_ranges
+from ..frame_passes import compiled
 from .assets import load_asset, parse_colour
+from .box_blend import copy_outside
 from .look import Look
 from .reduced import grow_cells, reduced_size, shrink
 from .scratch import Scratch
@@ -79,6 +81,7 @@ class Stencil(Look):
         grey = cv2.cvtColor(wall, cv2.COLOR_BGR2GRAY).astype(np.float32)
         relief = 1.0 - s.paint_texture * 0.45 * (1.0 - grey / max(float(grey.max()), 1.0))
         relief8 = np.clip(np.rint(relief * 255), 0, 255).astype(np.uint8)
+        self._relief8 = relief8   # what the compiled paint reads (one channel; it multiplies each paint itself)
         self._relief = cv2.merge((relief8, relief8, relief8))
         # spray mist: a fixed noise threshold (so droplets do not boil between frames) that only the
         # upper part of the halo outside the cut exceeds: sparse 1-px droplets, denser near the edge
@@ -97,6 +100,7 @@ class Stencil(Look):
         colours = [parse_colour(s.ink), parse_colour(s.light)] if s.tones == 2 else \
             [parse_colour(s.ink), parse_colour(s.mid), parse_colour(s.light)]
         self._colours = colours
+        self._colour_table = np.array(colours, np.uint8)   # tones x BGR, for the compiled paint
         palette = np.zeros((256, 1, 3), np.uint8)
         palette[:len(colours), 0] = colours
         self._palette = palette
@@ -153,9 +157,11 @@ class Stencil(Look):
             return max(3, int(x) | 1)
         return odd(self._median_scale * head_width), odd(self._island_scale * head_width)
 
-    def _layers(self, frame: np.ndarray, person_small: np.ndarray, cells: tuple[int, int, int, int]) -> np.ndarray:
-        """The tone index (0 = ink .. tones-1 = light) per full-resolution pixel, uint8, inside the person's
-        box (``cells`` on the working grid; 0 outside it, where the cut shows the wall)."""
+    def _covers(self, frame: np.ndarray, person_small: np.ndarray, cells: tuple[int, int, int, int]
+                ) -> tuple[list[np.ndarray], tuple[int, int, int, int]]:
+        """Each tone layer's cover (1 = ink .. tones-1 = light, uint8, > 127 where the pixel is in the layer)
+        brought up to full size inside the person's box (``cells`` on the working grid), as views of scratch
+        buffers, and that box (top, bottom, left, right)."""
         height, width = frame.shape[:2]
         grey = shrink(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), self._small)
         grey = self._clahe.apply(grey)
@@ -170,20 +176,28 @@ class Stencil(Look):
         # islands smaller than the knife's scale go: a median of the ordered labels is a majority vote
         # between neighbouring layers; twice removes specks and closes pinholes
         labels = cv2.medianBlur(cv2.medianBlur(labels, island_k), island_k)
-        index = self._scratch.get("index", (height, width))
-        index.fill(0)
-        full = self._scratch.get("cover", (height, width))
+        covers = []
         for layer in range(1, len(levels) + 1):
             cover = (labels >= layer).astype(np.float32)
             cover = cv2.GaussianBlur(cover, (0, 0), self._shape_sigma)
             # smooth at working size, cut at full size: curved edges at full resolution
-            (top, bottom, left, right), view = grow_cells(cv2.convertScaleAbs(cover, alpha=255.0), height, width,
-                                                          cells, full)
+            box, view = grow_cells(cv2.convertScaleAbs(cover, alpha=255.0), height, width, cells,
+                                   self._scratch.get(f"cover.{layer}", (height, width)))
+            covers.append(view)
+        return covers, box
+
+    def _layers(self, frame: np.ndarray, person_small: np.ndarray, cells: tuple[int, int, int, int]) -> np.ndarray:
+        """The tone index (0 = ink .. tones-1 = light) per full-resolution pixel, uint8, inside the person's
+        box (``cells`` on the working grid; 0 outside it, where the cut shows the wall): the OpenCV path's
+        (the compiled paint counts the covers itself)."""
+        covers, (top, bottom, left, right) = self._covers(frame, person_small, cells)
+        index = self._scratch.get("index", frame.shape[:2])
+        index.fill(0)
+        window = index[top:bottom, left:right]
+        for view in covers:
             # one level per layer the pixel is in (OpenCV's threshold: no frame-size numpy arithmetic)
-            window = index[top:bottom, left:right]
             cv2.add(window, cv2.threshold(view, 127, 1, cv2.THRESH_BINARY, dst=view)[1], dst=window)
         # where two layers' edges nearly meet, the re-cut leaves 1-3 px slivers: a 3x3 median takes them
-        window = index[top:bottom, left:right]
         cv2.medianBlur(window.copy(), 3, dst=window)
         return index
 
@@ -241,16 +255,13 @@ class Stencil(Look):
         if overspray > 0:
             haze = cv2.GaussianBlur(shrink(person_small, self._haze_size), (0, 0), self._overspray_sigma)
             shade = _shade(haze, overspray)
-            out = self._wall.copy()
             # the wall is darkened only where the shade is below 255 (times 255 / 255 is the wall itself)
             drift = cv2.boundingRect(cv2.compare(shade, 255, cv2.CMP_NE))
             if drift[2] and drift[3]:
-                (top, bottom, left, right), view = grow_cells(shade, height, width, drift,
-                                                              self._scratch.get("shade", (height, width)))
-                shade3 = cv2.cvtColor(view, cv2.COLOR_GRAY2BGR,
-                                      dst=self._scratch.get("shade3", frame.shape)[top:bottom, left:right])
-                cv2.multiply(self._wall[top:bottom, left:right], shade3, scale=_INV255,
-                             dst=out[top:bottom, left:right])
+                box, view = grow_cells(shade, height, width, drift, self._scratch.get("shade", (height, width)))
+                out = self._shaded_wall(view, box)
+            else:
+                out = self._wall.copy()
         else:
             out = self._wall.copy()
         if self.scene_still:
@@ -259,10 +270,35 @@ class Stencil(Look):
             self._kept = (person_small.copy(), cells, out.copy(), self._cut_box)
         return self._paint(frame, person_small, cut, cells, out)
 
+    def _shaded_wall(self, shade: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """A new frame: the wall, darkened inside ``box`` (top, bottom, left, right) by ``shade`` (uint8, the box's
+        size: 255 leaves the wall as it is)."""
+        top, bottom, left, right = box
+        inside = (slice(top, bottom), slice(left, right))
+        if compiled is not None:   # the spread and the multiply in one pass (stencil_pass.c), the same pixels
+            out = np.empty_like(self._wall)
+            copy_outside(out, self._wall, box)
+            compiled.stencil_shade(self._wall[inside], shade, out[inside])
+            return out
+        out = self._wall.copy()
+        shade3 = cv2.cvtColor(shade, cv2.COLOR_GRAY2BGR, dst=self._scratch.get("shade3", out.shape)[inside])
+        cv2.multiply(self._wall[inside], shade3, scale=_INV255, dst=out[inside])
+        return out
+
     def _paint(self, frame: np.ndarray, person_small: np.ndarray, cut: np.ndarray,
                cells: tuple[int, int, int, int] | None, out: np.ndarray) -> np.ndarray:
         """This frame's tones painted through the cut onto ``out`` (the hazed wall), then the caption."""
-        if cells is not None:   # the paint, on the wall's relief, through the cut, inside the person's box
+        if cells is not None and compiled is not None:
+            # the tones counted, their median, each tone's paint on the relief through the cut: one pass
+            # (stencil_pass.c, the same pixels as the plates below); the spray's mist beyond the person's box takes
+            # the ink tone
+            covers, (top, bottom, left, right) = self._covers(frame, person_small, cells)
+            if self._cut_box != (top, bottom, left, right):
+                mist = (slice(self._cut_box[0], self._cut_box[1]), slice(self._cut_box[2], self._cut_box[3]))
+                compiled.stencil_paint([], cut[mist], self._colour_table[:1], self._relief8[mist], out[mist])
+            box = (slice(top, bottom), slice(left, right))
+            compiled.stencil_paint(covers, cut[box], self._colour_table, self._relief8[box], out[box])
+        elif cells is not None:   # the paint, on the wall's relief, through the cut, inside the person's box
             index = self._layers(frame, person_small, cells)
             top, bottom, left, right = self._cut_box
             box = (slice(top, bottom), slice(left, right))

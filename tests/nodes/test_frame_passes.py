@@ -71,6 +71,19 @@ def test_the_blend_gives_opencvs_pixels_exactly(height, width, channels):
 
 
 @needs_compiled
+def test_the_blend_rounds_every_product_of_two_levels_as_opencv_does():
+    """Every top level against every weight, and every bottom level against every alpha: each product x of
+    two levels is rounded to x / 255 exactly as cv2.multiply's scale does (the pass divides by a multiply)."""
+    levels = np.arange(256, dtype=np.uint8)
+    top = np.repeat(levels, 256).reshape(256, 256)
+    weight = np.tile(levels, 256).reshape(256, 256)
+    out = np.empty_like(top)
+    for bottom in (np.zeros_like(top), top.copy(), np.full_like(top, 255)):
+        compiled.blend(top, weight, bottom, weight, out)
+        assert np.array_equal(out, opencv_blend(top, weight, bottom, weight))
+
+
+@needs_compiled
 def test_the_blend_works_in_a_box_of_a_frame_and_leaves_the_rest():
     rng = np.random.default_rng(7)
     top, bottom, alpha = layers(rng, 720, 1280, 3)
@@ -81,6 +94,22 @@ def test_the_blend_works_in_a_box_of_a_frame_and_leaves_the_rest():
     untouched = np.ones(alpha.shape, bool)
     untouched[box] = False
     assert not out[untouched].any()
+
+
+@needs_compiled
+def test_views_a_user_plugin_may_send_blend_as_their_copies_would():
+    """A mirrored frame (frame[:, ::-1]), one flipped upside down, a channel order reversed in place, a box
+    of every other column: the inputs are taken as they read (copied where their pixels are not contiguous
+    in a row, as OpenCV's calls do), never refused."""
+    rng = np.random.default_rng(11)
+    top, bottom, alpha = layers(rng, 480, 640, 3)
+    for view in (lambda a: a[:, ::-1], lambda a: a[::-1], lambda a: a[..., ::-1] if a.ndim == 3 else a,
+                 lambda a: a[:, ::2]):
+        t, b, a = view(top), view(bottom), view(alpha)
+        out = np.empty(t.shape, np.uint8)
+        compiled.blend(t, a, b, a, out)
+        copies = [np.ascontiguousarray(x) for x in (t, a, b)]
+        assert np.array_equal(out, opencv_blend(copies[0], copies[1], copies[2], copies[1]))
 
 
 @needs_compiled
@@ -132,6 +161,30 @@ def test_the_guided_apply_is_the_formula_on_grown_coefficients(height, width, ro
 
 
 @needs_compiled
+@pytest.mark.parametrize("height,width", [(720, 1280), (1080, 1920), (361, 641), (5, 9)])
+@pytest.mark.parametrize("feather", [0.5, 1.0, 2.0, 4.0, 7.0])
+def test_the_guided_apply_with_the_feather_is_opencvs_gaussian_of_it(height, width, feather):
+    """The fringe's feather fused into the apply: cv2.GaussianBlur (replicated ends) of the unblurred result,
+    within 1e-6, for the radii the loops are written out for (1-3) and beyond, and on frames with fewer rows
+    than taps."""
+    rng = np.random.default_rng(width)
+    rows, cols = max(2, height // 4), max(2, width // 4)
+    a = (rng.random((rows, cols), np.float32) * 8 - 4) / 255
+    b = rng.random((rows, cols), np.float32) * 3 - 1
+    grey = rng.integers(0, 256, (height, width), np.uint8)
+    grown = cv2.resize(a, (width, rows)), cv2.resize(b, (width, rows))
+    sharp = np.empty((height, width), np.float32)
+    compiled.guided_apply(*grown, grey, sharp)
+    sigma = feather / 2
+    radius = max(1, int(np.ceil(3 * sigma - 0.5)))
+    taps = cv2.getGaussianKernel(2 * radius + 1, sigma, cv2.CV_32F).ravel()
+    expected = cv2.GaussianBlur(sharp, (2 * radius + 1,) * 2, sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
+    out = np.empty_like(sharp)
+    compiled.guided_apply(*grown, grey, out, taps)
+    assert np.abs(out - expected).max() < 1e-6
+
+
+@needs_compiled
 def test_bad_arguments_name_the_argument_and_what_was_expected():
     top = np.zeros((72, 128, 3), np.uint8)
     alpha = np.zeros((72, 128), np.uint8)
@@ -141,8 +194,8 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
         compiled.blend(top, alpha, top, alpha[:, :64], top.copy())
     with pytest.raises(ValueError, match=r"bottom: expected at most 72 rows of 128 x 3, got 80 x 128 x 3"):
         compiled.blend(top, alpha, np.zeros((80, 128, 3), np.uint8), alpha, top.copy())
-    with pytest.raises(ValueError, match=r"top: each row's pixels must be contiguous"):
-        compiled.blend(top[:, ::2], alpha[:, ::2], top[:, ::2], alpha[:, ::2], top[:, ::2].copy())
+    with pytest.raises(ValueError, match=r"out: each row's pixels must be contiguous"):
+        compiled.blend(top, alpha, top, alpha, np.zeros((72, 256, 3), np.uint8)[:, ::2])
     with pytest.raises(TypeError, match=r"out: expected a writable numpy array"):
         readonly = top.copy()
         readonly.flags.writeable = False
@@ -151,6 +204,9 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
         compiled.mix([top, top], [alpha], top.copy())
     with pytest.raises(ValueError, match=r"weights\[1\]: expected one channel"):
         compiled.mix([top, top], [alpha, top], top.copy())
+    a_rows = np.zeros((18, 128), np.float32)
+    with pytest.raises(ValueError, match=r"taps: expected an odd count of up to 63 float32, got 4"):
+        compiled.guided_apply(a_rows, a_rows, alpha, np.zeros((72, 128), np.float32), np.ones(4, np.float32))
     with pytest.raises(TypeError, match=r"grey: expected uint8"):
         compiled.guided_apply(np.zeros((18, 128), np.float32), np.zeros((18, 128), np.float32),
                               alpha.astype(np.float32), np.zeros((72, 128), np.float32))

@@ -267,7 +267,7 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
                                      layer_box=layer["layer_box"]), ValueError, "layer"),
         (lambda: compiled.plates_mix(frame, alpha, plate, out, box, reach=reach["reach"],
                                      reach_box=(box[0] + 1, 361, 0, 641)), ValueError, "reach_box"),
-        (lambda: compiled.plates_mix(frame, alpha, plate, frame[::-1], box), ValueError, "out"),
+        (lambda: compiled.plates_mix(frame, alpha, plate, np.empty_like(frame)[..., ::-1], box), ValueError, "out"),
         (lambda: compiled.grey_scene(frame, np.zeros(255, np.uint8), alpha.copy(), out), ValueError, "table"),
         (lambda: compiled.grey_scene(frame, np.zeros(256, np.uint8), alpha.copy(), out[..., :2].copy()),
          ValueError, "out"),

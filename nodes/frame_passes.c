@@ -72,7 +72,7 @@ static PyObject *blend(PyObject *self, PyObject *args)
         if (grown) {
             Py_ssize_t y0, y1;
             float w;
-            source_rows(y, rows, bottom->rows, &y0, &y1, &w);
+            bilinear_source(y, rows, bottom->rows, &y0, &y1, &w);
             lerp_row_u8(bottom->data + y0 * bottom->row_stride, bottom->data + y1 * bottom->row_stride,
                         (uint16_t)lrintf(w * 256.0f), bottom_row, n);
             b = bottom_row;
@@ -146,21 +146,13 @@ static PyObject *mix(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < count; i++) {
         char name[32];
         PyOS_snprintf(name, sizeof name, "layers[%zd]", i);
-        if (get_image(PySequence_Fast_GET_ITEM(layers, i), name, 'B', 0, &im[got]) < 0)
+        if (get_image_like(PySequence_Fast_GET_ITEM(layers, i), name, 'B', out, "out", 0, &im[got]) < 0)
             goto fail;
         got++;
-        if (same_size(out, "out", &im[got - 1], name, 1) < 0)
-            goto fail;
         PyOS_snprintf(name, sizeof name, "weights[%zd]", i);
-        if (get_image(PySequence_Fast_GET_ITEM(weights, i), name, 'B', 0, &im[got]) < 0)
+        if (get_image_like(PySequence_Fast_GET_ITEM(weights, i), name, 'B', out, "out", 1, &im[got]) < 0)
             goto fail;
         got++;
-        if (same_size(out, "out", &im[got - 1], name, 0) < 0)
-            goto fail;
-        if (im[got - 1].channels != 1) {
-            PyErr_Format(PyExc_ValueError, "%s: expected one channel, got %zd", name, im[got - 1].channels);
-            goto fail;
-        }
     }
     Py_ssize_t rows = out->rows, cols = out->cols, channels = out->channels, n = cols * channels;
     uint8_t *buffers = PyMem_Malloc((size_t)n * 3);
@@ -322,7 +314,7 @@ static PyObject *guided_apply(PyObject *self, PyObject *args)
         for (Py_ssize_t y = 0; y < rows; y++) {
             Py_ssize_t y0, y1;
             float w;
-            source_rows(y, rows, a->rows, &y0, &y1, &w);
+            bilinear_source(y, rows, a->rows, &y0, &y1, &w);
             float *row = (float *)(out->data + y * out->row_stride);
             guided_row((const float *)(a->data + y0 * a->row_stride), (const float *)(a->data + y1 * a->row_stride),
                        (const float *)(b->data + y0 * b->row_stride), (const float *)(b->data + y1 * b->row_stride),
@@ -338,7 +330,7 @@ static PyObject *guided_apply(PyObject *self, PyObject *args)
             for (; made <= last; made++) {
                 Py_ssize_t y0, y1;
                 float w;
-                source_rows(made, rows, a->rows, &y0, &y1, &w);
+                bilinear_source(made, rows, a->rows, &y0, &y1, &w);
                 guided_row((const float *)(a->data + y0 * a->row_stride),
                            (const float *)(a->data + y1 * a->row_stride),
                            (const float *)(b->data + y0 * b->row_stride),

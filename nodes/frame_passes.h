@@ -113,26 +113,48 @@ static inline int same_size(const Image *a, const char *a_name, const Image *b, 
     return 0;
 }
 
-/* cv2.resize's bilinear mapping of output row ``y`` (of ``rows``) onto a grid of ``grid_rows``: the
- * source row, the next one, and the weight of the next one. */
-static inline void source_rows(Py_ssize_t y, Py_ssize_t rows, Py_ssize_t grid_rows, Py_ssize_t *y0, Py_ssize_t *y1,
-                        float *weight)
+/* ``obj`` as a read-only image of ``like``'s rows and columns, and its channels or (``one_channel``) one,
+ * each named in the error; its buffer released again when it does not fit */
+static inline int get_image_like(PyObject *obj, const char *name, char kind, const Image *like, const char *like_name,
+                                 int one_channel, Image *img)
 {
-    double scale = (double)grid_rows / (double)rows;
-    float fy = (float)((y + 0.5) * scale - 0.5);
-    Py_ssize_t sy = (Py_ssize_t)floorf(fy);
-    fy -= (float)sy;
-    if (sy < 0) {
-        sy = 0;
-        fy = 0.0f;
+    if (get_image(obj, name, kind, 0, img) < 0)
+        return -1;
+    if (same_size(like, like_name, img, name, !one_channel) < 0)
+        goto fail;
+    if (one_channel && img->channels != 1) {
+        PyErr_Format(PyExc_ValueError, "%s: expected one channel, got %zd", name, img->channels);
+        goto fail;
     }
-    if (sy >= grid_rows - 1) {
-        sy = grid_rows - 1;
-        fy = 0.0f;
+    return 0;
+fail:
+    PyBuffer_Release(&img->view);
+    return -1;
+}
+
+/* cv2.resize's bilinear mapping of output pixel ``d`` (of ``size``) onto a source of ``source_size``, as it
+ * places columns (its own double scale, so the float weights are its to the bit): the source pixel, the next
+ * one, and the weight of the next one, the weight 0 where the mapping falls off either end. Rows are placed
+ * the same way but with the weight kept and both rows clamped: the same values wherever the two rows are
+ * one, so the float passes use this for rows too. */
+static inline void bilinear_source(Py_ssize_t d, Py_ssize_t size, Py_ssize_t source_size, Py_ssize_t *s0,
+                                   Py_ssize_t *s1, float *weight)
+{
+    double scale = 1.0 / ((double)size / (double)source_size);
+    float f = (float)((d + 0.5) * scale - 0.5);
+    Py_ssize_t s = (Py_ssize_t)floorf(f);
+    f -= (float)s;
+    if (s < 0) {
+        s = 0;
+        f = 0.0f;
     }
-    *y0 = sy;
-    *y1 = sy + 1 < grid_rows ? sy + 1 : sy;
-    *weight = fy;
+    if (s >= source_size - 1) {
+        s = source_size - 1;
+        f = 0.0f;
+    }
+    *s0 = s;
+    *s1 = s + 1 < source_size ? s + 1 : s;
+    *weight = f;
 }
 
 /* round(x / 255) for 0 <= x <= 255 * 255, exactly (the rounding cv2.multiply's scale 1/255 makes; checked over

@@ -102,21 +102,12 @@ static int setup_grown(Grown *g, const char *name, Py_ssize_t channels)
     g->cached[0] = g->cached[1] = -1;
     g->done[0] = (uint8_t *)(g->weights + 2 * cols);
     g->done[1] = g->done[0] + blocks;
-    double scale = 1.0 / ((double)cols / (double)im->cols);
     for (Py_ssize_t dx = 0; dx < cols; dx++) {
-        float fx = (float)((dx + 0.5) * scale - 0.5);
-        Py_ssize_t sx = (Py_ssize_t)floorf(fx);
-        fx -= (float)sx;
-        if (sx < 0) {
-            sx = 0;
-            fx = 0.0f;
-        }
-        if (sx >= im->cols - 1) {
-            sx = im->cols - 1;
-            fx = 0.0f;
-        }
+        Py_ssize_t sx, sx1;
+        float fx;
+        bilinear_source(dx, cols, im->cols, &sx, &sx1, &fx);
         g->offsets[2 * dx] = sx * channels;
-        g->offsets[2 * dx + 1] = (sx + 1 < im->cols ? sx + 1 : sx) * channels;
+        g->offsets[2 * dx + 1] = sx1 * channels;
         g->weights[2 * dx] = (int16_t)lrintf((1.0f - fx) * RESIZE_ONE);
         g->weights[2 * dx + 1] = (int16_t)lrintf(fx * RESIZE_ONE);
     }

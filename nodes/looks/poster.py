@@ -180,14 +180,11 @@ class Poster(Look):
         layers = [(graded, lit)]
         edge = self._edge_colour
         if edge is not None:
-            small_mask = shrink_alpha(alpha, edge.size)
-            estimate = edge.estimate(shrink(frame, edge.size), small_mask)
-            cells = cv2.boundingRect(edge.weight(mask_to_alpha(small_mask), name="edge.small"))
+            graded_edge, cells = self._graded_edge_colour(frame, alpha)
             if cells[2] and cells[3]:
                 share = edge.weight(inside, out=boxed("edge.share"))
                 edge_layer = self._scratch.get("edge_layer", frame.shape)
-                (top, bottom, left, right), _ = grow_cells(cv2.LUT(self._gradable(estimate, "grey3.small"), self._lut),
-                                                           *plane, cells, edge_layer)
+                (top, bottom, left, right), _ = grow_cells(graded_edge, *plane, cells, edge_layer)
                 top, bottom, left, right = max(top, y0), min(bottom, y1), max(left, x0), min(right, x1)
                 on_edge = self._scratch.get("on_edge", plane)
                 on_edge[y0:y1, x0:x1] = 0
@@ -205,20 +202,26 @@ class Poster(Look):
             self._kept_mix = (box, len(layers) == 3)
         mix_in_box(layers, self._lit_plate, out, box, self._scratch)
 
+    def _graded_edge_colour(self, frame: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        """The edge colour on its small grid, graded, and the cells (x, y, w, h) where it has a share (w or h 0:
+        nowhere). Both paths of the composite grow it from here."""
+        edge = self._edge_colour
+        small_mask = shrink_alpha(alpha, edge.size)
+        estimate = edge.estimate(shrink(frame, edge.size), small_mask)
+        cells = cv2.boundingRect(edge.weight(mask_to_alpha(small_mask), name="edge.small"))
+        graded = cv2.LUT(self._gradable(estimate, "grey3.small"), self._lut) if cells[2] and cells[3] else estimate
+        return graded, cells
+
     def _compose_compiled(self, frame: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, int],
                           out: np.ndarray) -> None:
         """_compose's mix in one compiled pass over the frame, the same pixels: the grade's table, the light and
         the edge colour's share worked out per pixel there, the graded edge colour grown from the small grid
         row by row (plates_pass.c's plates_mix)."""
         edge_layer = {}
-        edge = self._edge_colour
-        if edge is not None:
-            small_mask = shrink_alpha(alpha, edge.size)
-            estimate = edge.estimate(shrink(frame, edge.size), small_mask)
-            cells = cv2.boundingRect(edge.weight(mask_to_alpha(small_mask), name="edge.small"))
+        if self._edge_colour is not None:
+            graded_edge, cells = self._graded_edge_colour(frame, alpha)
             if cells[2] and cells[3]:
-                graded = cv2.LUT(self._gradable(estimate, "grey3.small"), self._lut)
-                layer, layer_box = cells_to_grow(graded, *alpha.shape, cells)
+                layer, layer_box = cells_to_grow(graded_edge, *alpha.shape, cells)
                 edge_layer = {"layer": layer, "layer_box": layer_box}
         if self.scene_still:
             # kept for the next frames with the same mask: the box and the graded edge colour (a new array)

@@ -187,15 +187,9 @@ static PyObject *stencil_paint(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < count; i++) {
         char name[32];
         PyOS_snprintf(name, sizeof name, "covers[%zd]", i);
-        if (get_image(PySequence_Fast_GET_ITEM(covers, i), name, 'B', 0, &im[got]) < 0)
+        if (get_image_like(PySequence_Fast_GET_ITEM(covers, i), name, 'B', out, "out", 1, &im[got]) < 0)
             goto fail;
         got++;
-        if (same_size(out, "out", &im[got - 1], name, 0) < 0)
-            goto fail;
-        if (im[got - 1].channels != 1) {
-            PyErr_Format(PyExc_ValueError, "%s: expected one channel, got %zd", name, im[got - 1].channels);
-            goto fail;
-        }
     }
     Image *cover_images = &im[4];
     Py_ssize_t rows = out->rows, cols = out->cols, channels = out->channels, n = cols * channels;

@@ -22,7 +22,7 @@ from portraitflow.nodes.looks.grading import curve_lut, duotone_lut, s_curve, te
 
 from support.paths import PARITY
 
-needs_compiled = pytest.mark.skipif(compiled is None, reason="built without a C compiler")
+needs_compiled = pytest.mark.skipif(compiled is None, reason="the compiled passes are off (not built, or PORTRAITFLOW_COMPILED=0)")
 #: 480p, 720p, 1080p and an odd size (the photo and its mask brought to each)
 SIZES = [(480, 640), (720, 1280), (1080, 1920), (361, 641)]
 PHOTO = PARITY / "astronaut_in_coffee_1280x720.png"

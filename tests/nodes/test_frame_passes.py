@@ -14,9 +14,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from support.paths import PARITY
 
 from portraitflow.nodes.frame_passes import SWITCH, compiled
+
+from support.paths import PARITY
 
 needs_compiled = pytest.mark.skipif(compiled is None, reason="the compiled passes are off (not built, or PORTRAITFLOW_COMPILED=0)")
 SIZES = [(480, 640), (720, 1280), (1080, 1920), (2160, 3840), (361, 641)]

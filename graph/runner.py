@@ -9,9 +9,11 @@ node, its type and the packet's timestamp, and every node's close() still runs.
 from __future__ import annotations
 
 import dataclasses
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from . import allocator, opencv_threads, thread_scheduling
 from .errors import ConfigError, EndOfStream, NodeError, PortraitflowError
@@ -221,6 +223,8 @@ class GraphRunner:
         """True when every worker has finished."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for t in self._threads:
+            if t.ident is None:   # never started (start() was interrupted): nothing to wait for
+                continue
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             t.join(remaining)
             if t.is_alive():
@@ -379,6 +383,25 @@ class GraphRunner:
         return max(0, packet.capture_ts_ns + offset - first) / 1e9
 
 
+@contextmanager
+def _ctrl_c_held() -> Iterator[list[int]]:
+    """Ctrl-C held back while the node threads start, and listed: a KeyboardInterrupt raised inside
+    Thread.start() broke threading's own lock ("release unlocked lock") or left run_graph while a node
+    thread was still opening (a model loading in onnxruntime), which took the process down with SIGABRT at
+    exit ("terminate called without an active exception"). Only where Python's own handler is installed, in
+    the main thread (anywhere else a KeyboardInterrupt cannot arrive there)."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield held
+        return
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run_graph(graph: GraphSpec | ResolvedGraph, *, max_frames: int | None = None,
               on_start: Callable[[GraphRunner], None] | None = None,
               on_tick: Callable[[GraphRunner], None] | None = None, tick_s: float = 0.5,
@@ -386,7 +409,18 @@ def run_graph(graph: GraphSpec | ResolvedGraph, *, max_frames: int | None = None
     """Run to the end (or Ctrl-C: the first stops cleanly, a second aborts). Raises the first
     node error after every node has closed. ``on_start`` sees the runner as soon as its threads
     run (e.g. to control it from a web page), ``on_tick`` every ``tick_s`` seconds."""
-    runner = GraphRunner(graph, max_frames=max_frames, observers=observers).start()
+    runner = GraphRunner(graph, max_frames=max_frames, observers=observers)
+    with _ctrl_c_held() as held:
+        try:
+            runner.start()
+        except BaseException:   # a thread that could not start: the ones that did leave first
+            runner.abort()
+            runner.wait(10.0)
+            raise
+    # a Ctrl-C that came while the threads started is the first one: it stops cleanly, as in the loop below
+    interrupted = bool(held)
+    if interrupted:
+        runner.stop()
     if on_start is not None:
         try:
             on_start(runner)
@@ -394,7 +428,6 @@ def run_graph(graph: GraphSpec | ResolvedGraph, *, max_frames: int | None = None
             runner.abort()
             runner.wait(10.0)
             raise
-    interrupted = False
     while True:
         try:
             if runner.wait(tick_s):

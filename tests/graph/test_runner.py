@@ -289,3 +289,39 @@ def test_when_several_nodes_fail_to_open_the_earliest_in_the_graph_is_the_error(
     with pytest.raises(NodeError) as err:
         run_graph(spec)
     assert err.value.node_id == "src" and "no camera found" in str(err.value)
+
+
+def test_ctrl_c_while_the_nodes_start_returns_only_after_every_node_thread_has_closed():
+    """Ctrl-C as the graph starts (a source still opening: a camera, or a model loading) stops it cleanly, as
+    any first Ctrl-C does, and run_graph returns only once every node thread has left and closed: raised
+    inside Thread.start(), it broke threading's lock or left a daemon thread inside a library as the
+    interpreter exited (SIGABRT, 'terminate called without an active exception'), seen from the README's
+    `--preview web` command stopped right after its page answered."""
+    import _thread
+    import threading
+
+    from portraitflow.graph import registry
+
+    from support.graph_nodes import CountingSource
+
+    closed = threading.Event()
+
+    class SlowCamera(CountingSource):
+        def open(self, ctx):
+            _thread.interrupt_main()   # Ctrl-C while the runner is still starting the other nodes' threads
+            time.sleep(0.5)            # the device takes its time to open
+            super().open(ctx)
+
+        def close(self, ctx):
+            closed.set()
+
+    registry.register("t_slow_camera", SlowCamera)
+    spec = chain(frames=5)
+    spec.nodes["src"].type = "t_slow_camera"
+    try:
+        stats = run_graph(spec)        # the first Ctrl-C stops cleanly, whenever it comes
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C left run_graph as an exception while the nodes were starting")
+    assert stats.interrupted
+    assert closed.is_set(), "run_graph ended while the source was still opening"
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("node:")]

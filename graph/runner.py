@@ -410,24 +410,19 @@ def run_graph(graph: GraphSpec | ResolvedGraph, *, max_frames: int | None = None
     node error after every node has closed. ``on_start`` sees the runner as soon as its threads
     run (e.g. to control it from a web page), ``on_tick`` every ``tick_s`` seconds."""
     runner = GraphRunner(graph, max_frames=max_frames, observers=observers)
-    with _ctrl_c_held() as held:
-        try:
+    try:
+        with _ctrl_c_held() as held:
             runner.start()
-        except BaseException:   # a thread that could not start: the ones that did leave first
-            runner.abort()
-            runner.wait(10.0)
-            raise
-    # a Ctrl-C that came while the threads started is the first one: it stops cleanly, as in the loop below
-    interrupted = bool(held)
-    if interrupted:
-        runner.stop()
-    if on_start is not None:
-        try:
+        # a Ctrl-C that came while the threads started is the first one: it stops cleanly, as in the loop below
+        interrupted = bool(held)
+        if interrupted:
+            runner.stop()
+        if on_start is not None:
             on_start(runner)
-        except BaseException:
-            runner.abort()
-            runner.wait(10.0)
-            raise
+    except BaseException:   # a thread that could not start, or on_start failed: the threads leave first
+        runner.abort()
+        runner.wait(10.0)
+        raise
     while True:
         try:
             if runner.wait(tick_s):

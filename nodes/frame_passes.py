@@ -1,7 +1,9 @@
 """The chain's last full-resolution steps as single passes over the frame, compiled (nodes/frame_passes.c,
 built by pip with the package when a C compiler is there), or None where they are not: every caller keeps
-its OpenCV calls as the path without them. The blend and the mix give the OpenCV calls' pixels exactly;
-a layer grown from a small grid, within 2 levels (it is rounded once more); the guided apply within 1e-6.
+its OpenCV calls as the path without them. The blend, the mix and the looks' passes (nodes/looks/*_pass.c)
+give the OpenCV calls' pixels exactly; the blend's bottom grown from a small grid, within 2 levels (it is
+rounded once more); the guided apply within 1e-4 of cv2.resize's grown coefficients, its feather within
+1e-6 of cv2.GaussianBlur.
 
 Not for: deciding what to blend or where (the looks, nodes/looks/box_blend.py) or anything at the mask's
 resolution, where OpenCV's calls are already cheap.
@@ -27,5 +29,6 @@ def _load() -> ModuleType | None:
     return _frame_passes
 
 
-#: the compiled module (blend, mix, guided_apply; see their docstrings), or None
+#: the compiled module (every pass of nodes/frame_passes.c and nodes/looks/*_pass.c; see their docstrings),
+#: or None
 compiled: ModuleType | None = _load()

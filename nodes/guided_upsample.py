@@ -71,7 +71,6 @@ class GuidedUpsampler:
         h, w = frame_bgr.shape[:2]
         if self._grey is None or self._grey.shape != (h, w):
             self._grey = np.empty((h, w), np.uint8)
-            self._a_full = np.empty((h, w), np.float32)
         code = cv2.COLOR_BGR2GRAY if frame_bgr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
         cv2.cvtColor(frame_bgr, code, dst=self._grey)
         lw, lh = self.low_size(h, w)
@@ -170,7 +169,7 @@ class GuidedUpsampler:
             return self._colour_upsample(frame_bgr, mask, out)
         mean_a, mean_b, _ = self.coefficients(frame_bgr, mask)
         h, w = frame_bgr.shape[:2]
-        assert self._a_full is not None and self._grey is not None
+        assert self._grey is not None
         if out is None:
             out = np.empty((h, w), np.float32)
         if compiled is not None:
@@ -182,7 +181,9 @@ class GuidedUpsampler:
                                   blur_taps)
             return out
         # b grown straight into the result and a * I made in a's own buffer: one frame-size float buffer
-        # fewer than a separate b, the same pixels
+        # fewer than a separate b, the same pixels (a's buffer only on this path: the compiled one needs none)
+        if self._a_full is None or self._a_full.shape != (h, w):
+            self._a_full = np.empty((h, w), np.float32)
         cv2.resize(mean_b, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
         cv2.resize(mean_a, (w, h), dst=self._a_full, interpolation=cv2.INTER_LINEAR)
         cv2.multiply(self._a_full, self._grey, dst=self._a_full, dtype=cv2.CV_32F)

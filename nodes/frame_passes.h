@@ -476,14 +476,6 @@ static inline void grown_span(Grown *g, const Rows *r, Py_ssize_t from, Py_ssize
  * every x in the tests), as one high-half multiply the vectoriser makes a single vpmulhuw: (x + 128) * 257 / 65536 */
 #define DIV255(x) ((uint16_t)(((uint32_t)(uint16_t)((x) + 128) * 257u) >> 16))
 
-VECTOR_CLONES __attribute__((unused))
-static void lerp_row_u8(const uint8_t *r0, const uint8_t *r1, uint16_t w1, uint8_t *out, Py_ssize_t n)
-{
-    uint16_t w0 = (uint16_t)(256 - w1);
-    for (Py_ssize_t i = 0; i < n; i++)
-        out[i] = (uint8_t)((r0[i] * w0 + r1[i] * w1 + 128) >> 8);
-}
-
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #define HAVE_SPREAD3_SSSE3 1

@@ -218,8 +218,9 @@ RECIPES = ["blur", "colour_pop", "cutout", "double_exposure", "poster", "replace
 @needs_compiled
 @pytest.mark.slow
 def test_every_recipe_renders_the_same_picture_with_and_without_the_compiled_passes(tmp_path):
-    """The real CLI on a real photo, once as built and once with PORTRAITFLOW_COMPILED=0: the looks that only
-    blend are the same pixels; the blur's background (grown in the blend) within 2 levels."""
+    """The real CLI on a real photo, once as built and once with PORTRAITFLOW_COMPILED=0: the looks' passes,
+    the blur's background grown in its blend included, give the same pixels; the mask may differ by the guided
+    filter's float apply (within 1e-4), which can move a pixel of the soft edge by a level or two."""
     photo = PARITY / "astronaut_in_coffee_1280x720.png"
     for recipe in RECIPES:
         pictures = []
@@ -232,5 +233,4 @@ def test_every_recipe_renders_the_same_picture_with_and_without_the_compiled_pas
             pictures.append(cv2.imread(str(out), cv2.IMREAD_UNCHANGED))
         difference = cv2.absdiff(*pictures)
         assert pictures[0].shape == pictures[1].shape and difference.max() <= 2, f"{recipe}: {difference.max()}"
-        if recipe != "blur":
-            assert np.mean(difference) < 0.01, f"{recipe}: mean difference {np.mean(difference)}"
+        assert np.mean(difference) < 0.01, f"{recipe}: mean difference {np.mean(difference)}"

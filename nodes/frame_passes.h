@@ -196,7 +196,9 @@ typedef struct {
     Py_ssize_t *offsets;   /* per output pixel: its two source pixels' byte offsets */
     int16_t *weights;      /* per output pixel: their weights */
     int32_t *loads;        /* per group: the two loads' byte offsets (-1: the group is made by the scalar loop) */
-    uint8_t *shuffles;     /* per group: 2 x 16 shuffle bytes (0x80: a zero byte) */
+    uint8_t *shuffles;     /* per group: 16 shuffle bytes for its first load (0x80: a zero byte); then, after
+                            * every group's, 16 for its second (so that AVX2 reads two groups' at once) */
+    Py_ssize_t groups;
     int16_t *group_weights;/* per group: the 8 weights, in pairs, of its 4 values */
     int one_load;          /* whether every group's sources fit in its first load */
     void *memory;
@@ -216,12 +218,27 @@ static inline int have_ssse3_for_across(void)
 #endif
 }
 
+static inline int have_avx2_for_across(void)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2");
+    }
+    return known;
+#else
+    return 0;
+#endif
+}
+
 /* the plan for rows of ``source_size`` pixels of ``channels`` bytes resized to ``size`` (-1 and an error set:
  * no memory) */
 static inline int setup_across(Across *a, Py_ssize_t size, Py_ssize_t source_size, Py_ssize_t channels)
 {
     Py_ssize_t groups = size * channels / 4;
     a->size = size;
+    a->groups = groups;
     a->channels = channels;
     a->row_bytes = source_size * channels;
     a->one_load = 1;
@@ -248,9 +265,10 @@ static inline int setup_across(Across *a, Py_ssize_t size, Py_ssize_t source_siz
     int vector = have_ssse3_for_across() && a->row_bytes >= 16 && a->row_bytes < INT32_MAX;
     for (Py_ssize_t g = 0; g < groups; g++) {
         int32_t *load = a->loads + 2 * g;
-        uint8_t *shuffle = a->shuffles + 32 * g;
+        uint8_t *shuffle[2] = {a->shuffles + 16 * g, a->shuffles + 16 * (groups + g)};
         load[0] = load[1] = -1;
-        memset(shuffle, 0x80, 32);
+        memset(shuffle[0], 0x80, 16);
+        memset(shuffle[1], 0x80, 16);
         for (int k = 0; k < 4 && vector; k++) {
             Py_ssize_t j = 4 * g + k, px = j / channels, c = j % channels;
             for (int tap = 0; tap < 2; tap++) {
@@ -268,7 +286,7 @@ static inline int setup_across(Across *a, Py_ssize_t size, Py_ssize_t source_siz
                         break;
                     }
                 }
-                shuffle[16 * which + 4 * k + 2 * tap] = (uint8_t)(source - load[which]);
+                shuffle[which][4 * k + 2 * tap] = (uint8_t)(source - load[which]);
             }
             if (load[0] < 0)
                 break;
@@ -297,18 +315,18 @@ static Py_ssize_t across_groups_ssse3(const Across *a, const uint8_t *restrict r
                                       Py_ssize_t to, int16_t *restrict sum)
 {
     const int32_t *restrict loads = a->loads;
-    const uint8_t *restrict shuffles = a->shuffles;
+    const uint8_t *restrict first = a->shuffles, *restrict second = a->shuffles + 16 * a->groups;
     const int16_t *restrict weights = a->group_weights;
     const int one_load = a->one_load;
     Py_ssize_t g = from;
 #define ACROSS_GROUP(g, s)                                                                                       \
     do {                                                                                                         \
-        const __m128i *shuffle = (const __m128i *)(shuffles + 32 * (g));                                         \
         __m128i pairs = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(row + loads[2 * (g)])),               \
-                                         _mm_loadu_si128(shuffle));                                              \
+                                         _mm_loadu_si128((const __m128i *)(first + 16 * (g))));                  \
         if (!one_load)                                                                                           \
             pairs = _mm_or_si128(pairs, _mm_shuffle_epi8(                                                        \
-                _mm_loadu_si128((const __m128i *)(row + loads[2 * (g) + 1])), _mm_loadu_si128(shuffle + 1)));    \
+                _mm_loadu_si128((const __m128i *)(row + loads[2 * (g) + 1])),                                    \
+                _mm_loadu_si128((const __m128i *)(second + 16 * (g)))));                                         \
         s = _mm_srai_epi32(_mm_madd_epi16(pairs, _mm_loadu_si128((const __m128i *)(weights + 8 * (g)))), 4);    \
     } while (0)
     for (; g + 2 <= to && loads[2 * g] >= 0 && loads[2 * g + 2] >= 0; g += 2) {
@@ -325,6 +343,44 @@ static Py_ssize_t across_groups_ssse3(const Across *a, const uint8_t *restrict r
 #undef ACROSS_GROUP
     return g;
 }
+
+#include <immintrin.h>
+/* the same, four groups at a time in AVX2's two lanes (a group's load, shuffle and multiply-add in each) */
+__attribute__((target("avx2"), unused))
+static Py_ssize_t across_groups_avx2(const Across *a, const uint8_t *restrict row, Py_ssize_t from,
+                                     Py_ssize_t to, int16_t *restrict sum)
+{
+    const int32_t *restrict loads = a->loads;
+    const uint8_t *restrict first = a->shuffles, *restrict second = a->shuffles + 16 * a->groups;
+    const int16_t *restrict weights = a->group_weights;
+    const int one_load = a->one_load;
+    Py_ssize_t g = from;
+#define LOAD_TWO(at_low, at_high)                                                                                \
+    _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(row + (at_low)))),        \
+                            _mm_loadu_si128((const __m128i *)(row + (at_high))), 1)
+#define ACROSS_TWO(g, s)                                                                                         \
+    do {                                                                                                         \
+        __m256i pairs = _mm256_shuffle_epi8(LOAD_TWO(loads[2 * (g)], loads[2 * (g) + 2]),                        \
+                                            _mm256_loadu_si256((const __m256i *)(first + 16 * (g))));            \
+        if (!one_load)                                                                                           \
+            pairs = _mm256_or_si256(pairs, _mm256_shuffle_epi8(LOAD_TWO(loads[2 * (g) + 1], loads[2 * (g) + 3]), \
+                                    _mm256_loadu_si256((const __m256i *)(second + 16 * (g)))));                  \
+        s = _mm256_srai_epi32(_mm256_madd_epi16(pairs, _mm256_loadu_si256((const __m256i *)(weights + 8 * (g)))),\
+                              4);                                                                                \
+    } while (0)
+    for (; g + 4 <= to && loads[2 * g] >= 0 && loads[2 * g + 2] >= 0 && loads[2 * g + 4] >= 0
+           && loads[2 * g + 6] >= 0; g += 4) {
+        __m256i s0, s1;
+        ACROSS_TWO(g, s0);       /* lanes: group g, g + 1 */
+        ACROSS_TWO(g + 2, s1);   /* g + 2, g + 3 */
+        /* packed in lanes: g, g + 2 | g + 1, g + 3; put in order */
+        __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(s0, s1), _MM_SHUFFLE(3, 1, 2, 0));
+        _mm256_storeu_si256((__m256i *)(sum + 4 * g), packed);
+    }
+#undef ACROSS_TWO
+#undef LOAD_TWO
+    return g;
+}
 #endif
 
 /* one source row resized across for the output pixels [from, to): the sums >> 4 as 16 bits into
@@ -336,7 +392,10 @@ static inline void resize_across_u8(const Across *a, const uint8_t *row, Py_ssiz
     while (j < end) {
 #if defined(__GNUC__) && defined(__x86_64__)
         if (j % 4 == 0 && j + 4 <= end && a->loads[2 * (j / 4)] >= 0) {
-            j = 4 * across_groups_ssse3(a, row, j / 4, end / 4, sum);
+            Py_ssize_t g = j / 4;
+            if (have_avx2_for_across())
+                g = across_groups_avx2(a, row, g, end / 4, sum);
+            j = 4 * across_groups_ssse3(a, row, g, end / 4, sum);
             continue;
         }
 #endif

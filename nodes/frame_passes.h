@@ -189,8 +189,9 @@ static inline void resize_row_u8(Py_ssize_t d, Py_ssize_t size, Py_ssize_t sourc
  * source pixels' byte offsets and weights (x RESIZE_ONE), and, with SSSE3, per group of 4 output values
  * (channels of consecutive pixels) two 16-byte loads of the row and their byte shuffles, so that one
  * multiply-add gives the group's 4 sums (per pixel, with SSE2 only: 0.55 ms at 720p, its 5 shuffles a pixel
- * the bound; the groups: 3 shuffles per 4 values). A group whose sources do not fit in two loads inside the row
- * is made by the scalar loop. */
+ * the bound; the groups: 3 shuffles per 4 values), and with AVX2 four groups at a time. A group whose sources
+ * do not fit in two loads (only a large shrink of one or two channels) is made by the scalar
+ * loop. */
 typedef struct {
     Py_ssize_t size, channels, row_bytes;
     Py_ssize_t *offsets;   /* per output pixel: its two source pixels' byte offsets */
@@ -274,13 +275,15 @@ static inline int setup_across(Across *a, Py_ssize_t size, Py_ssize_t source_siz
             for (int tap = 0; tap < 2; tap++) {
                 Py_ssize_t source = a->offsets[2 * px + tap] + c;
                 a->group_weights[8 * g + 2 * k + tap] = a->weights[2 * px + tap];
+                /* a load starts at its first source, or 16 bytes before the row's end near it */
+                Py_ssize_t start = source < a->row_bytes - 16 ? source : a->row_bytes - 16;
                 int which = 0;
                 if (load[0] < 0)
-                    load[0] = (int32_t)source;
+                    load[0] = (int32_t)start;
                 if (source < load[0] || source >= load[0] + 16) {
                     which = 1;
                     if (load[1] < 0)
-                        load[1] = (int32_t)source;
+                        load[1] = (int32_t)start;
                     if (source < load[1] || source >= load[1] + 16) {
                         load[0] = -1;   /* does not fit in two loads: scalar */
                         break;

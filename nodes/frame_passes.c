@@ -377,7 +377,8 @@ static struct PyModuleDef module = {
 extern PyMethodDef exposure_methods[];
 extern PyMethodDef stencil_methods[];
 extern PyMethodDef plates_methods[];
-static PyMethodDef *look_methods[] = {exposure_methods, stencil_methods, plates_methods, NULL};
+extern PyMethodDef model_input_methods[];
+static PyMethodDef *look_methods[] = {exposure_methods, stencil_methods, plates_methods, model_input_methods, NULL};
 
 PyMODINIT_FUNC PyInit__frame_passes(void)
 {

@@ -20,6 +20,7 @@ from ..graph.options import check_ranges
 from ..models.fetch import ensure_model
 from ..models.registry import DEFAULT_MODELS, RegisteredModel, choose_model_for_aspect
 from ..models.segmenter import Segmenter
+from . import frame_passes
 from .frame_edge import extend_bottom, harden_borders
 from .gate_carry import GateCarry
 from .mask_gating import MaskGate
@@ -37,6 +38,13 @@ GATE_TOLERANCE = 0.01
 #: how a gate is carried between runs of the gate model (nodes/gate_carry.py); "auto" in the node's options:
 #: "follow" when a CPU budget is set (the cheapest saving, before any frame goes unsegmented), else "fit"
 GATE_CARRY_MODES = ("fit", "follow")
+
+
+def compiled_input_pass(frame, out, layout, color_order, gain, offset) -> None:
+    """nodes/model_input_pass.c's model_input as the Segmenter's input pass (the same tensor as its OpenCV
+    path, in a fifth of the time). Handed in from here because models/ imports nothing of nodes/, where the
+    compiled module lives; looked up on the module at each call, as bench/hotspots.py times it there."""
+    frame_passes.compiled.model_input(frame, out, layout, color_order, gain, offset)
 
 
 class FrameSegmenter:
@@ -100,7 +108,9 @@ class FrameSegmenter:
         segmenter = self._segmenters.get(name)
         if segmenter is None:  # sessions load lazily: an ungated 16:9 stream never loads the square model
             model = self._models[name]
-            segmenter = Segmenter(model.manifest, model.onnx_path, threads=self.threads)
+            input_pass = compiled_input_pass if frame_passes.compiled is not None else None
+            segmenter = Segmenter(model.manifest, model.onnx_path, threads=self.threads,
+                                  input_pass=input_pass)
             self._segmenters[name] = segmenter
         return segmenter
 

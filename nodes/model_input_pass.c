@@ -209,6 +209,40 @@ static void warp_rows_ssse3(const uint8_t *r0, const uint8_t *r1, int wy, const 
         }
     }
 }
+
+/* A frame already the model's size (the gate's letterboxed input): the warp is the identity (every weight
+ * on the first pixel), so each level goes straight to its value, 4 pixels (12 values) a step: one 16-byte
+ * load, three shuffles to the values' levels as 32-bit lanes in the model's order, converted, multiplied by
+ * the gains in the same pattern (and the offsets added). ``lanes``: 3 x 16 shuffle bytes; ``gains``,
+ * ``offsets``: 12 each. Returns how many pixels it wrote (the rest: the scalar loop). */
+__attribute__((target("ssse3")))
+static Py_ssize_t identity_row_ssse3(const uint8_t *row, Py_ssize_t width, Py_ssize_t channels, const uint8_t *lanes,
+                                     const float *gains, const float *offsets, float *out)
+{
+    const __m128i s0 = _mm_loadu_si128((const __m128i *)lanes), s1 = _mm_loadu_si128((const __m128i *)(lanes + 16)),
+                  s2 = _mm_loadu_si128((const __m128i *)(lanes + 32));
+    const __m128 g0 = _mm_loadu_ps(gains), g1 = _mm_loadu_ps(gains + 4), g2 = _mm_loadu_ps(gains + 8);
+    const __m128 o0 = offsets ? _mm_loadu_ps(offsets) : _mm_setzero_ps();
+    const __m128 o1 = offsets ? _mm_loadu_ps(offsets + 4) : _mm_setzero_ps();
+    const __m128 o2 = offsets ? _mm_loadu_ps(offsets + 8) : _mm_setzero_ps();
+    /* the 16-byte load stays in the row: BGR reads 4 bytes past its 4 pixels */
+    Py_ssize_t last = channels == 3 ? width - 6 : width - 4, x = 0;
+    for (; x <= last; x += 4) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(row + channels * x));
+        __m128 v0 = _mm_mul_ps(_mm_cvtepi32_ps(_mm_shuffle_epi8(bytes, s0)), g0);
+        __m128 v1 = _mm_mul_ps(_mm_cvtepi32_ps(_mm_shuffle_epi8(bytes, s1)), g1);
+        __m128 v2 = _mm_mul_ps(_mm_cvtepi32_ps(_mm_shuffle_epi8(bytes, s2)), g2);
+        if (offsets != NULL) {
+            v0 = _mm_add_ps(v0, o0);
+            v1 = _mm_add_ps(v1, o1);
+            v2 = _mm_add_ps(v2, o2);
+        }
+        _mm_storeu_ps(out + 3 * x, v0);
+        _mm_storeu_ps(out + 3 * x + 4, v1);
+        _mm_storeu_ps(out + 3 * x + 8, v2);
+    }
+    return x < 0 ? 0 : x;
+}
 #endif
 
 /* a model channel's values from its levels, (float)v * gain (+ offset), for ``count`` pixels 4 levels apart */
@@ -220,6 +254,130 @@ static void values_from_levels(const uint8_t *levels, Py_ssize_t count, float ga
         if (offset != NULL)
             value += *offset;
         out[i * out_step] = value;
+    }
+}
+
+/* one call's tensor: where it goes and how each model channel's value is made */
+typedef struct {
+    float *out;
+    Py_ssize_t width, height;
+    int nchw, rgb;
+    const float *gain, *offset;   /* 3 each, the offset NULL for none */
+} Tensor;
+
+/* the frame's channel (its index) that is the model's channel c: RGB from BGR reverses them */
+static inline int frame_channel(const Tensor *t, int c)
+{
+    return t->rgb ? 2 - c : c;
+}
+
+#ifdef HAVE_SPREAD3_SSSE3
+/* a packed frame of the model's own size into an NHWC tensor: the identity, no warp arithmetic at all */
+static void identity_frame(const StridedFrame *f, const Tensor *t)
+{
+    /* the vector loop's 12 values of 4 pixels: value k is pixel k / 3's model channel k % 3 */
+    uint8_t lanes[48];
+    float gains[12], offsets[12];
+    for (int k = 0; k < 12; k++) {
+        int c = k % 3;
+        lanes[4 * k] = (uint8_t)((k / 3) * f->channels + frame_channel(t, c));
+        lanes[4 * k + 1] = lanes[4 * k + 2] = lanes[4 * k + 3] = 0x80;   /* zero */
+        gains[k] = t->gain[c];
+        offsets[k] = t->offset ? t->offset[c] : 0.0f;
+    }
+    for (Py_ssize_t y = 0; y < t->height; y++) {
+        const uint8_t *row = f->data + y * f->row_stride;
+        float *out = t->out + y * t->width * 3;
+        Py_ssize_t x = identity_row_ssse3(row, t->width, f->channels, lanes, gains, t->offset ? offsets : NULL, out);
+        for (; x < t->width; x++)
+            for (int c = 0; c < 3; c++) {
+                float value = (float)row[f->channels * x + frame_channel(t, c)] * t->gain[c];
+                if (t->offset != NULL)
+                    value += t->offset[c];
+                out[3 * x + c] = value;
+            }
+    }
+}
+#endif
+
+/* bytes of scratch warp_frame needs for a tensor ``width`` wide */
+static size_t warp_scratch_size(Py_ssize_t width)
+{
+    return (size_t)width * (2 * sizeof(Py_ssize_t) + sizeof(int) + 4 + 8) + 32;
+}
+
+/* the warp, row by row: each output row's levels (the vector loop where the frame is packed, the scalar one
+ * elsewhere, the edge loop where a neighbour is outside), then their values into the tensor */
+static void warp_frame(const StridedFrame *f, const Tensor *t, int packed, void *scratch)
+{
+    Py_ssize_t width = t->width, height = t->height;
+    /* per column: the first source column (and its byte offset in a row), the second one's weight, the same
+     * as byte pairs for the vector loop; per output row its levels, 4 a pixel */
+    Py_ssize_t *source = scratch, *column = source + width;
+    int *wx = (int *)(column + width);
+    uint8_t *levels = (uint8_t *)(wx + width), *pair_weights = levels + 4 * width + 16;
+    Py_ssize_t channel[3];   /* byte offsets in a pixel of the model's channels */
+    for (int c = 0; c < 3; c++)
+        channel[c] = frame_channel(t, c) * f->channel_stride;
+    /* columns [0, inside): both source columns in the frame (the mapping only grows); [0, vector_columns):
+     * the vector loop's, whose 8-byte loads stay in the row (BGR: up to the pixel after the second), all but
+     * the row's last (its 4-float stores reach one float past a pixel), an even count */
+    Py_ssize_t inside = 0, vector_columns = 0;
+    for (Py_ssize_t dx = 0; dx < width; dx++) {
+        corner_mapped_source(dx, width, f->cols, &source[dx], &wx[dx]);
+        column[dx] = source[dx] * f->col_stride;
+        if (source[dx] + 1 < f->cols)
+            inside = dx + 1;
+        if (packed && dx + 1 < width && source[dx] + (f->channels == 3 ? 2 : 1) < f->cols)
+            vector_columns = dx + 1;
+        for (int c = 0; c < 3; c++) {
+            pair_weights[8 * dx + 2 * c] = (uint8_t)(REMAP_STEPS - wx[dx]);
+            pair_weights[8 * dx + 2 * c + 1] = (uint8_t)wx[dx];
+        }
+        pair_weights[8 * dx + 6] = pair_weights[8 * dx + 7] = 0;
+    }
+    vector_columns -= vector_columns % 2;
+#ifdef HAVE_SPREAD3_SSSE3
+    uint8_t shuffle[16];   /* a pixel pair's bytes to channel pairs in the model's order, for two pairs */
+    for (int half = 0; half < 2; half++) {
+        for (int c = 0; c < 3; c++) {
+            shuffle[8 * half + 2 * c] = (uint8_t)(8 * half + frame_channel(t, c));
+            shuffle[8 * half + 2 * c + 1] = (uint8_t)(8 * half + f->channels + frame_channel(t, c));
+        }
+        shuffle[8 * half + 6] = shuffle[8 * half + 7] = 0x80;   /* zero */
+    }
+#endif
+    for (Py_ssize_t dy = 0; dy < height; dy++) {
+        Py_ssize_t sy;
+        int wy;
+        corner_mapped_source(dy, height, f->rows, &sy, &wy);
+        const uint8_t *r0 = sy < f->rows ? f->data + sy * f->row_stride : NULL;
+        const uint8_t *r1 = sy + 1 < f->rows ? f->data + (sy + 1) * f->row_stride : NULL;
+        float *nhwc_row = t->nchw ? NULL : t->out + dy * width * 3;
+        Py_ssize_t done = 0;   /* columns whose values are written */
+        if (r0 != NULL && r1 != NULL) {
+            Py_ssize_t warped = 0;
+#ifdef HAVE_SPREAD3_SSSE3
+            if (vector_columns > 0) {
+                warp_rows_ssse3(r0, r1, wy, column, pair_weights, vector_columns, shuffle, t->gain, t->offset,
+                                nhwc_row, levels);
+                warped = vector_columns;
+                done = t->nchw ? 0 : vector_columns;
+            }
+#endif
+            warp_row_inside(r0, r1, wy, column, wx, warped, inside, f->col_stride, channel, levels);
+            warp_row_edge(f, r0, r1, wy, source, wx, inside, width, channel, levels);
+        } else {
+            warp_row_edge(f, r0, r1, wy, source, wx, 0, width, channel, levels);
+        }
+        for (int c = 0; c < 3; c++) {
+            const float *offset = t->offset ? t->offset + c : NULL;
+            if (t->nchw)
+                values_from_levels(levels + 4 * done + c, width - done, t->gain[c], offset,
+                                   t->out + ((Py_ssize_t)c * height + dy) * width + done, 1);
+            else
+                values_from_levels(levels + 4 * done + c, width - done, t->gain[c], offset, nhwc_row + 3 * done + c, 3);
+        }
     }
 }
 
@@ -239,130 +397,68 @@ static PyObject *model_input(PyObject *self, PyObject *args)
     const char *layout, *order;
     if (!PyArg_ParseTuple(args, "OOssO|O:model_input", &frame_obj, &out_obj, &layout, &order, &gain_obj, &offset_obj))
         return NULL;
-    int nchw;
-    if (strcmp(layout, "NHWC") == 0)
-        nchw = 0;
-    else if (strcmp(layout, "NCHW") == 0)
-        nchw = 1;
+    Tensor t;
+    if (strcmp(layout, "NHWC") == 0 || strcmp(layout, "NCHW") == 0)
+        t.nchw = layout[1] == 'C';
     else {
         PyErr_Format(PyExc_ValueError, "layout: expected 'NHWC' or 'NCHW', got '%s'", layout);
         return NULL;
     }
-    int rgb;
-    if (strcmp(order, "RGB") == 0)
-        rgb = 1;
-    else if (strcmp(order, "BGR") == 0)
-        rgb = 0;
+    if (strcmp(order, "RGB") == 0 || strcmp(order, "BGR") == 0)
+        t.rgb = order[0] == 'R';
     else {
         PyErr_Format(PyExc_ValueError, "color_order: expected 'RGB' or 'BGR', got '%s'", order);
         return NULL;
     }
     StridedFrame f;
     Py_buffer views[3];   /* out, gain, offset */
-    int got = 0, have_offset = offset_obj != Py_None;
+    int got = 0;
     const Py_ssize_t three[1] = {3}, nhwc_shape[4] = {1, -1, -1, 3}, nchw_shape[4] = {1, 3, -1, -1};
     if (get_frame(frame_obj, &f) < 0)
         return NULL;
-    if (get_floats(out_obj, "out", 1, 4, nchw ? nchw_shape : nhwc_shape, nchw ? "1 x 3 x H x W" : "1 x H x W x 3",
+    if (get_floats(out_obj, "out", 1, 4, t.nchw ? nchw_shape : nhwc_shape, t.nchw ? "1 x 3 x H x W" : "1 x H x W x 3",
                    &views[got]) < 0)
         goto fail;
     got++;
     if (get_floats(gain_obj, "gain", 0, 1, three, "3 channels", &views[got]) < 0)
         goto fail;
     got++;
-    if (have_offset) {
+    if (offset_obj != Py_None) {
         if (get_floats(offset_obj, "offset", 0, 1, three, "3 channels", &views[got]) < 0)
             goto fail;
         got++;
     }
-    Py_ssize_t height = views[0].shape[nchw ? 2 : 1], width = views[0].shape[nchw ? 3 : 2];
-    /* per column: the first source column (and its byte offset in a row), the second one's weight, the same
-     * as byte pairs for the vector loop; per output row its levels, 4 a pixel */
-    void *buffers = PyMem_Malloc((size_t)width * (2 * sizeof(Py_ssize_t) + sizeof(int) + 4 + 8) + 32);
-    if (buffers == NULL) {
-        PyErr_NoMemory();
-        goto fail;
-    }
-    Py_ssize_t *source = buffers, *column = source + width;
-    int *wx = (int *)(column + width);
-    uint8_t *levels = (uint8_t *)(wx + width), *pair_weights = levels + 4 * width + 16;
-    float *out = views[0].buf;
-    const float *gain = views[1].buf, *offset = have_offset ? views[2].buf : NULL;
-    /* the model's channel c is the frame's channel 2 - c (RGB from BGR) or c */
-    Py_ssize_t channel[3];
-    for (int c = 0; c < 3; c++)
-        channel[c] = (rgb ? 2 - c : c) * f.channel_stride;
-    /* the vector loop: a packed frame, its columns whose 8-byte load stays in the row (BGR: up to the pixel
-     * after the second), all but the row's last (its 4-float stores reach one float past a pixel) */
-    Py_ssize_t vector_columns = 0;
-    uint8_t shuffle[16];
+    t.out = views[0].buf;
+    t.height = views[0].shape[t.nchw ? 2 : 1];
+    t.width = views[0].shape[t.nchw ? 3 : 2];
+    t.gain = views[1].buf;
+    t.offset = got == 3 ? views[2].buf : NULL;
+    int packed = 0;   /* BGR or BGRA pixels one after another, and the CPU has the vector loops' SSSE3 */
 #ifdef HAVE_SPREAD3_SSSE3
     if (have_ssse3 < 0) {
         __builtin_cpu_init();
         have_ssse3 = __builtin_cpu_supports("ssse3");
     }
-    int packed = have_ssse3 && f.channel_stride == 1 && f.col_stride == f.channels;
-    for (int half = 0; half < 2; half++) {
-        for (int c = 0; c < 3; c++) {
-            shuffle[8 * half + 2 * c] = (uint8_t)(8 * half + (rgb ? 2 - c : c));
-            shuffle[8 * half + 2 * c + 1] = (uint8_t)(8 * half + f.channels + (rgb ? 2 - c : c));
-        }
-        shuffle[8 * half + 6] = shuffle[8 * half + 7] = 0x80;   /* zero */
+    packed = have_ssse3 && f.channel_stride == 1 && f.col_stride == f.channels;
+    if (packed && !t.nchw && f.cols == t.width && f.rows == t.height) {
+        Py_BEGIN_ALLOW_THREADS
+        identity_frame(&f, &t);
+        Py_END_ALLOW_THREADS
+        goto done;
     }
-#else
-    int packed = 0;
-    (void)shuffle;
 #endif
+    void *scratch = PyMem_Malloc(warp_scratch_size(t.width));
+    if (scratch == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
     Py_BEGIN_ALLOW_THREADS
-    Py_ssize_t inside = 0;   /* columns [0, inside): both source columns in the frame (the mapping only grows) */
-    for (Py_ssize_t dx = 0; dx < width; dx++) {
-        corner_mapped_source(dx, width, f.cols, &source[dx], &wx[dx]);
-        column[dx] = source[dx] * f.col_stride;
-        if (source[dx] + 1 < f.cols)
-            inside = dx + 1;
-        if (packed && dx + 1 < width && source[dx] + (f.channels == 3 ? 2 : 1) < f.cols)
-            vector_columns = dx + 1;
-        for (int c = 0; c < 3; c++) {
-            pair_weights[8 * dx + 2 * c] = (uint8_t)(REMAP_STEPS - wx[dx]);
-            pair_weights[8 * dx + 2 * c + 1] = (uint8_t)wx[dx];
-        }
-        pair_weights[8 * dx + 6] = pair_weights[8 * dx + 7] = 0;
-    }
-    vector_columns -= vector_columns % 2;
-    for (Py_ssize_t dy = 0; dy < height; dy++) {
-        Py_ssize_t sy;
-        int wy;
-        corner_mapped_source(dy, height, f.rows, &sy, &wy);
-        const uint8_t *r0 = sy < f.rows ? f.data + sy * f.row_stride : NULL;
-        const uint8_t *r1 = sy + 1 < f.rows ? f.data + (sy + 1) * f.row_stride : NULL;
-        float *nhwc_row = nchw ? NULL : out + dy * width * 3;
-        Py_ssize_t done = 0;   /* columns whose values are written */
-        if (r0 != NULL && r1 != NULL) {
-            Py_ssize_t warped = 0;
-#ifdef HAVE_SPREAD3_SSSE3
-            if (vector_columns > 0) {
-                warp_rows_ssse3(r0, r1, wy, column, pair_weights, vector_columns, shuffle, gain, offset, nhwc_row,
-                                levels);
-                warped = vector_columns;
-                done = nchw ? 0 : vector_columns;
-            }
-#endif
-            warp_row_inside(r0, r1, wy, column, wx, warped, inside, f.col_stride, channel, levels);
-            warp_row_edge(&f, r0, r1, wy, source, wx, inside, width, channel, levels);
-        } else {
-            warp_row_edge(&f, r0, r1, wy, source, wx, 0, width, channel, levels);
-        }
-        for (int c = 0; c < 3; c++) {
-            if (nchw)
-                values_from_levels(levels + 4 * done + c, width - done, gain[c], offset ? offset + c : NULL,
-                                   out + ((Py_ssize_t)c * height + dy) * width + done, 1);
-            else
-                values_from_levels(levels + 4 * done + c, width - done, gain[c], offset ? offset + c : NULL,
-                                   nhwc_row + 3 * done + c, 3);
-        }
-    }
+    warp_frame(&f, &t, packed, scratch);
     Py_END_ALLOW_THREADS
-    PyMem_Free(buffers);
+    PyMem_Free(scratch);
+#ifdef HAVE_SPREAD3_SSSE3
+done:
+#endif
     for (int i = 0; i < got; i++)
         PyBuffer_Release(&views[i]);
     PyBuffer_Release(&f.view);

@@ -198,6 +198,46 @@ def test_mask_raw_writes_the_same_files_with_the_pass_and_without(model_cache, t
     assert [name for name in with_pass if with_pass[name] != without[name]] == []
 
 
+GUARDED = """
+import ctypes, mmap, sys
+import cv2, numpy as np
+from portraitflow.nodes.frame_passes import compiled
+libc, PAGE = ctypes.CDLL(None), mmap.PAGESIZE
+def guarded(count):
+    pages = (count + PAGE - 1) // PAGE + 1
+    memory = mmap.mmap(-1, pages * PAGE)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(memory))
+    assert libc.mprotect(ctypes.c_void_p(base + (pages - 1) * PAGE), PAGE, 0) == 0
+    return np.frombuffer(memory, np.uint8, count=count, offset=(pages - 1) * PAGE - count)
+photo, gain, calls = cv2.imread(sys.argv[1]), np.full(3, 1 / 255, np.float32), 0
+for w, h in [(1280, 720), (641, 361), (256, 256), (256, 144), (257, 145), (200, 120), (97, 301)]:
+    for channels in (3, 4):
+        frame = guarded(h * w * channels).reshape(h, w, channels)
+        resized = cv2.resize(photo, (w, h))
+        frame[...] = resized if channels == 3 else cv2.cvtColor(resized, cv2.COLOR_BGR2BGRA)
+        for W, H in [(256, 144), (256, 256), (255, 143)]:
+            for layout, shape in [("NHWC", (1, H, W, 3)), ("NCHW", (1, 3, H, W))]:
+                out = guarded(4 * H * W * 3).view(np.float32).reshape(shape)
+                for view in (frame, frame[::-1], frame[:, ::-1], frame[3:, 5:]):
+                    compiled.model_input(view, out, layout, "RGB", gain)
+                    calls += 1
+print(calls)
+"""
+
+
+@needs_compiled
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="guard pages with mprotect (Linux)")
+def test_the_pass_reads_and_writes_nothing_past_a_frame_or_a_tensor(tmp_path):
+    """Frames and tensors whose last byte is the last before an unmapped page (as a frame received into a
+    message buffer may be): a read or write past either faults, in a child process."""
+    script = tmp_path / "guarded.py"
+    script.write_text(GUARDED)
+    done = subprocess.run([sys.executable, str(script), str(PARITY / "astronaut_in_coffee_1280x720.png")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"the child ended with {done.returncode}: {done.stderr[-2000:]}"
+    assert done.stdout.split() == [str(7 * 2 * 3 * 2 * 4)]
+
+
 #: each bad call: the arguments made from a good frame f, tensor o and gain g; the error; what it says
 BAD_CALLS = {
     "frame_dtype": (lambda f, o, g: (f.astype(np.float32), o, "NHWC", "RGB", g),

@@ -60,7 +60,8 @@ class FrameSegmenter:
     cuts more of them than the fresh one did, or the scene changed (a quarter of the gate runs, at a small
     cost on truth). gate_every 1: a fresh gate every frame. frame_edges
     "auto" | "extend" | "keep": see nodes/frame_edge.py ("auto" extends for model "auto"). Models are
-    fetched on construction; sessions load lazily. Not thread-safe: one per node.
+    fetched on construction; sessions load lazily, each with the compiled input pass where it is built
+    (compiled_input_pass). Not thread-safe: one per node.
     """
 
     def __init__(self, model: str = "auto", threads: int = 1, gate_model: str = GATE_AUTO,

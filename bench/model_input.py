@@ -7,8 +7,10 @@ Not for: the chain's figures (bench/chain.py, bench/hotspots.py) or tests
 (tests/nodes/test_model_input_pass.py checks that both give the same tensor). Run:
     python bench/model_input.py [--frames 150] [--rounds 5]
 Cases: the primary model on the 720p frame, the gate model on its letterboxed 256x256 input (the identity)
-and on a 640x480 frame (a 4:3 stream's primary). Thread CPU on core 0, rounds alternating the two paths,
-medians over rounds.
+and on a 640x480 frame (a 4:3 stream's primary). Then the blur chain's segment node, nodes called in
+sequence (bench/chain.py's SequentialChain): its thread CPU per frame outside onnxruntime's run, with its
+Segmenters' input pass and without. Thread CPU on core 0, rounds alternating the two paths, medians over
+rounds.
 """
 from __future__ import annotations
 
@@ -68,7 +70,51 @@ def main() -> None:
                 rounds[key].append(spent / len(inputs) / 1e6)
         opencv, fused = statistics.median(rounds["opencv"]), statistics.median(rounds["pass"])
         print(f"{name:<18}{what:<22}{opencv:>12.3f}{fused:>8.3f}{opencv / fused:>7.1f}x")
+    segment_node_outside_onnxruntime(frames, args.rounds)
     print(f"numpy {np.__version__}, opencv {cv2.__version__}")
+
+
+def segment_node_outside_onnxruntime(frames: np.ndarray, rounds: int) -> None:
+    """The blur chain's segment node per frame, and the part of it outside onnxruntime's run, with the
+    input pass and with the OpenCV path (the node's own Segmenters, their pass taken away and put back)."""
+    import onnxruntime
+
+    from portraitflow.nodes.segment import compiled_input_pass
+
+    in_run = [0]
+    run = onnxruntime.InferenceSession.run
+
+    def timed_run(session, *args, **kwargs):
+        start = time.thread_time_ns()
+        try:
+            return run(session, *args, **kwargs)
+        finally:
+            in_run[0] += time.thread_time_ns() - start
+
+    onnxruntime.InferenceSession.run = timed_run
+    bench_chain.register_memory_source(frames)
+    chain = bench_chain.SequentialChain("blur")
+    node = next(n for rn, n in chain.nodes if rn.id == "segment")
+    for frame in frames[:10]:   # both sessions loaded
+        chain(frame, {})
+    results: dict[str, list[tuple[float, float]]] = {"opencv": [], "pass": []}
+    for _ in range(rounds):
+        for key in results:
+            for segmenter in node._segment._segmenters.values():
+                segmenter.input_pass = compiled_input_pass if key == "pass" else None
+            in_run[0] = 0
+            spent: dict[str, list[int]] = {}
+            for frame in frames:
+                chain(frame.copy(), spent)
+            node_ms = sum(spent["segment"]) / len(frames) / 1e6
+            results[key].append((node_ms, node_ms - in_run[0] / len(frames) / 1e6))
+    onnxruntime.InferenceSession.run = run
+    print(f"\nthe blur chain's segment node, ms per 720p frame (medians of {rounds} alternating rounds)")
+    print(f"{'input tensor':<22}{'node':>8}{'outside onnxruntime':>21}")
+    for key, label in (("opencv", "OpenCV path"), ("pass", "compiled pass")):
+        node_ms = statistics.median(r[0] for r in results[key])
+        outside = statistics.median(r[1] for r in results[key])
+        print(f"{label:<22}{node_ms:>8.3f}{outside:>21.3f}")
 
 
 if __name__ == "__main__":

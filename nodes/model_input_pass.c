@@ -2,7 +2,8 @@
  * to the model's size, the channels put in the model's order and each level turned into the tensor's
  * float32 value, written straight into the NHWC or NCHW tensor. It stands for models/segmenter.py's own
  * path (cv2.remap with CV_16SC2 fixed-point maps, BORDER_CONSTANT; cvtColor; np.multiply by the gain and
- * the offset added), about 0.18 ms a 720p frame there, and gives its tensor bit for bit:
+ * the offset added), 0.13-0.18 ms a 720p frame there, 0.04-0.05 here (bench/model_input.py), and gives
+ * its tensor bit for bit:
  * - the sample positions are convertMaps' own: x = (float)(dx * (w / W)) in 1/32 pixel, rounded to the
  *   nearest (ties to even) as its cvRound does;
  * - the weights are remap's INTER_REMAP_COEF_BITS (15-bit) table for a 1/32 fraction, (32 - fx)(32 - fy) * 32
@@ -11,8 +12,8 @@
  * - a neighbour past the frame's last row or column reads 0 (BORDER_CONSTANT: only when the frame is smaller
  *   than the model);
  * - each level v of the model's channel c becomes (float)v * gain[c], then + offset[c] when there is one: two
- *   float32 steps, each rounded, as numpy's multiply and add are (no fused multiply-add: C99 mode contracts
- *   none).
+ *   float32 steps, each rounded, as numpy's multiply and add are (never one fused multiply-add: separate
+ *   statements, which no compiler's default contracts, and the vector loops have no FMA to fuse into).
  *
  * Not for: choosing the model, the letterbox of a gate input or running the model (models/segmenter.py,
  * nodes/segment.py). The frame is read through its strides as numpy gives them (a mirrored or upside-down

@@ -2,9 +2,13 @@
 onnxruntime, and the output turned into a float32 person probability at the model's resolution.
 
 Not for: graph plumbing (nodes/segment.py) or upscaling the mask to frame size (the fringe stage does).
+The input tensor is made here with OpenCV and numpy, or by an input pass the caller hands in (the segment
+node gives nodes/model_input_pass.c's compiled one: models/ imports nothing of nodes/), which must give
+this path's tensor bit for bit.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -44,16 +48,29 @@ def corner_mapped_warp_maps(frame_size: tuple[int, int], model_size: tuple[int, 
     return cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
 
 
+#: an input pass: ``(frame, out, layout, color_order, gain, offset or None)`` fills ``out`` (the float32
+#: tensor) with what Segmenter's own path makes of the frame: MediaPipe's warp to the model's size
+#: (``corner_mapped_warp_maps``' cv2.remap), the channels in ``color_order``, each level times ``gain`` and
+#: plus ``offset`` in float32 (3 each, in the model's order). nodes/model_input_pass.c's model_input is one.
+InputPass = Callable[[np.ndarray, np.ndarray, str, str, np.ndarray, "np.ndarray | None"], None]
+
+
 class Segmenter:
     """A loaded model. Call it with a uint8 HxWx3 BGR (or HxWx4 BGRA) frame; it returns a new
     float32 mask (model height x model width, person = 1) that the caller may keep.
 
-    Not thread-safe: it reuses its warp and input buffers between calls (one per node)."""
+    ``input_pass`` (see InputPass): makes the input tensor in one pass instead of the OpenCV calls here
+    (the same tensor; None: those calls). Not thread-safe: it reuses its warp and input buffers between
+    calls (one per node)."""
 
-    def __init__(self, manifest: ModelManifest, onnx_path: str | Path, threads: int = 1):
+    def __init__(self, manifest: ModelManifest, onnx_path: str | Path, threads: int = 1,
+                 input_pass: InputPass | None = None):
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
+        if input_pass is not None and not callable(input_pass):
+            raise TypeError(f"input_pass must be callable or None, got {type(input_pass).__name__}")
         self.manifest = manifest
+        self.input_pass = input_pass
         self.onnx_path = Path(onnx_path)
         try:
             self.session = ort.InferenceSession(str(self.onnx_path), sess_options=session_options(threads),
@@ -75,6 +92,7 @@ class Segmenter:
         self._offset = (-np.asarray(m.mean, np.float32) / std).astype(np.float32)
         self._has_offset = bool(np.any(self._offset))
         self._uniform_gain = bool(np.all(self._gain == self._gain[0]))
+        self._pass_offset = self._offset if self._has_offset else None
 
     def _check_contract(self) -> None:
         m = self.manifest
@@ -95,8 +113,18 @@ class Segmenter:
 
     def prepare(self, frame: np.ndarray) -> np.ndarray:
         """The model's input tensor for a frame (a reused buffer: valid until the next call)."""
-        if frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 HxWx3 BGR frame, got {frame.dtype} {frame.shape}")
+        if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] not in (3, 4) \
+                or frame.dtype != np.uint8:
+            got = f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
+            raise ValueError(f"expected a uint8 HxWx3 BGR (or HxWx4 BGRA) frame, got {got}")
+        if self.input_pass is not None:
+            m = self.manifest
+            self.input_pass(frame, self._input, m.layout, m.color_order, self._gain, self._pass_offset)
+            return self._input
+        return self._prepare_with_opencv(frame)
+
+    def _prepare_with_opencv(self, frame: np.ndarray) -> np.ndarray:
+        """prepare()'s own path: cv2.remap, cvtColor, np.multiply (and the offset added)."""
         h, w = frame.shape[:2]
         if self._maps_for != (w, h):
             self._maps = corner_mapped_warp_maps((w, h), self.size)

@@ -388,7 +388,9 @@ extern PyMethodDef exposure_methods[];
 extern PyMethodDef stencil_methods[];
 extern PyMethodDef plates_methods[];
 extern PyMethodDef shrink_methods[];
-static PyMethodDef *look_methods[] = {exposure_methods, stencil_methods, plates_methods, shrink_methods, NULL};
+extern PyMethodDef model_input_methods[];
+static PyMethodDef *look_methods[] = {exposure_methods, stencil_methods, plates_methods, shrink_methods,
+                                      model_input_methods, NULL};
 
 PyMODINIT_FUNC PyInit__frame_passes(void)
 {

@@ -5,6 +5,7 @@ give the OpenCV calls' pixels exactly, the blend's bottom grown from a small gri
 cv2.resize's); the frame's shared small copy (nodes/shrink_pass.c) is the two cv2.resize calls' array; the
 guided apply within 1e-4 of cv2.resize's grown coefficients, its feather within
 1e-6 of cv2.GaussianBlur.
+The models' input tensor (nodes/model_input_pass.c): bit for bit models/segmenter.py's OpenCV path's.
 
 Not for: deciding what to blend or where (the looks, nodes/looks/box_blend.py) or anything at the mask's
 resolution, where OpenCV's calls are already cheap.

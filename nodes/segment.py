@@ -20,6 +20,7 @@ from ..graph.options import check_ranges
 from ..models.fetch import ensure_model
 from ..models.registry import DEFAULT_MODELS, RegisteredModel, choose_model_for_aspect
 from ..models.segmenter import Segmenter
+from . import frame_passes
 from .frame_edge import extend_bottom, harden_borders
 from .gate_carry import GateCarry
 from .mask_gating import MaskGate
@@ -39,6 +40,13 @@ GATE_TOLERANCE = 0.01
 GATE_CARRY_MODES = ("fit", "follow")
 
 
+def compiled_input_pass(frame, out, layout, color_order, gain, offset) -> None:
+    """nodes/model_input_pass.c's model_input as the Segmenter's input pass (the same tensor as its OpenCV
+    path, in a fifth of the time). Handed in from here because models/ imports nothing of nodes/, where the
+    compiled module lives; looked up on the module at each call, as bench/hotspots.py times it there."""
+    frame_passes.compiled.model_input(frame, out, layout, color_order, gain, offset)
+
+
 class FrameSegmenter:
     """frame -> (gated model-resolution mask, primary model name, gate model name or None).
 
@@ -52,7 +60,8 @@ class FrameSegmenter:
     cuts more of them than the fresh one did, or the scene changed (a quarter of the gate runs, at a small
     cost on truth). gate_every 1: a fresh gate every frame. frame_edges
     "auto" | "extend" | "keep": see nodes/frame_edge.py ("auto" extends for model "auto"). Models are
-    fetched on construction; sessions load lazily. Not thread-safe: one per node.
+    fetched on construction; sessions load lazily, each with the compiled input pass where it is built
+    (compiled_input_pass). Not thread-safe: one per node.
     """
 
     def __init__(self, model: str = "auto", threads: int = 1, gate_model: str = GATE_AUTO,
@@ -100,7 +109,9 @@ class FrameSegmenter:
         segmenter = self._segmenters.get(name)
         if segmenter is None:  # sessions load lazily: an ungated 16:9 stream never loads the square model
             model = self._models[name]
-            segmenter = Segmenter(model.manifest, model.onnx_path, threads=self.threads)
+            input_pass = compiled_input_pass if frame_passes.compiled is not None else None
+            segmenter = Segmenter(model.manifest, model.onnx_path, threads=self.threads,
+                                  input_pass=input_pass)
             self._segmenters[name] = segmenter
         return segmenter
 

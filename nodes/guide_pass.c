@@ -383,9 +383,291 @@ fail:
     return NULL;
 }
 
+
+/* cv::borderInterpolate for BORDER_REFLECT (fedcba|abcdefgh|hgfedcb), repeated for a window wider than the
+ * line, as OpenCV's box filter places the pixels beyond either end */
+static Py_ssize_t reflect_index(Py_ssize_t p, Py_ssize_t length)
+{
+    if (length == 1)
+        return 0;
+    while (p < 0 || p >= length)
+        p = p < 0 ? -p - 1 : 2 * length - 1 - p;
+    return p;
+}
+
+/* the window's sums across one row, in double: out[x] = sum of padded[x .. x + count), added left to right
+ * (OpenCV's own order for the 3 and 5 wide boxes, so their sums are its to the bit) */
+VECTOR_CLONES
+static void window_across(const float *restrict padded, Py_ssize_t count, double *restrict out, Py_ssize_t n)
+{
+    if (count == 3) {
+        for (Py_ssize_t x = 0; x < n; x++)
+            out[x] = (double)padded[x] + (double)padded[x + 1] + (double)padded[x + 2];
+    } else if (count == 5) {
+        for (Py_ssize_t x = 0; x < n; x++)
+            out[x] = (double)padded[x] + (double)padded[x + 1] + (double)padded[x + 2] + (double)padded[x + 3]
+                     + (double)padded[x + 4];
+    } else {
+        for (Py_ssize_t x = 0; x < n; x++)
+            out[x] = (double)padded[x];
+        for (Py_ssize_t t = 1; t < count; t++)
+            for (Py_ssize_t x = 0; x < n; x++)
+                out[x] += (double)padded[x + t];
+    }
+}
+
+/* the running sum down: the window gains row ``in``, its mean is written out, and it loses row ``off`` */
+VECTOR_CLONES
+static void window_down(double *restrict sum, const double *in, const double *off, double scale, float *restrict out,
+                        Py_ssize_t n)
+{
+    for (Py_ssize_t x = 0; x < n; x++) {
+        double s = sum[x] + in[x];
+        out[x] = (float)(s * scale);
+        sum[x] = s - off[x];
+    }
+}
+
+VECTOR_CLONES
+static void add_row(double *sum, const double *in, Py_ssize_t n)
+{
+    for (Py_ssize_t x = 0; x < n; x++)
+        sum[x] += in[x];
+}
+
+/* cv2.boxFilter(plane, CV_32F, (k, k), normalize=True, borderType=BORDER_REFLECT) with k = 2 radius + 1, for
+ * ``planes`` planes at once, row by row: each source row's sums across (in double, as OpenCV sums float32)
+ * kept in a ring of k + 1 rows, and a running sum down. The rows one output row needs lie within k rows of
+ * each other (reflected ones included), so the ring holds them; a source row is read once, before the
+ * output row of the same index is written, so an output may be its own source. */
+#define MAX_PLANES 4
+
+typedef struct {
+    Py_ssize_t rows, cols, radius, planes, made;   /* made: source rows summed across so far */
+    const Py_ssize_t *across, *down;   /* reflected indices of columns [-radius, cols + radius), rows likewise */
+    float *padded;                     /* cols + 2 radius */
+    double *ring, *sums;               /* planes x (k + 1) x cols; planes x cols */
+} Box;
+
+/* the caller's source rows: ``source(context, y, rows)`` points rows[0 .. planes) at source row y */
+typedef void (*SourceRows)(void *context, Py_ssize_t y, const float **rows);
+
+static double *ring_row(const Box *box, Py_ssize_t plane, Py_ssize_t y)
+{
+    Py_ssize_t k = 2 * box->radius + 1;
+    return box->ring + ((plane * (k + 1)) + y % (k + 1)) * box->cols;
+}
+
+static void sum_source_rows(Box *box, Py_ssize_t last, SourceRows source, void *context)
+{
+    Py_ssize_t r = box->radius, cols = box->cols, k = 2 * r + 1;
+    for (; box->made <= last; box->made++) {
+        const float *rows[MAX_PLANES];
+        source(context, box->made, rows);
+        for (Py_ssize_t plane = 0; plane < box->planes; plane++) {
+            const float *row = rows[plane];
+            memcpy(box->padded + r, row, sizeof(float) * (size_t)cols);
+            for (Py_ssize_t i = 0; i < r; i++) {
+                box->padded[i] = row[box->across[i]];
+                box->padded[r + cols + i] = row[box->across[r + cols + i]];
+            }
+            window_across(box->padded, k, ring_row(box, plane, box->made), cols);
+        }
+    }
+}
+
+static void box_start(Box *box, Py_ssize_t planes, SourceRows source, void *context)
+{
+    Py_ssize_t k = 2 * box->radius + 1, highest = 0;
+    box->planes = planes;
+    box->made = 0;
+    for (Py_ssize_t t = 0; t < k - 1; t++)
+        highest = box->down[t] > highest ? box->down[t] : highest;
+    sum_source_rows(box, highest, source, context);
+    memset(box->sums, 0, sizeof(double) * (size_t)(planes * box->cols));
+    for (Py_ssize_t plane = 0; plane < planes; plane++)
+        for (Py_ssize_t t = 0; t < k - 1; t++)
+            add_row(box->sums + plane * box->cols, ring_row(box, plane, box->down[t]), box->cols);
+}
+
+/* output row y of every plane's mean into means[plane] */
+static void box_row(Box *box, Py_ssize_t y, SourceRows source, void *context, float *const *means)
+{
+    Py_ssize_t k = 2 * box->radius + 1, in = box->down[y + k - 1];
+    double scale = 1.0 / (double)(k * k);
+    sum_source_rows(box, in, source, context);
+    for (Py_ssize_t plane = 0; plane < box->planes; plane++)
+        window_down(box->sums + plane * box->cols, ring_row(box, plane, in), ring_row(box, plane, box->down[y]),
+                    scale, means[plane], box->cols);
+}
+
+/* the fit's planes that are not inputs: the guide in [0, 1] and its products with p and itself, float32 as
+ * the numpy path makes them */
+VECTOR_CLONES
+static void guide_planes_row(const uint8_t *grey, const float *p, float *guide, float *guide_p, float *guide_guide,
+                             Py_ssize_t n)
+{
+    const float to_unit = (float)(1.0 / 255.0);
+    for (Py_ssize_t x = 0; x < n; x++) {
+        float g = (float)grey[x] * to_unit;
+        guide[x] = g;
+        guide_p[x] = g * p[x];
+        guide_guide[x] = g * g;
+    }
+}
+
+/* a = cov(I, p) / (var(I) + eps), float32 in the numpy path's order */
+VECTOR_CLONES
+static void slope_row(const float *mean_i, const float *mean_p, const float *mean_ip, const float *mean_ii,
+                      float eps, float *a, Py_ssize_t n)
+{
+    for (Py_ssize_t x = 0; x < n; x++) {
+        float cov = mean_ip[x] - mean_i[x] * mean_p[x];
+        float var = mean_ii[x] - mean_i[x] * mean_i[x];
+        a[x] = cov / (var + eps);
+    }
+}
+
+/* b = p - mean_a * mean_i (mean_i already in b's row), then mean_a scaled for a uint8 guide */
+VECTOR_CLONES
+static void offset_row(const float *p, float *mean_a, float *b, Py_ssize_t n)
+{
+    const float to_unit = (float)(1.0 / 255.0);
+    for (Py_ssize_t x = 0; x < n; x++) {
+        b[x] = p[x] - mean_a[x] * b[x];
+        mean_a[x] *= to_unit;
+    }
+}
+
+typedef struct {
+    const Image *guide, *p, *a_out;
+    float *guide_row, *guide_p_row, *guide_guide_row;
+} FitRows;
+
+/* the first box's four planes: I, p, I p, I I, made row by row from the guide and p */
+static void first_planes(void *context, Py_ssize_t y, const float **rows)
+{
+    FitRows *fit = context;
+    const float *p = (const float *)(fit->p->data + y * fit->p->row_stride);
+    guide_planes_row(fit->guide->data + y * fit->guide->row_stride, p, fit->guide_row, fit->guide_p_row,
+                     fit->guide_guide_row, fit->guide->cols);
+    rows[0] = fit->guide_row;
+    rows[1] = p;
+    rows[2] = fit->guide_p_row;
+    rows[3] = fit->guide_guide_row;
+}
+
+/* the second box's one plane: a, in a_out (its mean is written over it, behind the rows it is made from) */
+static void slope_plane(void *context, Py_ssize_t y, const float **rows)
+{
+    FitRows *fit = context;
+    rows[0] = (const float *)(fit->a_out->data + y * fit->a_out->row_stride);
+}
+
+#define MAX_FIT_RADIUS 255
+
+PyDoc_STRVAR(guided_fit_doc,
+"guided_fit(guide, p, radius, eps, a_out, b_out)\n\n"
+"The grey guided filter's fit on the low-res grid, as GuidedUpsampler.coefficients() makes it with numpy and\n"
+"cv2.boxFilter (k = 2 radius + 1, BORDER_REFLECT), in one pass: I = guide / 255, a = cov(I, p) / (var(I) + eps)\n"
+"over the k x k boxes, a_out = box(a) / 255, b_out = p - box(a) * box(I). guide: uint8 rows x cols, p: float32\n"
+"rows x cols, radius 1 to 255, eps > 0; a_out and b_out float32 rows x cols. The box sums are in double, as\n"
+"OpenCV's: the numpy path's numbers at radius 1 and 2, within float rounding of them at others.");
+
+static PyObject *guided_fit(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *guide_obj, *p_obj, *a_obj, *b_obj;
+    Py_ssize_t radius;
+    double eps;
+    if (!PyArg_ParseTuple(args, "OOndOO:guided_fit", &guide_obj, &p_obj, &radius, &eps, &a_obj, &b_obj))
+        return NULL;
+    if (radius < 1 || radius > MAX_FIT_RADIUS) {
+        PyErr_Format(PyExc_ValueError, "radius: expected 1 to %d, got %zd", MAX_FIT_RADIUS, radius);
+        return NULL;
+    }
+    if (!(eps > 0.0) || !isfinite(eps)) {
+        PyErr_Format(PyExc_ValueError, "eps: expected a finite number > 0, got %R", PyTuple_GET_ITEM(args, 3));
+        return NULL;
+    }
+    Image im[4];
+    int got = 0;
+    if (get_image(guide_obj, "guide", 'B', 0, &im[0]) < 0)
+        return NULL;
+    got = 1;
+    Image *guide = &im[0];
+    if (guide->channels != 1) {
+        PyErr_Format(PyExc_ValueError, "guide: expected one channel, got %zd", guide->channels);
+        goto fail;
+    }
+    if (get_image_like(p_obj, "p", 'f', guide, "guide", 1, &im[1]) < 0)
+        goto fail;
+    got = 2;
+    const char *out_names[2] = {"a_out", "b_out"};
+    for (; got < 4; got++) {
+        if (get_image(got == 2 ? a_obj : b_obj, out_names[got - 2], 'f', 1, &im[got]) < 0)
+            goto fail;
+        if (same_size(guide, "guide", &im[got], out_names[got - 2], 1) < 0) {
+            got++;
+            goto fail;
+        }
+    }
+    if (im[2].data == im[3].data || im[2].data == im[1].data || im[3].data == im[1].data) {
+        PyErr_SetString(PyExc_ValueError, "a_out, b_out: expected two arrays of their own (not p, not each other)");
+        goto fail;
+    }
+    Image *p = &im[1], *a_out = &im[2], *b_out = &im[3];
+    Py_ssize_t rows = guide->rows, cols = guide->cols, k = 2 * radius + 1;
+    /* doubles: the ring and the running sums; floats: six rows and the padded one; the reflected indices. About
+     * 90 kB for a 320-wide grid at radius 2: small enough to come from the heap, not fresh pages, each call */
+    size_t double_count = (size_t)(MAX_PLANES * (k + 1) * cols + MAX_PLANES * cols);
+    size_t float_count = (size_t)(6 * cols + cols + 2 * radius);
+    size_t index_count = (size_t)(rows + cols + 4 * radius);
+    char *scratch = PyMem_Malloc(sizeof(double) * double_count + sizeof(float) * float_count
+                                 + sizeof(Py_ssize_t) * index_count);
+    if (scratch == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    double *ring = (double *)scratch, *sums = ring + MAX_PLANES * (k + 1) * cols;
+    float *floats = (float *)(sums + MAX_PLANES * cols), *padded = floats + 6 * cols;
+    Py_ssize_t *across = (Py_ssize_t *)(floats + float_count), *down = across + cols + 2 * radius;
+    for (Py_ssize_t i = 0; i < cols + 2 * radius; i++)
+        across[i] = reflect_index(i - radius, cols);
+    for (Py_ssize_t i = 0; i < rows + 2 * radius; i++)
+        down[i] = reflect_index(i - radius, rows);
+    Box box = {rows, cols, radius, 0, 0, across, down, padded, ring, sums};
+    FitRows fit = {guide, p, a_out, floats, floats + cols, floats + 2 * cols};
+    float *mean_p = floats + 3 * cols, *mean_ip = floats + 4 * cols, *mean_ii = floats + 5 * cols;
+    Py_BEGIN_ALLOW_THREADS
+    box_start(&box, 4, first_planes, &fit);
+    for (Py_ssize_t y = 0; y < rows; y++) {
+        /* box(I) waits in b_out's row for b */
+        float *mean_i = (float *)(b_out->data + y * b_out->row_stride);
+        float *means[4] = {mean_i, mean_p, mean_ip, mean_ii};
+        box_row(&box, y, first_planes, &fit, means);
+        slope_row(mean_i, mean_p, mean_ip, mean_ii, (float)eps, (float *)(a_out->data + y * a_out->row_stride), cols);
+    }
+    box_start(&box, 1, slope_plane, &fit);
+    for (Py_ssize_t y = 0; y < rows; y++) {
+        float *mean_a = (float *)(a_out->data + y * a_out->row_stride);
+        box_row(&box, y, slope_plane, &fit, &mean_a);
+        offset_row((const float *)(p->data + y * p->row_stride), mean_a,
+                   (float *)(b_out->data + y * b_out->row_stride), cols);
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(scratch);
+    release(im, 4);
+    Py_RETURN_NONE;
+fail:
+    release(im, got);
+    return NULL;
+}
+
 PyMethodDef guide_methods[] = {
     {"grey", grey, METH_VARARGS, grey_doc},
     {"grey_halve", grey_halve, METH_VARARGS, grey_halve_doc},
     {"guided_apply", guided_apply, METH_VARARGS, guided_apply_doc},
+    {"guided_fit", guided_fit, METH_VARARGS, guided_fit_doc},
     {NULL, NULL, 0, NULL},
 };

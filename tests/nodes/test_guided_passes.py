@@ -1,8 +1,9 @@
 """The guided filter's compiled passes (nodes/guide_pass.c) against the OpenCV calls they stand for: the grey
 cv2.cvtColor makes (every one of the 2^24 colours, BGR and BGRA; real frames at 480p to 4K and odd sizes; the
-views a plugin may send), the grey's exact 2x area average (cvtColor then INTER_AREA), and the apply fed the
-BGR(A) frame against the apply fed cvtColor's grey (bit for bit). Then the fringe itself in child processes
-with PORTRAITFLOW_COMPILED=1 and =0 on the real photo and its real mask; bad arguments name the argument.
+views a plugin may send), the grey's exact 2x area average (cvtColor then INTER_AREA), the apply fed the
+BGR(A) frame against the apply fed cvtColor's grey (bit for bit), and the low-res fit against the numpy and
+cv2.boxFilter arithmetic it replaces. Then the fringe itself in child processes with PORTRAITFLOW_COMPILED=1
+and =0 on the real photo and its real mask; bad arguments name the argument.
 
 Not for: the apply's formula and feather (tests/nodes/test_frame_passes.py) or the fringe's quality
 (tests/nodes/test_fringe.py)."""
@@ -136,6 +137,65 @@ def test_the_low_res_guide_is_shrink_to_of_opencvs_grey(height, width):
     assert not halves_first(480, 854, (320, 180)) and not halves_first(361, 641, (320, 180))
 
 
+def numpy_fit(low: np.ndarray, p: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """GuidedUpsampler's fit without the compiled passes: numpy products and cv2.boxFilter means."""
+    guide = low.astype(np.float32) * np.float32(1 / 255)
+    ksize = (2 * radius + 1,) * 2
+
+    def box(x):
+        return cv2.boxFilter(x, cv2.CV_32F, ksize, borderType=cv2.BORDER_REFLECT)
+
+    mean_i, mean_p = box(guide), box(p)
+    a = (box(guide * p) - mean_i * mean_p) / (box(guide * guide) - mean_i * mean_i + np.float32(eps))
+    mean_a = box(a)
+    return mean_a * np.float32(1 / 255), p - mean_a * mean_i
+
+
+@pytest.mark.skipif(compiled is None, reason="the compiled passes are off (not built, or PORTRAITFLOW_COMPILED=0)")
+@pytest.mark.parametrize("height,width", SIZES[:6])
+def test_the_fit_is_the_numpy_paths_the_same_numbers_at_radius_1_and_2_and_within_float_rounding_beyond(height,
+                                                                                                          width):
+    """On the real photo's low-res grey and its real mask: a (scaled for a uint8 guide) within 1e-6 / 255 and
+    b within 1e-6 of the numpy path's at every radius the fringe allows (up to 32, wider than small grids,
+    whose reflections then repeat) and a range of eps; at radius 1 and 2 (the recipes' 2) exactly them."""
+    upsampler = GuidedUpsampler()
+    low, _ = upsampler.low_grey(photo_at(height, width))
+    mask = np.load(MASKS)["selfie_segmentation_landscape__modelsize"]
+    p = cv2.resize(mask, low.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    for radius, eps in [(1, 1e-3), (2, 1e-3), (2, 1e-4), (2, 0.1), (3, 1e-3), (4, 1e-2), (8, 1e-4), (32, 1e-3)]:
+        expected_a, expected_b = numpy_fit(low, p, radius, eps)
+        a, b = np.full_like(p, np.nan), np.full_like(p, np.nan)
+        compiled.guided_fit(low, p, radius, eps, a, b)
+        where = f"radius {radius} eps {eps} on a {low.shape[1]}x{low.shape[0]} grid"
+        assert np.abs(a - expected_a).max() * 255 <= 1e-6 and np.abs(b - expected_b).max() <= 1e-6, where
+        if radius <= 2:
+            assert np.array_equal(a, expected_a) and np.array_equal(b, expected_b), where
+        assert np.abs(a).max() * 255 > 0.1, where    # the guide's edges moved the fit: not a flat result
+
+
+@pytest.mark.skipif(compiled is None, reason="the compiled passes are off (not built, or PORTRAITFLOW_COMPILED=0)")
+def test_the_fit_on_tiny_grids_and_views_is_the_numpy_paths():
+    """Grids smaller than the box (2x2, 3x17 at radius 8: reflections that repeat), and inputs given as views
+    (an upside-down p, a mirrored guide, a box of each), outputs in rows of a larger array."""
+    rng = np.random.default_rng(3)
+    for rows, cols, radius in [(2, 2, 1), (2, 2, 2), (3, 17, 8), (17, 3, 5), (1, 9, 2), (180, 320, 2)]:
+        low = rng.integers(0, 256, (rows, cols), np.uint8)
+        p = rng.random((rows, cols), np.float32)
+        expected_a, expected_b = numpy_fit(low, p, radius, 1e-3)
+        a, b = np.empty_like(p), np.empty_like(p)
+        compiled.guided_fit(low, p, radius, 1e-3, a, b)
+        assert np.abs(a - expected_a).max() * 255 <= 1e-6 and np.abs(b - expected_b).max() <= 1e-6, (rows, cols)
+    low = rng.integers(0, 256, (200, 340), np.uint8)
+    p = rng.random((200, 340), np.float32)
+    guide_view, p_view = low[10:190, ::-1][:, 10:330], p[::-1][10:190, 10:330]
+    expected_a, expected_b = numpy_fit(np.ascontiguousarray(guide_view), np.ascontiguousarray(p_view), 2, 1e-3)
+    outputs = np.zeros((2, 200, 400), np.float32)
+    a, b = outputs[0, 5:185, 20:340], outputs[1, 5:185, 20:340]
+    compiled.guided_fit(guide_view, p_view, 2, 1e-3, a, b)
+    assert np.array_equal(a, expected_a) and np.array_equal(b, expected_b)
+    assert not outputs[0, :5].any() and not outputs[:, :, 340:].any()     # nothing written outside the boxes
+
+
 CHILD = """
 import json, sys
 import cv2, numpy as np
@@ -192,6 +252,7 @@ def test_the_fringe_is_the_same_with_and_without_the_compiled_passes(tmp_path):
 
 @needs_grey_passes
 def test_bad_arguments_name_the_argument_and_what_was_expected():
+    """grey, grey_halve, guided_apply and guided_fit: each wrong argument named, with what was expected."""
     frame = np.zeros((72, 128, 3), np.uint8)
     with pytest.raises(ValueError, match=r"frame: expected grey \(1 channel\), BGR \(3\) or BGRA \(4\), got 2"):
         grey_passes.grey(np.zeros((72, 128, 2), np.uint8), np.zeros((72, 128), np.uint8))
@@ -219,3 +280,21 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
     with pytest.raises(ValueError, match=r"a_rows: expected one channel, at most 72 rows of 128, got 80 x 128 x 1"):
         grey_passes.guided_apply(np.zeros((80, 128), np.float32), np.zeros((80, 128), np.float32), frame,
                                  np.zeros((72, 128), np.float32))
+    grid = np.zeros((18, 32), np.uint8)
+    a, b, p = (np.zeros((18, 32), np.float32) for _ in range(3))
+    with pytest.raises(ValueError, match=r"radius: expected 1 to 255, got 0"):
+        compiled.guided_fit(grid, p, 0, 1e-3, a, b)
+    with pytest.raises(ValueError, match=r"eps: expected a finite number > 0, got 0.0"):
+        compiled.guided_fit(grid, p, 2, 0.0, a, b)
+    with pytest.raises(ValueError, match=r"eps: expected a finite number > 0, got nan"):
+        compiled.guided_fit(grid, p, 2, float("nan"), a, b)
+    with pytest.raises(ValueError, match=r"guide: expected one channel, got 3"):
+        compiled.guided_fit(np.zeros((18, 32, 3), np.uint8), p, 2, 1e-3, a, b)
+    with pytest.raises(ValueError, match=r"p: expected the size of guide, 18 x 32 x 1, got 18 x 31 x 1"):
+        compiled.guided_fit(grid, p[:, :31], 2, 1e-3, a, b)
+    with pytest.raises(TypeError, match=r"b_out: expected float32, got items of format 'd'"):
+        compiled.guided_fit(grid, p, 2, 1e-3, a, b.astype(np.float64))
+    with pytest.raises(ValueError, match=r"a_out: expected the size of guide, 18 x 32 x 1, got 9 x 32 x 1"):
+        compiled.guided_fit(grid, p, 2, 1e-3, a[:9], b)
+    with pytest.raises(ValueError, match=r"a_out, b_out: expected two arrays of their own"):
+        compiled.guided_fit(grid, p, 2, 1e-3, a, a)

@@ -3,7 +3,7 @@
  * to the level) and the mix. A layer that comes from a small grid arrives grown only across (cv2.resize to
  * the frame's width, cheap: a few rows); the rows between are interpolated here, as cv2.resize's bilinear
  * mapping places them, so the grown layer never exists at full size. The guided filter's passes (its
- * apply, the grey of its guide) are nodes/guide_pass.c's, the looks' nodes/looks/*_pass.c's.
+ * apply, the grey of its guide) are nodes/guide_pass.c's, the looks' their own (nodes/looks/NAME_pass.c).
  *
  * Not for: anything that is not one pass over a frame; the Python side (nodes/frame_passes.py) checks
  * nothing twice, so every shape and type is checked here and named in the error.

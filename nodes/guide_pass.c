@@ -1,15 +1,18 @@
 /* The fast guided filter's compiled passes (nodes/guided_upsample.py), row by row with the interpreter's
- * lock released: its apply at full resolution (q = a * grey + b, clipped, the fringe's feather fused in),
- * which makes each pixel's grey from the BGR(A) frame itself, and the first step of its low-resolution guide
- * (the frame's grey and its exact 2x area average in one pass), so that no full-size grey frame is written.
+ * lock released: the first step of its low-resolution guide (the frame's grey and its exact 2x area average
+ * in one pass, the full-size grey written on the way), its fit on the low-resolution grid (box means, slope
+ * and offset in one pass, ring buffers of a few rows) and its apply at full resolution (q = a * grey + b,
+ * clipped, the fringe's feather fused in), which can also make each pixel's grey from the BGR(A) frame
+ * itself (measured slower in the chain than reading the grey the first pass wrote: the frame's 3 bytes a
+ * pixel read twice; see GuidedUpsampler.low_grey).
  *
  * The grey is cv2.cvtColor's BGR2GRAY / BGRA2GRAY bit for bit, as OpenCV 5 makes it: fixed point with 15
  * fractional bits, (3735 B + 19235 G + 9798 R + 2^14) >> 15 (checked over all 2^24 colours in the tests;
  * OpenCV 4 used 14 bits, 1868 / 9617 / 4899, which differs on 0.26% of colours: nodes/guided_upsample.py
  * probes cv2 once and takes OpenCV's own grey where the two disagree). The 2x area average is cv2.resize's
- * INTER_AREA at exactly half size: (four greys + 2) >> 2.
- * Not for: the fit of a and b on the low-res grid (OpenCV's box filters, nodes/guided_upsample.py) or the
- * colour guide (3-channel coefficients, OpenCV calls). Every shape and type is checked here and named.
+ * INTER_AREA at exactly half size: (four greys + 2) >> 2. The fit sums in double as cv2.boxFilter does.
+ * Not for: the colour guide (3-channel coefficients, OpenCV calls) or growing a and b across (cv2.resize,
+ * whose float rounding no in-pass interpolation matched). Every shape and type is checked here and named.
  */
 #include "frame_passes.h"
 
@@ -146,18 +149,19 @@ static void halve_rows(const uint8_t *g0, const uint8_t *g1, uint8_t *out, Py_ss
 }
 
 PyDoc_STRVAR(grey_halve_doc,
-"grey_halve(frame, out)\n\n"
+"grey_halve(frame, out, grey=None)\n\n"
 "out = cv2.resize(cv2.cvtColor(frame, ...2GRAY)[:2 * h, :2 * w], (w, h), interpolation=INTER_AREA), bit\n"
-"for bit, without the full-size grey: uint8 frame (1, 3 or 4 channels), uint8 h x w out with h = rows // 2,\n"
-"w = cols // 2 (an odd last row or column is left out, as guided_upsample.shrink_to crops it).");
+"for bit, in one pass: uint8 frame (1, 3 or 4 channels), uint8 h x w out with h = rows // 2, w = cols // 2 (an\n"
+"odd last row or column is left out, as guided_upsample.shrink_to crops it). grey (uint8 rows x cols), if\n"
+"given: the full-size grey written too, cv2.cvtColor's, its odd last row and column included.");
 
 static PyObject *grey_halve(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *frame_obj, *out_obj;
-    if (!PyArg_ParseTuple(args, "OO:grey_halve", &frame_obj, &out_obj))
+    PyObject *frame_obj, *out_obj, *grey_obj = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|O:grey_halve", &frame_obj, &out_obj, &grey_obj))
         return NULL;
-    Image im[2];
+    Image im[3];
     int got = 0;
     if (get_image(frame_obj, "frame", 'B', 0, &im[0]) < 0)
         return NULL;
@@ -165,14 +169,26 @@ static PyObject *grey_halve(PyObject *self, PyObject *args)
     if (check_guide_channels(&im[0], "frame") < 0 || get_image(out_obj, "out", 'B', 1, &im[1]) < 0)
         goto fail;
     got = 2;
-    Image *frame = &im[0], *out = &im[1];
+    Image *frame = &im[0], *out = &im[1], *grey = NULL;
     if (out->rows != frame->rows / 2 || out->cols != frame->cols / 2 || out->channels != 1) {
         PyErr_Format(PyExc_ValueError, "out: expected half of frame's %zd x %zd, %zd x %zd x 1, got %zd x %zd x %zd",
                      frame->rows, frame->cols, frame->rows / 2, frame->cols / 2, out->rows, out->cols, out->channels);
         goto fail;
     }
+    if (grey_obj != Py_None) {
+        if (get_image(grey_obj, "grey", 'B', 1, &im[2]) < 0)
+            goto fail;
+        got = 3;
+        grey = &im[2];
+        if (same_size(frame, "frame", grey, "grey", 0) < 0)
+            goto fail;
+        if (grey->channels != 1) {
+            PyErr_Format(PyExc_ValueError, "grey: expected one channel, got %zd", grey->channels);
+            goto fail;
+        }
+    }
     Py_ssize_t cols = out->cols;
-    uint8_t *lines = PyMem_Malloc((size_t)(4 * cols + 1));
+    uint8_t *lines = PyMem_Malloc((size_t)(2 * frame->cols + 1));
     if (lines == NULL) {
         PyErr_NoMemory();
         goto fail;
@@ -180,13 +196,20 @@ static PyObject *grey_halve(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < out->rows; y++) {
         const uint8_t *top = frame->data + 2 * y * frame->row_stride;
-        grey_row(top, frame->channels, lines, 2 * cols);
-        grey_row(top + frame->row_stride, frame->channels, lines + 2 * cols, 2 * cols);
-        halve_rows(lines, lines + 2 * cols, out->data + y * out->row_stride, cols);
+        /* the two rows' grey: into the full-size grey when there is one (the whole row), else two lines */
+        uint8_t *first = grey ? grey->data + 2 * y * grey->row_stride : lines;
+        uint8_t *second = grey ? grey->data + (2 * y + 1) * grey->row_stride : lines + frame->cols;
+        Py_ssize_t width = grey ? frame->cols : 2 * cols;
+        grey_row(top, frame->channels, first, width);
+        grey_row(top + frame->row_stride, frame->channels, second, width);
+        halve_rows(first, second, out->data + y * out->row_stride, cols);
     }
+    if (grey && frame->rows % 2)
+        grey_row(frame->data + (frame->rows - 1) * frame->row_stride, frame->channels,
+                 grey->data + (frame->rows - 1) * grey->row_stride, frame->cols);
     Py_END_ALLOW_THREADS
     PyMem_Free(lines);
-    release(im, 2);
+    release(im, got);
     Py_RETURN_NONE;
 fail:
     release(im, got);

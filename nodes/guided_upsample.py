@@ -4,11 +4,11 @@ Not for: styling the edge (nodes/fringe_styles.py) or graph wiring (nodes/fringe
 
 The "fast guided filter" (He & Sun, 2015): the linear coefficients a, b of q = a * I + b are fitted on a
 downscaled grey guide, smoothed, upsampled bilinearly and applied on the full-resolution grey guide
-(with b anchored on the mask itself, see coefficients()). The only full-resolution work is the grey guide's
-first 2x area step and one multiply-add; everything else runs on a grid about 320 px wide (a
-full-resolution guided filter costs 63 ms at 720p). With the compiled passes (nodes/guide_pass.c) both make
-the grey themselves from the frame, so no full-size grey frame is written; without them (or at a size whose
-first step is not an exact halving) the grey is cv2.cvtColor's, the same pixels.
+(with b anchored on the mask itself, see coefficients()). The only full-resolution work is the grey, the
+grey guide's first 2x area step and one multiply-add; everything else runs on a grid about 320 px wide (a
+full-resolution guided filter costs 63 ms at 720p). With the compiled passes (nodes/guide_pass.c) the grey
+and its first halving are one pass, the fit on the grid another and the apply a third; without them the
+same steps are OpenCV and numpy calls, the same pixels.
 """
 from __future__ import annotations
 
@@ -95,20 +95,25 @@ class GuidedUpsampler:
         code = cv2.COLOR_BGR2GRAY if frame_bgr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
         return cv2.cvtColor(frame_bgr, code, dst=self._grey)
 
-    def low_grey(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(the uint8 grey guide on the low-res grid, the full-size grey made for it or None).
+    def low_grey(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the uint8 grey guide on the low-res grid, the frame's full-size grey, cv2.cvtColor's).
 
-        shrink_to(full_grey(frame)), the first exact 2x area step made with the grey in one compiled pass
-        where there is one (nodes/guide_pass.c's grey_halve, the same pixels): no full-size grey then
-        (0.24 -> 0.15 ms at 720p, caches hot). A frame whose first step is no exact halving (641x361,
-        854x480 to a 320-wide grid) takes the full grey and cv2's general INTER_AREA, as before."""
+        shrink_to(full_grey(frame)), its first exact 2x area step made with the grey in one compiled pass
+        where there is one (nodes/guide_pass.c's grey_halve, the same pixels), which writes the full-size grey
+        for the apply on the way: cvtColor's own pass and the halving's are gone (0.28 -> 0.16-0.23 ms at 720p
+        in the chain). Not the apply making the grey again from the frame instead (guided_apply can): that
+        writes no full-size grey but reads the frame's 3 bytes a pixel twice, and made the fringe 0.1-0.2 ms
+        slower in the chain (bench/hotspots.py, blur). A frame whose first step is no exact halving (641x361,
+        854x480 to a 320-wide grid) takes cvtColor's grey and cv2's general INTER_AREA, as before."""
         h, w = frame_bgr.shape[:2]
         size = self.low_size(h, w)
         if grey_passes is not None and halves_first(h, w, size):
             if self._half is None or self._half.shape != (h // 2, w // 2):
                 self._half = np.empty((h // 2, w // 2), np.uint8)
-            grey_passes.grey_halve(frame_bgr, self._half)
-            return shrink_to(self._half, size), None
+            if self._grey is None or self._grey.shape != (h, w):
+                self._grey = np.empty((h, w), np.uint8)
+            grey_passes.grey_halve(frame_bgr, self._half, self._grey)
+            return shrink_to(self._half, size), self._grey
         grey = self.full_grey(frame_bgr)
         return shrink_to(grey, size), grey
 
@@ -120,8 +125,8 @@ class GuidedUpsampler:
         return mean_a.copy(), b.copy(), low.astype(np.float32) * np.float32(1.0 / 255.0)
 
     def _fit(self, frame_bgr: np.ndarray,
-             mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-        """(a, b, the uint8 low-res guide, the full-size grey made on the way or None)."""
+             mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, the uint8 low-res guide, the frame's full-size grey made on the way)."""
         low, full = self.low_grey(frame_bgr)
         lh, lw = low.shape
         if compiled is not None:
@@ -232,15 +237,15 @@ class GuidedUpsampler:
         if out is None:
             out = np.empty((h, w), np.float32)
         if compiled is not None:
-            # a and b grown across only (a grid's few rows); their rows, the grey (made from the frame in the
-            # pass unless the fit made it), a * I + b and the clip in one pass (within 2e-6 of the calls below)
+            # a and b grown across only (a grid's few rows); their rows, a * I + b and the clip in one pass
+            # (within 2e-6 of the calls below)
             rows = mean_a.shape[0]
             if self._grown is None or self._grown.shape[1:] != (rows, w):
                 self._grown = np.empty((2, rows, w), np.float32)   # reused: fresh pages cost 0.1 ms a frame
             a_rows, b_rows = self._grown
             cv2.resize(mean_a, (w, rows), dst=a_rows, interpolation=cv2.INTER_LINEAR)
             cv2.resize(mean_b, (w, rows), dst=b_rows, interpolation=cv2.INTER_LINEAR)
-            compiled.guided_apply(a_rows, b_rows, frame_bgr if grey is None else grey, out, blur_taps)
+            compiled.guided_apply(a_rows, b_rows, grey, out, blur_taps)
             return out
         # b grown straight into the result and a * I made in a's own buffer: one frame-size float buffer
         # fewer than a separate b, the same pixels (a's buffer only on this path: the compiled one needs none)
@@ -248,8 +253,7 @@ class GuidedUpsampler:
             self._a_full = np.empty((h, w), np.float32)
         cv2.resize(mean_b, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
         cv2.resize(mean_a, (w, h), dst=self._a_full, interpolation=cv2.INTER_LINEAR)
-        cv2.multiply(self._a_full, self.full_grey(frame_bgr) if grey is None else grey, dst=self._a_full,
-                     dtype=cv2.CV_32F)
+        cv2.multiply(self._a_full, grey, dst=self._a_full, dtype=cv2.CV_32F)
         cv2.add(out, self._a_full, dst=out)
         np.clip(out, 0.0, 1.0, out=out)
         return out

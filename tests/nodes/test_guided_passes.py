@@ -93,11 +93,15 @@ def test_the_grey_and_its_halving_are_opencvs_on_real_frames_and_views(height, w
         h, w = frame.shape[:2]
         if h < 2 or w < 2:
             continue
-        half = np.full((h // 2, w // 2), 7, np.uint8)
-        grey_passes.grey_halve(frame, half)
         # shrink_to's exact 2x step: an odd last row or column left out, then INTER_AREA to half
         expected = cv2.resize(grey[: h - h % 2, : w - w % 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        half = np.full((h // 2, w // 2), 7, np.uint8)
+        grey_passes.grey_halve(frame, half)
         assert np.array_equal(half, expected), f"{name} halved at {width}x{height}"
+        # and with the full-size grey written on the way (its odd last row and column too)
+        half[:], got[:] = 7, 7
+        grey_passes.grey_halve(frame, half, got)
+        assert np.array_equal(half, expected) and np.array_equal(got, grey), f"{name} halved at {width}x{height}"
 
 
 @needs_grey_passes
@@ -121,8 +125,9 @@ def test_the_apply_fed_the_frame_is_the_apply_fed_opencvs_grey_bit_for_bit(heigh
 @needs_grey_passes
 @pytest.mark.parametrize("height,width", SIZES[:6])
 def test_the_low_res_guide_is_shrink_to_of_opencvs_grey(height, width):
-    """What the fit starts from, with the compiled halving where the first step is one (480p 4:3, 720p, 1080p,
-    4K) and cvtColor's full grey where it is not (854x480, 641x361): the old guide, bit for bit."""
+    """What the fit and the apply start from, with the compiled grey and halving where the first step is one
+    (480p 4:3, 720p, 1080p, 4K) and cvtColor where it is not (854x480, 641x361): the old guide and the old
+    full-size grey, bit for bit."""
     upsampler = GuidedUpsampler()
     for name, frame in views(photo_at(height, width)).items():
         h, w = frame.shape[:2]
@@ -130,9 +135,7 @@ def test_the_low_res_guide_is_shrink_to_of_opencvs_grey(height, width):
         low, full = upsampler.low_grey(frame)
         grey = opencv_grey(np.ascontiguousarray(frame))
         assert np.array_equal(low, shrink_to(grey, size)), f"{name} at {width}x{height}"
-        assert (full is None) == halves_first(h, w, size), f"{name} at {width}x{height}"
-        if full is not None:
-            assert np.array_equal(full, grey)
+        assert np.array_equal(full, grey), f"{name} at {width}x{height}"
     assert halves_first(720, 1280, (320, 180)) and halves_first(480, 640, (320, 240))
     assert not halves_first(480, 854, (320, 180)) and not halves_first(361, 641, (320, 180))
 
@@ -268,8 +271,12 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
         readonly = np.zeros((36, 64), np.uint8)
         readonly.flags.writeable = False
         grey_passes.grey_halve(frame, readonly)
-    with pytest.raises(TypeError, match=r"grey_halve\(\) takes exactly 2 arguments"):
+    with pytest.raises(TypeError, match=r"grey_halve\(\) takes at least 2 arguments"):
         grey_passes.grey_halve(frame)
+    with pytest.raises(ValueError, match=r"grey: expected the size of frame, 72 x 128 x 1, got 72 x 127 x 1"):
+        grey_passes.grey_halve(frame, np.zeros((36, 64), np.uint8), np.zeros((72, 127), np.uint8))
+    with pytest.raises(ValueError, match=r"grey: expected one channel, got 3"):
+        grey_passes.grey_halve(frame, np.zeros((36, 64), np.uint8), frame.copy())
     rows = np.zeros((18, 128), np.float32)
     with pytest.raises(ValueError, match=r"guide: expected grey \(1 channel\), BGR \(3\) or BGRA \(4\), got 2"):
         grey_passes.guided_apply(rows, rows, np.zeros((72, 128, 2), np.uint8), np.zeros((72, 128), np.float32))

@@ -8,7 +8,8 @@ INTER_AREA's to the bit, its fit on the small grid numpy's and cv2.boxFilter's (
 within 2e-7 beyond).
 
 Not for: deciding what to blend or where (the looks, nodes/looks/box_blend.py) or anything at the mask's
-resolution, where OpenCV's calls are already cheap.
+resolution, where OpenCV's calls are already cheap (but for the guided filter's fit: a dozen numpy and
+OpenCV calls on its grid, each with a fresh grid-size result, cost more than its arithmetic).
 PORTRAITFLOW_COMPILED=0 in the environment turns the compiled passes off (benches compare the two paths;
 tests check that both give the same pixels).
 """

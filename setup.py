@@ -9,7 +9,7 @@ from glob import glob
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("portraitflow.nodes._frame_passes",
-                             ["nodes/frame_passes.c", *sorted(glob("nodes/looks/*_pass.c")),
+                             ["nodes/frame_passes.c", "nodes/shrink_pass.c", *sorted(glob("nodes/looks/*_pass.c")),
                               "nodes/guide_pass.c"],
                              include_dirs=["nodes"], depends=["nodes/frame_passes.h"],
                              extra_compile_args=["-O3", "-std=c99"], optional=True)])

@@ -107,6 +107,11 @@ class Node:
     sound_file_option: ClassVar[str | None] = None
     #: sinks that encode (files, streams): what they take from the run (see Encoding)
     encoding: ClassVar[Encoding | None] = None
+    #: True for a node that emits a packet after the call that took it (a delay line, a batch): its outputs
+    #: then never say a timestamp is done, and a node pairing with them waits for the packet itself.
+    #: False (every node here): once process() returns for a packet, nothing at or before its timestamp
+    #: comes any more, which lets a BLOCK graph go on past a packet the node dropped
+    emits_later: ClassVar[bool] = False
 
     def __init__(self, node_id: str, options: Any = None, type_name: str | None = None):
         self.id = node_id

@@ -2,8 +2,8 @@
 
 Not for: queueing (graph/stream.py). The rule, per secondary input: use the packet with the primary's
 capture timestamp, waiting for it up to the pairing's wait (forever on BLOCK edges, where nothing is
-dropped); once it cannot come any more (a newer packet arrived, the stream ended, or the wait ran
-out), use the newest packet not newer than the primary if it is at most max_age old, else None.
+dropped); once it cannot come any more (a newer packet arrived, its producer finished that
+timestamp without emitting it, the stream ended, or the wait ran out), use the newest packet not newer than the primary if it is at most max_age old, else None.
 """
 from __future__ import annotations
 
@@ -60,7 +60,11 @@ class InputSet:
             candidate = self._latest_not_newer[port]
             if candidate is not None and candidate.capture_ts_ns == ts:
                 return candidate
-            cannot_come = len(stream) > 0 or stream.closed or self.abort.is_set()
+            # a producer that took its input for ts and emitted nothing for it (a dropped bad packet, a node
+            # that emits every Nth frame) settles ts: on a BLOCK edge waiting on would wait for ever, while
+            # the primary's queue backs up to the source that feeds that producer too
+            settled = stream.settled_ns is not None and stream.settled_ns >= ts
+            cannot_come = len(stream) > 0 or settled or stream.closed or self.abort.is_set()
             timed_out = deadline is not None and time.monotonic() >= deadline
             if cannot_come or timed_out:
                 self.late_or_missing[port] += 1

@@ -292,6 +292,8 @@ class GraphRunner:
                 self._input_sets[rn.id] = inputs
                 stats.late_or_missing = inputs.late_or_missing
                 is_sink = not rn.cls.outputs
+                # the streams this node settles after each call (graph/stream.py: Stream.settle)
+                settles = [] if rn.cls.emits_later else [stream for streams in outputs.values() for stream in streams]
                 while not self._abort.is_set():
                     got = inputs.next()
                     if got is None:
@@ -306,8 +308,10 @@ class GraphRunner:
                     if previous is None:
                         node.process(ctx)
                     elif not self._process_after_change(node, ctx, previous):
+                        self._settle(settles, current_ts)
                         continue
                     end = time.perf_counter_ns()
+                    self._settle(settles, current_ts)
                     stats.processed += 1
                     stats.process_ns.append(end - start - waited[0])
                     if is_sink and current_ts is not None:
@@ -330,6 +334,13 @@ class GraphRunner:
             for streams in outputs.values():
                 for stream in streams:
                     stream.close()
+
+    @staticmethod
+    def _settle(streams: list[Stream], ts_ns: int | None) -> None:
+        """The node is done with ``ts_ns``: a consumer waiting on these streams for a packet at it stops."""
+        if ts_ns is not None:
+            for stream in streams:
+                stream.settle(ts_ns)
 
     def _run_source(self, node: Node, ctx: Context, stats: NodeStats, waited: list[int]) -> None:
         while not self._stop.is_set():

@@ -6,7 +6,9 @@ never polled: the consumer waits on one stream at a time (``consumer_waiting``: 
 packet, then each secondary it pairs) and a put wakes it only when it waits on that stream; a producer
 blocked on a full queue waits on that stream's own condition, woken by a pop from it. (Before, every put
 and pop woke every waiter of the node and every wait also woke itself every 0.1 s: bench/runner.py
-counts the context switches that cost.) Abort and detach wake everyone.
+counts the context switches that cost.) Abort and detach wake everyone. A producer settles each capture
+timestamp it has finished (``settle``), so a consumer pairing by timestamp knows a packet that did not come
+never will.
 """
 from __future__ import annotations
 
@@ -37,6 +39,9 @@ class Stream:
         self.dropped = 0
         self.detached = False        # the consumer has ended: packets are discarded (and counted)
         self.consumer_waiting = False   # the consumer sleeps until this stream changes (set under cond)
+        # the producer is done with every capture timestamp up to this one (None: it never said): a packet
+        # at or before it that is not queued will never come (MediaPipe's timestamp bound)
+        self.settled_ns: int | None = None
 
     def put(self, packet: Packet) -> None:
         with self.cond:
@@ -57,6 +62,14 @@ class Stream:
             self.pushed += 1
             if self.consumer_waiting:
                 self.cond.notify()
+
+    def settle(self, ts_ns: int) -> None:
+        """The producer finished its call for ``ts_ns``: whatever it emits from now on is newer."""
+        with self.cond:
+            if self.settled_ns is None or ts_ns > self.settled_ns:
+                self.settled_ns = ts_ns
+                if self.consumer_waiting:
+                    self.cond.notify()
 
     def close(self) -> None:
         """End of stream: the consumer drains what is queued, then sees the end."""

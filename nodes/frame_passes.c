@@ -1,9 +1,9 @@
 /* The chain's last full-resolution steps, each fused into one pass over the frame, row by row, with the
  * interpreter's lock released: the alpha blend (two saturating multiplies and an add, OpenCV's rounding
- * to the level) and the mix. A layer that comes from a small grid arrives grown only across (cv2.resize to
- * the frame's width, cheap: a few rows); the rows between are interpolated here, as cv2.resize's bilinear
- * mapping places them, so the grown layer never exists at full size. The guided filter's passes (its
- * apply, the grey of its guide) are nodes/guide_pass.c's, the looks' their own (nodes/looks/NAME_pass.c).
+ * to the level) and the mix. The blend's bottom may come as a small grid: it is grown here, row by row, bit
+ * for bit as cv2.resize does (frame_passes.h's Grown), so the grown layer never exists at full size. The
+ * guided filter's passes (its grey, fit and apply) are nodes/guide_pass.c's, the shared shrink's
+ * nodes/shrink_pass.c's, the looks' their own (nodes/looks/NAME_pass.c).
  *
  * Not for: anything that is not one pass over a frame; the Python side (nodes/frame_passes.py) checks
  * nothing twice, so every shape and type is checked here and named in the error.
@@ -28,9 +28,10 @@ static void blend_row(const uint8_t *top, const uint8_t *top_w, const uint8_t *b
 PyDoc_STRVAR(blend_doc,
 "blend(top, top_weight, bottom, bottom_alpha, out)\n\n"
 "out = round(top * top_weight / 255) + round(bottom * (255 - bottom_alpha) / 255), saturated: uint8 layers\n"
-"(rows x cols [x channels]), uint8 rows x cols weights. bottom may have fewer rows than top (a small grid\n"
-"already grown to the frame's width): its rows are interpolated as cv2.resize's bilinear would. out may be\n"
-"top, or bottom when it has all the rows.");
+"(rows x cols [x channels]), uint8 rows x cols weights. bottom may be smaller than top (a small grid, or one\n"
+"already grown to the frame's width): it is grown to top's size row by row, bit for bit what\n"
+"cv2.resize(bottom, (cols, rows), interpolation=INTER_LINEAR) gives. out may be top, or bottom when it is\n"
+"top's size.");
 
 static PyObject *blend(PyObject *self, PyObject *args)
 {
@@ -53,15 +54,26 @@ static PyObject *blend(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "top_weight, bottom_alpha: expected one channel");
         goto fail;
     }
-    if (bottom->cols != top->cols || bottom->channels != top->channels || bottom->rows > top->rows) {
-        PyErr_Format(PyExc_ValueError, "bottom: expected at most %zd rows of %zd x %zd, got %zd x %zd x %zd",
-                     top->rows, top->cols, top->channels, bottom->rows, bottom->cols, bottom->channels);
+    if (bottom->cols > top->cols || bottom->channels != top->channels || bottom->rows > top->rows) {
+        PyErr_Format(PyExc_ValueError, "bottom: expected at most %zd x %zd x %zd (a smaller grid is grown), got "
+                     "%zd x %zd x %zd", top->rows, top->cols, top->channels, bottom->rows, bottom->cols,
+                     bottom->channels);
         goto fail;
     }
     Py_ssize_t rows = top->rows, cols = top->cols, channels = top->channels, n = cols * channels;
-    int grown = bottom->rows != rows;
+    /* a smaller bottom is grown as cv2.resize does, a row at a time (frame_passes.h's Grown) */
+    int grown = bottom->rows != rows || bottom->cols != cols;
+    Grown bottom_grown = {0};
+    bottom_grown.image = bottom;
+    bottom_grown.box[1] = rows;
+    bottom_grown.box[3] = cols;
+    if (grown && setup_grown(&bottom_grown, "bottom", channels) < 0) {
+        free_grown(&bottom_grown);
+        goto fail;
+    }
     uint8_t *buffers = PyMem_Malloc((size_t)n * (grown ? 3 : 2));
     if (buffers == NULL) {
+        free_grown(&bottom_grown);
         PyErr_NoMemory();
         goto fail;
     }
@@ -70,11 +82,8 @@ static PyObject *blend(PyObject *self, PyObject *args)
     for (Py_ssize_t y = 0; y < rows; y++) {
         const uint8_t *b;
         if (grown) {
-            Py_ssize_t y0, y1;
-            float w;
-            bilinear_source(y, rows, bottom->rows, &y0, &y1, &w);
-            lerp_row_u8(bottom->data + y0 * bottom->row_stride, bottom->data + y1 * bottom->row_stride,
-                        (uint16_t)lrintf(w * 256.0f), bottom_row, n);
+            Rows under = grown_rows(&bottom_grown, y);
+            grown_span(&bottom_grown, &under, 0, cols, bottom_row);
             b = bottom_row;
         } else {
             b = bottom->data + y * bottom->row_stride;
@@ -87,6 +96,7 @@ static PyObject *blend(PyObject *self, PyObject *args)
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(buffers);
+    free_grown(&bottom_grown);
     release(im, 5);
     Py_RETURN_NONE;
 fail:
@@ -202,8 +212,10 @@ static struct PyModuleDef module = {
 extern PyMethodDef exposure_methods[];
 extern PyMethodDef stencil_methods[];
 extern PyMethodDef plates_methods[];
+extern PyMethodDef shrink_methods[];
 extern PyMethodDef guide_methods[];
-static PyMethodDef *look_methods[] = {exposure_methods, stencil_methods, plates_methods, guide_methods, NULL};
+static PyMethodDef *look_methods[] = {exposure_methods, stencil_methods, plates_methods, shrink_methods, guide_methods,
+                                      NULL};
 
 PyMODINIT_FUNC PyInit__frame_passes(void)
 {

@@ -3,7 +3,8 @@
  * weights worked out per pixel (the grade's table, the light, the edge colour's and the wrap's shares),
  * colour pop's grey scene and its person, the cut-out's BGRA assembly, and the mask's alpha with its boxes.
  * A layer that comes from a small grid arrives as its cells (box_blend.cells_to_grow) and is brought up
- * here, row by row and only where a row needs it, bit for bit as cv2.resize's bilinear does (Grown below).
+ * here, row by row and only where a row needs it, bit for bit as cv2.resize's bilinear does (Grown, in
+ * frame_passes.h).
  *
  * Not for: deciding the weights' meaning (the looks: nodes/looks/poster.py, background_replace.py,
  * cutout.py; each keeps the OpenCV calls these stand for, where the extension is not built) or anything on
@@ -12,9 +13,6 @@
  * fixed point, cv2.resize's fixed point, so the pixels are the OpenCV path's exactly
  * (tests/nodes/test_plates_passes.py). */
 #include "frame_passes.h"
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 /* cvtColor(COLOR_BGR2GRAY) for uint8, exactly (OpenCV's 15-bit fixed-point weights) */
 #define LUMA(b, g, r) ((uint8_t)(((b) * 3735 + (g) * 19235 + (r) * 9798 + (1 << 14)) >> 15))
@@ -56,136 +54,6 @@ static int get_box(PyObject *obj, const char *name, Py_ssize_t rows, Py_ssize_t 
     return 0;
 }
 
-/* A small grid's cells brought up to a full-size box as cv2.resize's bilinear does, a row at a time and
- * bit for bit (OpenCV's own scheme for uint8: 11-bit weights, each source row resized across once into 32-bit
- * sums, the two rows under an output row combined with its 16-bit multiply-high arithmetic; rows above and
- * below the grid's centres read the edge row twice, with the weights unclamped): the grown layer never
- * exists at full size, and the pixels are reduced.grow_cells' exactly. */
-typedef struct {
-    Image *image;          /* the cells (a view of the small grid) */
-    Py_ssize_t box[4];     /* the full-size box (top, bottom, left, right) they come up to */
-    Py_ssize_t *offsets;   /* per output column: the two source columns' byte offsets */
-    int16_t *weights;      /* per output column: their weights (x 2048) */
-    int16_t *sums[2];      /* two source rows resized across (x 2048 / 16: OpenCV's 16-bit step) */
-    Py_ssize_t cached[2];  /* which source rows those are (-1: none) */
-    uint8_t *done[2];      /* per block of columns (BLOCK): whether that part of the row is resized yet */
-    void *memory;
-} Grown;
-
-/* columns per block: a layer is resized across and grown, a row mixed, only in the blocks that need it */
-#define BLOCK 32
-
-
-#define RESIZE_ONE 2048   /* OpenCV's INTER_RESIZE_COEF_SCALE */
-
-static int setup_grown(Grown *g, const char *name, Py_ssize_t channels)
-{
-    Image *im = g->image;
-    Py_ssize_t rows = g->box[1] - g->box[0], cols = g->box[3] - g->box[2];
-    if (im->channels != channels || (channels != 1 && channels != 3) || im->rows > rows || im->cols > cols) {
-        PyErr_Format(PyExc_ValueError, "%s: expected at most %zd x %zd x %zd (cells no bigger than their box), got "
-                     "%zd x %zd x %zd", name, rows, cols, channels, im->rows, im->cols, im->channels);
-        return -1;
-    }
-    Py_ssize_t n = cols * channels;
-    Py_ssize_t blocks = (cols + BLOCK - 1) / BLOCK;
-    g->memory = PyMem_Malloc((size_t)cols * (2 * sizeof(Py_ssize_t) + 2 * sizeof(int16_t))
-                             + 2 * (size_t)n * sizeof(int16_t) + 2 * (size_t)blocks);
-    if (g->memory == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    g->sums[0] = (int16_t *)g->memory;
-    g->sums[1] = g->sums[0] + n;
-    g->offsets = (Py_ssize_t *)(g->sums[1] + n);
-    g->weights = (int16_t *)(g->offsets + 2 * cols);
-    g->cached[0] = g->cached[1] = -1;
-    g->done[0] = (uint8_t *)(g->weights + 2 * cols);
-    g->done[1] = g->done[0] + blocks;
-    for (Py_ssize_t dx = 0; dx < cols; dx++) {
-        Py_ssize_t sx, sx1;
-        float fx;
-        bilinear_source(dx, cols, im->cols, &sx, &sx1, &fx);
-        g->offsets[2 * dx] = sx * channels;
-        g->offsets[2 * dx + 1] = sx1 * channels;
-        g->weights[2 * dx] = (int16_t)lrintf((1.0f - fx) * RESIZE_ONE);
-        g->weights[2 * dx + 1] = (int16_t)lrintf(fx * RESIZE_ONE);
-    }
-    return 0;
-}
-
-static void free_grown(Grown *g)
-{
-    PyMem_Free(g->memory);   /* NULL until set up */
-}
-
-/* the cache slot for source row ``sy`` (``keep``: the slot not to give up), claimed for it if need be: its
- * columns are resized across as the rows' blocks ask for them (fill_across) */
-static int claim(Grown *g, Py_ssize_t sy, int keep)
-{
-    for (int slot = 0; slot < 2; slot++)
-        if (g->cached[slot] == sy)
-            return slot;
-    int slot = keep == 0 ? 1 : 0;
-    g->cached[slot] = sy;
-    memset(g->done[slot], 0, (size_t)((g->box[3] - g->box[2] + BLOCK - 1) / BLOCK));
-    return slot;
-}
-
-/* the slot's row resized across for the columns [from, to) (whole blocks); the sums >> 4 as 16 bits, as
- * OpenCV's vertical step takes them (255 x 2048 >> 4 fits) */
-static void fill_across(Grown *g, int slot, Py_ssize_t from, Py_ssize_t to)
-{
-    const Image *im = g->image;
-    const uint8_t *row = im->data + g->cached[slot] * im->row_stride;
-    Py_ssize_t cols = g->box[3] - g->box[2];
-    int16_t *sum = g->sums[slot];
-    const Py_ssize_t *at = g->offsets;
-    const int16_t *w = g->weights;
-    for (Py_ssize_t block = from / BLOCK; block * BLOCK < to; block++) {
-        if (g->done[slot][block])
-            continue;
-        g->done[slot][block] = 1;
-        Py_ssize_t end = (block + 1) * BLOCK < cols ? (block + 1) * BLOCK : cols;
-        if (im->channels == 1) {
-            for (Py_ssize_t dx = block * BLOCK; dx < end; dx++)
-                sum[dx] = (int16_t)((row[at[2 * dx]] * w[2 * dx] + row[at[2 * dx + 1]] * w[2 * dx + 1]) >> 4);
-        } else {
-            for (Py_ssize_t dx = block * BLOCK; dx < end; dx++) {
-                const uint8_t *s0 = row + at[2 * dx], *s1 = row + at[2 * dx + 1];
-                int32_t w0 = w[2 * dx], w1 = w[2 * dx + 1];
-                sum[3 * dx] = (int16_t)((s0[0] * w0 + s1[0] * w1) >> 4);
-                sum[3 * dx + 1] = (int16_t)((s0[1] * w0 + s1[1] * w1) >> 4);
-                sum[3 * dx + 2] = (int16_t)((s0[2] * w0 + s1[2] * w1) >> 4);
-            }
-        }
-    }
-}
-
-/* the vertical step, OpenCV's arithmetic: (mulhi(s0, b0) + mulhi(s1, b1) + 2) >> 2, saturated to a byte
- * (the compiler's own vectorising of the 16-bit multiply-high went through 32-bit products: 3x slower) */
-static void down_row(const int16_t *s0, const int16_t *s1, int16_t b0, int16_t b1, uint8_t *out, Py_ssize_t n)
-{
-    Py_ssize_t i = 0;
-#ifdef __SSE2__
-    const __m128i w0 = _mm_set1_epi16(b0), w1 = _mm_set1_epi16(b1), two = _mm_set1_epi16(2);
-    for (; i + 16 <= n; i += 16) {
-        __m128i lo = _mm_add_epi16(_mm_mulhi_epi16(_mm_loadu_si128((const __m128i *)(s0 + i)), w0),
-                                   _mm_mulhi_epi16(_mm_loadu_si128((const __m128i *)(s1 + i)), w1));
-        __m128i hi = _mm_add_epi16(_mm_mulhi_epi16(_mm_loadu_si128((const __m128i *)(s0 + i + 8)), w0),
-                                   _mm_mulhi_epi16(_mm_loadu_si128((const __m128i *)(s1 + i + 8)), w1));
-        lo = _mm_srai_epi16(_mm_add_epi16(lo, two), 2);
-        hi = _mm_srai_epi16(_mm_add_epi16(hi, two), 2);
-        _mm_storeu_si128((__m128i *)(out + i), _mm_packus_epi16(lo, hi));
-    }
-#endif
-    for (; i < n; i++) {
-        int16_t hi0 = (int16_t)(((int32_t)s0[i] * b0) >> 16), hi1 = (int16_t)(((int32_t)s1[i] * b1) >> 16);
-        int16_t v = (int16_t)((hi0 + hi1 + 2) >> 2);
-        out[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-    }
-}
-
 /* whether every one of ``n`` bytes is ``value`` (a branch-free reduction the compiler vectorises) */
 static int all_are(const uint8_t *v, Py_ssize_t n, uint8_t value)
 {
@@ -217,39 +85,6 @@ static void nonzero_extent(const uint8_t *v, Py_ssize_t *from, Py_ssize_t *to)
     *to = end;
 }
 
-
-/* the two source rows (their cache slots) and their weights under row ``y`` (of the frame, inside the box) */
-typedef struct {
-    int slot0, slot1;
-    int16_t b0, b1;
-} Rows;
-
-static Rows grown_rows(Grown *g, Py_ssize_t y)
-{
-    const Image *im = g->image;
-    Py_ssize_t rows = g->box[1] - g->box[0];
-    double scale = 1.0 / ((double)rows / (double)im->rows);
-    float fy = (float)((y - g->box[0] + 0.5) * scale - 0.5);
-    Py_ssize_t sy = (Py_ssize_t)floorf(fy);
-    fy -= (float)sy;
-    Py_ssize_t sy0 = sy < 0 ? 0 : sy >= im->rows ? im->rows - 1 : sy;
-    Py_ssize_t sy1 = sy + 1 < 0 ? 0 : sy + 1 >= im->rows ? im->rows - 1 : sy + 1;
-    Rows r;
-    r.b0 = (int16_t)lrintf((1.0f - fy) * RESIZE_ONE);
-    r.b1 = (int16_t)lrintf(fy * RESIZE_ONE);
-    r.slot0 = claim(g, sy0, -1);
-    r.slot1 = claim(g, sy1, r.slot0);
-    return r;
-}
-
-/* columns [from, to) (of the box) of the grown layer's row under ``r``, into ``out`` */
-static void grown_span(Grown *g, const Rows *r, Py_ssize_t from, Py_ssize_t to, uint8_t *out)
-{
-    Py_ssize_t c = g->image->channels;
-    fill_across(g, r->slot0, from, to);
-    fill_across(g, r->slot1, from, to);
-    down_row(g->sums[r->slot0] + c * from, g->sums[r->slot1] + c * from, r->b0, r->b1, out, c * (to - from));
-}
 
 /* the three layers' weights of one row of the box (see plates_mix's doc); ``light`` and ``reach`` always
  * given (255s and 0s stand for none: round(a * 255 / 255) = a), the layer's columns cut after (one

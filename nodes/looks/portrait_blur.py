@@ -86,8 +86,10 @@ class PortraitBlur(Look):
         self._background_lut = np.clip(1.0 - 2.0 * level, _FLOOR, 1.0).astype(np.float32)
         self._gain = 1.0 - s.background_dim
         self._scratch = Scratch()
-        # a still scene's blurred background, to reuse: grown to the frame, or grown across only (compiled)
+        # a still scene's blurred background, to reuse: grown to the frame, or its small grid (compiled), and
+        # the frame shape it was made for
         self._still_background: np.ndarray | None = None
+        self._kept_for: tuple[int, ...] | None = None
 
     def _blurred_background(self, frame: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
         if self._shared is not None:
@@ -112,18 +114,22 @@ class PortraitBlur(Look):
         height, width = frame.shape[:2]
         if alpha is None:
             return grow(self._blurred_background(frame, None), height, width)
-        # the compiled blend grows the background's rows itself: it is brought up across only (a few rows,
-        # 0.1 ms) and never exists at the frame's size (grow + blend: 1.17 -> 0.55 ms at 720p)
-        rows = self._small[1] if compiled is not None else height
+        # the compiled blend grows the background from its small grid itself, bit for bit what cv2.resize to
+        # the frame gives, so it never exists at the frame's size and both paths give the same pixels (grow +
+        # blend at 720p: 1.17 ms as OpenCV calls; 0.64 with the grid grown across by cv2.resize and its rows
+        # interpolated in the blend, within 2 levels; 0.57-0.64 now). Without it, cv2.resize grows it here.
         kept = self._still_background
-        if self.same_mask and kept is not None and kept.shape[1:] == frame.shape[1:] and len(kept) == rows:
+        if self.same_mask and kept is not None and self._kept_for == frame.shape:
             # a still scene with the last frame's mask: the blur of the last frame's surroundings again
             # (the blur averages the sensor noise away anyway); the person is drawn from this frame
             background = kept
         else:
-            small = self._blurred_background(frame, alpha)
-            background = cv2.resize(small, (width, rows), interpolation=cv2.INTER_LINEAR)
-            self._still_background = background if self.scene_still else None   # kept only in a still scene
+            background = self._blurred_background(frame, alpha)
+            if compiled is None:
+                background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+            # kept only in a still scene: the small grid alone where the compiled blend grows it
+            self._still_background = background if self.scene_still else None
+            self._kept_for = frame.shape
         if compiled is not None:
             out = np.empty_like(frame)
             compiled.blend(frame, alpha, background, alpha, out)

@@ -13,11 +13,14 @@ from support.graph_nodes import Collect
 
 
 def chain(frames=20, policy="auto", live=False, fps=0.0, slow=0.0, key="k", queue_size=2, mask_delay=0.0,
-          skip_every=0):
+          skip_every=0, only_every=0, delayed_mask=False, holding_mask=False):
+    mask = ("t_delayed_mask", {}) if delayed_mask else \
+        ("t_holding_mask" if holding_mask else "t_mask",
+         {"seconds": mask_delay, "skip_every": skip_every, "only_every": only_every})
     return (GraphSpec(name="t", policy=policy, queue_size=queue_size)
             .add("src", "t_count", frames=frames, live=live, fps=fps)
             .add("slow", "t_slow", seconds=slow)
-            .add("mask", "t_mask", seconds=mask_delay, skip_every=skip_every)
+            .add("mask", mask[0], **mask[1])
             .add("sink", "t_collect", key=key)
             .connect("src.frame", "slow.frame")
             .connect("slow.frame", "mask.frame")
@@ -83,6 +86,35 @@ def test_missing_masks_fall_back_to_the_newest_older_mask_within_max_age():
             assert mask.capture_ts_ns < frame.capture_ts_ns
         else:
             assert mask.capture_ts_ns == frame.capture_ts_ns
+
+
+def test_a_block_graph_goes_on_past_masks_a_node_never_emitted():
+    # the mask node emits on 1 frame in 10 while the queues hold 2: the sink used to wait for ever for the
+    # 2nd frame's mask while the frames backed up to the source, which then could not feed the mask node
+    # either (a deadlock); the node settles each timestamp it is done with, so the sink pairs the newest
+    # older mask as soon as the mask node has taken that frame
+    runner = GraphRunner(chain(frames=60, key="rare", only_every=10, queue_size=2)).start()
+    assert runner.wait(120.0), "the graph stalled"
+    assert runner.error is None
+    got = Collect.received["rare"]
+    assert [frame.seq for frame, _ in got] == list(range(60))
+    stamps = [frame.capture_ts_ns for frame, _ in got]
+    for i, (frame, mask) in enumerate(got):
+        assert mask is not None and mask.capture_ts_ns == stamps[i - i % 10]   # its own, or the last one made
+    assert runner.stats.nodes["sink"].late_or_missing["mask"] == 54
+
+
+def test_a_node_that_emits_later_is_waited_for_and_its_end_still_ends_the_graph():
+    # a delay line (emits_later) says nothing of which timestamps are done: every frame waits for its own
+    # mask, which comes one frame late; the last one never comes and the end of its stream ends the wait
+    runner = GraphRunner(chain(frames=30, key="late", delayed_mask=True)).start()
+    assert runner.wait(120.0), "the graph stalled"
+    assert runner.error is None
+    got = Collect.received["late"]
+    assert len(got) == 30
+    for frame, mask in got[:-1]:
+        assert mask.capture_ts_ns == frame.capture_ts_ns
+    assert got[-1][1].capture_ts_ns == got[-2][0].capture_ts_ns
 
 
 def test_stop_ends_sources_and_drains_cleanly():
@@ -238,11 +270,11 @@ def test_a_live_change_that_makes_the_node_fail_is_undone_and_the_graph_runs_on(
 
 
 def test_abort_wakes_producers_blocked_on_full_queues_and_a_consumer_waiting_for_its_pair():
-    # no mask ever comes: on BLOCK edges the sink waits for its pair without end, the frames back up to
-    # the source; threads sleep until woken (nothing polls), so only abort's wakeups can end this graph
-    # (the sink's, then each stream it detaches wakes the producer blocked on it), and no node may go on
-    # with a pair the abort made up
-    runner = GraphRunner(chain(frames=100000, key="abort", skip_every=1)).start()
+    # no mask ever comes and the mask node never says a timestamp is done (emits_later): on BLOCK edges the
+    # sink waits for its pair without end, the frames back up to the source; threads sleep until woken
+    # (nothing polls), so only abort's wakeups can end this graph (the sink's, then each stream it detaches
+    # wakes the producer blocked on it), and no node may go on with a pair the abort made up
+    runner = GraphRunner(chain(frames=100000, key="abort", skip_every=1, holding_mask=True)).start()
     to_sink = runner.streams["slow.frame->sink.frame"]
     to_slow = runner.streams["src.frame->slow.frame"]
     masks = runner.streams["mask.mask->sink.mask"]

@@ -115,18 +115,17 @@ def test_views_a_user_plugin_may_send_blend_as_their_copies_would():
 
 @needs_compiled
 @pytest.mark.parametrize("height,width", SIZES)
-def test_a_bottom_grown_from_a_small_grid_is_within_two_levels_of_growing_it_first(height, width):
-    """The blur's background: a small grid brought up across only; the blend grows its rows. Against the
-    grid grown by cv2.resize first and blended: at most 2 levels apart (one rounding more), the top exact."""
+def test_a_bottom_grown_from_a_small_grid_is_cv2_resizes_bit_for_bit(height, width):
+    """The blur's background: a small grid (or one already grown across) that the blend grows itself: the
+    same pixels as growing it to the frame with cv2.resize first and blending, exactly."""
     rng = np.random.default_rng(width)
     top, _, alpha = layers(rng, height, width, 3)
     grid = cv2.GaussianBlur(rng.integers(0, 256, (height // 8, width // 8, 3), np.uint8), (5, 5), 0)
-    expected = opencv_blend(top, alpha, cv2.resize(grid, (width, height)), alpha)
-    out = np.empty_like(top)
-    compiled.blend(top, alpha, cv2.resize(grid, (width, grid.shape[0])), alpha, out)
-    difference = cv2.absdiff(out, expected)
-    assert difference.max() <= 2 and np.mean(difference) < 0.3
-    assert np.array_equal(out[alpha == 255], top[alpha == 255])
+    for bottom in (grid, cv2.resize(grid, (width, grid.shape[0])), grid[:, :3]):
+        expected = opencv_blend(top, alpha, cv2.resize(bottom, (width, height)), alpha)
+        out = np.empty_like(top)
+        compiled.blend(top, alpha, bottom, alpha, out)
+        assert np.array_equal(out, expected), bottom.shape
 
 
 @needs_compiled
@@ -193,7 +192,7 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
         compiled.blend(top, alpha.astype(np.float32), top, alpha, top.copy())
     with pytest.raises(ValueError, match=r"bottom_alpha: expected the size of top, 72 x 128 x 1, got 72 x 64"):
         compiled.blend(top, alpha, top, alpha[:, :64], top.copy())
-    with pytest.raises(ValueError, match=r"bottom: expected at most 72 rows of 128 x 3, got 80 x 128 x 3"):
+    with pytest.raises(ValueError, match=r"bottom: expected at most 72 x 128 x 3 \(a smaller grid is grown\), got 80 x 128 x 3"):
         compiled.blend(top, alpha, np.zeros((80, 128, 3), np.uint8), alpha, top.copy())
     with pytest.raises(ValueError, match=r"out: each row's pixels must be contiguous"):
         compiled.blend(top, alpha, top, alpha, np.zeros((72, 256, 3), np.uint8)[:, ::2])
@@ -219,8 +218,9 @@ RECIPES = ["blur", "colour_pop", "cutout", "double_exposure", "poster", "replace
 @needs_compiled
 @pytest.mark.slow
 def test_every_recipe_renders_the_same_picture_with_and_without_the_compiled_passes(tmp_path):
-    """The real CLI on a real photo, once as built and once with PORTRAITFLOW_COMPILED=0: the looks that only
-    blend are the same pixels; the blur's background (grown in the blend) within 2 levels."""
+    """The real CLI on a real photo, once as built and once with PORTRAITFLOW_COMPILED=0: the looks' passes,
+    the blur's background grown in its blend included, give the same pixels; the mask may differ by the guided
+    filter's float apply (within 1e-4), which can move a pixel of the soft edge by a level or two."""
     photo = PARITY / "astronaut_in_coffee_1280x720.png"
     for recipe in RECIPES:
         pictures = []
@@ -233,5 +233,4 @@ def test_every_recipe_renders_the_same_picture_with_and_without_the_compiled_pas
             pictures.append(cv2.imread(str(out), cv2.IMREAD_UNCHANGED))
         difference = cv2.absdiff(*pictures)
         assert pictures[0].shape == pictures[1].shape and difference.max() <= 2, f"{recipe}: {difference.max()}"
-        if recipe != "blur":
-            assert np.mean(difference) < 0.01, f"{recipe}: mean difference {np.mean(difference)}"
+        assert np.mean(difference) < 0.01, f"{recipe}: mean difference {np.mean(difference)}"

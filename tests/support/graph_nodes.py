@@ -122,6 +122,7 @@ class ToMask(Node):
     class Options:
         seconds: float = 0.0
         skip_every: int = 0       # drop every n-th mask, to test pairing fallbacks
+        only_every: int = 0       # emit only every n-th mask (a node that emits less often than queues hold)
 
     def open(self, ctx):
         self.seen = 0
@@ -131,8 +132,35 @@ class ToMask(Node):
         time.sleep(self.options.seconds)
         if self.options.skip_every and self.seen % self.options.skip_every == 0:
             return
+        if self.options.only_every and (self.seen - 1) % self.options.only_every:
+            return
         packet = ctx.inputs["frame"]
         ctx.emit("mask", packet.derive(packet.payload[:, :, 0].astype(np.float32) / 255.0))
+
+
+class DelayedMask(Node):
+    """Frame -> mask one call late: each call emits the mask of the frame before (a delay line); it says
+    so (``emits_later``), so a node pairing with it waits for the mask itself."""
+
+    inputs = {"frame": Frame}
+    outputs = {"mask": Mask}
+    emits_later = True
+
+    def open(self, ctx):
+        self.held = None
+
+    def process(self, ctx):
+        if self.held is not None:
+            ctx.emit("mask", self.held)
+        packet = ctx.inputs["frame"]
+        self.held = packet.derive(packet.payload[:, :, 0].astype(np.float32) / 255.0)
+
+
+class HoldingMask(ToMask):
+    """ToMask that says it emits later (``emits_later``) and so never settles a timestamp: with skip_every=1
+    a node pairing with it on a BLOCK edge waits for ever (what abort must end)."""
+
+    emits_later = True
 
 
 class Collect(Node):
@@ -158,5 +186,6 @@ class Collect(Node):
 
 
 for name, cls in {"t_count": CountingSource, "t_slow": Slow, "t_fail": FailAt, "t_mask": ToMask,
-                  "t_collect": Collect, "t_hoard": Hoard}.items():
+                  "t_collect": Collect, "t_hoard": Hoard,
+                  "t_delayed_mask": DelayedMask, "t_holding_mask": HoldingMask}.items():
     registry.register(name, cls)

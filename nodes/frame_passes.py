@@ -1,14 +1,17 @@
 """The chain's last full-resolution steps as single passes over the frame, compiled (nodes/frame_passes.c,
-built by pip with the package when a C compiler is there), or None where they are not: every caller keeps
-its OpenCV calls as the path without them. The blend, the mix and the looks' passes (nodes/looks/*_pass.c)
-give the OpenCV calls' pixels exactly, the blend's bottom grown from a small grid included (bit for bit
-cv2.resize's); the frame's shared small copy (nodes/shrink_pass.c) is the two cv2.resize calls' array; the
-guided apply within 1e-4 of cv2.resize's grown coefficients, its feather within
-1e-6 of cv2.GaussianBlur.
+nodes/*_pass.c, nodes/looks/*_pass.c, built by pip with the package when a C
+compiler is there), or None where they are not: every caller keeps its OpenCV calls as the path without them.
+The blend, the mix and the looks' passes (nodes/looks/*_pass.c) give the OpenCV calls' pixels exactly, the
+blend's bottom grown from a small grid included (bit for bit cv2.resize's); the frame's shared small copy
+(nodes/shrink_pass.c) is the two cv2.resize calls' array; the guided apply within 1e-4 of cv2.resize's grown
+coefficients, its feather within 1e-6 of cv2.GaussianBlur; the guided filter's grey and its 2x area average
+are cv2.cvtColor's and INTER_AREA's to the bit, its fit on the small grid numpy's and cv2.boxFilter's (to the
+bit at radius 1 and 2, within 2e-7 beyond).
 The models' input tensor (nodes/model_input_pass.c): bit for bit models/segmenter.py's OpenCV path's.
 
 Not for: deciding what to blend or where (the looks, nodes/looks/box_blend.py) or anything at the mask's
-resolution, where OpenCV's calls are already cheap.
+resolution, where OpenCV's calls are already cheap (but for the guided filter's fit: a dozen numpy and
+OpenCV calls on its grid, each with a fresh grid-size result, cost more than its arithmetic).
 PORTRAITFLOW_COMPILED=0 in the environment turns the compiled passes off (benches compare the two paths;
 tests check that both give the same pixels).
 """

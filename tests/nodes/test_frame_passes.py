@@ -207,7 +207,7 @@ def test_bad_arguments_name_the_argument_and_what_was_expected():
     a_rows = np.zeros((18, 128), np.float32)
     with pytest.raises(ValueError, match=r"taps: expected an odd count of up to 63 float32, got 4"):
         compiled.guided_apply(a_rows, a_rows, alpha, np.zeros((72, 128), np.float32), np.ones(4, np.float32))
-    with pytest.raises(TypeError, match=r"grey: expected uint8"):
+    with pytest.raises(TypeError, match=r"guide: expected uint8"):
         compiled.guided_apply(np.zeros((18, 128), np.float32), np.zeros((18, 128), np.float32),
                               alpha.astype(np.float32), np.zeros((72, 128), np.float32))
 

@@ -215,8 +215,9 @@ extern PyMethodDef plates_methods[];
 extern PyMethodDef shrink_methods[];
 extern PyMethodDef model_input_methods[];
 extern PyMethodDef guide_methods[];
+extern PyMethodDef smooth_methods[];
 static PyMethodDef *look_methods[] = {exposure_methods, stencil_methods, plates_methods, shrink_methods,
-                                      model_input_methods, guide_methods, NULL};
+                                      model_input_methods, guide_methods, smooth_methods, NULL};
 
 PyMODINIT_FUNC PyInit__frame_passes(void)
 {

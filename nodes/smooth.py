@@ -26,6 +26,7 @@ from ..graph.errors import ContractError
 from ..graph.kinds import Frame, Mask
 from ..graph.node import Context, Node, Pairing
 from ..graph.options import Above, check_ranges
+from .frame_passes import compiled
 from .shared_shrink import shrink_twice_then_area
 
 # MediaPipe's polynomial approximation of the squared binary-entropy uncertainty as a function of
@@ -93,6 +94,10 @@ class TemporalSmoother:
         return cv2.cvtColor(shrink_twice_then_area(frame_bgr, (w, h)), code)
 
     def _warp(self, image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+        if compiled is not None:      # cv2.remap's pixels to the bit, without the two map arrays
+            out = np.empty_like(image)
+            compiled.warp_by_flow(image, flow, out)
+            return out
         h, w = image.shape[:2]
         if self._grid is None or self._grid[0].shape != (h, w):
             ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -130,6 +135,15 @@ class TemporalSmoother:
                 self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
             # flow from the current frame to the previous: where each current pixel was a frame ago
             flow = self._flow.calc(grey, self._previous_grey, None)
+            if compiled is not None:
+                # the two warps, the change test, the uncertainty and the blend in one pass over the grid,
+                # the numpy lines below to the bit (nodes/smooth_pass.c)
+                out = np.empty_like(mask)
+                compiled.smooth_step(mask, previous, self._previous_grey, grey, flow, o.combine_with_previous,
+                                     float(np.float32(1.0 / o.change_threshold)), out)
+                self._previous = out
+                self._previous_grey = grey
+                return out
             warped_mask = self._warp(previous, flow)
             warped_grey = self._warp(self._previous_grey, flow)
             difference = cv2.absdiff(grey, warped_grey).astype(np.float32)

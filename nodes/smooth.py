@@ -12,7 +12,8 @@ Like MediaPipe's SegmentationSmoothingCalculator, the weight of the past is the 
 (1 at p = 0.5, 0 where the model is sure) times combine_with_previous. Motion-aware so the mask does not
 trail a moving person: with a frame, dense optical flow (DIS, at mask resolution on grey frames) warps
 the previous mask onto the current frame, and where the warped previous frame still differs from the
-current one (occlusion, new content) the past is dropped.
+current one (occlusion, new content) the past is dropped. Everything after the flow is one compiled pass
+where the extension is built (nodes/smooth_pass.c; the same array to the bit as blend_moved_past's).
 """
 from __future__ import annotations
 
@@ -55,6 +56,44 @@ def blend_with_previous(new: np.ndarray, previous: np.ndarray, ratio: float,
     return out
 
 
+def warp_by_flow(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``image`` (HxW) moved by ``flow`` (HxWx2, from the current frame to the previous): each pixel takes
+    the image at its own position plus its flow, bilinear, edges replicated (cv2.remap's pixels either way)."""
+    if compiled is not None:      # cv2.remap's pixels to the bit, without making the two map arrays
+        out = np.empty_like(image)
+        compiled.warp_by_flow(image, flow, out)
+        return out
+    return cv2.remap(image, *_maps(flow), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def blend_moved_past(mask: np.ndarray, previous: np.ndarray, previous_grey: np.ndarray, grey: np.ndarray,
+                     flow: np.ndarray, ratio: float, change_threshold: float) -> np.ndarray:
+    """The motion-aware blend, OpenCV and numpy: the previous mask and grey warped by the flow; where the
+    warped grey differs from this one by more than the threshold the past is given up (fully at twice it);
+    elsewhere blend_with_previous. A new float32 array. (The compiled pass, nodes/smooth_pass.c, gives the
+    same array to the bit.)"""
+    map_x, map_y = _maps(flow)
+    warped_mask = cv2.remap(previous, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped_grey = cv2.remap(previous_grey, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    difference = cv2.absdiff(grey, warped_grey).astype(np.float32)
+    keep_past = np.clip(np.float32(2.0) - difference * np.float32(1.0 / change_threshold), 0.0, 1.0)
+    return blend_with_previous(mask, warped_mask, ratio, keep_past)
+
+
+_grid: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.remap's absolute maps for a flow (the pixel grid kept between calls of one size)."""
+    global _grid
+    h, w = flow.shape[:2]
+    grid = _grid       # read once: another thread's smoother may swap it for its own size
+    if grid is None or grid[0].shape != (h, w):
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        grid = _grid = (xs, ys)
+    return grid[0] + flow[..., 0], grid[1] + flow[..., 1]
+
+
 @dataclass(frozen=True)
 class SmoothOptions:
     combine_with_previous: float = 1.0
@@ -78,7 +117,6 @@ class TemporalSmoother:
         self._previous: np.ndarray | None = None
         self._previous_grey: np.ndarray | None = None
         self._flow: cv2.DISOpticalFlow | None = None
-        self._grid: tuple[np.ndarray, np.ndarray] | None = None
         self.frames_without_motion = 0
 
     def reset(self) -> None:
@@ -92,19 +130,6 @@ class TemporalSmoother:
         # (shared with the segment node's gate, which makes the same small frame: nodes/shared_shrink.py)
         code = cv2.COLOR_BGR2GRAY if frame_bgr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
         return cv2.cvtColor(shrink_twice_then_area(frame_bgr, (w, h)), code)
-
-    def _warp(self, image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-        if compiled is not None:      # cv2.remap's pixels to the bit, without the two map arrays
-            out = np.empty_like(image)
-            compiled.warp_by_flow(image, flow, out)
-            return out
-        h, w = image.shape[:2]
-        if self._grid is None or self._grid[0].shape != (h, w):
-            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-            self._grid = (xs, ys)
-        map_x = self._grid[0] + flow[..., 0]
-        map_y = self._grid[1] + flow[..., 1]
-        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def __call__(self, mask: np.ndarray, frame_bgr: np.ndarray | None = None,
                  carried: bool = False) -> np.ndarray:
@@ -125,7 +150,7 @@ class TemporalSmoother:
             if have_grey:
                 if self._flow is None:
                     self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-                out = self._warp(previous, self._flow.calc(grey, self._previous_grey, None))
+                out = warp_by_flow(previous, self._flow.calc(grey, self._previous_grey, None))
             else:
                 out = previous.copy()
         elif previous is None or previous.shape != mask.shape or o.combine_with_previous == 0.0:
@@ -136,19 +161,14 @@ class TemporalSmoother:
             # flow from the current frame to the previous: where each current pixel was a frame ago
             flow = self._flow.calc(grey, self._previous_grey, None)
             if compiled is not None:
-                # the two warps, the change test, the uncertainty and the blend in one pass over the grid,
-                # the numpy lines below to the bit (nodes/smooth_pass.c)
+                # the two warps, the change test, the uncertainty and the blend in one pass over the grid
+                # (nodes/smooth_pass.c): blend_moved_past's array to the bit, without its ten grid-size arrays
                 out = np.empty_like(mask)
                 compiled.smooth_step(mask, previous, self._previous_grey, grey, flow, o.combine_with_previous,
                                      float(np.float32(1.0 / o.change_threshold)), out)
-                self._previous = out
-                self._previous_grey = grey
-                return out
-            warped_mask = self._warp(previous, flow)
-            warped_grey = self._warp(self._previous_grey, flow)
-            difference = cv2.absdiff(grey, warped_grey).astype(np.float32)
-            keep_past = np.clip(np.float32(2.0) - difference * np.float32(1.0 / o.change_threshold), 0.0, 1.0)
-            out = blend_with_previous(mask, warped_mask, o.combine_with_previous, keep_past)
+            else:
+                out = blend_moved_past(mask, previous, self._previous_grey, grey, flow, o.combine_with_previous,
+                                       o.change_threshold)
         else:
             if o.motion == "flow":
                 self.frames_without_motion += 1

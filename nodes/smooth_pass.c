@@ -13,13 +13,33 @@
  * shape and type is checked here and named in the error.
  */
 #include "frame_passes.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
 /* fmaf must be the processor's instruction: the library's exact fallback costs tens of ns a call */
-#define FMA_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#define FMA_CLONES __attribute__((target_clones("fma", "default")))
 #else
 #define FMA_CLONES
 #endif
+#if defined(__GNUC__)
+/* the helpers below take the target of the row they are in (a called helper would be the default
+ * target's, its fmaf the library's) */
+#define IN_ROW __attribute__((always_inline)) inline
+#else
+#define IN_ROW inline
+#endif
+
+/* min(v, top) as the ternary (v > top ? top : v; a NaN v stays NaN, as np.minimum), without a branch */
+static IN_ROW float at_most(float v, float top)
+{
+#if defined(__SSE2__)
+    return _mm_cvtss_f32(_mm_min_ss(_mm_set_ss(top), _mm_set_ss(v)));
+#else
+    return v > top ? top : v;
+#endif
+}
 
 /* MediaPipe's polynomial of (p - 0.5)^2 (nodes/smooth.py's _C1.._C5, the same float32 values) */
 static const float C1 = 5.68842f, C2 = -0.748699f, C3 = -57.8051f, C4 = 291.309f, C5 = -624.717f;
@@ -27,33 +47,39 @@ static const float C1 = 5.68842f, C2 = -0.748699f, C3 = -57.8051f, C4 = 291.309f
 /* one map position as cv2.remap places it: the two source taps (clamped: BORDER_REPLICATE) and the
  * fraction. A position more than a pixel off the image reads the edge pixel with both taps, whatever its
  * fraction (p + f * (p - p) = p), so it is pulled in first: no float-to-int overflow for wild flow. */
-static inline void place(float position, Py_ssize_t size, Py_ssize_t *i0, Py_ssize_t *i1, float *fraction)
+static IN_ROW void place(float position, int size, int *i0, int *i1, float *fraction)
 {
-    if (!(position >= -1.0f))
-        position = -1.0f;
-    if (position > (float)size)
-        position = (float)size;
-    float base = floorf(position);
-    *fraction = position - base;
-    Py_ssize_t i = (Py_ssize_t)base;
-    *i0 = i < 0 ? 0 : (i > size - 1 ? size - 1 : i);
-    *i1 = i + 1 < 0 ? 0 : (i + 1 > size - 1 ? size - 1 : i + 1);
+    /* min and max written so the compiler makes them minss / maxss, not branches (a NaN ends at -1) */
+    position = position > -1.0f ? position : -1.0f;
+    float top = (float)size;
+    position = position < top ? position : top;
+    int i = (int)position;
+    i -= (float)i > position;                 /* floor, without the library's floorf */
+    *fraction = position - (float)i;
+    int last = size - 1;
+    int j = i + 1;
+    i = i < 0 ? 0 : i;
+    i = i > last ? last : i;
+    j = j < 0 ? 0 : j;
+    j = j > last ? last : j;
+    *i0 = i;
+    *i1 = j;
 }
 
 typedef struct {
-    Py_ssize_t x0, x1, y0, y1;
+    int x0, x1, y0, y1;
     float fx, fy;
 } Tap;
 
-static inline Tap tap_at(const float *flow_row, Py_ssize_t x, Py_ssize_t y, Py_ssize_t rows, Py_ssize_t cols)
+static IN_ROW Tap tap_at(const float *flow_row, Py_ssize_t x, Py_ssize_t y, Py_ssize_t rows, Py_ssize_t cols)
 {
     Tap t;
-    place((float)x + flow_row[2 * x], cols, &t.x0, &t.x1, &t.fx);
-    place((float)y + flow_row[2 * x + 1], rows, &t.y0, &t.y1, &t.fy);
+    place((float)x + flow_row[2 * x], (int)cols, &t.x0, &t.x1, &t.fx);
+    place((float)y + flow_row[2 * x + 1], (int)rows, &t.y0, &t.y1, &t.fy);
     return t;
 }
 
-static inline float lerp_f32(const Image *im, const Tap *t)
+static IN_ROW float lerp_f32(const Image *im, const Tap *t)
 {
     const float *r0 = (const float *)(im->data + t->y0 * im->row_stride);
     const float *r1 = (const float *)(im->data + t->y1 * im->row_stride);
@@ -62,19 +88,21 @@ static inline float lerp_f32(const Image *im, const Tap *t)
     return fmaf(t->fy, v1 - v0, v0);
 }
 
-static inline int lerp_u8(const Image *im, const Tap *t)
+static IN_ROW int lerp_u8(const Image *im, const Tap *t)
 {
     const uint8_t *r0 = im->data + t->y0 * im->row_stride, *r1 = im->data + t->y1 * im->row_stride;
     float a = r0[t->x0], b = r0[t->x1], c = r1[t->x0], d = r1[t->x1];
     float v0 = fmaf(t->fx, b - a, a);
     float v1 = fmaf(t->fx, d - c, c);
-    long v = lrintf(fmaf(t->fy, v1 - v0, v0));   /* ties to even, as cvRound */
-    return v < 0 ? 0 : (v > 255 ? 255 : (int)v);
+    /* to nearest, ties to even, as cvRound: adding 1.5 * 2^23 leaves no fraction bits (|v| < 2^22) */
+    /* no clamp needed: each fused step lands between its two ends (both floats), so v is within 0..255 */
+    float v = fmaf(t->fy, v1 - v0, v0);
+    return (int)((v + 12582912.0f) - 12582912.0f);
 }
 
 FMA_CLONES
 static void smooth_row(const Image *mask, const Image *previous, const Image *previous_grey, const Image *grey,
-                       const Image *flow, float ratio, float inverse_threshold, Image *out, Py_ssize_t y)
+                       const Image *flow, float ratio, const float keep_of[256], Image *out, Py_ssize_t y)
 {
     const float *m = (const float *)(mask->data + y * mask->row_stride);
     const uint8_t *g = grey->data + y * grey->row_stride;
@@ -84,13 +112,12 @@ static void smooth_row(const Image *mask, const Image *previous, const Image *pr
         Tap t = tap_at(f, x, y, mask->rows, mask->cols);
         float warped = lerp_f32(previous, &t);
         int difference = g[x] - lerp_u8(previous_grey, &t);
-        float keep = 2.0f - (float)(difference < 0 ? -difference : difference) * inverse_threshold;
-        keep = keep < 0.0f ? 0.0f : (keep > 1.0f ? 1.0f : keep);
+        float keep = keep_of[difference < 0 ? -difference : difference];
         float p = m[x];
         float d = p - 0.5f;
         float s = d * d;
         float poly = s * (C1 + s * (C2 + s * (C3 + s * (C4 + s * C5))));
-        float weight = 1.0f - (poly > 1.0f ? 1.0f : poly);   /* a NaN stays NaN, as np.minimum */
+        float weight = 1.0f - at_most(poly, 1.0f);
         weight *= ratio;
         weight *= keep;
         o[x] = (warped - p) * weight + p;
@@ -181,9 +208,15 @@ static PyObject *smooth_step(PyObject *self, PyObject *args)
     if (same_size(&im[0], "mask", &im[5], "out", 1) < 0)
         goto fail;
     float r = (float)ratio, inv = (float)inverse_threshold;
+    /* the past kept for each grey difference: np.clip(2 - d * inv, 0, 1), the same float ops, once */
+    float keep_of[256];
+    for (int d = 0; d < 256; d++) {
+        float keep = 2.0f - (float)d * inv;
+        keep_of[d] = keep < 0.0f ? 0.0f : (keep > 1.0f ? 1.0f : keep);
+    }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < im[0].rows; y++)
-        smooth_row(&im[0], &im[1], &im[2], &im[3], &im[4], r, inv, &im[5], y);
+        smooth_row(&im[0], &im[1], &im[2], &im[3], &im[4], r, keep_of, &im[5], y);
     Py_END_ALLOW_THREADS
     release(im, got);
     Py_RETURN_NONE;

@@ -13,8 +13,11 @@
  * shape and type is checked here and named in the error.
  */
 #include "frame_passes.h"
-#if defined(__SSE2__)
-#include <emmintrin.h>
+
+/* Floating-point exceptions are never trapped here, so the compiler may turn the clamps' ternaries into
+ * min / max and vectorise the loops (it changes no result) */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
 #endif
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
@@ -31,93 +34,154 @@
 #define IN_ROW inline
 #endif
 
-/* min(v, top) as the ternary (v > top ? top : v; a NaN v stays NaN, as np.minimum), without a branch */
-static IN_ROW float at_most(float v, float top)
-{
-#if defined(__SSE2__)
-    return _mm_cvtss_f32(_mm_min_ss(_mm_set_ss(top), _mm_set_ss(v)));
-#else
-    return v > top ? top : v;
-#endif
-}
-
 /* MediaPipe's polynomial of (p - 0.5)^2 (nodes/smooth.py's _C1.._C5, the same float32 values) */
 static const float C1 = 5.68842f, C2 = -0.748699f, C3 = -57.8051f, C4 = 291.309f, C5 = -624.717f;
 
-/* one map position as cv2.remap places it: the two source taps (clamped: BORDER_REPLICATE) and the
- * fraction. A position more than a pixel off the image reads the edge pixel with both taps, whatever its
- * fraction (p + f * (p - p) = p), so it is pulled in first: no float-to-int overflow for wild flow. */
-static IN_ROW void place(float position, int size, int *i0, int *i1, float *fraction)
-{
-    /* min and max written so the compiler makes them minss / maxss, not branches (a NaN ends at -1) */
-    position = position > -1.0f ? position : -1.0f;
-    float top = (float)size;
-    position = position < top ? position : top;
-    int i = (int)position;
-    i -= (float)i > position;                 /* floor, without the library's floorf */
-    *fraction = position - (float)i;
-    int last = size - 1;
-    int j = i + 1;
-    i = i < 0 ? 0 : i;
-    i = i > last ? last : i;
-    j = j < 0 ? 0 : j;
-    j = j > last ? last : j;
-    *i0 = i;
-    *i1 = j;
-}
-
+/* A row's taps and what they read, in scratch rows: the positions are placed and the arithmetic done in
+ * loops the compiler vectorises; only the reads at the flow's positions (a gather) are a plain loop. */
 typedef struct {
-    int x0, x1, y0, y1;
-    float fx, fy;
-} Tap;
+    float *fx, *fy;                 /* the fractions */
+    int *x0, *x1, *y0, *y1;         /* the taps, clamped (BORDER_REPLICATE) */
+    float *a, *b, *c, *d;           /* a float image's four taps: (y0, x0), (y0, x1), (y1, x0), (y1, x1) */
+    float *ga, *gb, *gc, *gd;       /* a uint8 image's, as floats */
+} Scratch;
 
-static IN_ROW Tap tap_at(const float *flow_row, Py_ssize_t x, Py_ssize_t y, Py_ssize_t rows, Py_ssize_t cols)
+static int make_scratch(Scratch *s, Py_ssize_t cols)
 {
-    Tap t;
-    place((float)x + flow_row[2 * x], (int)cols, &t.x0, &t.x1, &t.fx);
-    place((float)y + flow_row[2 * x + 1], (int)rows, &t.y0, &t.y1, &t.fy);
-    return t;
+    float *memory = PyMem_Malloc((size_t)cols * 14 * sizeof(float));
+    if (memory == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    float **floats[] = {&s->fx, &s->fy, &s->a, &s->b, &s->c, &s->d, &s->ga, &s->gb, &s->gc, &s->gd};
+    for (int k = 0; k < 10; k++)
+        *floats[k] = memory + k * cols;
+    int *ints = (int *)(memory + 10 * cols);
+    s->x0 = ints;
+    s->x1 = ints + cols;
+    s->y0 = ints + 2 * cols;
+    s->y1 = ints + 3 * cols;
+    return 0;
 }
 
-static IN_ROW float lerp_f32(const Image *im, const Tap *t)
-{
-    const float *r0 = (const float *)(im->data + t->y0 * im->row_stride);
-    const float *r1 = (const float *)(im->data + t->y1 * im->row_stride);
-    float v0 = fmaf(t->fx, r0[t->x1] - r0[t->x0], r0[t->x0]);
-    float v1 = fmaf(t->fx, r1[t->x1] - r1[t->x0], r1[t->x0]);
-    return fmaf(t->fy, v1 - v0, v0);
-}
-
-static IN_ROW int lerp_u8(const Image *im, const Tap *t)
-{
-    const uint8_t *r0 = im->data + t->y0 * im->row_stride, *r1 = im->data + t->y1 * im->row_stride;
-    float a = r0[t->x0], b = r0[t->x1], c = r1[t->x0], d = r1[t->x1];
-    float v0 = fmaf(t->fx, b - a, a);
-    float v1 = fmaf(t->fx, d - c, c);
-    /* to nearest, ties to even, as cvRound: adding 1.5 * 2^23 leaves no fraction bits (|v| < 2^22) */
-    /* no clamp needed: each fused step lands between its two ends (both floats), so v is within 0..255 */
-    float v = fmaf(t->fy, v1 - v0, v0);
-    return (int)((v + 12582912.0f) - 12582912.0f);
-}
-
+/* each pixel's position x + flow, y + flow as cv2.remap places it: floor, fraction, the two taps each way.
+ * A position more than a pixel off the image reads the edge pixel with both taps whatever its fraction
+ * (p + f * (p - p) = p), so it is pulled in first: no float-to-int overflow for a wild flow (a NaN ends
+ * at -1). The min, max and floor are written branch-free so the loop vectorises. */
 FMA_CLONES
-static void smooth_row(const Image *mask, const Image *previous, const Image *previous_grey, const Image *grey,
-                       const Image *flow, float ratio, const float keep_of[256], Image *out, Py_ssize_t y)
+static void place_taps(const float *restrict flow_row, Py_ssize_t y, Py_ssize_t rows, Py_ssize_t cols,
+                       float *restrict fx, float *restrict fy, int *restrict x0, int *restrict x1,
+                       int *restrict y0, int *restrict y1)
 {
-    const float *m = (const float *)(mask->data + y * mask->row_stride);
-    const uint8_t *g = grey->data + y * grey->row_stride;
-    const float *f = (const float *)(flow->data + y * flow->row_stride);
-    float *o = (float *)(out->data + y * out->row_stride);
-    for (Py_ssize_t x = 0; x < mask->cols; x++) {
-        Tap t = tap_at(f, x, y, mask->rows, mask->cols);
-        float warped = lerp_f32(previous, &t);
-        int difference = g[x] - lerp_u8(previous_grey, &t);
-        float keep = keep_of[difference < 0 ? -difference : difference];
+    const float yf = (float)y, top_x = (float)cols, top_y = (float)rows;
+    const int last_x = (int)cols - 1, last_y = (int)rows - 1, n = (int)cols;
+    for (int x = 0; x < n; x++) {           /* an int: its float conversion vectorises, a 64-bit one not */
+        float px = (float)x + flow_row[2 * x], py = yf + flow_row[2 * x + 1];
+        px = px > -1.0f ? px : -1.0f;
+        px = px < top_x ? px : top_x;
+        py = py > -1.0f ? py : -1.0f;
+        py = py < top_y ? py : top_y;
+        int ix = (int)px, iy = (int)py;
+        ix -= (float)ix > px;                    /* floor of -0.5 is -1, (int) gave 0 */
+        iy -= (float)iy > py;
+        fx[x] = px - (float)ix;
+        fy[x] = py - (float)iy;
+        int jx = ix + 1, jy = iy + 1;          /* ix in -1..cols, jx in 0..cols + 1 */
+        ix = ix < 0 ? 0 : ix;
+        jx = jx > last_x ? last_x : jx;
+        iy = iy < 0 ? 0 : iy;
+        jy = jy > last_y ? last_y : jy;
+        x0[x] = ix > last_x ? last_x : ix;
+        x1[x] = jx;
+        y0[x] = iy > last_y ? last_y : iy;
+        y1[x] = jy;
+    }
+}
+
+static IN_ROW void place_row(const float *flow_row, Py_ssize_t y, Py_ssize_t rows, Py_ssize_t cols,
+                             const Scratch *s)
+{
+    place_taps(flow_row, y, rows, cols, s->fx, s->fy, s->x0, s->x1, s->y0, s->y1);
+}
+
+static IN_ROW void read_f32(const Image *im, Py_ssize_t cols, const Scratch *s)
+{
+    for (Py_ssize_t x = 0; x < cols; x++) {
+        const float *r0 = (const float *)(im->data + s->y0[x] * im->row_stride);
+        const float *r1 = (const float *)(im->data + s->y1[x] * im->row_stride);
+        s->a[x] = r0[s->x0[x]];
+        s->b[x] = r0[s->x1[x]];
+        s->c[x] = r1[s->x0[x]];
+        s->d[x] = r1[s->x1[x]];
+    }
+}
+
+static IN_ROW void read_u8(const Image *im, Py_ssize_t cols, const Scratch *s)
+{
+    for (Py_ssize_t x = 0; x < cols; x++) {
+        const uint8_t *r0 = im->data + s->y0[x] * im->row_stride, *r1 = im->data + s->y1[x] * im->row_stride;
+        s->ga[x] = r0[s->x0[x]];
+        s->gb[x] = r0[s->x1[x]];
+        s->gc[x] = r1[s->x0[x]];
+        s->gd[x] = r1[s->x1[x]];
+    }
+}
+
+/* both images' taps in one loop (the same positions: the offsets are worked out once) */
+static IN_ROW void read_both(const Image *im, const Image *grey, Py_ssize_t cols, const Scratch *s)
+{
+    for (Py_ssize_t x = 0; x < cols; x++) {
+        Py_ssize_t y0 = s->y0[x], y1 = s->y1[x], x0 = s->x0[x], x1 = s->x1[x];
+        const float *r0 = (const float *)(im->data + y0 * im->row_stride);
+        const float *r1 = (const float *)(im->data + y1 * im->row_stride);
+        const uint8_t *g0 = grey->data + y0 * grey->row_stride, *g1 = grey->data + y1 * grey->row_stride;
+        s->a[x] = r0[x0];
+        s->b[x] = r0[x1];
+        s->c[x] = r1[x0];
+        s->d[x] = r1[x1];
+        s->ga[x] = g0[x0];
+        s->gb[x] = g0[x1];
+        s->gc[x] = g1[x0];
+        s->gd[x] = g1[x1];
+    }
+}
+
+/* cv2.remap's blend of the four taps: along the row, then between the rows, each a fused multiply-add */
+static IN_ROW float lerp(float fx, float fy, float a, float b, float c, float d)
+{
+    float v0 = fmaf(fx, b - a, a);
+    float v1 = fmaf(fx, d - c, c);
+    return fmaf(fy, v1 - v0, v0);
+}
+
+/* to nearest, ties to even, as cvRound: adding 1.5 * 2^23 leaves no fraction bits (|v| < 2^22). No clamp
+ * is needed: each fused step lands between its two ends (both floats), so a blend of uint8 is in 0..255. */
+static IN_ROW float round_even(float v)
+{
+    return (v + 12582912.0f) - 12582912.0f;
+}
+
+/* the blend of one row from its taps (a loop the compiler vectorises: plain arrays, no aliasing) */
+FMA_CLONES
+static void blend_row(Py_ssize_t cols, const float *restrict fx, const float *restrict fy,
+                      const float *restrict a, const float *restrict b, const float *restrict c,
+                      const float *restrict d, const float *restrict ga, const float *restrict gb,
+                      const float *restrict gc, const float *restrict gd, const float *restrict m,
+                      const uint8_t *restrict g, float ratio, float inverse_threshold, float *restrict o)
+{
+    for (Py_ssize_t x = 0; x < cols; x++) {
+        float warped = lerp(fx[x], fy[x], a[x], b[x], c[x], d[x]);
+        float warped_grey = round_even(lerp(fx[x], fy[x], ga[x], gb[x], gc[x], gd[x]));
+        float difference = fabsf((float)g[x] - warped_grey);      /* cv2.absdiff, exact in float */
+        float keep = 2.0f - difference * inverse_threshold;
+        keep = keep > 0.0f ? keep : 0.0f;          /* np.clip(keep, 0, 1): keep is never NaN */
+        keep = keep < 1.0f ? keep : 1.0f;
         float p = m[x];
-        float d = p - 0.5f;
-        float s = d * d;
-        float poly = s * (C1 + s * (C2 + s * (C3 + s * (C4 + s * C5))));
-        float weight = 1.0f - at_most(poly, 1.0f);
+        float t = p - 0.5f;
+        float q = t * t;
+        float poly = q * (C1 + q * (C2 + q * (C3 + q * (C4 + q * C5))));
+        poly = poly > 1.0f ? 1.0f : poly;          /* np.minimum(1, poly): a NaN stays NaN */
+        float weight = 1.0f - poly;
         weight *= ratio;
         weight *= keep;
         o[x] = (warped - p) * weight + p;
@@ -125,21 +189,36 @@ static void smooth_row(const Image *mask, const Image *previous, const Image *pr
 }
 
 FMA_CLONES
-static void warp_row(const Image *image, const Image *flow, Image *out, Py_ssize_t y)
+static void smooth_row(const Image *mask, const Image *previous, const Image *previous_grey, const Image *grey,
+                       const Image *flow, float ratio, float inverse_threshold, Image *out, Py_ssize_t y,
+                       const Scratch *s)
 {
-    const float *f = (const float *)(flow->data + y * flow->row_stride);
+    Py_ssize_t cols = mask->cols;
+    place_row((const float *)(flow->data + y * flow->row_stride), y, mask->rows, cols, s);
+    read_both(previous, previous_grey, cols, s);
+    blend_row(cols, s->fx, s->fy, s->a, s->b, s->c, s->d, s->ga, s->gb, s->gc, s->gd,
+              (const float *)(mask->data + y * mask->row_stride), grey->data + y * grey->row_stride, ratio,
+              inverse_threshold, (float *)(out->data + y * out->row_stride));
+}
+
+FMA_CLONES
+static void warp_row(const Image *image, const Image *flow, Image *out, Py_ssize_t y, const Scratch *s)
+{
+    Py_ssize_t cols = image->cols;
+    place_row((const float *)(flow->data + y * flow->row_stride), y, image->rows, cols, s);
+    const float *restrict fx = s->fx, *restrict fy = s->fy;
     if (image->view.itemsize == 4) {
-        float *o = (float *)(out->data + y * out->row_stride);
-        for (Py_ssize_t x = 0; x < image->cols; x++) {
-            Tap t = tap_at(f, x, y, image->rows, image->cols);
-            o[x] = lerp_f32(image, &t);
-        }
+        read_f32(image, cols, s);
+        const float *restrict a = s->a, *restrict b = s->b, *restrict c = s->c, *restrict d = s->d;
+        float *restrict o = (float *)(out->data + y * out->row_stride);
+        for (Py_ssize_t x = 0; x < cols; x++)
+            o[x] = lerp(fx[x], fy[x], a[x], b[x], c[x], d[x]);
     } else {
-        uint8_t *o = out->data + y * out->row_stride;
-        for (Py_ssize_t x = 0; x < image->cols; x++) {
-            Tap t = tap_at(f, x, y, image->rows, image->cols);
-            o[x] = (uint8_t)lerp_u8(image, &t);
-        }
+        read_u8(image, cols, s);
+        const float *restrict a = s->ga, *restrict b = s->gb, *restrict c = s->gc, *restrict d = s->gd;
+        uint8_t *restrict o = out->data + y * out->row_stride;
+        for (Py_ssize_t x = 0; x < cols; x++)
+            o[x] = (uint8_t)(int)round_even(lerp(fx[x], fy[x], a[x], b[x], c[x], d[x]));
     }
 }
 
@@ -162,6 +241,12 @@ static int one_channel(const Image *im, const char *name)
     if (im->channels != 1 || im->view.ndim != 2) {
         PyErr_Format(PyExc_ValueError, "%s: expected a rows x cols array, got %d dimensions of %zd channels",
                      name, im->view.ndim, im->channels);
+        return -1;
+    }
+    /* positions in float are exact to 2^24, and the taps are ints */
+    if (im->rows > (1 << 24) || im->cols > (1 << 24)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected at most 16777216 rows and columns, got %zd x %zd", name,
+                     im->rows, im->cols);
         return -1;
     }
     return 0;
@@ -208,16 +293,14 @@ static PyObject *smooth_step(PyObject *self, PyObject *args)
     if (same_size(&im[0], "mask", &im[5], "out", 1) < 0)
         goto fail;
     float r = (float)ratio, inv = (float)inverse_threshold;
-    /* the past kept for each grey difference: np.clip(2 - d * inv, 0, 1), the same float ops, once */
-    float keep_of[256];
-    for (int d = 0; d < 256; d++) {
-        float keep = 2.0f - (float)d * inv;
-        keep_of[d] = keep < 0.0f ? 0.0f : (keep > 1.0f ? 1.0f : keep);
-    }
+    Scratch scratch;
+    if (make_scratch(&scratch, im[0].cols) < 0)
+        goto fail;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < im[0].rows; y++)
-        smooth_row(&im[0], &im[1], &im[2], &im[3], &im[4], r, keep_of, &im[5], y);
+        smooth_row(&im[0], &im[1], &im[2], &im[3], &im[4], r, inv, &im[5], y, &scratch);
     Py_END_ALLOW_THREADS
+    PyMem_Free(scratch.fx);
     release(im, got);
     Py_RETURN_NONE;
 fail:
@@ -271,10 +354,14 @@ static PyObject *warp_by_flow(PyObject *self, PyObject *args)
     got = 3;
     if (same_size(&im[0], "image", &im[2], "out", 1) < 0)
         goto fail;
+    Scratch scratch;
+    if (make_scratch(&scratch, im[0].cols) < 0)
+        goto fail;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < im[0].rows; y++)
-        warp_row(&im[0], &im[1], &im[2], y);
+        warp_row(&im[0], &im[1], &im[2], y, &scratch);
     Py_END_ALLOW_THREADS
+    PyMem_Free(scratch.fx);
     release(im, got);
     Py_RETURN_NONE;
 fail:

@@ -5,7 +5,8 @@
  * The warps are cv2.remap's (OpenCV 5.x) INTER_LINEAR with BORDER_REPLICATE to the bit: it takes the float
  * map positions as they are (no 1/32 px table any more: warp_common.scalar.hpp, floor, fraction, then
  * p00 + fx * (p01 - p00) per row and v0 + fy * (v1 - v0) between them, each a fused multiply-add in its
- * vector path; uint8 rounded to nearest, ties to even). The change test, the polynomial and the blend are
+ * vector path; uint8 rounded to nearest, ties to even; OpenCV 4.x's remapBilinear quantised to 1/32 px and
+ * gives other pixels). The change test, the polynomial and the blend are
  * numpy's float32 operations in numpy's order (no contraction: -std=c99 keeps a * b + c two roundings), so
  * those are bit for bit too (tests/nodes/test_smooth_pass.py).
  *
@@ -21,7 +22,8 @@
 #endif
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
-/* fmaf must be the processor's instruction: the library's exact fallback costs tens of ns a call */
+/* fmaf must be the processor's instruction: the library's exact fallback costs tens of ns a call (a processor
+ * without FMA runs the default clone: the same values through the library, slower) */
 #define FMA_CLONES __attribute__((target_clones("fma", "default")))
 #else
 #define FMA_CLONES

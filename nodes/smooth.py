@@ -58,11 +58,9 @@ def blend_with_previous(new: np.ndarray, previous: np.ndarray, ratio: float,
 
 def warp_by_flow(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """``image`` (HxW) moved by ``flow`` (HxWx2, from the current frame to the previous): each pixel takes
-    the image at its own position plus its flow, bilinear, edges replicated (cv2.remap's pixels either way)."""
-    if compiled is not None:      # cv2.remap's pixels to the bit, without making the two map arrays
-        out = np.empty_like(image)
-        compiled.warp_by_flow(image, flow, out)
-        return out
+    the image at its own position plus its flow, bilinear, edges replicated. cv2.remap's own SIMD even with
+    the compiled passes: alone (a carried frame) it is quicker than compiled.warp_by_flow (0.09 against
+    0.13 ms at 256x144), which gives the same pixels and is the warp smooth_step fuses with the blend."""
     return cv2.remap(image, *_maps(flow), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 

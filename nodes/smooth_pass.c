@@ -1,6 +1,7 @@
 /* The smooth node's work after the optical flow (nodes/smooth.py) in one pass over the mask's grid: the
  * previous mask and the previous grey warped by the flow, the change test, MediaPipe's uncertainty and the
- * blend, written into the new mask; and the flow warp alone (the carried frame's step).
+ * blend, written into the new mask; and the flow warp alone (warp_by_flow: what the tests check the fused
+ * warp against cv2.remap through; the node warps a carried frame with cv2.remap, quicker for one image).
  *
  * The warps are cv2.remap's (OpenCV 5.x) INTER_LINEAR with BORDER_REPLICATE to the bit: it takes the float
  * map positions as they are (no 1/32 px table any more: warp_common.scalar.hpp, floor, fraction, then

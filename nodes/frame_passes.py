@@ -10,8 +10,9 @@ bit at radius 1 and 2, within 2e-7 beyond).
 The models' input tensor (nodes/model_input_pass.c): bit for bit models/segmenter.py's OpenCV path's.
 
 Not for: deciding what to blend or where (the looks, nodes/looks/box_blend.py) or anything at the mask's
-resolution, where OpenCV's calls are already cheap (but for the guided filter's fit: a dozen numpy and
-OpenCV calls on its grid, each with a fresh grid-size result, cost more than its arithmetic).
+resolution, where OpenCV's calls are already cheap (but for the guided filter's fit and the smooth node's
+step after its flow, nodes/smooth_pass.c: a dozen numpy and OpenCV calls on a grid, each with a fresh
+grid-size result, cost more than their arithmetic).
 PORTRAITFLOW_COMPILED=0 in the environment turns the compiled passes off (benches compare the two paths;
 tests check that both give the same pixels).
 """

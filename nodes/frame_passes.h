@@ -205,30 +205,21 @@ typedef struct {
     void *memory;
 } Across;
 
-static inline int have_ssse3_for_across(void)
-{
-#if defined(__GNUC__) && defined(__x86_64__)
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("ssse3");
-    }
-    return known;
-#else
-    return 0;
-#endif
-}
+enum { CPU_SSSE3, CPU_AVX2 };
 
-static inline int have_avx2_for_across(void)
+/* Whether this CPU has the feature (CPU_SSSE3, CPU_AVX2), asked once per feature; 0 off x86-64 GCC/clang.
+ * One function with a switch because __builtin_cpu_supports takes only a string literal. */
+static inline int cpu_has(int feature)
 {
 #if defined(__GNUC__) && defined(__x86_64__)
-    static int known = -1;
-    if (known < 0) {
+    static int known[2] = {-1, -1};
+    if (known[feature] < 0) {
         __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2");
+        known[feature] = feature == CPU_AVX2 ? __builtin_cpu_supports("avx2") : __builtin_cpu_supports("ssse3");
     }
-    return known;
+    return known[feature];
 #else
+    (void)feature;
     return 0;
 #endif
 }
@@ -263,7 +254,7 @@ static inline int setup_across(Across *a, Py_ssize_t size, Py_ssize_t source_siz
         a->weights[2 * dx] = (int16_t)lrintf((1.0f - fx) * RESIZE_ONE);
         a->weights[2 * dx + 1] = (int16_t)lrintf(fx * RESIZE_ONE);
     }
-    int vector = have_ssse3_for_across() && a->row_bytes >= 16 && a->row_bytes < INT32_MAX;
+    int vector = cpu_has(CPU_SSSE3) && a->row_bytes >= 16 && a->row_bytes < INT32_MAX;
     for (Py_ssize_t g = 0; g < groups; g++) {
         int32_t *load = a->loads + 2 * g;
         uint8_t *shuffle[2] = {a->shuffles + 16 * g, a->shuffles + 16 * (groups + g)};
@@ -396,7 +387,7 @@ static inline void resize_across_u8(const Across *a, const uint8_t *row, Py_ssiz
 #if defined(__GNUC__) && defined(__x86_64__)
         if (j % 4 == 0 && j + 4 <= end && a->loads[2 * (j / 4)] >= 0) {
             Py_ssize_t g = j / 4;
-            if (have_avx2_for_across())
+            if (cpu_has(CPU_AVX2))
                 g = across_groups_avx2(a, row, g, end / 4, sum);
             j = 4 * across_groups_ssse3(a, row, g, end / 4, sum);
             continue;
@@ -439,7 +430,7 @@ static inline void resize_down_row(const int16_t *s0, const int16_t *s1, int16_t
 {
     Py_ssize_t i = 0;
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (have_avx2_for_across())
+    if (cpu_has(CPU_AVX2))
         i = resize_down_avx2(s0, s1, b0, b1, out, n);
 #endif
 #ifdef __SSE2__
@@ -585,7 +576,6 @@ static Py_ssize_t spread3_ssse3(const uint8_t *weights, Py_ssize_t cols, uint8_t
     }
     return x;
 }
-static int have_ssse3 = -1;   /* checked on first use */
 #endif
 
 /* the per-pixel weights spread to the layers' channels (so the blend itself is one flat loop): ``out``,
@@ -597,11 +587,7 @@ static inline const uint8_t *spread_row(const uint8_t *weights, Py_ssize_t cols,
     if (channels == 3) {
         Py_ssize_t x = 0;
 #ifdef HAVE_SPREAD3_SSSE3
-        if (have_ssse3 < 0) {
-            __builtin_cpu_init();
-            have_ssse3 = __builtin_cpu_supports("ssse3");
-        }
-        if (have_ssse3)
+        if (cpu_has(CPU_SSSE3))
             x = spread3_ssse3(weights, cols, out);
 #endif
         for (; x < cols; x++) {

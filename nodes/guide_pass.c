@@ -65,7 +65,6 @@ static Py_ssize_t grey_row_avx2(const uint8_t *pixels, Py_ssize_t channels, uint
     }
     return x;
 }
-static int have_avx2 = -1;   /* checked on first use */
 #endif
 
 /* The same sum one pixel at a time (the row's last pixels, or a CPU without AVX2), in 32 bits */
@@ -80,11 +79,7 @@ static void grey_row(const uint8_t *pixels, Py_ssize_t channels, uint8_t *grey, 
     }
     Py_ssize_t x = 0;
 #ifdef HAVE_GREY_AVX2
-    if (have_avx2 < 0) {
-        __builtin_cpu_init();
-        have_avx2 = __builtin_cpu_supports("avx2");
-    }
-    if (have_avx2)
+    if (cpu_has(CPU_AVX2))
         x = grey_row_avx2(pixels, channels, grey, n);
 #endif
     for (; x < n; x++) {

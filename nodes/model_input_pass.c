@@ -436,11 +436,7 @@ static PyObject *model_input(PyObject *self, PyObject *args)
     t.offset = got == 3 ? views[2].buf : NULL;
     int packed = 0;   /* BGR or BGRA pixels one after another, and the CPU has the vector loops' SSSE3 */
 #ifdef HAVE_SPREAD3_SSSE3
-    if (have_ssse3 < 0) {
-        __builtin_cpu_init();
-        have_ssse3 = __builtin_cpu_supports("ssse3");
-    }
-    packed = have_ssse3 && f.channel_stride == 1 && f.col_stride == f.channels;
+    packed = cpu_has(CPU_SSSE3) && f.channel_stride == 1 && f.col_stride == f.channels;
     if (packed && !t.nchw && f.cols == t.width && f.rows == t.height) {
         Py_BEGIN_ALLOW_THREADS
         identity_frame(&f, &t);

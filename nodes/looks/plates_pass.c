@@ -166,7 +166,6 @@ static Py_ssize_t grade_avx2(const uint8_t *frame, const int32_t *table32, uint8
     }
     return i;
 }
-static int have_avx2_here = -1;
 #endif
 
 /* the person's grade of one row: a 3-channel table on the colour (``table32``: its 32-bit copy, for the
@@ -186,11 +185,7 @@ static void grade_row(const uint8_t *frame, const uint8_t *table, const int32_t 
     }
     Py_ssize_t x = 0;
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (have_avx2_here < 0) {
-        __builtin_cpu_init();
-        have_avx2_here = __builtin_cpu_supports("avx2");
-    }
-    if (have_avx2_here)
+    if (cpu_has(CPU_AVX2))
         x = grade_avx2(frame, table32, out, 3 * cols) / 3;
 #else
     (void)table32;
@@ -684,7 +679,6 @@ static Py_ssize_t bgra_ssse3(const uint8_t *colour, const uint8_t *alpha, uint8_
     }
     return x;
 }
-static int have_ssse3_here = -1;
 #endif
 
 /* BGR + A -> BGRA, one row */
@@ -692,11 +686,7 @@ static void bgra_row(const uint8_t *colour, const uint8_t *alpha, uint8_t *out, 
 {
     Py_ssize_t x = 0;
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (have_ssse3_here < 0) {
-        __builtin_cpu_init();
-        have_ssse3_here = __builtin_cpu_supports("ssse3");
-    }
-    if (have_ssse3_here)
+    if (cpu_has(CPU_SSSE3))
         x = bgra_ssse3(colour, alpha, out, cols);
 #endif
     for (; x < cols; x++) {

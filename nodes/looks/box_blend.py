@@ -10,14 +10,12 @@ three-layer mix at 720p: 2.9 -> 2.4 ms in the chain, bench/hotspots.py; same pix
 """
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 
 from ..frame_passes import compiled
 from .blend import mask_to_alpha
-from .reduced import _aligned, grow, grow_cells  # _aligned: how the grids' periods line up, as grow_cells
+from .reduced import cells_span, cells_under, grow, grow_cells
 from .scratch import Scratch
 
 _INV255 = 1.0 / 255.0
@@ -62,10 +60,8 @@ def grow_box(small: np.ndarray, height: int, width: int, box: tuple[int, int, in
     the box's cells only (reduced.grow_cells, into the frame-sized ``buffer``): the same pixels, without
     bringing the whole frame up to use a box of it."""
     top, bottom, left, right = box
-    scale_y, scale_x = small.shape[0] / height, small.shape[1] / width
-    cx, cy = int(left * scale_x), int(top * scale_y)
-    cells = (cx, cy, math.ceil(right * scale_x) - cx, math.ceil(bottom * scale_y) - cy)
-    (grown_top, grown_bottom, grown_left, grown_right), view = grow_cells(small, height, width, cells, buffer)
+    (grown_top, grown_bottom, grown_left, grown_right), view = grow_cells(
+        small, height, width, cells_under(small.shape, height, width, box), buffer)
     if grown_top > top or grown_bottom < bottom or grown_left > left or grown_right < right:
         return grow(small, height, width)[top:bottom, left:right]   # not expected: grow_cells widens
     return view[top - grown_top:bottom - grown_top, left - grown_left:right - grown_left]
@@ -77,20 +73,15 @@ def cells_to_grow(small: np.ndarray, height: int, width: int,
     to whole periods of the grids, as a view; the full-size box (top, bottom, left, right) they come up to).
     A compiled pass grows them row by row as cv2.resize does (plates_pass.c's grown_span, the same pixels),
     so the grown layer never exists at full size."""
-    x, y, w, h = cells
-    (x0, x1, left, right) = _aligned(x - 1, x + w + 1, small.shape[1], width)
-    (y0, y1, top, bottom) = _aligned(y - 1, y + h + 1, small.shape[0], height)
-    return small[y0:y1, x0:x1], (top, bottom, left, right)
+    (y0, y1, x0, x1), grown = cells_span(small.shape, height, width, cells)
+    return small[y0:y1, x0:x1], grown
 
 
 def box_cells(small: np.ndarray, height: int, width: int,
               box: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """cells_to_grow for the cells under ``box`` (top, bottom, left, right at full size), as grow_box takes them:
     the full-size box returned holds ``box``."""
-    top, bottom, left, right = box
-    scale_y, scale_x = small.shape[0] / height, small.shape[1] / width
-    cx, cy = int(left * scale_x), int(top * scale_y)
-    return cells_to_grow(small, height, width, (cx, cy, math.ceil(right * scale_x) - cx, math.ceil(bottom * scale_y) - cy))
+    return cells_to_grow(small, height, width, cells_under(small.shape, height, width, box))
 
 
 def blend_in_box(top: np.ndarray, bottom: np.ndarray, alpha: np.ndarray, out: np.ndarray, scratch: Scratch, *,

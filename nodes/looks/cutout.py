@@ -17,6 +17,7 @@ from .blend import mask_to_alpha
 from .box_blend import cells_to_grow
 from .edge_colour import EdgeColour
 from .look import Look
+from .reduced import cells_under
 from .scratch import Scratch
 
 
@@ -66,7 +67,8 @@ def _cut_out_compiled(frame: np.ndarray, mask: np.ndarray, out: np.ndarray, deco
     if w == 0 or h == 0:
         compiled.bgra(frame, alpha, out)
         return
-    cells, grown = cells_to_grow(estimate, height, width, edge_colour.cells(estimate, (x, y, w, h)))
+    under = cells_under(estimate.shape, height, width, (y, y + h, x, x + w))
+    cells, grown = cells_to_grow(estimate, height, width, under)
     top, bottom, left, right = grown
     box = (max(top, y), min(bottom, y + h), max(left, x), min(right, x + w))
     if box[0] >= box[1] or box[2] >= box[3]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .box_blend import blend_in_box
 from .foreground import NARROW_BOX_FRACTION, estimate_foreground
-from .reduced import grow_cells, reduced_size, shrink, shrink_alpha
+from .reduced import cells_under, grow_cells, reduced_size, shrink, shrink_alpha
 from .scratch import Scratch
 
 #: the long side of the grid the estimate runs on (the frame's own size when smaller): 640 cost 5-6 ms a
@@ -70,7 +70,8 @@ class EdgeColour:
             np.copyto(out, frame)
             return out
         # the weight's box in whole cells of the small grid
-        (top, bottom, left, right), _ = grow_cells(top_small, self.height, self.width, self.cells(top_small, (x, y, w, h)),
+        cells = cells_under(top_small.shape, self.height, self.width, (y, y + h, x, x + w))
+        (top, bottom, left, right), _ = grow_cells(top_small, self.height, self.width, cells,
                                                    self._scratch.get("edge.up", frame.shape))
         # blended inside the weight's box only (the grown cells reach past it, where the weight is 0)
         box = (max(top, y), min(bottom, y + h), max(left, x), min(right, x + w))
@@ -145,10 +146,3 @@ class EdgeColour:
         if keep:
             self._kept = (estimate, box, True)
         return estimate, box
-
-    def cells(self, small: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-        """The cells of the small grid ``small`` under ``box`` (x, y, w, h at full size), as x, y, w, h."""
-        x, y, w, h = box
-        sy, sx = small.shape[0] / self.height, small.shape[1] / self.width
-        cx, cy = int(x * sx), int(y * sy)
-        return cx, cy, math.ceil((x + w) * sx) - cx, math.ceil((y + h) * sy) - cy

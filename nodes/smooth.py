@@ -17,6 +17,7 @@ where the extension is built (nodes/smooth_pass.c; the same array to the bit as 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,18 +79,18 @@ def blend_moved_past(mask: np.ndarray, previous: np.ndarray, previous_grey: np.n
     return blend_with_previous(mask, warped_mask, ratio, keep_past)
 
 
-_grid: tuple[np.ndarray, np.ndarray] | None = None
+@functools.lru_cache(maxsize=4)
+def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's (x, y) as float32 maps, made once per size and shared (read-only)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    xs.flags.writeable = ys.flags.writeable = False
+    return xs, ys
 
 
 def _maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """cv2.remap's absolute maps for a flow (the pixel grid kept between calls of one size)."""
-    global _grid
-    h, w = flow.shape[:2]
-    grid = _grid       # read once: another thread's smoother may swap it for its own size
-    if grid is None or grid[0].shape != (h, w):
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        grid = _grid = (xs, ys)
-    return grid[0] + flow[..., 0], grid[1] + flow[..., 1]
+    """cv2.remap's absolute maps for a flow."""
+    xs, ys = _pixel_grid(*flow.shape[:2])
+    return xs + flow[..., 0], ys + flow[..., 1]
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,12 @@ class TemporalSmoother:
         code = cv2.COLOR_BGR2GRAY if frame_bgr.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
         return cv2.cvtColor(shrink_twice_then_area(frame_bgr, (w, h)), code)
 
+    def _flow_to_previous(self, grey: np.ndarray) -> np.ndarray:
+        """Dense flow from this small grey frame to the previous one: where each pixel was a frame ago."""
+        if self._flow is None:
+            self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        return self._flow.calc(grey, self._previous_grey, None)
+
     def __call__(self, mask: np.ndarray, frame_bgr: np.ndarray | None = None,
                  carried: bool = False) -> np.ndarray:
         """The smoothed mask (a new array, or ``mask`` itself for the first frame); inputs unchanged.
@@ -146,18 +153,13 @@ class TemporalSmoother:
         have_grey = use_motion and self._previous_grey is not None and self._previous_grey.shape == mask.shape
         if carried and previous is not None and previous.shape == mask.shape:
             if have_grey:
-                if self._flow is None:
-                    self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-                out = warp_by_flow(previous, self._flow.calc(grey, self._previous_grey, None))
+                out = warp_by_flow(previous, self._flow_to_previous(grey))
             else:
                 out = previous.copy()
         elif previous is None or previous.shape != mask.shape or o.combine_with_previous == 0.0:
             out = mask
         elif have_grey:
-            if self._flow is None:
-                self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-            # flow from the current frame to the previous: where each current pixel was a frame ago
-            flow = self._flow.calc(grey, self._previous_grey, None)
+            flow = self._flow_to_previous(grey)
             if compiled is not None:
                 # the two warps, the change test, the uncertainty and the blend in one pass over the grid
                 # (nodes/smooth_pass.c): blend_moved_past's array to the bit, without its ten grid-size arrays

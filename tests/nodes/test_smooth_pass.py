@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 import pytest
 
-from portraitflow.graph.packet import Packet
 from portraitflow.graph.testing import NodeHarness
 from portraitflow.nodes.frame_passes import SWITCH, compiled
 from portraitflow.nodes.segment import FrameSegmenter
